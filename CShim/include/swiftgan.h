@@ -1,0 +1,114 @@
+/*
+ * swiftgan.h: the C ABI of the swiftgan engine (libswiftgan.so).
+ *
+ * Every function that can fail returns an int32_t status (SG_OK or one of SG_E*); the message of the last
+ * failure on the calling thread is available from sg_last_error(). No function traps on bad input.
+ * Tensors are opaque, reference-counted handles: every sg_tensor* handed out must be released once with
+ * sg_tensor_release(). Tensors are float32, C-contiguous, at most SG_MAX_NDIM dimensions.
+ */
+#ifndef SWIFTGAN_H
+#define SWIFTGAN_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_MAX_NDIM 8
+
+enum {
+    SG_OK = 0,
+    SG_EVALUE = 1,    /* bad argument value or shape (Python ValueError) */
+    SG_ETYPE = 2,     /* wrong dtype or kind (Python TypeError) */
+    SG_EIO = 3,       /* file errors (Python OSError) */
+    SG_EMEMORY = 4,   /* allocation failed or too large (Python MemoryError) */
+    SG_EINTERNAL = 5  /* anything else (swiftgan.SwiftGANError) */
+};
+
+typedef struct sg_tensor sg_tensor;
+
+/* The message of the last failed call on this thread ("" if none). Valid until the next call on this thread. */
+const char *sg_last_error(void);
+
+/* Threads used by the engine's parallel loops and by OpenBLAS; n >= 1. */
+int32_t sg_set_num_threads(int32_t n);
+int32_t sg_get_num_threads(void);
+
+/* Whether ops record on the autodiff tape (thread-local; default 1). Returns the previous value. */
+int32_t sg_set_grad_enabled(int32_t enabled);
+
+/* --- tensors --- */
+/* A new tensor holding a copy of `data` (count = product of shape; data may be NULL when count is 0). */
+int32_t sg_tensor_create(const float *data, const int64_t *shape, int32_t ndim, int32_t requires_grad,
+                         sg_tensor **out);
+/* Releases a handle (NULL is ignored). */
+void sg_tensor_release(sg_tensor *t);
+int32_t sg_tensor_ndim(const sg_tensor *t);
+/* Writes ndim entries to shape. */
+int32_t sg_tensor_shape(const sg_tensor *t, int64_t *shape);
+int64_t sg_tensor_numel(const sg_tensor *t);
+/* Copies the tensor's numel floats into dst, which holds `capacity` floats. */
+int32_t sg_tensor_read(const sg_tensor *t, float *dst, int64_t capacity);
+/* Overwrites the tensor's values in place (a parameter update from outside); count must equal numel. */
+int32_t sg_tensor_write(sg_tensor *t, const float *src, int64_t count);
+int32_t sg_tensor_requires_grad(const sg_tensor *t);
+/* Only leaves (tensors no op produced) may change requires_grad. */
+int32_t sg_tensor_set_requires_grad(sg_tensor *t, int32_t requires_grad);
+/* The accumulated gradient of a leaf, or *out = NULL when there is none. */
+int32_t sg_tensor_grad(const sg_tensor *t, sg_tensor **out);
+int32_t sg_tensor_zero_grad(sg_tensor *t);
+/* A tensor sharing values with t, cut from the tape. */
+int32_t sg_tensor_detach(const sg_tensor *t, sg_tensor **out);
+
+/* --- ops --- */
+/* Runs the op `name` (see sg_op_names) on named inputs and numeric attributes; records on the tape when
+ * grad is enabled and an input requires grad. inputs[i] may be NULL for an absent optional input. */
+int32_t sg_op(const char *name,
+              int32_t n_inputs, const char *const *input_names, sg_tensor *const *inputs,
+              int32_t n_attrs, const char *const *attr_names, const double *attr_values,
+              sg_tensor **out);
+/* A comma-separated list of every op name (static storage). */
+const char *sg_op_names(void);
+
+/* --- autodiff --- */
+/* Gradients of sum_i <outputs[i], grad_outputs[i]> with respect to inputs (torch.autograd.grad).
+ * grad_outputs may be NULL, or hold NULL entries, for scalar outputs (gradient 1). grads[j] is set to a new
+ * handle or NULL where inputs[j] does not influence the outputs. With create_graph the gradients are
+ * themselves on the tape, so they can be differentiated again. */
+int32_t sg_grad(int32_t n_outputs, sg_tensor *const *outputs, sg_tensor *const *grad_outputs,
+                int32_t n_inputs, sg_tensor *const *inputs, int32_t create_graph, sg_tensor **grads);
+/* Accumulates the gradient of <output, grad_output> into the .grad of every leaf that requires grad
+ * (Tensor.backward). grad_output may be NULL for a scalar output. */
+int32_t sg_backward(sg_tensor *output, sg_tensor *grad_output, int32_t create_graph);
+
+/* --- random numbers --- */
+/* Counter-based (Philox4x32-10) samples: the same seed and offset always give the same values. */
+int32_t sg_random_normal(uint64_t seed, uint64_t offset, const int64_t *shape, int32_t ndim, sg_tensor **out);
+int32_t sg_random_uniform(uint64_t seed, uint64_t offset, const int64_t *shape, int32_t ndim, sg_tensor **out);
+
+/* --- optimizers --- */
+typedef struct sg_optimizer sg_optimizer;
+/* kind: "adam" or "sgd". Adam attrs: lr, beta1, beta2, eps, weight_decay. SGD attrs: lr, momentum,
+ * weight_decay. The optimizer keeps references to the parameters. */
+int32_t sg_optimizer_create(const char *kind, int32_t n_params, sg_tensor *const *params,
+                            int32_t n_attrs, const char *const *attr_names, const double *attr_values,
+                            sg_optimizer **out);
+void sg_optimizer_release(sg_optimizer *o);
+/* One update from the parameters' .grad, at learning rate lr (the schedule lives with the caller). */
+int32_t sg_optimizer_step(sg_optimizer *o, double lr);
+int32_t sg_optimizer_zero_grad(sg_optimizer *o);
+/* State: the step count and, per parameter, its state tensors (Adam: m, v; SGD: momentum buffer). */
+int64_t sg_optimizer_get_step(const sg_optimizer *o);
+int32_t sg_optimizer_set_step(sg_optimizer *o, int64_t step);
+/* Number of state tensors per parameter (Adam 2, SGD 1). */
+int32_t sg_optimizer_slots(const sg_optimizer *o);
+/* The state tensor `slot` of parameter `index` (a new handle sharing the optimizer's storage). */
+int32_t sg_optimizer_state(const sg_optimizer *o, int32_t index, int32_t slot, sg_tensor **out);
+
+/* Exponential moving average: ema[i] = decay * ema[i] + (1 - decay) * params[i], in place. */
+int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params, double decay);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

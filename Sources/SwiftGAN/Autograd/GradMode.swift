@@ -1,0 +1,27 @@
+import Glibc
+
+/// Whether ops record on the tape. Thread-local, so two models trained on two threads do not interfere.
+public enum GradMode {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// True (the default) when ops record what `backward` needs.
+    public static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
+
+    /// Runs `body` with recording switched on or off, restoring the previous mode afterwards.
+    public static func with<T>(enabled: Bool, _ body: () throws -> T) rethrows -> T {
+        let previous = isEnabled
+        isEnabled = enabled
+        defer { isEnabled = previous }
+        return try body()
+    }
+}
+
+/// Runs `body` without recording (inference, optimizer updates).
+public func noGrad<T>(_ body: () throws -> T) rethrows -> T { try GradMode.with(enabled: false, body) }

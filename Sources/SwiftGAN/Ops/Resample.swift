@@ -1,0 +1,135 @@
+/// Padding, upsampling, pooling and FIR resampling of [N, C, H, W] tensors. Each is a linear map whose
+/// gradient is its adjoint, and the adjoint's gradient is the map again, so all support double backward.
+
+private func checkImage(_ x: Tensor, _ op: String) throws {
+    try require(x.rank == 4, "\(op): argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
+    try require(!x.shape.contains(0), "\(op): argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
+}
+
+/// Applies a separable resample to every plane of x.
+private func resample(_ x: Tensor, _ r: SeparableResample) throws -> Tensor {
+    let out = try Tensor(uninitialized: [x.shape[0], x.shape[1], r.rows.outputs, r.cols.outputs])
+    r.forward(x.data, planes: x.shape[0] * x.shape[1], out: out.data)
+    return record(out, "resample", [x]) { g, _ in [try resampleAdjoint(g, r)] }
+}
+
+private func resampleAdjoint(_ g: Tensor, _ r: SeparableResample) throws -> Tensor {
+    let out = try Tensor(uninitialized: [g.shape[0], g.shape[1], r.inHeight, r.inWidth])
+    r.adjoint(g.data, planes: g.shape[0] * g.shape[1], out: out.data)
+    return record(out, "resampleAdjoint", [g]) { gg, _ in [try resample(gg, r)] }
+}
+
+/// One-tap axis: output i reads input source(i) with weight 1, or nothing when source(i) is nil.
+private func gatherAxis(_ n: Int, _ source: (Int) -> Int?) -> SeparableResample.Axis {
+    var axis = SeparableResample.Axis()
+    for i in 0..<n { axis.add(source(i).map { [($0, Float(1))] } ?? []) }
+    return axis
+}
+
+private func checkPadding(_ p: [Int], _ op: String) throws {
+    try require(p.count == 4 && p.allSatisfy { $0 >= 0 },
+                "\(op): argument 'padding' must be 4 non-negative integers (left, right, top, bottom), got \(p)")
+}
+
+/// Zero padding by (left, right, top, bottom).
+public func zeroPad2d(_ x: Tensor, padding p: [Int]) throws -> Tensor {
+    try checkImage(x, "zero_pad2d")
+    try checkPadding(p, "zero_pad2d")
+    let (h, w) = (x.shape[2], x.shape[3])
+    let rows = gatherAxis(h + p[2] + p[3]) { i in i - p[2] >= 0 && i - p[2] < h ? i - p[2] : nil }
+    let cols = gatherAxis(w + p[0] + p[1]) { i in i - p[0] >= 0 && i - p[0] < w ? i - p[0] : nil }
+    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols))
+}
+
+/// Reflection padding by (left, right, top, bottom); each pad must be smaller than its dimension.
+public func reflectionPad2d(_ x: Tensor, padding p: [Int]) throws -> Tensor {
+    try checkImage(x, "reflection_pad2d")
+    try checkPadding(p, "reflection_pad2d")
+    let (h, w) = (x.shape[2], x.shape[3])
+    try require(p[0] < w && p[1] < w && p[2] < h && p[3] < h,
+                "reflection_pad2d: padding \(p) must be smaller than the input's width \(w) and height \(h)")
+    let reflect = { (i: Int, n: Int) -> Int in i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i) }
+    let rows = gatherAxis(h + p[2] + p[3]) { reflect($0 - p[2], h) }
+    let cols = gatherAxis(w + p[0] + p[1]) { reflect($0 - p[0], w) }
+    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols))
+}
+
+private func checkScale(_ scale: Int, _ op: String) throws {
+    try require(scale >= 1 && scale <= 64, "\(op): argument 'scale' must be an integer from 1 to 64, got \(scale)")
+}
+
+/// Nearest-neighbour upsampling by an integer factor.
+public func upsampleNearest2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
+    try checkImage(x, "upsample_nearest2d")
+    try checkScale(scale, "upsample_nearest2d")
+    let (h, w) = (x.shape[2], x.shape[3])
+    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: gatherAxis(h * scale) { $0 / scale },
+                                             cols: gatherAxis(w * scale) { $0 / scale }))
+}
+
+/// Bilinear upsampling by an integer factor, align_corners=False (PyTorch's default).
+public func upsampleBilinear2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
+    try checkImage(x, "upsample_bilinear2d")
+    try checkScale(scale, "upsample_bilinear2d")
+    func axis(_ n: Int) -> SeparableResample.Axis {
+        var a = SeparableResample.Axis()
+        for o in 0..<(n * scale) {
+            let src = Swift.max((Float(o) + 0.5) / Float(scale) - 0.5, 0)
+            let i0 = Swift.min(Int(src), n - 1), i1 = Swift.min(i0 + 1, n - 1)
+            let l1 = src - Float(i0)
+            a.add(i0 == i1 ? [(i0, Float(1))] : [(i0, 1 - l1), (i1, l1)])
+        }
+        return a
+    }
+    return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: axis(x.shape[2]), cols: axis(x.shape[3])))
+}
+
+/// Average pooling with zero padding counted in the average (PyTorch's count_include_pad=True).
+public func avgPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
+    try checkImage(x, "avg_pool2d")
+    let s = stride ?? k
+    try require(k >= 1, "avg_pool2d: argument 'kernel_size' must be a positive integer, got \(k)")
+    try require(s >= 1, "avg_pool2d: argument 'stride' must be a positive integer, got \(s)")
+    try require(padding >= 0 && padding <= k / 2, "avg_pool2d: argument 'padding' must be in 0...kernel_size/2, got \(padding)")
+    let (h, w) = (x.shape[2], x.shape[3])
+    try require(h + 2 * padding >= k && w + 2 * padding >= k, "avg_pool2d: kernel \(k) is larger than the padded input \(h)x\(w)")
+    func axis(_ n: Int) -> SeparableResample.Axis {
+        var a = SeparableResample.Axis()
+        for o in 0..<((n + 2 * padding - k) / s + 1) {
+            a.add((0..<k).compactMap { t in
+                let i = o * s - padding + t
+                return i >= 0 && i < n ? (i, 1 / Float(k)) : nil
+            })
+        }
+        return a
+    }
+    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: axis(h), cols: axis(w)))
+}
+
+/// StyleGAN2's upfirdn2d: upsample by `up` (zero insertion), pad by (left, right, top, bottom) (negative
+/// crops), convolve with the 2-D `filter` [fh, fw], keep every `down`-th pixel, multiply by `gain`.
+/// The filter is a constant (no gradient).
+public func upfirdn2d(_ x: Tensor, filter: Tensor, up: Int = 1, down: Int = 1, padding p: [Int] = [0, 0, 0, 0],
+                      gain: Float = 1) throws -> Tensor {
+    try checkImage(x, "upfirdn2d")
+    try require(filter.rank == 2 && filter.count > 0, "upfirdn2d: argument 'filter' must be a non-empty 2-D tensor, got \(Shape.describe(filter.shape))")
+    try require(up >= 1 && up <= 64, "upfirdn2d: argument 'up' must be an integer from 1 to 64, got \(up)")
+    try require(down >= 1 && down <= 64, "upfirdn2d: argument 'down' must be an integer from 1 to 64, got \(down)")
+    try require(p.count == 4 && p.allSatisfy { Swift.abs($0) <= 1024 }, "upfirdn2d: argument 'padding' must be 4 integers (left, right, top, bottom), got \(p)")
+    let r = FIRResample(inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down, padLeft: p[0], padRight: p[1],
+                        padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
+    try require(r.outHeight > 0 && r.outWidth > 0, "upfirdn2d: padding \(p) leaves an empty output")
+    return try fir(x, filter.detached(), gain, r)
+}
+
+private func fir(_ x: Tensor, _ f: Tensor, _ gain: Float, _ r: FIRResample) throws -> Tensor {
+    let out = try Tensor(uninitialized: [x.shape[0], x.shape[1], r.outHeight, r.outWidth])
+    r.forward(x.data, filter: f.data, gain: gain, planes: x.shape[0] * x.shape[1], out: out.data)
+    return record(out, "upfirdn2d", [x]) { g, _ in [try firAdjoint(g, f, gain, r)] }
+}
+
+private func firAdjoint(_ g: Tensor, _ f: Tensor, _ gain: Float, _ r: FIRResample) throws -> Tensor {
+    let out = try Tensor(uninitialized: [g.shape[0], g.shape[1], r.inHeight, r.inWidth])
+    r.adjoint(g.data, filter: f.data, gain: gain, planes: g.shape[0] * g.shape[1], out: out.data)
+    return record(out, "upfirdn2dAdjoint", [g]) { gg, _ in [try fir(gg, f, gain, r)] }
+}

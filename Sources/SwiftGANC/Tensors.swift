@@ -1,0 +1,119 @@
+import Glibc
+import SwiftGAN
+
+/// Handles: an sg_tensor* is a retained Unmanaged<Tensor>.
+enum Handle {
+    static func make(_ t: Tensor) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(t).toOpaque()) }
+    static func tensor(_ p: OpaquePointer?, _ argument: String) throws -> Tensor {
+        Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer(try nonNull(p, argument))).takeUnretainedValue()
+    }
+    static func optionalTensor(_ p: OpaquePointer?) -> Tensor? {
+        p.map { Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+    }
+    static func store(_ t: Tensor?, _ out: UnsafeMutablePointer<OpaquePointer?>) { out.pointee = t.map(make) }
+}
+
+/// A shape from a C array, checked for rank and size.
+func readShape(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ argument: String) throws -> [Int] {
+    guard ndim >= 0, ndim <= Int32(Shape.maxRank) else {
+        throw SwiftGANError.invalidArgument("\(argument): expected at most \(Shape.maxRank) dimensions, got \(ndim)")
+    }
+    if ndim == 0 { return [] }
+    let p = try nonNull(shape, argument)
+    let dims = (0..<Int(ndim)).map { Int(p[$0]) }
+    guard Shape.count(dims) != nil else {
+        throw SwiftGANError.outOfMemory("\(argument): shape \(Shape.describe(dims)) is negative or too large")
+    }
+    return dims
+}
+
+@_cdecl("sg_tensor_create")
+public func sg_tensor_create(_ data: UnsafePointer<Float>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+                             _ requiresGrad: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let out = try nonNull(out, "out")
+        let t = try Tensor(uninitialized: try readShape(shape, ndim, "shape"))
+        if t.count > 0 { t.data.update(from: try nonNull(data, "data"), count: t.count) }
+        try t.setRequiresGrad(requiresGrad != 0)
+        Handle.store(t, out)
+    }
+}
+
+@_cdecl("sg_tensor_release")
+public func sg_tensor_release(_ t: OpaquePointer?) {
+    guard let t else { return }
+    Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer(t)).release()
+}
+
+@_cdecl("sg_tensor_ndim")
+public func sg_tensor_ndim(_ t: OpaquePointer?) -> Int32 { Handle.optionalTensor(t).map { Int32($0.rank) } ?? -1 }
+
+@_cdecl("sg_tensor_shape")
+public func sg_tensor_shape(_ t: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let t = try Handle.tensor(t, "tensor")
+        if t.rank == 0 { return }
+        let shape = try nonNull(shape, "shape")
+        for (i, d) in t.shape.enumerated() { shape[i] = Int64(d) }
+    }
+}
+
+@_cdecl("sg_tensor_numel")
+public func sg_tensor_numel(_ t: OpaquePointer?) -> Int64 { Handle.optionalTensor(t).map { Int64($0.count) } ?? -1 }
+
+@_cdecl("sg_tensor_read")
+public func sg_tensor_read(_ t: OpaquePointer?, _ dst: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> Int32 {
+    guarded {
+        let t = try Handle.tensor(t, "tensor")
+        try require(capacity >= Int64(t.count), "dst: holds \(capacity) floats, the tensor has \(t.count)")
+        if t.count > 0 { try nonNull(dst, "dst").update(from: t.data, count: t.count) }
+    }
+}
+
+@_cdecl("sg_tensor_write")
+public func sg_tensor_write(_ t: OpaquePointer?, _ src: UnsafePointer<Float>?, _ count: Int64) -> Int32 {
+    guarded {
+        let t = try Handle.tensor(t, "tensor")
+        try require(count == Int64(t.count), "src: expected \(t.count) floats, got \(count)")
+        if t.count > 0 { t.data.update(from: try nonNull(src, "src"), count: t.count) }
+    }
+}
+
+@_cdecl("sg_tensor_requires_grad")
+public func sg_tensor_requires_grad(_ t: OpaquePointer?) -> Int32 { Handle.optionalTensor(t)?.requiresGrad == true ? 1 : 0 }
+
+@_cdecl("sg_tensor_set_requires_grad")
+public func sg_tensor_set_requires_grad(_ t: OpaquePointer?, _ flag: Int32) -> Int32 {
+    guarded { try Handle.tensor(t, "tensor").setRequiresGrad(flag != 0) }
+}
+
+@_cdecl("sg_tensor_grad")
+public func sg_tensor_grad(_ t: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { Handle.store(try Handle.tensor(t, "tensor").grad, try nonNull(out, "out")) }
+}
+
+@_cdecl("sg_tensor_zero_grad")
+public func sg_tensor_zero_grad(_ t: OpaquePointer?) -> Int32 { guarded { try Handle.tensor(t, "tensor").grad = nil } }
+
+@_cdecl("sg_tensor_detach")
+public func sg_tensor_detach(_ t: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded { Handle.store(try Handle.tensor(t, "tensor").detached(), try nonNull(out, "out")) }
+}
+
+@_cdecl("sg_random_normal")
+public func sg_random_normal(_ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        var rng = RandomGenerator(seed: seed, offset: offset)
+        Handle.store(try rng.normal(try readShape(shape, ndim, "shape")), try nonNull(out, "out"))
+    }
+}
+
+@_cdecl("sg_random_uniform")
+public func sg_random_uniform(_ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        var rng = RandomGenerator(seed: seed, offset: offset)
+        Handle.store(try rng.uniform(try readShape(shape, ndim, "shape")), try nonNull(out, "out"))
+    }
+}
