@@ -43,11 +43,12 @@ struct OpCall {
         while attrs["\(name).\(out.count)"] != nil { out.append(try int("\(name).\(out.count)")) }
         return out.isEmpty ? nil : out
     }
-    func float(_ name: String, _ fallback: Float) throws -> Float {
+    func double(_ name: String, _ fallback: Double) throws -> Double {
         guard let v = attrs[name] else { return fallback }
         try require(v.isFinite, "\(op): argument '\(name)' must be a finite number, got \(v)")
-        return Float(v)
+        return v
     }
+    func float(_ name: String, _ fallback: Float) throws -> Float { Float(try double(name, Double(fallback))) }
     func bool(_ name: String, _ fallback: Bool) throws -> Bool {
         guard let v = attrs[name] else { return fallback }
         try require(v == 0 || v == 1, "\(op): argument '\(name)' must be a boolean (0 or 1), got \(v)")

@@ -28,7 +28,7 @@ public func sg_optimizer_create(_ kind: UnsafePointer<CChar>?, _ nParams: Int32,
         switch kind {
         case "adam":
             try checkNames(attrs, ["lr", "beta1", "beta2", "eps", "weight_decay"], kind)
-            optimizer = try Adam(parameters, beta1: try call.float("beta1", 0.9), beta2: try call.float("beta2", 0.999),
+            optimizer = try Adam(parameters, beta1: try call.double("beta1", 0.9), beta2: try call.double("beta2", 0.999),
                                  eps: try call.float("eps", 1e-8), weightDecay: try call.float("weight_decay", 0))
         case "sgd":
             try checkNames(attrs, ["lr", "momentum", "weight_decay"], kind)

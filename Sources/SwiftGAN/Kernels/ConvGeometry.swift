@@ -28,6 +28,13 @@ struct ConvGeometry: Equatable {
         return Swift.max(1, Swift.min(batch, wanted, memoryCap))
     }
 
+    /// The output columns ox whose input column ox * stride - padding + j lies inside the image.
+    @inline(__always) func validColumns(_ j: Int) -> Range<Int> {
+        let lo = Swift.max(0, (padding - j + stride - 1) / stride)
+        let hi = Swift.min(outWidth, (inWidth - 1 + padding - j) / stride + 1)
+        return lo..<Swift.max(lo, hi)
+    }
+
     /// im2col for samples [n0, n0+nb): col[row, s*L + p] for row = (c*kh + i)*kw + j.
     func im2col(_ x: UnsafePointer<Float>, n0: Int, nb: Int, into col: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
@@ -35,19 +42,24 @@ struct ConvGeometry: Equatable {
         let ld = nb * outPlane
         parallelFor(colRows, costPerItem: ld) { row in
             let j = row % g.kernelWidth, i = (row / g.kernelWidth) % g.kernelHeight, c = row / (g.kernelWidth * g.kernelHeight)
-            for s in 0..<nb {
-                let src = x + ((n0 + s) * g.inChannels + c) * g.inPlane
-                var dst = col + row * ld + s * g.outPlane
+            let valid = g.validColumns(j), shift = j - g.padding, s = g.stride
+            for sample in 0..<nb {
+                let src = x + ((n0 + sample) * g.inChannels + c) * g.inPlane
+                var dst = col + row * ld + sample * g.outPlane
                 for oy in 0..<g.outHeight {
-                    let iy = oy * g.stride - g.padding + i
+                    let iy = oy * s - g.padding + i
                     if iy < 0 || iy >= g.inHeight {
                         dst.update(repeating: 0, count: g.outWidth)
                     } else {
-                        let srow = src + iy * g.inWidth
-                        var ix = j - g.padding
-                        for ox in 0..<g.outWidth {
-                            dst[ox] = (ix >= 0 && ix < g.inWidth) ? srow[ix] : 0
-                            ix += g.stride
+                        let srow = src + iy * g.inWidth + shift
+                        if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+                        if s == 1 {
+                            (dst + valid.lowerBound).update(from: srow + valid.lowerBound, count: valid.count)
+                        } else {
+                            for ox in valid { dst[ox] = srow[ox * s] }
+                        }
+                        if valid.upperBound < g.outWidth {
+                            (dst + valid.upperBound).update(repeating: 0, count: g.outWidth - valid.upperBound)
                         }
                     }
                     dst += g.outWidth
@@ -68,15 +80,12 @@ struct ConvGeometry: Equatable {
                 for i in 0..<g.kernelHeight {
                     for j in 0..<g.kernelWidth {
                         var src = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld + s * g.outPlane
+                        let valid = g.validColumns(j), st = g.stride
                         for oy in 0..<g.outHeight {
-                            let iy = oy * g.stride - g.padding + i
+                            let iy = oy * st - g.padding + i
                             if iy >= 0 && iy < g.inHeight {
-                                let drow = dstPlane + iy * g.inWidth
-                                var ix = j - g.padding
-                                for ox in 0..<g.outWidth {
-                                    if ix >= 0 && ix < g.inWidth { drow[ix] += src[ox] }
-                                    ix += g.stride
-                                }
+                                let drow = dstPlane + iy * g.inWidth + j - g.padding
+                                for ox in valid { drow[ox * st] += src[ox] }
                             }
                             src += g.outWidth
                         }
@@ -119,32 +128,45 @@ struct ConvGeometry: Equatable {
         }
     }
 
+    /// Runs body(n0, nb, col, tmp) for each chunk of samples, with scratch buffers sized for a full chunk:
+    /// `col` for the column matrix (nil unless `needsColumns`) and `tmp` for an [O, nb*L] block (nil when a chunk
+    /// is a single sample, whose output block is already in place).
+    private func forEachChunk(needsColumns: Bool,
+                              _ body: (Int, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) throws {
+        let nbMax = samplesPerChunk
+        try Scratch.with(needsColumns ? colRows * nbMax * outPlane : 0) { col in
+            try Scratch.with(nbMax > 1 ? outChannels * nbMax * outPlane : 0) { tmp in
+                for n0 in Swift.stride(from: 0, to: batch, by: nbMax) {
+                    body(n0, Swift.min(nbMax, batch - n0), needsColumns ? col : nil, nbMax > 1 ? tmp : nil)
+                }
+            }
+        }
+    }
+
+    /// Writes the column matrix of samples [n0, n0+nb) into col.
+    private func columns(_ image: UnsafePointer<Float>, n0: Int, nb: Int, into col: UnsafeMutablePointer<Float>) {
+        if isPointwise { ConvGeometry.gather(image, channels: inChannels, plane: inPlane, n0: n0, nb: nb, into: col) }
+        else { im2col(image, n0: n0, nb: nb, into: col) }
+    }
+
     /// out = conv(image, weight) + bias. weight is [O, C*kh*kw].
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  out: UnsafeMutablePointer<Float>) throws {
-        let nbMax = samplesPerChunk
-        let needCol = !(isPointwise && nbMax == 1)
-        let col = needCol ? try Storage(uninitialized: colRows * nbMax * outPlane) : nil
-        let tmp = nbMax > 1 ? try Storage(uninitialized: outChannels * nbMax * outPlane) : nil
-        var n0 = 0
-        while n0 < batch {
-            let nb = Swift.min(nbMax, batch - n0)
+        try forEachChunk(needsColumns: !(isPointwise && samplesPerChunk == 1)) { n0, nb, col, tmp in
             let ld = nb * outPlane
-            var b: UnsafePointer<Float> = image + n0 * inChannels * inPlane
+            var b = image + n0 * inChannels * inPlane
             if let col {
-                if isPointwise { ConvGeometry.gather(image, channels: inChannels, plane: inPlane, n0: n0, nb: nb, into: col.pointer) }
-                else { im2col(image, n0: n0, nb: nb, into: col.pointer) }
-                b = UnsafePointer(col.pointer)
+                columns(image, n0: n0, nb: nb, into: col)
+                b = UnsafePointer(col)
             }
             if let tmp {
-                sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: b, ldb: ld, c: tmp.pointer, ldc: ld)
-                ConvGeometry.scatter(tmp.pointer, channels: outChannels, plane: outPlane, n0: n0, nb: nb, bias: bias, into: out)
+                sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: b, ldb: ld, c: tmp, ldc: ld)
+                ConvGeometry.scatter(tmp, channels: outChannels, plane: outPlane, n0: n0, nb: nb, bias: bias, into: out)
             } else {
                 let dst = out + n0 * outChannels * outPlane
                 sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: b, ldb: ld, c: dst, ldc: ld)
                 if let bias { ConvGeometry.addBias(dst, bias, batch: 1, channels: outChannels, plane: outPlane) }
             }
-            n0 += nb
         }
     }
 
@@ -152,57 +174,40 @@ struct ConvGeometry: Equatable {
     /// also the forward pass of conv-transpose. weight is [O, C*kh*kw]. Overwrites imageGrad.
     func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                       imageGrad: UnsafeMutablePointer<Float>) throws {
-        let nbMax = samplesPerChunk
-        let direct = isPointwise && nbMax == 1
+        let direct = isPointwise && samplesPerChunk == 1
         if !direct { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
-        let col = direct ? nil : try Storage(uninitialized: colRows * nbMax * outPlane)
-        let tmp = nbMax > 1 ? try Storage(uninitialized: outChannels * nbMax * outPlane) : nil
-        var n0 = 0
-        while n0 < batch {
-            let nb = Swift.min(nbMax, batch - n0)
+        try forEachChunk(needsColumns: !direct) { n0, nb, col, tmp in
             let ld = nb * outPlane
-            var g: UnsafePointer<Float> = outGrad + n0 * outChannels * outPlane
+            var g = outGrad + n0 * outChannels * outPlane
             if let tmp {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp.pointer)
-                g = UnsafePointer(tmp.pointer)
+                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp)
+                g = UnsafePointer(tmp)
             }
-            if let col {
-                sgemm(transA: true, m: colRows, n: ld, k: outChannels, a: weight, lda: colRows, b: g, ldb: ld,
-                      c: col.pointer, ldc: ld)
-                if isPointwise {
-                    ConvGeometry.scatter(col.pointer, channels: inChannels, plane: inPlane, n0: n0, nb: nb, bias: nil, into: imageGrad)
-                } else {
-                    col2im(col.pointer, n0: n0, nb: nb, into: imageGrad)
-                }
+            let dst = col ?? imageGrad + n0 * inChannels * inPlane
+            sgemm(transA: true, m: colRows, n: ld, k: outChannels, a: weight, lda: colRows, b: g, ldb: ld, c: dst, ldc: ld)
+            guard let col else { return }
+            if isPointwise {
+                ConvGeometry.scatter(col, channels: inChannels, plane: inPlane, n0: n0, nb: nb, bias: nil, into: imageGrad)
             } else {
-                sgemm(transA: true, m: colRows, n: ld, k: outChannels, a: weight, lda: colRows, b: g, ldb: ld,
-                      c: imageGrad + n0 * inChannels * inPlane, ldc: ld)
+                col2im(col, n0: n0, nb: nb, into: imageGrad)
             }
-            n0 += nb
         }
     }
 
     /// weightGrad [O, C*kh*kw] = outGrad x im2col(image)^T: the gradient of `forward` with respect to the weight.
     func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                         weightGrad: UnsafeMutablePointer<Float>) throws {
-        let nbMax = samplesPerChunk
-        let col = try Storage(uninitialized: colRows * nbMax * outPlane)
-        let tmp = nbMax > 1 ? try Storage(uninitialized: outChannels * nbMax * outPlane) : nil
-        var n0 = 0
-        while n0 < batch {
-            let nb = Swift.min(nbMax, batch - n0)
+        memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
+        try forEachChunk(needsColumns: true) { n0, nb, col, tmp in
             let ld = nb * outPlane
-            if isPointwise { ConvGeometry.gather(image, channels: inChannels, plane: inPlane, n0: n0, nb: nb, into: col.pointer) }
-            else { im2col(image, n0: n0, nb: nb, into: col.pointer) }
-            var g: UnsafePointer<Float> = outGrad + n0 * outChannels * outPlane
+            columns(image, n0: n0, nb: nb, into: col!)
+            var g = outGrad + n0 * outChannels * outPlane
             if let tmp {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp.pointer)
-                g = UnsafePointer(tmp.pointer)
+                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp)
+                g = UnsafePointer(tmp)
             }
-            sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col.pointer, ldb: ld,
-                  beta: n0 == 0 ? 0 : 1, c: weightGrad, ldc: colRows)
-            n0 += nb
+            sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col!, ldb: ld,
+                  beta: 1, c: weightGrad, ldc: colRows)
         }
-        if batch == 0 { memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride) }
     }
 }

@@ -25,14 +25,14 @@ public func relu(_ x: Tensor) throws -> Tensor { try leakyRelu(x, negativeSlope:
 
 /// x for x > 0, else negativeSlope * x.
 public func leakyRelu(_ x: Tensor, negativeSlope: Float = 0.01) throws -> Tensor {
-    let out = try unary(x) { $0 > 0 ? $0 : $0 * negativeSlope }
+    let out = try unary(x) { $0 > 0 ? $0 : (negativeSlope == 0 ? 0 : $0 * negativeSlope) }
     return record(out, "leakyRelu", [x]) { g, _ in [try leakyReluGrad(g, x, negativeSlope: negativeSlope)] }
 }
 
 /// g where x > 0, else negativeSlope * g: the gradient of `leakyRelu`; x only selects, so it is a constant.
 func leakyReluGrad(_ g: Tensor, _ x: Tensor, negativeSlope: Float) throws -> Tensor {
     let out = try Tensor(uninitialized: g.shape)
-    Pointwise.zip(g.data, x.data, out.data, g.count) { gv, xv in xv > 0 ? gv : gv * negativeSlope }
+    Pointwise.zip(g.data, x.data, out.data, g.count) { gv, xv in xv > 0 ? gv : (negativeSlope == 0 ? 0 : gv * negativeSlope) }
     return record(out, "leakyReluGrad", [g]) { gg, _ in [try leakyReluGrad(gg, x, negativeSlope: negativeSlope)] }
 }
 

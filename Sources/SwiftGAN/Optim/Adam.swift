@@ -5,12 +5,12 @@ import Glibc
 public final class Adam: Optimizer {
     public let parameters: [Tensor]
     public var step = 0
-    public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public let beta1: Double, beta2: Double, eps: Float, weightDecay: Float
     /// First and second moments, per parameter.
     public let m: [Tensor], v: [Tensor]
     public var state: [[Tensor]] { zip(m, v).map { [$0, $1] } }
 
-    public init(_ parameters: [Tensor], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) throws {
+    public init(_ parameters: [Tensor], beta1: Double = 0.9, beta2: Double = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) throws {
         try checkParameters(parameters)
         try require(beta1 >= 0 && beta1 < 1, "beta1: expected a value in [0, 1), got \(beta1)")
         try require(beta2 >= 0 && beta2 < 1, "beta2: expected a value in [0, 1), got \(beta2)")
@@ -24,17 +24,19 @@ public final class Adam: Optimizer {
 
     public func update(lr: Float) throws {
         step += 1
-        let (b1, b2, eps, wd) = (beta1, beta2, eps, weightDecay)
-        let c1 = 1 - Float(Glibc.pow(Double(b1), Double(step))), c2 = 1 - Float(Glibc.pow(Double(b2), Double(step)))
-        let stepSize = lr / c1, c2Root = c2.squareRoot()
+        // Coefficients in double precision, as PyTorch computes them from Python floats.
+        let (b1, b2) = (Float(beta1), Float(beta2)), (a1, a2) = (Float(1 - beta1), Float(1 - beta2))
+        let (eps, wd) = (eps, weightDecay)
+        let c1 = 1 - Glibc.pow(beta1, Double(step)), c2 = 1 - Glibc.pow(beta2, Double(step))
+        let stepSize = Float(Double(lr) / c1), c2Root = Float(c2.squareRoot())
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
             nonisolated(unsafe) let w = p.data, gd = g.data, md = m[i].data, vd = v[i].data
             parallelRanges(p.count) { r in
                 for j in r {
                     let gj = gd[j] + wd * w[j]
-                    md[j] = b1 * md[j] + (1 - b1) * gj
-                    vd[j] = b2 * vd[j] + (1 - b2) * gj * gj
+                    md[j] = b1 * md[j] + a1 * gj
+                    vd[j] = b2 * vd[j] + a2 * gj * gj
                     w[j] -= stepSize * md[j] / (vd[j].squareRoot() / c2Root + eps)
                 }
             }

@@ -1,0 +1,128 @@
+import XCTest
+@testable import SwiftGAN
+
+/// Gradients of ops and code paths that the PyTorch fixtures do not cover, against finite differences.
+final class GradientTests: XCTestCase {
+    let tolerance: Float = 2e-2
+
+    /// Direct-loop conv2d, the reference for the im2col kernels.
+    func naiveConv(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int) throws -> Tensor {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let (ho, wo) = ((h + 2 * padding - kh) / stride + 1, (wd + 2 * padding - kw) / stride + 1)
+        let y = try Tensor(zeros: [n, o, ho, wo])
+        for b in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
+            var s: Float = 0
+            for ic in 0..<c { for i in 0..<kh { for j in 0..<kw {
+                let iy = oy * stride - padding + i, ix = ox * stride - padding + j
+                if iy >= 0 && iy < h && ix >= 0 && ix < wd { s += x.data[((b * c + ic) * h + iy) * wd + ix] * w.data[((oc * c + ic) * kh + i) * kw + j] }
+            } } }
+            y.data[((b * o + oc) * ho + oy) * wo + ox] = s
+        } } } }
+        return y
+    }
+
+    func dot(_ a: Tensor, _ b: Tensor) -> Double { (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) } }
+
+    func testConvolutionPaths() throws {
+        // Single-sample chunks (large planes), pointwise convs with one or many samples per chunk, ragged chunks.
+        let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),
+                                                 ([3, 3, 6, 6], [4, 3, 1, 1], 1, 0), ([5, 2, 64, 64], [3, 2, 3, 3], 1, 1),
+                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1)]
+        for (i, (xs, ws, stride, padding)) in cases.enumerated() {
+            let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
+            let y = try conv2d(x, weight: w, stride: stride, padding: padding)
+            XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: stride, padding: padding)), 1e-5, "case \(i) forward")
+            // The gradients are the adjoints: <conv(x, w), g> = <x, dL/dx> = <w, dL/dw>.
+            let g = try randomTensor(y.shape, seed: UInt64(i + 20)).detached()
+            let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
+            let reference = dot(y, g)
+            XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) input grad")
+            XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) weight grad")
+        }
+        let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
+        XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
+        let wt = try randomTensor([3, 2, 3, 3], seed: 7), bt = try randomTensor([2], seed: 8)
+        XCTAssertLessThan(try gradientError([x, wt, bt]) {
+            try convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1)
+        }, tolerance)
+    }
+
+    func testLinearOpsAndShapes() throws {
+        let a = try randomTensor([3, 4], seed: 1), b = try randomTensor([5, 4], seed: 2)
+        XCTAssertLessThan(try gradientError([a, b]) { try matmul($0[0], $0[1], transposeB: true) }, tolerance)
+        XCTAssertLessThan(try gradientError([a, b]) { try matmul($0[1], $0[0], transposeA: false, transposeB: true) }, tolerance)
+        let c = try randomTensor([4, 3], seed: 3)
+        XCTAssertLessThan(try gradientError([a, c]) { try matmul($0[0], $0[1], transposeA: true, transposeB: true) }, tolerance)
+        let x = try randomTensor([2, 3, 4, 5], seed: 4), y = try randomTensor([1, 3, 1, 5], seed: 5)
+        let z = try randomTensor([2, 1, 4, 5], seed: 7)
+        XCTAssertLessThan(try gradientError([x, z]) { try cat([try narrow($0[0], dim: 1, start: 1, length: 2), $0[1]], dim: 1) }, tolerance)
+        XCTAssertLessThan(try gradientError([x, y]) { try mul(try add($0[0], $0[1]), try sub($0[1], $0[0])) }, tolerance)
+        let pos = try randomTensor([1, 3, 1, 5], seed: 6, low: 0.5, high: 2)
+        XCTAssertLessThan(try gradientError([x, pos], step: 1e-3) { try div($0[0], $0[1]) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try mean($0[0], axes: [0, 2], keepDim: true) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try sum($0[0], axes: [-1]) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try reshape(try broadcast(try reshape($0[0], [2, 3, 20, 1]), to: [2, 3, 20, 2]), [-1]) }, tolerance)
+    }
+
+    func testElementwiseMath() throws {
+        let pos = try randomTensor([2, 7], seed: 1, low: 0.5, high: 2)
+        for f in [sqrt, rsqrt, exp, log, square, tanh, sigmoid, softplus] as [(Tensor) throws -> Tensor] {
+            XCTAssertLessThan(try gradientError([pos], step: 1e-3) { try f($0[0]) }, tolerance)
+        }
+        let x = try randomTensor([2, 7], seed: 2)
+        XCTAssertLessThan(try gradientError([x], step: 1e-3) { try abs($0[0]) }, tolerance)
+        let target = try randomTensor([2, 7], seed: 3, low: 0, high: 1)
+        XCTAssertLessThan(try gradientError([x]) { try bceWithLogits($0[0], target: target.detached(), reduction: .sum) }, tolerance)
+    }
+
+    func testResampling() throws {
+        let x = try randomTensor([2, 2, 5, 6], seed: 1)
+        XCTAssertLessThan(try gradientError([x]) { try zeroPad2d($0[0], padding: [1, 2, 0, 3]) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try upsampleNearest2d($0[0], scale: 3) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) }, tolerance)
+        let f = try Tensor([1, 3, 3, 1, 3, 9, 9, 3, 3, 9, 9, 3, 1, 3, 3, 1].map { $0 / 64 }, shape: [4, 4])
+        XCTAssertLessThan(try gradientError([x]) { try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4) }, tolerance)
+        XCTAssertLessThan(try gradientError([x]) { try upfirdn2d($0[0], filter: f, down: 2, padding: [1, 1, 1, 1]) }, tolerance)
+        let up = try upfirdn2d(x, filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4)
+        XCTAssertEqual(up.shape, [2, 2, 10, 12])
+    }
+
+    func testNormalization() throws {
+        let x = try randomTensor([3, 2, 4, 4], seed: 1), w = try randomTensor([2], seed: 2), b = try randomTensor([2], seed: 3)
+        XCTAssertLessThan(try gradientError([x, w, b], step: 1e-3) { try instanceNorm($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
+        let rm = try Tensor([0.1, -0.2], shape: [2]), rv = try Tensor([1.5, 0.5], shape: [2])
+        XCTAssertLessThan(try gradientError([x, w, b]) {
+            try batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false)
+        }, tolerance)
+        // Running statistics: momentum update with the unbiased batch variance.
+        let rm2 = try Tensor(zeros: [2]), rv2 = try Tensor(repeating: 1, shape: [2])
+        _ = try batchNorm(x, runningMean: rm2, runningVar: rv2, training: true, momentum: 0.1)
+        let c0 = (0..<3).flatMap { n in (0..<16).map { x.data[n * 32 + $0] } }
+        let m0 = c0.reduce(0, +) / 48
+        let v0 = c0.map { ($0 - m0) * ($0 - m0) }.reduce(0, +) / 47
+        XCTAssertEqual(rm2.data[0], 0.1 * m0, accuracy: 1e-6)
+        XCTAssertEqual(rv2.data[0], 0.9 + 0.1 * v0, accuracy: 1e-5)
+    }
+
+    func testStyleGANOps() throws {
+        let x = try randomTensor([4, 4, 3, 3], seed: 1)
+        XCTAssertLessThan(try gradientError([x], step: 1e-3) { try minibatchStddev($0[0], group: 2, numChannels: 2) }, tolerance)
+        let w = try randomTensor([3, 4, 3, 3], seed: 2), s = try randomTensor([4, 4], seed: 3, low: 0.5, high: 1.5)
+        XCTAssertLessThan(try gradientError([x, w, s], step: 1e-3) { try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1) }, tolerance)
+    }
+
+    func testDoubleBackward() throws {
+        let x = try randomTensor([2, 3, 4, 4], seed: 1), w = try randomTensor([2, 3, 3, 3], seed: 2)
+        let s = try randomTensor([2, 3], seed: 3, low: 0.5, high: 1.5), bw = try randomTensor([3], seed: 4)
+        XCTAssertLessThan(try doubleBackwardError([x, w], step: 1e-3) { try tanh(try conv2d($0[0], weight: $0[1], padding: 1)) }, tolerance)
+        let wt = try randomTensor([3, 2, 3, 3], seed: 5)
+        XCTAssertLessThan(try doubleBackwardError([x, wt], step: 1e-3) { try sigmoid(try convTranspose2d($0[0], weight: $0[1], stride: 2, padding: 1)) }, tolerance)
+        XCTAssertLessThan(try doubleBackwardError([x, w, s], step: 1e-3) { try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1) }, tolerance)
+        XCTAssertLessThan(try doubleBackwardError([x, bw], step: 1e-3) { try batchNorm($0[0], weight: $0[1], training: true) }, tolerance)
+        XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try softplus(try instanceNorm($0[0])) }, tolerance)
+        let f = try Tensor([1, 3, 3, 1].map { $0 / 8 }, shape: [1, 4])
+        XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try tanh(try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 0, 0])) }, tolerance)
+        XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try sqrt(try affine(try avgPool2d(try square($0[0]), kernelSize: 2), scale: 1, shift: 1)) }, tolerance)
+    }
+}

@@ -1,0 +1,42 @@
+"""swiftgan: generative adversarial networks on the CPU, with a compute engine written in Swift.
+
+Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
+:class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
+graph built from Python can be differentiated with :func:`swiftgan.autograd.grad` or
+:meth:`Tensor.backward`.
+"""
+
+from swiftgan._native import (
+    SwiftGANError,
+    Tensor,
+    get_num_threads,
+    op_names,
+    random_normal,
+    random_uniform,
+    set_grad_enabled,
+    set_num_threads,
+    tensor,
+)
+from swiftgan import autograd, datasets, functional, optim, safetensors
+from swiftgan.autograd import grad, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SwiftGANError",
+    "Tensor",
+    "autograd",
+    "datasets",
+    "functional",
+    "get_num_threads",
+    "grad",
+    "no_grad",
+    "op_names",
+    "optim",
+    "random_normal",
+    "random_uniform",
+    "safetensors",
+    "set_grad_enabled",
+    "set_num_threads",
+    "tensor",
+]

@@ -1,0 +1,1106 @@
+/*
+ * swiftgan._native: the thin CPython binding of libswiftgan (CShim/include/swiftgan.h).
+ *
+ * It parses arguments, checks buffers (float32, C-contiguous, at most SG_MAX_NDIM dimensions), releases the
+ * GIL around every engine call and turns status codes into Python exceptions. Arrays cross the boundary
+ * through the buffer protocol, so the extension does not depend on numpy's C API or ABI; numpy is imported
+ * at run time only to allocate result arrays and to compare dtypes.
+ *
+ * Objects handed to the engine while the GIL is released are kept alive by tuples this module owns, so
+ * another Python thread cannot free them mid-call.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "swiftgan.h"
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* module globals (set once in PyInit__native) */
+
+static PyObject *SwiftGANError;   /* swiftgan.SwiftGANError, a RuntimeError subclass */
+static PyObject *np_ndarray;      /* numpy.ndarray */
+static PyObject *np_empty;        /* numpy.empty */
+static PyObject *np_float32;      /* numpy.dtype("float32") */
+
+static PyTypeObject TensorType;
+static PyTypeObject OptimizerType;
+
+typedef struct {
+    PyObject_HEAD
+    sg_tensor *handle;
+} TensorObject;
+
+typedef struct {
+    PyObject_HEAD
+    sg_optimizer *handle;
+    Py_ssize_t n_params;
+} OptimizerObject;
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* errors */
+
+/* Raises the Python exception for a failed engine call and returns NULL. */
+static PyObject *raise_status(int32_t status) {
+    const char *message = sg_last_error();
+    PyObject *type;
+    switch (status) {
+    case SG_EVALUE: type = PyExc_ValueError; break;
+    case SG_ETYPE: type = PyExc_TypeError; break;
+    case SG_EIO: type = PyExc_OSError; break;
+    case SG_EMEMORY: type = PyExc_MemoryError; break;
+    default: type = SwiftGANError; break;
+    }
+    if (message == NULL || message[0] == '\0') {
+        PyErr_Format(type, "swiftgan engine error (status %d)", (int)status);
+    } else {
+        PyErr_SetString(type, message);
+    }
+    return NULL;
+}
+
+/* Raises TypeError "<caller>: argument '<name>' must be <what>, got <type of obj>" and returns NULL. */
+static PyObject *raise_kind(const char *caller, const char *name, const char *what, PyObject *obj) {
+    PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be %s, got %s", caller, name, what,
+                 Py_TYPE(obj)->tp_name);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Tensor */
+
+/* Wraps a handle in a new Tensor, taking ownership of it (released on failure). NULL handle -> None. */
+static PyObject *tensor_wrap(sg_tensor *handle) {
+    if (handle == NULL) {
+        Py_RETURN_NONE;
+    }
+    TensorObject *self = PyObject_New(TensorObject, &TensorType);
+    if (self == NULL) {
+        sg_tensor_release(handle);
+        return NULL;
+    }
+    self->handle = handle;
+    return (PyObject *)self;
+}
+
+static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, &TensorType); }
+
+static void Tensor_dealloc(TensorObject *self) {
+    sg_tensor_release(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Reads the tensor's shape; returns its ndim, or -1 with an exception set. */
+static int tensor_shape(TensorObject *self, int64_t shape[SG_MAX_NDIM]) {
+    int32_t ndim = sg_tensor_ndim(self->handle);
+    if (ndim < 0 || ndim > SG_MAX_NDIM) {
+        PyErr_Format(SwiftGANError, "engine reported an invalid ndim %d", (int)ndim);
+        return -1;
+    }
+    int32_t status = sg_tensor_shape(self->handle, shape);
+    if (status != SG_OK) {
+        raise_status(status);
+        return -1;
+    }
+    return ndim;
+}
+
+static PyObject *shape_tuple(const int64_t *shape, int ndim) {
+    PyObject *tuple = PyTuple_New(ndim);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < ndim; i++) {
+        PyObject *dim = PyLong_FromLongLong(shape[i]);
+        if (dim == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, i, dim);
+    }
+    return tuple;
+}
+
+static PyObject *Tensor_get_shape(TensorObject *self, void *Py_UNUSED(closure)) {
+    int64_t shape[SG_MAX_NDIM];
+    int ndim = tensor_shape(self, shape);
+    return ndim < 0 ? NULL : shape_tuple(shape, ndim);
+}
+
+static PyObject *Tensor_get_ndim(TensorObject *self, void *Py_UNUSED(closure)) {
+    return PyLong_FromLong(sg_tensor_ndim(self->handle));
+}
+
+static PyObject *Tensor_get_requires_grad(TensorObject *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(sg_tensor_requires_grad(self->handle));
+}
+
+static int Tensor_set_requires_grad(TensorObject *self, PyObject *value, void *Py_UNUSED(closure)) {
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Tensor.requires_grad cannot be deleted");
+        return -1;
+    }
+    if (!PyBool_Check(value)) {
+        raise_kind("Tensor.requires_grad", "value", "a bool", value);
+        return -1;
+    }
+    int32_t status = sg_tensor_set_requires_grad(self->handle, value == Py_True);
+    if (status != SG_OK) {
+        raise_status(status);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Tensor_get_grad(TensorObject *self, void *Py_UNUSED(closure)) {
+    sg_tensor *grad = NULL;
+    int32_t status = sg_tensor_grad(self->handle, &grad);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return tensor_wrap(grad);
+}
+
+/* A new float32 numpy array of the given shape (uninitialised). */
+static PyObject *new_float32_array(const int64_t *shape, int ndim) {
+    PyObject *dims = shape_tuple(shape, ndim);
+    if (dims == NULL) {
+        return NULL;
+    }
+    PyObject *array = PyObject_CallFunctionObjArgs(np_empty, dims, np_float32, NULL);
+    Py_DECREF(dims);
+    return array;
+}
+
+static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
+    int64_t shape[SG_MAX_NDIM];
+    int ndim = tensor_shape(self, shape);
+    if (ndim < 0) {
+        return NULL;
+    }
+    PyObject *array = new_float32_array(shape, ndim);
+    if (array == NULL) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(array, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+        Py_DECREF(array);
+        return NULL;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status != SG_OK) {
+        Py_DECREF(array);
+        return raise_status(status);
+    }
+    return array;
+}
+
+static PyObject *Tensor_detach(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
+    sg_tensor *out = NULL;
+    int32_t status = sg_tensor_detach(self->handle, &out);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Tensor_zero_grad(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
+    int32_t status = sg_tensor_zero_grad(self->handle);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"grad", "create_graph", NULL};
+    PyObject *grad = Py_None;
+    int create_graph = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$p:backward", kwlist, &grad, &create_graph)) {
+        return NULL;
+    }
+    if (grad != Py_None && !is_tensor(grad)) {
+        return raise_kind("backward", "grad", "a swiftgan.Tensor or None", grad);
+    }
+    sg_tensor *grad_handle = grad == Py_None ? NULL : ((TensorObject *)grad)->handle;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_backward(self->handle, grad_handle, create_graph);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Borrows a float32 C-contiguous buffer of `obj`, a numpy ndarray. On failure sets an exception naming
+ * `caller` and `name` and returns -1; on success the caller must PyBuffer_Release(view). */
+static int get_float32_buffer(PyObject *obj, const char *caller, const char *name, Py_buffer *view) {
+    int is_array = PyObject_IsInstance(obj, np_ndarray);
+    if (is_array < 0) {
+        return -1;
+    }
+    if (!is_array) {
+        raise_kind(caller, name, "a float32 numpy array", obj);
+        return -1;
+    }
+    PyObject *dtype = PyObject_GetAttrString(obj, "dtype");
+    if (dtype == NULL) {
+        return -1;
+    }
+    int is_float32 = PyObject_RichCompareBool(dtype, np_float32, Py_EQ);
+    if (is_float32 != 1) {
+        if (is_float32 == 0) {
+            PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array, got %S", caller,
+                         name, dtype);
+        }
+        Py_DECREF(dtype);
+        return -1;
+    }
+    Py_DECREF(dtype);
+    if (PyObject_GetBuffer(obj, view, PyBUF_RECORDS_RO) < 0) {
+        return -1;
+    }
+    if (view->ndim > SG_MAX_NDIM) {
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' has %d dimensions; at most %d are supported", caller,
+                     name, view->ndim, SG_MAX_NDIM);
+    } else if (view->itemsize != (Py_ssize_t)sizeof(float)) {
+        PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array", caller, name);
+    } else if (!PyBuffer_IsContiguous(view, 'C')) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argument '%s' must be C-contiguous; pass np.ascontiguousarray(%s)", caller, name, name);
+    } else {
+        return 0;
+    }
+    PyBuffer_Release(view);
+    return -1;
+}
+
+/* Creates a tensor holding a copy of `obj` (a float32 C-contiguous ndarray); NULL with an exception on error. */
+static PyObject *array_to_tensor(PyObject *obj, int requires_grad, const char *caller, const char *name) {
+    Py_buffer view;
+    if (get_float32_buffer(obj, caller, name, &view) < 0) {
+        return NULL;
+    }
+    int64_t shape[SG_MAX_NDIM];
+    for (int i = 0; i < view.ndim; i++) {
+        shape[i] = (int64_t)view.shape[i];
+    }
+    sg_tensor *out = NULL;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_tensor_create((const float *)view.buf, shape, view.ndim, requires_grad, &out);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"array", NULL};
+    PyObject *array;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:copy_", kwlist, &array)) {
+        return NULL;
+    }
+    int64_t shape[SG_MAX_NDIM];
+    int ndim = tensor_shape(self, shape);
+    if (ndim < 0) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (get_float32_buffer(array, "Tensor.copy_", "array", &view) < 0) {
+        return NULL;
+    }
+    int same_shape = view.ndim == ndim;
+    for (int i = 0; same_shape && i < ndim; i++) {
+        same_shape = (int64_t)view.shape[i] == shape[i];
+    }
+    if (!same_shape) {
+        PyBuffer_Release(&view);
+        PyObject *expected = shape_tuple(shape, ndim);
+        if (expected != NULL) {
+            PyErr_Format(PyExc_ValueError, "Tensor.copy_: argument 'array' must have shape %S", expected);
+            Py_DECREF(expected);
+        }
+        return NULL;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_tensor_write(self->handle, (const float *)view.buf,
+                             (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Tensor_repr(TensorObject *self) {
+    PyObject *shape = Tensor_get_shape(self, NULL);
+    if (shape == NULL) {
+        return NULL;
+    }
+    PyObject *repr = PyUnicode_FromFormat("Tensor(shape=%S, requires_grad=%s)", shape,
+                                          sg_tensor_requires_grad(self->handle) ? "True" : "False");
+    Py_DECREF(shape);
+    return repr;
+}
+
+static PyGetSetDef Tensor_getset[] = {
+    {"shape", (getter)Tensor_get_shape, NULL, "The shape, a tuple of ints.", NULL},
+    {"ndim", (getter)Tensor_get_ndim, NULL, "The number of dimensions.", NULL},
+    {"requires_grad", (getter)Tensor_get_requires_grad, (setter)Tensor_set_requires_grad,
+     "Whether ops on this tensor are recorded for autodiff (settable on leaves only).", NULL},
+    {"grad", (getter)Tensor_get_grad, NULL,
+     "The gradient accumulated into this leaf by backward(), a Tensor, or None.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef Tensor_methods[] = {
+    {"numpy", (PyCFunction)Tensor_numpy, METH_NOARGS, "numpy() -> numpy.ndarray\n\nA float32 copy of the values."},
+    {"detach", (PyCFunction)Tensor_detach, METH_NOARGS,
+     "detach() -> Tensor\n\nA tensor sharing values with this one, cut from the autodiff tape."},
+    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, "zero_grad() -> None\n\nClears the accumulated gradient."},
+    {"backward", (PyCFunction)(void (*)(void))Tensor_backward, METH_VARARGS | METH_KEYWORDS,
+     "backward(grad=None, *, create_graph=False) -> None\n\n"
+     "Accumulates the gradient of sum(self * grad) into the .grad of every leaf that requires grad.\n"
+     "grad may be None for a scalar (0-d or one-element) tensor. With create_graph the gradients are\n"
+     "recorded on the tape, so they can be differentiated again."},
+    {"copy_", (PyCFunction)(void (*)(void))Tensor_copy_, METH_VARARGS | METH_KEYWORDS,
+     "copy_(array) -> None\n\nOverwrites the values in place from a float32 numpy array of the same shape."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TensorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftgan.Tensor",
+    .tp_doc = PyDoc_STR("A float32 tensor owned by the swiftgan engine.\n\n"
+                        "Create one with swiftgan.tensor(array); ops in swiftgan.functional return them when\n"
+                        "any input is a Tensor, recording on the autodiff tape."),
+    .tp_basicsize = sizeof(TensorObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Tensor_dealloc,
+    .tp_repr = (reprfunc)Tensor_repr,
+    .tp_methods = Tensor_methods,
+    .tp_getset = Tensor_getset,
+};
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* argument helpers */
+
+/* A new tuple of the items of `obj`, each a Tensor (or None where allow_none); NULL with TypeError naming
+ * `caller`/`name` otherwise. The tuple keeps the tensors alive while the GIL is released. */
+static PyObject *tensor_tuple(PyObject *obj, const char *caller, const char *name, int allow_none) {
+    if (PyUnicode_Check(obj) || PyDict_Check(obj)) {
+        return raise_kind(caller, name, "a sequence of swiftgan.Tensor", obj);
+    }
+    PyObject *tuple = PySequence_Tuple(obj);
+    if (tuple == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            raise_kind(caller, name, "a sequence of swiftgan.Tensor", obj);
+        }
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    if (n > INT32_MAX) {
+        Py_DECREF(tuple);
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' has too many items", caller, name);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        if (!is_tensor(item) && !(allow_none && item == Py_None)) {
+            PyErr_Format(PyExc_TypeError, "%s: argument '%s' item %zd must be a swiftgan.Tensor%s, got %s", caller,
+                         name, i, allow_none ? " or None" : "", Py_TYPE(item)->tp_name);
+            Py_DECREF(tuple);
+            return NULL;
+        }
+    }
+    return tuple;
+}
+
+/* A PyMem-allocated array of the handles in a tuple from tensor_tuple (None -> NULL); never NULL itself
+ * unless out of memory (then an exception is set). */
+static sg_tensor **handles_of(PyObject *tuple) {
+    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    sg_tensor **handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(sg_tensor *));
+    if (handles == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        handles[i] = item == Py_None ? NULL : ((TensorObject *)item)->handle;
+    }
+    return handles;
+}
+
+/* Named numeric attributes, flattened from a dict for sg_op and sg_optimizer_create. */
+typedef struct {
+    PyObject *items;  /* owned list of (name, value) pairs: keeps the name strings alive */
+    int32_t count;
+    const char **names;
+    double *values;
+} Attrs;
+
+static void attrs_free(Attrs *attrs) {
+    Py_XDECREF(attrs->items);
+    PyMem_Free(attrs->names);
+    PyMem_Free(attrs->values);
+    memset(attrs, 0, sizeof(*attrs));
+}
+
+/* Parses a dict of str -> bool | int | float (NULL or None: no attributes); returns -1 with an exception on error. */
+static int attrs_parse(PyObject *dict, const char *caller, Attrs *attrs) {
+    memset(attrs, 0, sizeof(*attrs));
+    if (dict != NULL && dict != Py_None && !PyDict_Check(dict)) {
+        raise_kind(caller, "attrs", "a dict", dict);
+        return -1;
+    }
+    attrs->items = dict == NULL || dict == Py_None ? PyList_New(0) : PyDict_Items(dict);
+    if (attrs->items == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(attrs->items);
+    if (n > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: too many attributes", caller);
+        goto fail;
+    }
+    attrs->count = (int32_t)n;
+    attrs->names = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(const char *));
+    attrs->values = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(double));
+    if (attrs->names == NULL || attrs->values == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(attrs->items, i);
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "%s: attribute names must be str, got %s", caller, Py_TYPE(key)->tp_name);
+            goto fail;
+        }
+        attrs->names[i] = PyUnicode_AsUTF8(key);
+        if (attrs->names[i] == NULL) {
+            goto fail;
+        }
+        if (PyFloat_Check(value)) {
+            attrs->values[i] = PyFloat_AS_DOUBLE(value);
+        } else if (PyLong_Check(value) || PyIndex_Check(value)) {
+            PyObject *index = PyNumber_Index(value);
+            if (index == NULL) {
+                goto fail;
+            }
+            attrs->values[i] = PyLong_AsDouble(index);
+            Py_DECREF(index);
+            if (attrs->values[i] == -1.0 && PyErr_Occurred()) {
+                PyErr_Format(PyExc_ValueError, "%s: attribute '%s' is out of range", caller, attrs->names[i]);
+                goto fail;
+            }
+        } else {
+            PyErr_Format(PyExc_TypeError, "%s: attribute '%s' must be a bool, int or float, got %s", caller,
+                         attrs->names[i], Py_TYPE(value)->tp_name);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    attrs_free(attrs);
+    return -1;
+}
+
+/* Parses a shape (a sequence of at most SG_MAX_NDIM non-negative ints whose product fits in int64). */
+static int shape_parse(PyObject *obj, const char *caller, int64_t shape[SG_MAX_NDIM], int32_t *ndim) {
+    if (PyUnicode_Check(obj) || !PySequence_Check(obj)) {
+        raise_kind(caller, "shape", "a sequence of ints", obj);
+        return -1;
+    }
+    PyObject *tuple = PySequence_Tuple(obj);
+    if (tuple == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    if (n > SG_MAX_NDIM) {
+        PyErr_Format(PyExc_ValueError, "%s: argument 'shape' has %zd dimensions; at most %d are supported", caller,
+                     n, SG_MAX_NDIM);
+        Py_DECREF(tuple);
+        return -1;
+    }
+    int64_t count = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        if (PyBool_Check(item) || !PyIndex_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "%s: argument 'shape' must hold ints, got %s", caller,
+                         Py_TYPE(item)->tp_name);
+            Py_DECREF(tuple);
+            return -1;
+        }
+        long long dim = PyLong_AsLongLong(item);
+        if (dim == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            dim = -1;
+        }
+        if (dim < 0 || __builtin_mul_overflow(count, (int64_t)dim, &count)) {
+            PyErr_Format(PyExc_ValueError, "%s: argument 'shape' must hold non-negative ints whose product fits "
+                         "in 64 bits, got %R", caller, obj);
+            Py_DECREF(tuple);
+            return -1;
+        }
+        shape[i] = (int64_t)dim;
+    }
+    Py_DECREF(tuple);
+    *ndim = (int32_t)n;
+    return 0;
+}
+
+/* Parses a non-negative int below 2**64 into *out. */
+static int uint64_parse(PyObject *obj, const char *caller, const char *name, uint64_t *out) {
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        raise_kind(caller, name, "an int", obj);
+        return -1;
+    }
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL) {
+        return -1;
+    }
+    unsigned long long value = PyLong_AsUnsignedLongLong(index);
+    Py_DECREF(index);
+    if (value == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' must be an int in [0, 2**64), got %R", caller, name, obj);
+        return -1;
+    }
+    *out = (uint64_t)value;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* module functions */
+
+static PyObject *mod_tensor(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"array", "requires_grad", "name", "caller", NULL};
+    PyObject *array;
+    int requires_grad = 0;
+    const char *name = "array";
+    const char *caller = "tensor";
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|p$ss:tensor", kwlist, &array, &requires_grad, &name,
+                                     &caller)) {
+        return NULL;
+    }
+    return array_to_tensor(array, requires_grad, caller, name);
+}
+
+static PyObject *mod_op(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"name", "inputs", "attrs", NULL};
+    const char *name;
+    PyObject *inputs;
+    PyObject *attrs_dict = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O:op", kwlist, &name, &inputs, &attrs_dict)) {
+        return NULL;
+    }
+    if (!PyDict_Check(inputs)) {
+        return raise_kind(name, "inputs", "a dict", inputs);
+    }
+    Attrs attrs;
+    if (attrs_parse(attrs_dict, name, &attrs) < 0) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const char **input_names = NULL;
+    sg_tensor **handles = NULL;
+    PyObject *items = PyDict_Items(inputs); /* owns the names and tensors during the call */
+    if (items == NULL) {
+        goto done;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(items);
+    if (n > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: too many inputs", name);
+        goto done;
+    }
+    input_names = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(const char *));
+    handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(sg_tensor *));
+    if (input_names == NULL || handles == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "%s: input names must be str, got %s", name, Py_TYPE(key)->tp_name);
+            goto done;
+        }
+        input_names[i] = PyUnicode_AsUTF8(key);
+        if (input_names[i] == NULL) {
+            goto done;
+        }
+        if (value != Py_None && !is_tensor(value)) {
+            raise_kind(name, input_names[i], "a swiftgan.Tensor or None", value);
+            goto done;
+        }
+        handles[i] = value == Py_None ? NULL : ((TensorObject *)value)->handle;
+    }
+    sg_tensor *out = NULL;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_op(name, (int32_t)n, input_names, handles, attrs.count, attrs.names, attrs.values, &out);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        raise_status(status);
+    } else if (out == NULL) {
+        PyErr_Format(SwiftGANError, "%s: the engine returned no output", name);
+    } else {
+        result = tensor_wrap(out);
+    }
+done:
+    PyMem_Free(input_names);
+    PyMem_Free(handles);
+    Py_XDECREF(items);
+    attrs_free(&attrs);
+    return result;
+}
+
+static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"outputs", "inputs", "grad_outputs", "create_graph", NULL};
+    PyObject *outputs_arg, *inputs_arg, *grad_outputs_arg = Py_None;
+    int create_graph = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|Op:grad", kwlist, &outputs_arg, &inputs_arg,
+                                     &grad_outputs_arg, &create_graph)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *outputs = NULL, *inputs = NULL, *grad_outputs = NULL;
+    sg_tensor **output_handles = NULL, **input_handles = NULL, **grad_output_handles = NULL, **grads = NULL;
+    outputs = tensor_tuple(outputs_arg, "grad", "outputs", 0);
+    inputs = outputs == NULL ? NULL : tensor_tuple(inputs_arg, "grad", "inputs", 0);
+    if (inputs == NULL) {
+        goto done;
+    }
+    Py_ssize_t n_outputs = PyTuple_GET_SIZE(outputs), n_inputs = PyTuple_GET_SIZE(inputs);
+    if (grad_outputs_arg != Py_None) {
+        grad_outputs = tensor_tuple(grad_outputs_arg, "grad", "grad_outputs", 1);
+        if (grad_outputs == NULL) {
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(grad_outputs) != n_outputs) {
+            PyErr_Format(PyExc_ValueError, "grad: 'grad_outputs' has %zd items but 'outputs' has %zd",
+                         PyTuple_GET_SIZE(grad_outputs), n_outputs);
+            goto done;
+        }
+        if ((grad_output_handles = handles_of(grad_outputs)) == NULL) {
+            goto done;
+        }
+    }
+    output_handles = handles_of(outputs);
+    input_handles = output_handles == NULL ? NULL : handles_of(inputs);
+    grads = PyMem_Calloc(n_inputs > 0 ? (size_t)n_inputs : 1, sizeof(sg_tensor *));
+    if (input_handles == NULL || grads == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_NoMemory();
+        }
+        goto done;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_grad((int32_t)n_outputs, output_handles, grad_output_handles, (int32_t)n_inputs, input_handles,
+                     create_graph, grads);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        raise_status(status);
+        goto done;
+    }
+    result = PyList_New(n_inputs);
+    for (Py_ssize_t i = 0; i < n_inputs; i++) {
+        if (result == NULL) {
+            sg_tensor_release(grads[i]);
+            continue;
+        }
+        PyObject *item = tensor_wrap(grads[i]); /* takes the handle, or releases it on failure */
+        if (item == NULL) {
+            Py_CLEAR(result);
+            continue;
+        }
+        PyList_SET_ITEM(result, i, item);
+    }
+done:
+    PyMem_Free(output_handles);
+    PyMem_Free(input_handles);
+    PyMem_Free(grad_output_handles);
+    PyMem_Free(grads);
+    Py_XDECREF(outputs);
+    Py_XDECREF(inputs);
+    Py_XDECREF(grad_outputs);
+    return result;
+}
+
+static PyObject *mod_set_num_threads(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (PyBool_Check(arg) || !PyLong_Check(arg)) {
+        return raise_kind("set_num_threads", "n", "an int", arg);
+    }
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 1 || n > INT32_MAX) {
+        return PyErr_Format(PyExc_ValueError, "set_num_threads: argument 'n' must be >= 1, got %ld", n);
+    }
+    int32_t status = sg_set_num_threads((int32_t)n);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_get_num_threads(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromLong(sg_get_num_threads());
+}
+
+static PyObject *mod_set_grad_enabled(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (!PyBool_Check(arg)) {
+        return raise_kind("set_grad_enabled", "enabled", "a bool", arg);
+    }
+    return PyBool_FromLong(sg_set_grad_enabled(arg == Py_True));
+}
+
+static PyObject *mod_op_names(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    const char *names = sg_op_names();
+    if (names == NULL || names[0] == '\0') {
+        return PyList_New(0);
+    }
+    PyObject *joined = PyUnicode_FromString(names);
+    PyObject *comma = PyUnicode_FromString(",");
+    PyObject *list = joined == NULL || comma == NULL ? NULL : PyUnicode_Split(joined, comma, -1);
+    Py_XDECREF(joined);
+    Py_XDECREF(comma);
+    return list;
+}
+
+typedef int32_t (*random_fn)(uint64_t, uint64_t, const int64_t *, int32_t, sg_tensor **);
+
+static PyObject *random_tensor(random_fn fn, const char *caller, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"seed", "offset", "shape", NULL};
+    PyObject *seed_arg, *offset_arg, *shape_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO", kwlist, &seed_arg, &offset_arg, &shape_arg)) {
+        return NULL;
+    }
+    uint64_t seed, offset;
+    int64_t shape[SG_MAX_NDIM];
+    int32_t ndim;
+    if (uint64_parse(seed_arg, caller, "seed", &seed) < 0 || uint64_parse(offset_arg, caller, "offset", &offset) < 0 ||
+        shape_parse(shape_arg, caller, shape, &ndim) < 0) {
+        return NULL;
+    }
+    sg_tensor *out = NULL;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = fn(seed, offset, shape, ndim, &out);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *mod_random_normal(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    return random_tensor(sg_random_normal, "random_normal", args, kwargs);
+}
+
+static PyObject *mod_random_uniform(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    return random_tensor(sg_random_uniform, "random_uniform", args, kwargs);
+}
+
+static PyObject *mod_ema_update(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"ema", "params", "decay", NULL};
+    PyObject *ema_arg, *params_arg;
+    double decay;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOd:ema_update", kwlist, &ema_arg, &params_arg, &decay)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    sg_tensor **ema_handles = NULL, **param_handles = NULL;
+    PyObject *ema = tensor_tuple(ema_arg, "ema_update", "ema", 0);
+    PyObject *params = ema == NULL ? NULL : tensor_tuple(params_arg, "ema_update", "params", 0);
+    if (params == NULL) {
+        goto done;
+    }
+    if (PyTuple_GET_SIZE(ema) != PyTuple_GET_SIZE(params)) {
+        PyErr_Format(PyExc_ValueError, "ema_update: 'ema' has %zd tensors but 'params' has %zd",
+                     PyTuple_GET_SIZE(ema), PyTuple_GET_SIZE(params));
+        goto done;
+    }
+    ema_handles = handles_of(ema);
+    param_handles = ema_handles == NULL ? NULL : handles_of(params);
+    if (param_handles == NULL) {
+        goto done;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        raise_status(status);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(ema_handles);
+    PyMem_Free(param_handles);
+    Py_XDECREF(ema);
+    Py_XDECREF(params);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Optimizer */
+
+static int Optimizer_init(OptimizerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"kind", "params", "attrs", NULL};
+    const char *kind;
+    PyObject *params_arg, *attrs_dict;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sOO:Optimizer", kwlist, &kind, &params_arg, &attrs_dict)) {
+        return -1;
+    }
+    if (self->handle != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Optimizer is already initialised");
+        return -1;
+    }
+    Attrs attrs;
+    if (attrs_parse(attrs_dict, "Optimizer", &attrs) < 0) {
+        return -1;
+    }
+    int rc = -1;
+    sg_tensor **handles = NULL;
+    PyObject *params = tensor_tuple(params_arg, "Optimizer", "params", 0);
+    if (params == NULL || (handles = handles_of(params)) == NULL) {
+        goto done;
+    }
+    sg_optimizer *out = NULL;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_optimizer_create(kind, (int32_t)PyTuple_GET_SIZE(params), handles, attrs.count, attrs.names,
+                                 attrs.values, &out);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        raise_status(status);
+        goto done;
+    }
+    self->handle = out;
+    self->n_params = PyTuple_GET_SIZE(params);
+    rc = 0;
+done:
+    PyMem_Free(handles);
+    Py_XDECREF(params);
+    attrs_free(&attrs);
+    return rc;
+}
+
+static void Optimizer_dealloc(OptimizerObject *self) {
+    sg_optimizer_release(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int optimizer_ready(OptimizerObject *self) {
+    if (self->handle == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Optimizer.__init__ was not called");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Optimizer_step(OptimizerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"lr", NULL};
+    double lr;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "d:step", kwlist, &lr) || !optimizer_ready(self)) {
+        return NULL;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_optimizer_step(self->handle, lr);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Optimizer_zero_grad(OptimizerObject *self, PyObject *Py_UNUSED(ignored)) {
+    if (!optimizer_ready(self)) {
+        return NULL;
+    }
+    int32_t status = sg_optimizer_zero_grad(self->handle);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Optimizer_state(OptimizerObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"index", "slot", NULL};
+    int index, slot;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ii:state", kwlist, &index, &slot) || !optimizer_ready(self)) {
+        return NULL;
+    }
+    sg_tensor *out = NULL;
+    int32_t status = sg_optimizer_state(self->handle, index, slot, &out);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Optimizer_get_step_count(OptimizerObject *self, void *Py_UNUSED(closure)) {
+    return optimizer_ready(self) ? PyLong_FromLongLong(sg_optimizer_get_step(self->handle)) : NULL;
+}
+
+static int Optimizer_set_step_count(OptimizerObject *self, PyObject *value, void *Py_UNUSED(closure)) {
+    if (value == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Optimizer.step_count cannot be deleted");
+        return -1;
+    }
+    if (!optimizer_ready(self)) {
+        return -1;
+    }
+    if (PyBool_Check(value) || !PyLong_Check(value)) {
+        raise_kind("Optimizer.step_count", "value", "an int", value);
+        return -1;
+    }
+    long long step = PyLong_AsLongLong(value);
+    if (step == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    int32_t status = sg_optimizer_set_step(self->handle, step);
+    if (status != SG_OK) {
+        raise_status(status);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Optimizer_get_slots(OptimizerObject *self, void *Py_UNUSED(closure)) {
+    return optimizer_ready(self) ? PyLong_FromLong(sg_optimizer_slots(self->handle)) : NULL;
+}
+
+static PyObject *Optimizer_get_num_params(OptimizerObject *self, void *Py_UNUSED(closure)) {
+    return PyLong_FromSsize_t(self->n_params);
+}
+
+static PyGetSetDef Optimizer_getset[] = {
+    {"step_count", (getter)Optimizer_get_step_count, (setter)Optimizer_set_step_count,
+     "The number of steps taken (settable, to resume from a checkpoint).", NULL},
+    {"slots", (getter)Optimizer_get_slots, NULL, "State tensors per parameter (Adam 2: m, v; SGD 1).", NULL},
+    {"num_params", (getter)Optimizer_get_num_params, NULL, "The number of parameters.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef Optimizer_methods[] = {
+    {"step", (PyCFunction)(void (*)(void))Optimizer_step, METH_VARARGS | METH_KEYWORDS,
+     "step(lr) -> None\n\nOne update of every parameter from its .grad, at learning rate lr."},
+    {"zero_grad", (PyCFunction)Optimizer_zero_grad, METH_NOARGS,
+     "zero_grad() -> None\n\nClears the gradients of every parameter."},
+    {"state", (PyCFunction)(void (*)(void))Optimizer_state, METH_VARARGS | METH_KEYWORDS,
+     "state(index, slot) -> Tensor\n\nState tensor `slot` of parameter `index`, sharing the optimizer's storage."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject OptimizerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftgan._native.Optimizer",
+    .tp_doc = PyDoc_STR("Optimizer(kind, params, attrs)\n\n"
+                        "An engine optimizer: kind 'adam' (attrs lr, beta1, beta2, eps, weight_decay) or\n"
+                        "'sgd' (attrs lr, momentum, weight_decay) over a sequence of leaf Tensors."),
+    .tp_basicsize = sizeof(OptimizerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Optimizer_init,
+    .tp_dealloc = (destructor)Optimizer_dealloc,
+    .tp_methods = Optimizer_methods,
+    .tp_getset = Optimizer_getset,
+};
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* module */
+
+static PyMethodDef module_methods[] = {
+    {"tensor", (PyCFunction)(void (*)(void))mod_tensor, METH_VARARGS | METH_KEYWORDS,
+     "tensor(array, requires_grad=False, *, name='array', caller='tensor') -> Tensor\n\n"
+     "A new tensor holding a copy of `array`, a float32 C-contiguous numpy array with at most 8 dimensions.\n"
+     "`name` and `caller` only shape error messages (\"<caller>: argument '<name>' ...\")."},
+    {"op", (PyCFunction)(void (*)(void))mod_op, METH_VARARGS | METH_KEYWORDS,
+     "op(name, inputs, attrs=None) -> Tensor\n\n"
+     "Runs the engine op `name` (see op_names()) on `inputs`, a dict of str -> Tensor | None, with `attrs`,\n"
+     "a dict of str -> bool | int | float. Records on the autodiff tape when grad is enabled."},
+    {"grad", (PyCFunction)(void (*)(void))mod_grad, METH_VARARGS | METH_KEYWORDS,
+     "grad(outputs, inputs, grad_outputs=None, create_graph=False) -> list[Tensor | None]\n\n"
+     "Gradients of sum_i <outputs[i], grad_outputs[i]> with respect to each of `inputs` (None where an\n"
+     "input does not influence the outputs). grad_outputs may be None, or hold None, for scalar outputs."},
+    {"set_num_threads", (PyCFunction)mod_set_num_threads, METH_O,
+     "set_num_threads(n) -> None\n\nThreads used by the engine's parallel loops and by its BLAS; n >= 1."},
+    {"get_num_threads", (PyCFunction)mod_get_num_threads, METH_NOARGS,
+     "get_num_threads() -> int\n\nThreads used by the engine."},
+    {"set_grad_enabled", (PyCFunction)mod_set_grad_enabled, METH_O,
+     "set_grad_enabled(enabled) -> bool\n\n"
+     "Whether ops record on the autodiff tape on this thread; returns the previous setting."},
+    {"op_names", (PyCFunction)mod_op_names, METH_NOARGS, "op_names() -> list[str]\n\nThe names of every engine op."},
+    {"random_normal", (PyCFunction)(void (*)(void))mod_random_normal, METH_VARARGS | METH_KEYWORDS,
+     "random_normal(seed, offset, shape) -> Tensor\n\n"
+     "Standard normal samples from a counter-based RNG: the same seed and offset give the same values."},
+    {"random_uniform", (PyCFunction)(void (*)(void))mod_random_uniform, METH_VARARGS | METH_KEYWORDS,
+     "random_uniform(seed, offset, shape) -> Tensor\n\n"
+     "Uniform samples in [0, 1) from a counter-based RNG: the same seed and offset give the same values."},
+    {"ema_update", (PyCFunction)(void (*)(void))mod_ema_update, METH_VARARGS | METH_KEYWORDS,
+     "ema_update(ema, params, decay) -> None\n\n"
+     "ema[i] = decay * ema[i] + (1 - decay) * params[i], in place, for two equally long sequences of Tensors."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "swiftgan._native",
+    .m_doc = "The CPython binding of the swiftgan engine (libswiftgan).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0) {
+        return NULL;
+    }
+    PyObject *numpy = PyImport_ImportModule("numpy");
+    if (numpy == NULL) {
+        return NULL;
+    }
+    np_ndarray = PyObject_GetAttrString(numpy, "ndarray");
+    np_empty = PyObject_GetAttrString(numpy, "empty");
+    PyObject *dtype = PyObject_GetAttrString(numpy, "dtype");
+    np_float32 = dtype == NULL ? NULL : PyObject_CallFunction(dtype, "s", "float32");
+    Py_XDECREF(dtype);
+    Py_DECREF(numpy);
+    if (np_ndarray == NULL || np_empty == NULL || np_float32 == NULL) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&native_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    SwiftGANError = PyErr_NewExceptionWithDoc(
+        "swiftgan.SwiftGANError", "An engine failure that is not a bad argument, a dtype or a file error.",
+        PyExc_RuntimeError, NULL);
+    if (SwiftGANError == NULL || PyModule_AddObjectRef(module, "SwiftGANError", SwiftGANError) < 0 ||
+        PyModule_AddObjectRef(module, "Tensor", (PyObject *)&TensorType) < 0 ||
+        PyModule_AddObjectRef(module, "Optimizer", (PyObject *)&OptimizerType) < 0 ||
+        PyModule_AddIntConstant(module, "MAX_NDIM", SG_MAX_NDIM) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

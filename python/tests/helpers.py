@@ -1,0 +1,28 @@
+"""Numerical helpers of the swiftgan test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "ops"
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Max absolute error over the max absolute expected value (the fixtures' tolerance metric)."""
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
+    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-30)
+    return float(np.abs(actual - expected).max(initial=0.0)) / scale
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float = 1e-4, what: str = "") -> None:
+    """Asserts ``relative_error(actual, expected) <= tol``."""
+    error = relative_error(actual, expected)
+    assert error <= tol, f"{what}: relative error {error:.3g} > {tol:g}"
+
+
+def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Standard normal float32 samples."""
+    return rng.standard_normal(shape).astype(np.float32)

@@ -1,0 +1,69 @@
+"""Builds swiftgan: the Swift engine (libswiftgan.so) with SwiftPM, then the CPython extension that binds it.
+
+`pip install .` runs everything below. The engine is built by
+
+    swift build -c release --product swiftgan --scratch-path .build-release -Xswiftc -static-stdlib
+
+plus any flags in the environment variable SWIFTGAN_SWIFT_FLAGS (split like a shell command line). The
+extension `swiftgan._native` links `libswiftgan.so` with rpath `$ORIGIN`, and the library is copied beside it,
+so the installed package needs neither the Swift toolchain nor its runtime.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+SCRATCH = ".build-release"
+LIBRARY = "libswiftgan.so"
+
+
+class SwiftBuildExt(build_ext):
+    """build_ext that builds the Swift engine first and ships its shared library beside the extension."""
+
+    def run(self) -> None:
+        self._build_engine()
+        super().run()
+        for target in self._library_targets():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / SCRATCH / "release" / LIBRARY, target)
+
+    def get_outputs(self) -> list[str]:
+        return [*super().get_outputs(), *map(str, self._library_targets())]
+
+    def _build_engine(self) -> None:
+        swift = shutil.which("swift")
+        if swift is None:
+            raise RuntimeError("building swiftgan needs the Swift toolchain (`swift` on PATH)")
+        command = [swift, "build", "-c", "release", "--product", "swiftgan", "--scratch-path", SCRATCH,
+                   "-Xswiftc", "-static-stdlib", *shlex.split(os.environ.get("SWIFTGAN_SWIFT_FLAGS", ""))]
+        self.announce(" ".join(command), level=2)
+        subprocess.run(command, cwd=ROOT, check=True)
+
+    def _library_targets(self) -> list[Path]:
+        """Beside every extension: in the build tree, or in the source tree for --inplace builds."""
+        return sorted({Path(self.get_ext_fullpath(ext.name)).parent / LIBRARY for ext in self.extensions})
+
+
+setup(
+    ext_modules=[
+        Extension(
+            "swiftgan._native",
+            sources=["python/swiftgan/_native.c"],
+            include_dirs=["CShim/include"],
+            depends=["CShim/include/swiftgan.h"],
+            library_dirs=[f"{SCRATCH}/release"],
+            libraries=["swiftgan"],
+            extra_compile_args=["-std=c11", "-Wall", "-Wextra"],
+            extra_link_args=["-Wl,-rpath,$ORIGIN"],
+        )
+    ],
+    cmdclass={"build_ext": SwiftBuildExt},
+)
