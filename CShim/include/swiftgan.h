@@ -2,7 +2,8 @@
  * swiftgan.h: the C ABI of the swiftgan engine (libswiftgan.so).
  *
  * Every function that can fail returns an int32_t status (SG_OK or one of SG_E*); the message of the last
- * failure on the calling thread is available from sg_last_error(). No function traps on bad input.
+ * failure on the calling thread is available from sg_last_error(). No function traps on bad input. A failed
+ * call leaves its out-parameters untouched, so the caller has nothing to release.
  * Tensors are opaque, reference-counted handles: every sg_tensor* handed out must be released once with
  * sg_tensor_release(). Tensors are float32, C-contiguous, at most SG_MAX_NDIM dimensions.
  */
@@ -73,7 +74,8 @@ const char *sg_op_names(void);
 /* --- autodiff --- */
 /* Gradients of sum_i <outputs[i], grad_outputs[i]> with respect to inputs (torch.autograd.grad).
  * grad_outputs may be NULL, or hold NULL entries, for scalar outputs (gradient 1). grads[j] is set to a new
- * handle or NULL where inputs[j] does not influence the outputs. With create_graph the gradients are
+ * handle or NULL where inputs[j] does not influence the outputs (also when no output requires grad: a
+ * gradient that is identically zero is NULL, not an error). With create_graph the gradients are
  * themselves on the tape, so they can be differentiated again. */
 int32_t sg_grad(int32_t n_outputs, sg_tensor *const *outputs, sg_tensor *const *grad_outputs,
                 int32_t n_inputs, sg_tensor *const *inputs, int32_t create_graph, sg_tensor **grads);

@@ -28,7 +28,7 @@ final class GradientTests: XCTestCase {
         // Single-sample chunks (large planes), pointwise convs with one or many samples per chunk, ragged chunks.
         let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),
                                                  ([3, 3, 6, 6], [4, 3, 1, 1], 1, 0), ([5, 2, 64, 64], [3, 2, 3, 3], 1, 1),
-                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1)]
+                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)
@@ -39,6 +39,18 @@ final class GradientTests: XCTestCase {
             let reference = dot(y, g)
             XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) input grad")
             XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) weight grad")
+        }
+        // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
+        let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
+                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0)]
+        for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
+            let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
+            let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)
+            let g = try randomTensor(y.shape, seed: UInt64(i + 50)).detached()
+            let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
+            let reference = dot(y, g)
+            XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "transposed \(i) input grad")
+            XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "transposed \(i) weight grad")
         }
         let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)

@@ -20,6 +20,9 @@ struct ConvGeometry: Equatable {
     var weightShape: [Int] { [outChannels, inChannels, kernelHeight, kernelWidth] }
     /// A 1x1, stride-1, unpadded conv needs no im2col: the image already is the column matrix.
     var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 }
+    /// A kernel that covers the whole unpadded image is a fully connected layer: out [N, O] = image [N, CK] W^T.
+    /// (DCGAN's last discriminator layer and its generator's first layer.)
+    var isFullyConnected: Bool { padding == 0 && kernelHeight == inHeight && kernelWidth == inWidth }
 
     /// Samples per GEMM: enough columns for an efficient GEMM, within a bounded column buffer.
     var samplesPerChunk: Int {
@@ -152,6 +155,11 @@ struct ConvGeometry: Equatable {
     /// out = conv(image, weight) + bias. weight is [O, C*kh*kw].
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  out: UnsafeMutablePointer<Float>) throws {
+        if isFullyConnected {
+            sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
+            if let bias { ConvGeometry.addBias(out, bias, batch: batch, channels: outChannels, plane: 1) }
+            return
+        }
         try forEachChunk(needsColumns: !(isPointwise && samplesPerChunk == 1)) { n0, nb, col, tmp in
             let ld = nb * outPlane
             var b = image + n0 * inChannels * inPlane
@@ -174,6 +182,10 @@ struct ConvGeometry: Equatable {
     /// also the forward pass of conv-transpose. weight is [O, C*kh*kw]. Overwrites imageGrad.
     func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                       imageGrad: UnsafeMutablePointer<Float>) throws {
+        if isFullyConnected {
+            return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
+                         c: imageGrad, ldc: colRows)
+        }
         let direct = isPointwise && samplesPerChunk == 1
         if !direct { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachChunk(needsColumns: !direct) { n0, nb, col, tmp in
@@ -197,6 +209,10 @@ struct ConvGeometry: Equatable {
     /// weightGrad [O, C*kh*kw] = outGrad x im2col(image)^T: the gradient of `forward` with respect to the weight.
     func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                         weightGrad: UnsafeMutablePointer<Float>) throws {
+        if isFullyConnected {
+            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image, ldb: colRows,
+                         c: weightGrad, ldc: colRows)
+        }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachChunk(needsColumns: true) { n0, nb, col, tmp in
             let ld = nb * outPlane
@@ -208,6 +224,35 @@ struct ConvGeometry: Equatable {
             }
             sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col!, ldb: ld,
                   beta: 1, c: weightGrad, ldc: colRows)
+        }
+    }
+
+    /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per chunk:
+    /// conv-transpose's backward needs both.
+    func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
+                                  out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        if isFullyConnected || isPointwise {
+            try forward(image: image, weight: weight, bias: nil, out: out)
+            return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        }
+        memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
+        try Scratch.with(samplesPerChunk > 1 ? outChannels * samplesPerChunk * outPlane : 0) { gathered in
+            try forEachChunk(needsColumns: true) { n0, nb, col, tmp in
+                let ld = nb * outPlane
+                im2col(image, n0: n0, nb: nb, into: col!)
+                var g = outGrad + n0 * outChannels * outPlane
+                if let tmp {
+                    sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: col!, ldb: ld, c: tmp, ldc: ld)
+                    ConvGeometry.scatter(tmp, channels: outChannels, plane: outPlane, n0: n0, nb: nb, bias: nil, into: out)
+                    ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: gathered)
+                    g = UnsafePointer(gathered)
+                } else {
+                    sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: col!, ldb: ld,
+                          c: out + n0 * outChannels * outPlane, ldc: ld)
+                }
+                sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col!, ldb: ld,
+                      beta: 1, c: weightGrad, ldc: colRows)
+            }
         }
     }
 }

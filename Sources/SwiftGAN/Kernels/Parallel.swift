@@ -2,13 +2,12 @@ import Dispatch
 import Glibc
 import CShim
 
-/// The engine's one threading knob: it sets both OpenBLAS's threads and the width of Swift's parallel loops.
-/// GEMMs and parallel loops never run at the same time, so the cores are never oversubscribed.
+/// The engine's one threading knob: the width of every parallel loop, GEMMs included. OpenBLAS itself runs
+/// single-threaded inside those loops (see `sgemm`), so its worker threads never compete with the engine's.
 public enum Threads {
     nonisolated(unsafe) private static var current: Int = {
-        let n = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        openblas_set_num_threads(Int32(n))
-        return n
+        openblas_set_num_threads(1)
+        return Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }()
 
     /// Threads in use (defaults to the number of online cores).
@@ -18,7 +17,6 @@ public enum Threads {
     public static func set(_ n: Int) throws {
         try require(n >= 1 && n <= 1024, "num_threads: expected an integer from 1 to 1024, got \(n)")
         current = n
-        openblas_set_num_threads(Int32(n))
     }
 }
 

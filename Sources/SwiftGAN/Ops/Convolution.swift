@@ -29,7 +29,13 @@ func convBackwardData(_ g: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeom
     try geo.backwardData(outGrad: g.data, weight: w.data, imageGrad: out.data)
     if let bias { ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.inChannels, plane: geo.inPlane) }
     return record(out, "convBackwardData", [g, w] + (bias.map { [$0] } ?? [])) { gg, need in
-        [need[0] ? try convForward(gg, w, nil, geo) : nil,
+        if need[0] && need[1] && !GradMode.isEnabled {
+            // First-order conv-transpose backward: one im2col of the output gradient serves both GEMMs.
+            let gx = try Tensor(uninitialized: geo.outputShape), gw = try Tensor(uninitialized: geo.weightShape)
+            try geo.forwardAndBackwardWeight(image: gg.data, weight: w.data, outGrad: g.data, out: gx.data, weightGrad: gw.data)
+            return [gx, gw, need.count > 2 && need[2] ? try channelSum(gg) : nil]
+        }
+        return [need[0] ? try convForward(gg, w, nil, geo) : nil,
          need[1] ? try convBackwardWeight(gg, g, geo) : nil,
          need.count > 2 && need[2] ? try channelSum(gg) : nil]
     }
