@@ -1,25 +1,22 @@
 /// Elementwise loops over raw buffers, split over the engine's threads.
 enum Pointwise {
     /// out[i] = f(x[i]).
-    @inline(__always)
-    static func map(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, _ f: @escaping (Float) -> Float) {
+    static func map<F: UnaryFunction>(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, _ f: F) {
         nonisolated(unsafe) let x = x, out = out
         parallelRanges(n) { r in for i in r { out[i] = f(x[i]) } }
     }
 
     /// out[i] = f(a[i], b[i]).
-    @inline(__always)
-    static func zip(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
-                    _ f: @escaping (Float, Float) -> Float) {
+    static func zip<F: BinaryFunction>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                       _ n: Int, _ f: F) {
         nonisolated(unsafe) let a = a, b = b, out = out
         parallelRanges(n) { r in for i in r { out[i] = f(a[i], b[i]) } }
     }
 
     /// out = f(a, b) with numpy broadcasting; `aStrides`/`bStrides` are the inputs' strides in the output's
     /// rank, 0 along broadcast dimensions.
-    @inline(__always)
-    static func broadcastZip(_ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>, _ bStrides: [Int],
-                             _ out: UnsafeMutablePointer<Float>, _ shape: [Int], _ f: @escaping (Float, Float) -> Float) {
+    static func broadcastZip<F: BinaryFunction>(_ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
+                                                _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int], _ f: F) {
         let rank = shape.count
         let inner = rank == 0 ? 1 : shape[rank - 1]
         let sa = rank == 0 ? 0 : aStrides[rank - 1], sb = rank == 0 ? 0 : bStrides[rank - 1]

@@ -11,8 +11,7 @@ private func broadcastStrides(_ shape: [Int], rank: Int, outShape: [Int]) -> [In
 }
 
 /// Applies f elementwise with broadcasting.
-@inline(__always)
-private func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: @escaping (Float, Float) -> Float) throws -> Tensor {
+private func broadcastBinary<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _ name: String, _ f: F) throws -> Tensor {
     if a.shape == b.shape {
         let out = try Tensor(uninitialized: a.shape)
         Pointwise.zip(a.data, b.data, out.data, a.count, f)
@@ -25,7 +24,7 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: @esc
     let out = try Tensor(uninitialized: shape)
     if b.count == 1 {
         let s = b.data[0]
-        Pointwise.map(a.data, out.data, a.count) { f($0, s) }
+        Pointwise.map(a.data, out.data, a.count, Fn.WithScalar(f: f, s: s))
     } else {
         Pointwise.broadcastZip(a.data, broadcastStrides(a.shape, rank: shape.count, outShape: shape),
                                b.data, broadcastStrides(b.shape, rank: shape.count, outShape: shape), out.data, shape, f)
@@ -35,7 +34,7 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, _ name: String, _ f: @esc
 
 /// a + b.
 public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    let out = try broadcastBinary(a, b, "add", +)
+    let out = try broadcastBinary(a, b, "add", Fn.Add())
     return record(out, "add", [a, b]) { g, need in
         [need[0] ? try sumTo(g, a.shape) : nil, need[1] ? try sumTo(g, b.shape) : nil]
     }
@@ -43,7 +42,7 @@ public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 
 /// a - b.
 public func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    let out = try broadcastBinary(a, b, "sub", -)
+    let out = try broadcastBinary(a, b, "sub", Fn.Sub())
     return record(out, "sub", [a, b]) { g, need in
         [need[0] ? try sumTo(g, a.shape) : nil, need[1] ? try sumTo(try neg(g), b.shape) : nil]
     }
@@ -51,7 +50,7 @@ public func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 
 /// a * b.
 public func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    let out = try broadcastBinary(a, b, "mul", *)
+    let out = try broadcastBinary(a, b, "mul", Fn.Mul())
     return record(out, "mul", [a, b]) { g, need in
         [need[0] ? try sumTo(try mul(g, b), a.shape) : nil, need[1] ? try sumTo(try mul(g, a), b.shape) : nil]
     }
@@ -59,7 +58,7 @@ public func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 
 /// a / b.
 public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    let out = try broadcastBinary(a, b, "div", /)
+    let out = try broadcastBinary(a, b, "div", Fn.Div())
     return record(out, "div", [a, b]) { g, need in
         [need[0] ? try sumTo(try div(g, b), a.shape) : nil,
          need[1] ? try sumTo(try neg(try div(try mul(g, out), b)), b.shape) : nil]
@@ -69,7 +68,7 @@ public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
 /// x * scale + shift, for a constant scale and shift.
 public func affine(_ x: Tensor, scale: Float, shift: Float = 0) throws -> Tensor {
     let out = try Tensor(uninitialized: x.shape)
-    Pointwise.map(x.data, out.data, x.count) { $0 * scale + shift }
+    Pointwise.map(x.data, out.data, x.count, Fn.Affine(scale: scale, shift: shift))
     return record(out, "affine", [x]) { g, _ in [try affine(g, scale: scale)] }
 }
 
@@ -91,7 +90,7 @@ public func broadcast(_ x: Tensor, to shape: [Int]) throws -> Tensor {
     } else {
         let zero = Tensor(scalar: 0)
         Pointwise.broadcastZip(x.data, broadcastStrides(x.shape, rank: shape.count, outShape: shape),
-                               zero.data, [Int](repeating: 0, count: shape.count), out.data, shape) { v, _ in v }
+                               zero.data, [Int](repeating: 0, count: shape.count), out.data, shape, Fn.First())
     }
     return record(out, "broadcast", [x]) { g, _ in [try sumTo(g, x.shape)] }
 }

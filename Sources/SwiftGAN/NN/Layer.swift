@@ -1,0 +1,58 @@
+/// A network layer: a forward map plus its state under PyTorch's names, so reference state dicts load unchanged.
+public protocol Layer: AnyObject {
+    /// The forward pass; `training` selects batch statistics (and their running updates) in normalization layers.
+    func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor
+    /// Learnable tensors by name, e.g. ("weight", w), in a fixed order.
+    var parameters: [(String, Tensor)] { get }
+    /// Non-learnable state (running statistics) by name.
+    var buffers: [(String, Tensor)] { get }
+}
+
+extension Layer {
+    public var parameters: [(String, Tensor)] { [] }
+    public var buffers: [(String, Tensor)] { [] }
+    /// Parameters and buffers together: the layer's state dict.
+    public var state: [(String, Tensor)] { parameters + buffers }
+    /// Number of learnable values.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
+}
+
+/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+        try callAsFunction(x, training: training, layers: layers.count)
+    }
+
+    /// Applies only the first `count` layers (for example a discriminator without its final sigmoid).
+    public func callAsFunction(_ x: Tensor, training: Bool, layers count: Int) throws -> Tensor {
+        var h = x
+        for layer in layers.prefix(count) { h = try layer(h, training: training) }
+        return h
+    }
+
+    public var parameters: [(String, Tensor)] { prefixed { $0.parameters } }
+    public var buffers: [(String, Tensor)] { prefixed { $0.buffers } }
+
+    private func prefixed(_ names: (any Layer) -> [(String, Tensor)]) -> [(String, Tensor)] {
+        layers.enumerated().flatMap { i, layer in names(layer).map { ("\(i).\($0.0)", $0.1) } }
+    }
+}
+
+/// A layer whose state names carry a prefix ("main" in pytorch/examples DCGAN: "main.0.weight").
+public final class Named: Layer {
+    public let name: String
+    public let body: any Layer
+
+    public init(_ name: String, _ body: any Layer) {
+        self.name = name
+        self.body = body
+    }
+
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try body(x, training: training) }
+    public var parameters: [(String, Tensor)] { body.parameters.map { ("\(name).\($0.0)", $0.1) } }
+    public var buffers: [(String, Tensor)] { body.buffers.map { ("\(name).\($0.0)", $0.1) } }
+}

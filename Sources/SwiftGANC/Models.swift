@@ -1,0 +1,154 @@
+import Glibc
+import SwiftGAN
+
+/// An sg_model* is a retained Unmanaged<ModelBox>: the model plus its name lists as C strings.
+final class ModelBox {
+    let model: any GANModel
+    let lossNames: UnsafeMutablePointer<CChar>
+    let netNames: UnsafeMutablePointer<CChar>
+    let stateNames: UnsafeMutablePointer<CChar>
+    let counterNames: UnsafeMutablePointer<CChar>
+
+    init(_ model: any GANModel) {
+        self.model = model
+        lossNames = strdup(model.lossNames.joined(separator: ","))!
+        netNames = strdup(model.nets.map(\.0).joined(separator: ","))!
+        stateNames = strdup(model.stateTensors.map(\.0).joined(separator: ","))!
+        counterNames = strdup(model.counterNames.joined(separator: ","))!
+    }
+
+    deinit { for p in [lossNames, netNames, stateNames, counterNames] { free(p) } }
+
+    static func from(_ p: OpaquePointer?) throws -> ModelBox {
+        Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(try nonNull(p, "model"))).takeUnretainedValue()
+    }
+}
+
+/// Builds a model of `kind` from numeric config attributes (see swiftgan.h).
+func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> any GANModel {
+    let call = OpCall(op: kind, inputs: [:], attrs: attrs)
+    func allow(_ names: [String]) throws {
+        for key in attrs.keys where !names.contains(key) {
+            throw SwiftGANError.invalidArgument("\(kind): unknown config '\(key)' (expected \(names.joined(separator: ", ")))")
+        }
+    }
+    switch kind {
+    case "dcgan":
+        try allow(["image_size", "channels", "nz", "ngf", "ndf", "lr_g", "lr_d", "beta1", "beta2"])
+        var c = DCGAN.Config()
+        c.imageSize = try call.int("image_size", c.imageSize)
+        c.channels = try call.int("channels", c.channels)
+        c.nz = try call.int("nz", c.nz)
+        c.ngf = try call.int("ngf", c.ngf)
+        c.ndf = try call.int("ndf", c.ndf)
+        c.lrG = try call.float("lr_g", c.lrG)
+        c.lrD = try call.float("lr_d", c.lrD)
+        c.beta1 = try call.double("beta1", c.beta1)
+        c.beta2 = try call.double("beta2", c.beta2)
+        return try DCGAN(c, seed: seed)
+    default:
+        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan'")
+    }
+}
+
+/// Numeric attributes from parallel C arrays.
+func readAttributes(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?) throws -> [String: Double] {
+    try require(n >= 0 && n <= 4096, "attrs: expected 0 to 4096 attributes, got \(n)")
+    var attrs: [String: Double] = [:]
+    if n > 0 {
+        let names = try nonNull(names, "attr_names"), values = try nonNull(values, "attr_values")
+        for i in 0..<Int(n) { attrs[try string(names[i], "attr_names[\(i)]")] = values[i] }
+    }
+    return attrs
+}
+
+@_cdecl("sg_model_create")
+public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?,
+                            _ attrValues: UnsafePointer<Double>?, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let kind = try string(kind, "kind"), out = try nonNull(out, "out")
+        let model = try makeModel(kind: kind, attrs: try readAttributes(nAttrs, attrNames, attrValues), seed: seed)
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelBox(model)).toOpaque())
+    }
+}
+
+@_cdecl("sg_model_release")
+public func sg_model_release(_ m: OpaquePointer?) {
+    guard let m else { return }
+    Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(m)).release()
+}
+
+private func names(_ m: OpaquePointer?, _ pick: (ModelBox) -> UnsafeMutablePointer<CChar>) -> UnsafePointer<CChar>? {
+    guard let box = try? ModelBox.from(m) else {
+        LastError.set("model: expected a non-NULL pointer")
+        return nil
+    }
+    return UnsafePointer(pick(box))
+}
+
+@_cdecl("sg_model_loss_names")
+public func sg_model_loss_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? { names(m) { $0.lossNames } }
+
+@_cdecl("sg_model_net_names")
+public func sg_model_net_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? { names(m) { $0.netNames } }
+
+@_cdecl("sg_model_state_names")
+public func sg_model_state_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? { names(m) { $0.stateNames } }
+
+@_cdecl("sg_model_counter_names")
+public func sg_model_counter_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? { names(m) { $0.counterNames } }
+
+@_cdecl("sg_model_train_step")
+public func sg_model_train_step(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+                                _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model
+        let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
+        let losses = try nonNull(losses, "losses")
+        try require(Int(capacity) >= model.lossNames.count, "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
+        let values = try model.trainStep(batches)
+        for (i, v) in values.enumerated() { losses[i] = Double(v) }
+    }
+}
+
+@_cdecl("sg_model_forward")
+public func sg_model_forward(_ m: OpaquePointer?, _ net: UnsafePointer<CChar>?, _ x: OpaquePointer?, _ training: Int32,
+                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
+        Handle.store(try model.forward(net: try string(net, "net"), try Handle.tensor(x, "x"), training: training != 0), out)
+    }
+}
+
+@_cdecl("sg_model_generate")
+public func sg_model_generate(_ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
+        Handle.store(try model.generate(count: Int(n), seed: seed), out)
+    }
+}
+
+@_cdecl("sg_model_state_tensor")
+public func sg_model_state_tensor(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
+        let key = try string(name, "name")
+        guard let t = model.stateTensors.first(where: { $0.0 == key })?.1 else {
+            throw SwiftGANError.invalidArgument("name: the model has no state tensor '\(key)'")
+        }
+        Handle.store(t, out)
+    }
+}
+
+@_cdecl("sg_model_get_counter")
+public func sg_model_get_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model, value = try nonNull(value, "value")
+        value.pointee = try model.counter(try string(name, "name"))
+    }
+}
+
+@_cdecl("sg_model_set_counter")
+public func sg_model_set_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: Int64) -> Int32 {
+    guarded { try ModelBox.from(m).model.setCounter(try string(name, "name"), value) }
+}
