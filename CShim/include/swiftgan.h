@@ -133,12 +133,13 @@ int32_t sg_model_forward(sg_model *m, const char *net, sg_tensor *x, int32_t tra
 /* n samples drawn from `seed` alone (not from the training RNG), G in evaluation mode: [n, C, H, W] in [-1, 1]. */
 int32_t sg_model_generate(sg_model *m, int32_t n, uint64_t seed, sg_tensor **out);
 /* Every state tensor: network parameters and buffers under "<net>.<reference name>" (dcgan "G.main.0.weight",
- * "D.main.1.running_mean"), optimizer state under "opt_<net>.exp_avg.<reference name>" and
- * "opt_<net>.exp_avg_sq.<reference name>". */
+ * "D.main.1.running_mean"), optimizer state under "opt_<optimizer>.exp_avg.<parameter state name>" and
+ * "opt_<optimizer>.exp_avg_sq.<parameter state name>" (dcgan "opt_G.exp_avg.G.main.0.weight"), then model-specific
+ * state (CycleGAN's image pools). */
 const char *sg_model_state_names(const sg_model *m);
 /* The live tensor of a state entry: it shares storage with the model, so writing into it changes the model. */
 int32_t sg_model_state_tensor(sg_model *m, const char *name, sg_tensor **out);
-/* Integer state: "step", "rng_seed", "rng_offset", "opt_<net>.step". */
+/* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters. */
 const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);

@@ -24,10 +24,14 @@ struct ConvGeometry: Equatable {
     /// (DCGAN's last discriminator layer and its generator's first layer.)
     var isFullyConnected: Bool { padding == 0 && kernelHeight == inHeight && kernelWidth == inWidth }
 
+    /// GEMM width to aim for, and the most floats a column buffer may hold (experiment knobs).
+    nonisolated(unsafe) static var targetColumns = Int(String(cString: getenv("SG_COLS") ?? strdup("16384"))) ?? 16384
+    nonisolated(unsafe) static var columnBudget = Int(String(cString: getenv("SG_BUDGET") ?? strdup("16777216"))) ?? 16 << 20
+
     /// Samples per GEMM: enough columns for an efficient GEMM, within a bounded column buffer.
     var samplesPerChunk: Int {
-        let wanted = (16_384 + outPlane - 1) / Swift.max(outPlane, 1)
-        let memoryCap = Swift.max(1, (16 << 20) / Swift.max(colRows * outPlane, 1))
+        let wanted = (ConvGeometry.targetColumns + outPlane - 1) / Swift.max(outPlane, 1)
+        let memoryCap = Swift.max(1, ConvGeometry.columnBudget / Swift.max(colRows * outPlane, 1))
         return Swift.max(1, Swift.min(batch, wanted, memoryCap))
     }
 

@@ -3,8 +3,8 @@
 public protocol GANModel: AnyObject {
     /// Networks by name, in a fixed order ("G", "D", ...).
     var nets: [(String, any Layer)] { get }
-    /// The Adam optimizer of each trained network, by the network's name.
-    var optimizers: [(String, Adam)] { get }
+    /// The optimizers by name ("G", "D"), each with the state names of the parameters it updates, in its order.
+    var optimizers: [NamedOptimizer] { get }
     /// Training steps taken.
     var step: Int { get set }
     /// The training RNG (noise, augmentation); its offset advances with every draw.
@@ -17,9 +17,32 @@ public protocol GANModel: AnyObject {
     func forward(net: String, _ x: Tensor, training: Bool) throws -> Tensor
     /// `count` samples determined by `seed` alone.
     func generate(count: Int, seed: UInt64) throws -> Tensor
+    /// Model-specific state tensors beyond networks and optimizers (image pools, running averages).
+    var extraState: [(String, Tensor)] { get }
+    /// Model-specific integer state (pool fill levels, regularization counters).
+    var extraCounters: [(String, Int64)] { get }
+    /// Restores one of `extraCounters`.
+    func setExtraCounter(_ name: String, _ value: Int64) throws
+}
+
+/// An optimizer with a name and the state names of its parameters.
+public struct NamedOptimizer {
+    public let name: String
+    public let optimizer: Adam
+    public let parameterNames: [String]
+
+    public init(_ name: String, _ optimizer: Adam, parameterNames: [String]) {
+        (self.name, self.optimizer, self.parameterNames) = (name, optimizer, parameterNames)
+    }
 }
 
 extension GANModel {
+    public var extraState: [(String, Tensor)] { [] }
+    public var extraCounters: [(String, Int64)] { [] }
+    public func setExtraCounter(_ name: String, _ value: Int64) throws {
+        throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'")
+    }
+
     /// The network called `name`.
     public func net(_ name: String) throws -> any Layer {
         guard let n = nets.first(where: { $0.0 == name }) else {
@@ -28,22 +51,28 @@ extension GANModel {
         return n.1
     }
 
-    /// Every state tensor: "<net>.<name>" for parameters and buffers, "opt_<net>.exp_avg.<name>" and
-    /// "opt_<net>.exp_avg_sq.<name>" for the optimizers' moments.
+    /// Every state tensor: "<net>.<name>" for parameters and buffers, "opt_<optimizer>.exp_avg.<net>.<name>" and
+    /// "opt_<optimizer>.exp_avg_sq.<net>.<name>" for the optimizers' moments, then `extraState`.
     public var stateTensors: [(String, Tensor)] {
         var out: [(String, Tensor)] = []
         for (netName, layer) in nets { out += layer.state.map { ("\(netName).\($0.0)", $0.1) } }
-        for (netName, opt) in optimizers {
-            let names = (try? net(netName))?.parameters.map(\.0) ?? []
+        for o in optimizers {
             for (slot, label) in ["exp_avg", "exp_avg_sq"].enumerated() {
-                out += zip(names, opt.state).map { ("opt_\(netName).\(label).\($0.0)", $0.1[slot]) }
+                out += zip(o.parameterNames, o.optimizer.state).map { ("opt_\(o.name).\(label).\($0.0)", $0.1[slot]) }
             }
         }
-        return out
+        return out + extraState
     }
 
-    /// Integer state by name: "step", "rng_seed", "rng_offset", "opt_<net>.step".
-    public var counterNames: [String] { ["step", "rng_seed", "rng_offset"] + optimizers.map { "opt_\($0.0).step" } }
+    /// Named parameters of the given networks, as optimizers list them ("G.main.0.weight").
+    public func parameters(of netNames: [String]) throws -> [(String, Tensor)] {
+        try netNames.flatMap { n in try net(n).parameters.map { ("\(n).\($0.0)", $0.1) } }
+    }
+
+    /// Integer state by name: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then `extraCounters`.
+    public var counterNames: [String] {
+        ["step", "rng_seed", "rng_offset"] + optimizers.map { "opt_\($0.name).step" } + extraCounters.map(\.0)
+    }
 
     public func counter(_ name: String) throws -> Int64 {
         switch name {
@@ -51,10 +80,9 @@ extension GANModel {
         case "rng_seed": return Int64(bitPattern: rng.seed)
         case "rng_offset": return Int64(bitPattern: rng.offset)
         default:
-            guard let opt = optimizers.first(where: { "opt_\($0.0).step" == name }) else {
-                throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
-            }
-            return Int64(opt.1.step)
+            if let o = optimizers.first(where: { "opt_\($0.name).step" == name }) { return Int64(o.optimizer.step) }
+            if let c = extraCounters.first(where: { $0.0 == name }) { return c.1 }
+            throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
         }
     }
 
@@ -70,10 +98,13 @@ extension GANModel {
         case "rng_seed": rng.seed = UInt64(bitPattern: value)
         case "rng_offset": rng.offset = UInt64(bitPattern: value)
         default:
-            guard let opt = optimizers.first(where: { "opt_\($0.0).step" == name }) else {
+            if let o = optimizers.first(where: { "opt_\($0.name).step" == name }) {
+                o.optimizer.step = Int(value)
+            } else if extraCounters.contains(where: { $0.0 == name }) {
+                try setExtraCounter(name, value)
+            } else {
                 throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
             }
-            opt.1.step = Int(value)
         }
     }
 }

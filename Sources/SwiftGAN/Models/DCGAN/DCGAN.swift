@@ -35,7 +35,10 @@ public final class DCGAN: GANModel {
     public var rng: RandomGenerator
 
     public var nets: [(String, any Layer)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
-    public var optimizers: [(String, Adam)] { [("G", optimizerG), ("D", optimizerD)] }
+    public var optimizers: [NamedOptimizer] {
+        [NamedOptimizer("G", optimizerG, parameterNames: generator.parameters.map { "G.main.\($0.0)" }),
+         NamedOptimizer("D", optimizerD, parameterNames: discriminator.parameters.map { "D.main.\($0.0)" })]
+    }
     public let lossNames = ["loss_d", "loss_g", "d_real", "d_fake"]
 
     /// Builds both networks with DCGAN's initialization (conv weights N(0, 0.02), BatchNorm scale N(1, 0.02)),
