@@ -115,31 +115,39 @@ int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params
  * kinds and their config attributes (numbers; absent ones take the paper defaults):
  *   "dcgan": image_size (64; a power of two from 16 to 128), channels (3), nz (100), ngf (64), ndf (64),
  *            lr_g (2e-4), lr_d (2e-4), beta1 (0.5), beta2 (0.999)
+ *   "cyclegan": image_size (256; the training crop, a multiple of 4), in_channels (3), out_channels (3), ngf (64),
+ *            ndf (64), n_blocks (9), n_layers_d (3), lambda_A (10), lambda_B (10), lambda_identity (0.5),
+ *            pool_size (50), lr (2e-4), beta1 (0.5), beta2 (0.999), epoch_steps (1000; steps per epoch),
+ *            n_epochs (100), n_epochs_decay (100)
  * Names lists returned below are comma-separated, in a fixed order, valid until the model is released. */
 typedef struct sg_model sg_model;
 int32_t sg_model_create(const char *kind, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                         uint64_t seed, sg_model **out);
 void sg_model_release(sg_model *m);
-/* The losses and statistics train_step reports (dcgan: "loss_d,loss_g,d_real,d_fake"). */
+/* The losses and statistics train_step reports (dcgan: "loss_d,loss_g,d_real,d_fake"; cyclegan:
+ * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"). */
 const char *sg_model_loss_names(const sg_model *m);
-/* One training step on the given batches (dcgan: one batch of real images [B, C, H, W] in [-1, 1], B >= 2).
+/* One training step on the given batches (dcgan: one batch of real images [B, C, H, W] in [-1, 1]; cyclegan: a batch
+ * from domain A and one from domain B, [B, C, image_size, image_size]).
  * Writes one value per loss name into losses, which holds `capacity` doubles. */
 int32_t sg_model_train_step(sg_model *m, int32_t n_inputs, sg_tensor *const *inputs, double *losses, int32_t capacity);
-/* The networks ("G,D"). */
+/* The networks (dcgan "G,D"; cyclegan "G_A,G_B,D_A,D_B"). */
 const char *sg_model_net_names(const sg_model *m);
 /* Runs network `net` forward on x without recording (training: batch statistics, and their running averages are
  * updated, as in a training step; otherwise evaluation mode). dcgan G takes z [N, nz] or [N, nz, 1, 1]. */
 int32_t sg_model_forward(sg_model *m, const char *net, sg_tensor *x, int32_t training, sg_tensor **out);
-/* n samples drawn from `seed` alone (not from the training RNG), G in evaluation mode: [n, C, H, W] in [-1, 1]. */
+/* n samples drawn from `seed` alone (not from the training RNG), G in evaluation mode: [n, C, H, W] in [-1, 1].
+ * (cyclegan translates instead: use sg_model_forward with G_A or G_B.) */
 int32_t sg_model_generate(sg_model *m, int32_t n, uint64_t seed, sg_tensor **out);
 /* Every state tensor: network parameters and buffers under "<net>.<reference name>" (dcgan "G.main.0.weight",
  * "D.main.1.running_mean"), optimizer state under "opt_<optimizer>.exp_avg.<parameter state name>" and
  * "opt_<optimizer>.exp_avg_sq.<parameter state name>" (dcgan "opt_G.exp_avg.G.main.0.weight"), then model-specific
- * state (CycleGAN's image pools). */
+ * state (cyclegan "pool_A", "pool_B": [pool_size, C, image_size, image_size]). */
 const char *sg_model_state_names(const sg_model *m);
 /* The live tensor of a state entry: it shares storage with the model, so writing into it changes the model. */
 int32_t sg_model_state_tensor(sg_model *m, const char *name, sg_tensor **out);
-/* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters. */
+/* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters
+ * (cyclegan "pool_A.count", "pool_B.count"). */
 const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);

@@ -46,8 +46,30 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         c.beta1 = try call.double("beta1", c.beta1)
         c.beta2 = try call.double("beta2", c.beta2)
         return try DCGAN(c, seed: seed)
+    case "cyclegan":
+        try allow(["image_size", "in_channels", "out_channels", "ngf", "ndf", "n_blocks", "n_layers_d", "lambda_A", "lambda_B",
+                   "lambda_identity", "pool_size", "lr", "beta1", "beta2", "epoch_steps", "n_epochs", "n_epochs_decay"])
+        var c = CycleGAN.Config()
+        c.imageSize = try call.int("image_size", c.imageSize)
+        c.inChannels = try call.int("in_channels", c.inChannels)
+        c.outChannels = try call.int("out_channels", c.outChannels)
+        c.ngf = try call.int("ngf", c.ngf)
+        c.ndf = try call.int("ndf", c.ndf)
+        c.blocks = try call.int("n_blocks", c.blocks)
+        c.discriminatorLayers = try call.int("n_layers_d", c.discriminatorLayers)
+        c.lambdaA = try call.float("lambda_A", c.lambdaA)
+        c.lambdaB = try call.float("lambda_B", c.lambdaB)
+        c.lambdaIdentity = try call.float("lambda_identity", c.lambdaIdentity)
+        c.poolSize = try call.int("pool_size", c.poolSize)
+        c.lr = try call.float("lr", c.lr)
+        c.beta1 = try call.double("beta1", c.beta1)
+        c.beta2 = try call.double("beta2", c.beta2)
+        c.epochSteps = try call.int("epoch_steps", c.epochSteps)
+        c.epochs = try call.int("n_epochs", c.epochs)
+        c.decayEpochs = try call.int("n_epochs_decay", c.decayEpochs)
+        return try CycleGAN(c, seed: seed)
     default:
-        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan'")
+        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan' or 'cyclegan'")
     }
 }
 

@@ -25,3 +25,11 @@ public enum GradMode {
 
 /// Runs `body` without recording (inference, optimizer updates).
 public func noGrad<T>(_ body: () throws -> T) rethrows -> T { try GradMode.with(enabled: false, body) }
+
+/// Runs `body` with `parameters` excluded from differentiation (a network that another network's loss flows
+/// through but that this step does not train: its weight-gradient GEMMs are skipped), then includes them again.
+public func frozen<T>(_ parameters: [Tensor], _ body: () throws -> T) throws -> T {
+    for p in parameters { try p.setRequiresGrad(false) }
+    defer { for p in parameters { try? p.setRequiresGrad(true) } }
+    return try body()
+}

@@ -102,11 +102,11 @@ public final class DCGAN: GANModel {
 
         // G step: D's weights need no gradient here, so its weight-gradient GEMMs are skipped.
         optimizerG.zeroGrad()
-        let dParameters = optimizerD.parameters
-        for p in dParameters { try p.setRequiresGrad(false) }
-        defer { for p in dParameters { try? p.setRequiresGrad(true) } }
-        let lossG = try bceWithLogits(try discriminatorLogits(fake), target: 1)
-        try Autograd.backward(lossG)
+        let lossG = try frozen(optimizerD.parameters) {
+            let loss = try bceWithLogits(try discriminatorLogits(fake), target: 1)
+            try Autograd.backward(loss)
+            return loss
+        }
         try optimizerG.update(lr: config.lrG)
         step += 1
 
