@@ -24,6 +24,14 @@ final class GradientTests: XCTestCase {
 
     func dot(_ a: Tensor, _ b: Tensor) -> Double { (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) } }
 
+    func testConvolutionPathsInRowBands() throws {
+        // A small column budget forces one-sample tiles split into bands of output rows.
+        let saved = ConvGeometry.columnBudget
+        ConvGeometry.columnBudget = 600
+        defer { ConvGeometry.columnBudget = saved }
+        try testConvolutionPaths()
+    }
+
     func testConvolutionPaths() throws {
         // Single-sample chunks (large planes), pointwise convs with one or many samples per chunk, ragged chunks.
         let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),

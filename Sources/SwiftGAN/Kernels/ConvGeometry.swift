@@ -3,8 +3,10 @@ import Glibc
 /// The geometry of a 2-D convolution from an "image" [N, C, H, W] to an output [N, O, Ho, Wo] with a square
 /// stride and symmetric zero padding. Conv-transpose uses the same geometry with the roles swapped.
 ///
-/// Every kernel runs as im2col/col2im around one `sgemm` per chunk of samples: the batch is folded into the
-/// GEMM's N dimension so small spatial layers still make large GEMMs.
+/// Every kernel runs as im2col/col2im around one `sgemm` per tile. Small planes fold several samples into one
+/// tile (the batch becomes the GEMM's N dimension, so small spatial layers still make large GEMMs); large planes
+/// split into bands of output rows, so the column buffer stays bounded (a 7x7 conv at 256x256 would otherwise
+/// need 800 MB of columns).
 struct ConvGeometry: Equatable {
     var batch: Int, inChannels: Int, inHeight: Int, inWidth: Int
     var outChannels: Int, outHeight: Int, outWidth: Int
@@ -24,15 +26,30 @@ struct ConvGeometry: Equatable {
     /// (DCGAN's last discriminator layer and its generator's first layer.)
     var isFullyConnected: Bool { padding == 0 && kernelHeight == inHeight && kernelWidth == inWidth }
 
-    /// GEMM width to aim for, and the most floats a column buffer may hold (experiment knobs).
-    nonisolated(unsafe) static var targetColumns = Int(String(cString: getenv("SG_COLS") ?? strdup("16384"))) ?? 16384
-    nonisolated(unsafe) static var columnBudget = Int(String(cString: getenv("SG_BUDGET") ?? strdup("16777216"))) ?? 16 << 20
+    /// GEMM width to aim for when folding samples.
+    static let targetColumns = 16_384
+    /// The most floats a column buffer may hold (tests lower it to exercise row bands).
+    nonisolated(unsafe) static var columnBudget = 16 << 20
 
-    /// Samples per GEMM: enough columns for an efficient GEMM, within a bounded column buffer.
-    var samplesPerChunk: Int {
+    /// A block of work: samples n0..<n0+samples and, within each, output rows row0..<row0+rows.
+    struct Tile {
+        let n0: Int, samples: Int, row0: Int, rows: Int
+    }
+
+    /// The tiles covering the output, and the largest tile's column count.
+    var tiles: (tiles: [Tile], maxColumns: Int) {
         let wanted = (ConvGeometry.targetColumns + outPlane - 1) / Swift.max(outPlane, 1)
-        let memoryCap = Swift.max(1, ConvGeometry.columnBudget / Swift.max(colRows * outPlane, 1))
-        return Swift.max(1, Swift.min(batch, wanted, memoryCap))
+        let memoryCap = ConvGeometry.columnBudget / Swift.max(colRows * outPlane, 1)
+        let samples = Swift.max(1, Swift.min(batch, wanted, memoryCap))
+        if samples > 1 || memoryCap >= 1 {
+            let t = Swift.stride(from: 0, to: batch, by: samples).map { Tile(n0: $0, samples: Swift.min(samples, batch - $0), row0: 0, rows: outHeight) }
+            return (t, samples * outPlane)
+        }
+        let rows = Swift.max(1, Swift.min(outHeight, ConvGeometry.columnBudget / Swift.max(colRows * outWidth, 1)))
+        let t = (0..<batch).flatMap { n in
+            Swift.stride(from: 0, to: outHeight, by: rows).map { Tile(n0: n, samples: 1, row0: $0, rows: Swift.min(rows, outHeight - $0)) }
+        }
+        return (t, rows * outWidth)
     }
 
     /// The output columns ox whose input column ox * stride - padding + j lies inside the image.
@@ -42,18 +59,18 @@ struct ConvGeometry: Equatable {
         return lo..<Swift.max(lo, hi)
     }
 
-    /// im2col for samples [n0, n0+nb): col[row, s*L + p] for row = (c*kh + i)*kw + j.
-    func im2col(_ x: UnsafePointer<Float>, n0: Int, nb: Int, into col: UnsafeMutablePointer<Float>) {
+    /// im2col of a tile: col[row, s * rows * Wo + (oy - row0) * Wo + ox] for row = (c * kh + i) * kw + j.
+    func im2col(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
         let g = self
-        let ld = nb * outPlane
+        let ld = t.samples * t.rows * outWidth
         parallelFor(colRows, costPerItem: ld) { row in
             let j = row % g.kernelWidth, i = (row / g.kernelWidth) % g.kernelHeight, c = row / (g.kernelWidth * g.kernelHeight)
             let valid = g.validColumns(j), shift = j - g.padding, s = g.stride
-            for sample in 0..<nb {
-                let src = x + ((n0 + sample) * g.inChannels + c) * g.inPlane
-                var dst = col + row * ld + sample * g.outPlane
-                for oy in 0..<g.outHeight {
+            var dst = col + row * ld
+            for sample in 0..<t.samples {
+                let src = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
+                for oy in t.row0..<(t.row0 + t.rows) {
                     let iy = oy * s - g.padding + i
                     if iy < 0 || iy >= g.inHeight {
                         dst.update(repeating: 0, count: g.outWidth)
@@ -75,23 +92,22 @@ struct ConvGeometry: Equatable {
         }
     }
 
-    /// col2im for samples [n0, n0+nb): adds col back into the (zeroed) image gradient.
-    func col2im(_ col: UnsafePointer<Float>, n0: Int, nb: Int, into x: UnsafeMutablePointer<Float>) {
+    /// col2im of a tile: adds the columns back into the image gradient (zeroed by the caller).
+    func col2im(_ col: UnsafePointer<Float>, _ t: Tile, into x: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
         let g = self
-        let ld = nb * outPlane
-        let k = kernelHeight * kernelWidth
-        parallelFor(inChannels, costPerItem: k * ld) { c in
-            for s in 0..<nb {
-                let dstPlane = x + ((n0 + s) * g.inChannels + c) * g.inPlane
-                for i in 0..<g.kernelHeight {
-                    for j in 0..<g.kernelWidth {
-                        var src = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld + s * g.outPlane
-                        let valid = g.validColumns(j), st = g.stride
-                        for oy in 0..<g.outHeight {
+        let ld = t.samples * t.rows * outWidth
+        parallelFor(inChannels, costPerItem: kernelHeight * kernelWidth * ld) { c in
+            for i in 0..<g.kernelHeight {
+                for j in 0..<g.kernelWidth {
+                    var src = col + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
+                    let valid = g.validColumns(j), st = g.stride
+                    for sample in 0..<t.samples {
+                        let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
+                        for oy in t.row0..<(t.row0 + t.rows) {
                             let iy = oy * st - g.padding + i
                             if iy >= 0 && iy < g.inHeight {
-                                let drow = dstPlane + iy * g.inWidth + j - g.padding
+                                let drow = plane + iy * g.inWidth + j - g.padding
                                 for ox in valid { drow[ox * st] += src[ox] }
                             }
                             src += g.outWidth
@@ -103,8 +119,7 @@ struct ConvGeometry: Equatable {
     }
 
     /// Copies samples [n0, n0+nb) of an [N, C, P] tensor into a [C, nb*P] matrix.
-    static func gather(_ t: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int,
-                       into m: UnsafeMutablePointer<Float>) {
+    static func gather(_ t: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into m: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let t = t, m = m
         parallelFor(channels, costPerItem: nb * plane) { c in
             for s in 0..<nb {
@@ -113,15 +128,12 @@ struct ConvGeometry: Equatable {
         }
     }
 
-    /// Copies a [C, nb*P] matrix into samples [n0, n0+nb) of an [N, C, P] tensor, adding bias[c] if given.
-    static func scatter(_ m: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int,
-                        bias: UnsafePointer<Float>?, into t: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let t = t, m = m, bias = bias
+    /// Copies a [C, nb*P] matrix into samples [n0, n0+nb) of an [N, C, P] tensor.
+    static func scatter(_ m: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into t: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let t = t, m = m
         parallelFor(channels, costPerItem: nb * plane) { c in
-            let b = bias?[c] ?? 0
             for s in 0..<nb {
-                let dst = t + ((n0 + s) * channels + c) * plane, src = m + c * nb * plane + s * plane
-                for p in 0..<plane { dst[p] = src[p] + b }
+                (t + ((n0 + s) * channels + c) * plane).update(from: m + c * nb * plane + s * plane, count: plane)
             }
         }
     }
@@ -135,25 +147,36 @@ struct ConvGeometry: Equatable {
         }
     }
 
-    /// Runs body(n0, nb, col, tmp) for each chunk of samples, with scratch buffers sized for a full chunk:
-    /// `col` for the column matrix (nil unless `needsColumns`) and `tmp` for an [O, nb*L] block (nil when a chunk
-    /// is a single sample, whose output block is already in place).
-    private func forEachChunk(needsColumns: Bool,
-                              _ body: (Int, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) throws {
-        let nbMax = samplesPerChunk
-        try Scratch.with(needsColumns ? colRows * nbMax * outPlane : 0) { col in
-            try Scratch.with(nbMax > 1 ? outChannels * nbMax * outPlane : 0) { tmp in
-                for n0 in Swift.stride(from: 0, to: batch, by: nbMax) {
-                    body(n0, Swift.min(nbMax, batch - n0), needsColumns ? col : nil, nbMax > 1 ? tmp : nil)
-                }
+    /// Runs body(tile, col, block) for every tile with scratch buffers sized for the largest: `col` for the column
+    /// matrix (nil unless `needsColumns`), `block` for an [O, columns] matrix when a tile folds several samples
+    /// (nil when a tile is one sample, whose rows of the output are already a strided matrix in place).
+    private func forEachTile(needsColumns: Bool,
+                             _ body: (Tile, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) throws {
+        let (tiles, columns) = self.tiles
+        let folded = tiles.contains { $0.samples > 1 }
+        try Scratch.with(needsColumns ? colRows * columns : 0) { col in
+            try Scratch.with(folded ? outChannels * columns : 0) { block in
+                for t in tiles { body(t, needsColumns ? col : nil, t.samples > 1 ? block : nil) }
             }
         }
     }
 
-    /// Writes the column matrix of samples [n0, n0+nb) into col.
-    private func columns(_ image: UnsafePointer<Float>, n0: Int, nb: Int, into col: UnsafeMutablePointer<Float>) {
-        if isPointwise { ConvGeometry.gather(image, channels: inChannels, plane: inPlane, n0: n0, nb: nb, into: col) }
-        else { im2col(image, n0: n0, nb: nb, into: col) }
+    /// The output rows of a one-sample tile, as a matrix with leading dimension `outPlane`.
+    private func outputRows(_ base: UnsafePointer<Float>, _ t: Tile, channels: Int) -> UnsafePointer<Float> {
+        base + t.n0 * channels * outPlane + t.row0 * outWidth
+    }
+
+    /// Writes the column matrix of a tile (for a pointwise conv, the tile's block of the image).
+    private func columns(_ image: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
+        if isPointwise && t.samples > 1 {
+            ConvGeometry.gather(image, channels: inChannels, plane: inPlane, n0: t.n0, nb: t.samples, into: col)
+        } else if isPointwise {
+            let columns = t.rows * outWidth, src = outputRows(image, t, channels: inChannels)
+            nonisolated(unsafe) let col = col
+            parallelFor(inChannels, costPerItem: columns) { c in (col + c * columns).update(from: src + c * self.outPlane, count: columns) }
+        } else {
+            im2col(image, t, into: col)
+        }
     }
 
     /// out = conv(image, weight) + bias. weight is [O, C*kh*kw].
@@ -161,77 +184,74 @@ struct ConvGeometry: Equatable {
                  out: UnsafeMutablePointer<Float>) throws {
         if isFullyConnected {
             sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
-            if let bias { ConvGeometry.addBias(out, bias, batch: batch, channels: outChannels, plane: 1) }
-            return
-        }
-        try forEachChunk(needsColumns: !(isPointwise && samplesPerChunk == 1)) { n0, nb, col, tmp in
-            let ld = nb * outPlane
-            var b = image + n0 * inChannels * inPlane
-            if let col {
-                columns(image, n0: n0, nb: nb, into: col)
-                b = UnsafePointer(col)
-            }
-            if let tmp {
-                sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: b, ldb: ld, c: tmp, ldc: ld)
-                ConvGeometry.scatter(tmp, channels: outChannels, plane: outPlane, n0: n0, nb: nb, bias: bias, into: out)
-            } else {
-                let dst = out + n0 * outChannels * outPlane
-                sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: b, ldb: ld, c: dst, ldc: ld)
-                if let bias { ConvGeometry.addBias(dst, bias, batch: 1, channels: outChannels, plane: outPlane) }
+        } else {
+            // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
+            let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
+            try forEachTile(needsColumns: !inPlace) { t, col, block in
+                let n = t.samples * t.rows * outWidth
+                if let col { columns(image, t, into: col) }
+                let (b, ldb) = col.map { (UnsafePointer($0), n) } ?? (outputRows(image, t, channels: inChannels), outPlane)
+                if let block {
+                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb, c: block, ldc: n)
+                    ConvGeometry.scatter(block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
+                } else {
+                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb,
+                          c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
+                }
             }
         }
+        if let bias { ConvGeometry.addBias(out, bias, batch: batch, channels: outChannels, plane: outPlane) }
     }
 
     /// imageGrad = conv^T(outGrad, weight): the gradient of `forward` with respect to the image, which is
     /// also the forward pass of conv-transpose. weight is [O, C*kh*kw]. Overwrites imageGrad.
-    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                      imageGrad: UnsafeMutablePointer<Float>) throws {
+    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
         if isFullyConnected {
             return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
                          c: imageGrad, ldc: colRows)
         }
-        let direct = isPointwise && samplesPerChunk == 1
-        if !direct { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
-        try forEachChunk(needsColumns: !direct) { n0, nb, col, tmp in
-            let ld = nb * outPlane
-            var g = outGrad + n0 * outChannels * outPlane
-            if let tmp {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp)
-                g = UnsafePointer(tmp)
+        let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
+        if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
+        try forEachTile(needsColumns: !inPlace) { t, col, block in
+            let n = t.samples * t.rows * outWidth
+            var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
+            if let block {
+                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
+                (g, ldg) = (UnsafePointer(block), n)
             }
-            let dst = col ?? imageGrad + n0 * inChannels * inPlane
-            sgemm(transA: true, m: colRows, n: ld, k: outChannels, a: weight, lda: colRows, b: g, ldb: ld, c: dst, ldc: ld)
-            guard let col else { return }
+            guard let col else {
+                return sgemm(transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg,
+                             c: UnsafeMutablePointer(mutating: outputRows(imageGrad, t, channels: inChannels)), ldc: inPlane)
+            }
+            sgemm(transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg, c: col, ldc: n)
             if isPointwise {
-                ConvGeometry.scatter(col, channels: inChannels, plane: inPlane, n0: n0, nb: nb, bias: nil, into: imageGrad)
+                ConvGeometry.scatter(col, channels: inChannels, plane: inPlane, n0: t.n0, nb: t.samples, into: imageGrad)
             } else {
-                col2im(col, n0: n0, nb: nb, into: imageGrad)
+                col2im(col, t, into: imageGrad)
             }
         }
     }
 
     /// weightGrad [O, C*kh*kw] = outGrad x im2col(image)^T: the gradient of `forward` with respect to the weight.
-    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
-                        weightGrad: UnsafeMutablePointer<Float>) throws {
+    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
         if isFullyConnected {
             return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image, ldb: colRows,
                          c: weightGrad, ldc: colRows)
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
-        try forEachChunk(needsColumns: true) { n0, nb, col, tmp in
-            let ld = nb * outPlane
-            columns(image, n0: n0, nb: nb, into: col!)
-            var g = outGrad + n0 * outChannels * outPlane
-            if let tmp {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: tmp)
-                g = UnsafePointer(tmp)
+        try forEachTile(needsColumns: true) { t, col, block in
+            let n = t.samples * t.rows * outWidth
+            columns(image, t, into: col!)
+            var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
+            if let block {
+                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
+                (g, ldg) = (UnsafePointer(block), n)
             }
-            sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col!, ldb: ld,
-                  beta: 1, c: weightGrad, ldc: colRows)
+            sgemm(transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad, ldc: colRows)
         }
     }
 
-    /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per chunk:
+    /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per tile:
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
@@ -240,22 +260,22 @@ struct ConvGeometry: Equatable {
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
-        try Scratch.with(samplesPerChunk > 1 ? outChannels * samplesPerChunk * outPlane : 0) { gathered in
-            try forEachChunk(needsColumns: true) { n0, nb, col, tmp in
-                let ld = nb * outPlane
-                im2col(image, n0: n0, nb: nb, into: col!)
-                var g = outGrad + n0 * outChannels * outPlane
-                if let tmp {
-                    sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: col!, ldb: ld, c: tmp, ldc: ld)
-                    ConvGeometry.scatter(tmp, channels: outChannels, plane: outPlane, n0: n0, nb: nb, bias: nil, into: out)
-                    ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: n0, nb: nb, into: gathered)
-                    g = UnsafePointer(gathered)
+        let folded = tiles.tiles.contains { $0.samples > 1 }
+        try Scratch.with(folded ? outChannels * tiles.maxColumns : 0) { gathered in
+            try forEachTile(needsColumns: true) { t, col, block in
+                let n = t.samples * t.rows * outWidth
+                im2col(image, t, into: col!)
+                var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
+                if let block {
+                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n, c: block, ldc: n)
+                    ConvGeometry.scatter(block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
+                    ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: gathered)
+                    (g, ldg) = (UnsafePointer(gathered), n)
                 } else {
-                    sgemm(m: outChannels, n: ld, k: colRows, a: weight, lda: colRows, b: col!, ldb: ld,
-                          c: out + n0 * outChannels * outPlane, ldc: ld)
+                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n,
+                          c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
                 }
-                sgemm(transB: true, m: outChannels, n: colRows, k: ld, a: g, lda: ld, b: col!, ldb: ld,
-                      beta: 1, c: weightGrad, ldc: colRows)
+                sgemm(transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad, ldc: colRows)
             }
         }
     }
