@@ -21,6 +21,11 @@ public func relu(_ x: Tensor) throws -> Tensor { try leakyRelu(x, negativeSlope:
 /// x for x > 0, else negativeSlope * x.
 public func leakyRelu(_ x: Tensor, negativeSlope: Float = 0.01) throws -> Tensor {
     let out = try unary(x, Fn.LeakyRelu(slope: negativeSlope))
+    // With a non-negative slope the output has the input's sign, so the mask comes from the output, which the next
+    // layer usually keeps anyway: the input can be freed.
+    if negativeSlope >= 0 {
+        return recordWithOutput(out, "leakyRelu", [x]) { g, _, y in [try leakyReluGrad(g, y.detached(), negativeSlope: negativeSlope)] }
+    }
     return record(out, "leakyRelu", [x]) { g, _ in [try leakyReluGrad(g, x, negativeSlope: negativeSlope)] }
 }
 
@@ -34,16 +39,16 @@ func leakyReluGrad(_ g: Tensor, _ x: Tensor, negativeSlope: Float) throws -> Ten
 /// tanh(x).
 public func tanh(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Tanh())
-    return record(out, "tanh", [x]) { g, _ in
-        [try gradient(g, out, fused: Fn.TanhGrad()) { try mul(g, try affine(try square(out), scale: -1, shift: 1)) }]
+    return recordWithOutput(out, "tanh", [x]) { g, _, y in
+        [try gradient(g, y, fused: Fn.TanhGrad()) { try mul(g, try affine(try square(y), scale: -1, shift: 1)) }]
     }
 }
 
 /// 1 / (1 + exp(-x)).
 public func sigmoid(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Sigmoid())
-    return record(out, "sigmoid", [x]) { g, _ in
-        [try gradient(g, out, fused: Fn.SigmoidGrad()) { try mul(g, try mul(out, try affine(out, scale: -1, shift: 1))) }]
+    return recordWithOutput(out, "sigmoid", [x]) { g, _, y in
+        [try gradient(g, y, fused: Fn.SigmoidGrad()) { try mul(g, try mul(y, try affine(y, scale: -1, shift: 1))) }]
     }
 }
 
@@ -60,7 +65,7 @@ public func softplus(_ x: Tensor) throws -> Tensor {
 /// e^x.
 public func exp(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Exp())
-    return record(out, "exp", [x]) { g, _ in [try mul(g, out)] }
+    return recordWithOutput(out, "exp", [x]) { g, _, y in [try mul(g, y)] }
 }
 
 /// Natural logarithm.
@@ -72,15 +77,15 @@ public func log(_ x: Tensor) throws -> Tensor {
 /// Square root.
 public func sqrt(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Sqrt())
-    return record(out, "sqrt", [x]) { g, _ in [try scale(try div(g, out), 0.5)] }
+    return recordWithOutput(out, "sqrt", [x]) { g, _, y in [try scale(try div(g, y), 0.5)] }
 }
 
 /// 1 / sqrt(x).
 public func rsqrt(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Rsqrt())
-    return record(out, "rsqrt", [x]) { g, _ in
-        [try gradient(g, out, fused: Fn.RsqrtGrad()) {
-            try mul(g, try scale(try mul(out, try square(out)), -0.5))
+    return recordWithOutput(out, "rsqrt", [x]) { g, _, y in
+        [try gradient(g, y, fused: Fn.RsqrtGrad()) {
+            try mul(g, try scale(try mul(y, try square(y)), -0.5))
         }]
     }
 }

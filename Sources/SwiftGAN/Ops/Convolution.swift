@@ -16,9 +16,11 @@ private func checkBias(_ bias: Tensor?, channels: Int, op: String) throws {
 func convForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
     let out = try Tensor(uninitialized: geo.outputShape)
     try geo.forward(image: x.data, weight: w.data, bias: bias.map { UnsafePointer($0.data) }, out: out.data)
+    // The input is kept only for the weight's gradient, the weight only for the input's.
+    let (keptX, keptW) = (w.requiresGrad ? x : nil, x.requiresGrad ? w : nil)
     return record(out, "conv2d", [x, w] + (bias.map { [$0] } ?? [])) { g, need in
-        [need[0] ? try convBackwardData(g, w, nil, geo) : nil,
-         need[1] ? try convBackwardWeight(x, g, geo) : nil,
+        [need[0] ? try convBackwardData(g, keptW!, nil, geo) : nil,
+         need[1] ? try convBackwardWeight(keptX!, g, geo) : nil,
          need.count > 2 && need[2] ? try channelSum(g) : nil]
     }
 }
@@ -28,16 +30,18 @@ func convBackwardData(_ g: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeom
     let out = try Tensor(uninitialized: geo.imageShape)
     try geo.backwardData(outGrad: g.data, weight: w.data, imageGrad: out.data)
     if let bias { ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.inChannels, plane: geo.inPlane) }
+    let (keptG, keptW) = (w.requiresGrad ? g : nil, g.requiresGrad ? w : nil)
     return record(out, "convBackwardData", [g, w] + (bias.map { [$0] } ?? [])) { gg, need in
+        let (g, w) = (keptG, keptW)
         if need[0] && need[1] && !GradMode.isEnabled {
             // First-order conv-transpose backward: one im2col of the output gradient serves both GEMMs.
             let gx = try Tensor(uninitialized: geo.outputShape), gw = try Tensor(uninitialized: geo.weightShape)
-            try geo.forwardAndBackwardWeight(image: gg.data, weight: w.data, outGrad: g.data, out: gx.data, weightGrad: gw.data)
+            try geo.forwardAndBackwardWeight(image: gg.data, weight: w!.data, outGrad: g!.data, out: gx.data, weightGrad: gw.data)
             return [gx, gw, need.count > 2 && need[2] ? try channelSum(gg) : nil]
         }
-        return [need[0] ? try convForward(gg, w, nil, geo) : nil,
-         need[1] ? try convBackwardWeight(gg, g, geo) : nil,
-         need.count > 2 && need[2] ? try channelSum(gg) : nil]
+        return [need[0] ? try convForward(gg, w!, nil, geo) : nil,
+                need[1] ? try convBackwardWeight(gg, g!, geo) : nil,
+                need.count > 2 && need[2] ? try channelSum(gg) : nil]
     }
 }
 
@@ -45,9 +49,10 @@ func convBackwardData(_ g: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeom
 func convBackwardWeight(_ x: Tensor, _ g: Tensor, _ geo: ConvGeometry) throws -> Tensor {
     let out = try Tensor(uninitialized: geo.weightShape)
     try geo.backwardWeight(image: x.data, outGrad: g.data, weightGrad: out.data)
+    let (keptX, keptG) = (g.requiresGrad ? x : nil, x.requiresGrad ? g : nil)
     return record(out, "convBackwardWeight", [x, g]) { gw, need in
-        [need[0] ? try convBackwardData(g, gw, nil, geo) : nil,
-         need[1] ? try convForward(x, gw, nil, geo) : nil]
+        [need[0] ? try convBackwardData(keptG!, gw, nil, geo) : nil,
+         need[1] ? try convForward(keptX!, gw, nil, geo) : nil]
     }
 }
 

@@ -35,33 +35,39 @@ private func broadcastBinary<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _ name
 /// a + b.
 public func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let out = try broadcastBinary(a, b, "add", Fn.Add())
+    let (sa, sb) = (a.shape, b.shape)
     return record(out, "add", [a, b]) { g, need in
-        [need[0] ? try sumTo(g, a.shape) : nil, need[1] ? try sumTo(g, b.shape) : nil]
+        [need[0] ? try sumTo(g, sa) : nil, need[1] ? try sumTo(g, sb) : nil]
     }
 }
 
 /// a - b.
 public func sub(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let out = try broadcastBinary(a, b, "sub", Fn.Sub())
+    let (sa, sb) = (a.shape, b.shape)
     return record(out, "sub", [a, b]) { g, need in
-        [need[0] ? try sumTo(g, a.shape) : nil, need[1] ? try sumTo(try neg(g), b.shape) : nil]
+        [need[0] ? try sumTo(g, sa) : nil, need[1] ? try sumTo(try neg(g), sb) : nil]
     }
 }
 
 /// a * b.
 public func mul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let out = try broadcastBinary(a, b, "mul", Fn.Mul())
+    let (sa, sb) = (a.shape, b.shape)
+    // Each factor is kept only if the other one's gradient needs it.
+    let (keptA, keptB) = (b.requiresGrad ? a : nil, a.requiresGrad ? b : nil)
     return record(out, "mul", [a, b]) { g, need in
-        [need[0] ? try sumTo(try mul(g, b), a.shape) : nil, need[1] ? try sumTo(try mul(g, a), b.shape) : nil]
+        [need[0] ? try sumTo(try mul(g, keptB!), sa) : nil, need[1] ? try sumTo(try mul(g, keptA!), sb) : nil]
     }
 }
 
 /// a / b.
 public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let out = try broadcastBinary(a, b, "div", Fn.Div())
-    return record(out, "div", [a, b]) { g, need in
-        [need[0] ? try sumTo(try div(g, b), a.shape) : nil,
-         need[1] ? try sumTo(try neg(try div(try mul(g, out), b)), b.shape) : nil]
+    let sa = a.shape
+    return recordWithOutput(out, "div", [a, b]) { g, need, y in
+        [need[0] ? try sumTo(try div(g, b), sa) : nil,
+         need[1] ? try sumTo(try neg(try div(try mul(g, y), b)), b.shape) : nil]
     }
 }
 
@@ -92,7 +98,8 @@ public func broadcast(_ x: Tensor, to shape: [Int]) throws -> Tensor {
         Pointwise.broadcastZip(x.data, broadcastStrides(x.shape, rank: shape.count, outShape: shape),
                                zero.data, [Int](repeating: 0, count: shape.count), out.data, shape, Fn.First())
     }
-    return record(out, "broadcast", [x]) { g, _ in [try sumTo(g, x.shape)] }
+    let shape = x.shape
+    return record(out, "broadcast", [x]) { g, _ in [try sumTo(g, shape)] }
 }
 
 /// Sums x down to `shape`, the inverse of broadcasting: the gradient of `broadcast`.
@@ -103,5 +110,6 @@ public func sumTo(_ x: Tensor, _ shape: [Int]) throws -> Tensor {
     }
     let out = try Tensor(zeros: shape)
     Pointwise.reduceSum(x.data, x.shape, out.data, broadcastStrides(shape, rank: x.rank, outShape: x.shape))
-    return record(out, "sumTo", [x]) { g, _ in [try broadcast(g, to: x.shape)] }
+    let xShape = x.shape
+    return record(out, "sumTo", [x]) { g, _ in [try broadcast(g, to: xShape)] }
 }

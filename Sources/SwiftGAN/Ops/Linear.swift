@@ -10,13 +10,15 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let out = try Tensor(uninitialized: [m, n])
     sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k, a: a.data, lda: a.shape[1], b: b.data, ldb: b.shape[1],
           c: out.data, ldc: n)
+    let (keptA, keptB) = (b.requiresGrad ? a : nil, a.requiresGrad ? b : nil)
     return record(out, "matmul", [a, b]) { g, need in
+        let (a, b) = (keptA, keptB)
         let ga: Tensor? = !need[0] ? nil : transposeA
-            ? try matmul(b, g, transposeA: transposeB, transposeB: true)
-            : try matmul(g, b, transposeB: !transposeB)
+            ? try matmul(b!, g, transposeA: transposeB, transposeB: true)
+            : try matmul(g, b!, transposeB: !transposeB)
         let gb: Tensor? = !need[1] ? nil : transposeB
-            ? try matmul(g, a, transposeA: true, transposeB: transposeA)
-            : try matmul(a, g, transposeA: !transposeA)
+            ? try matmul(g, a!, transposeA: true, transposeB: transposeA)
+            : try matmul(a!, g, transposeA: !transposeA)
         return [ga, gb]
     }
 }

@@ -12,9 +12,10 @@ private func normalizeWithBatchStatistics(_ x: Tensor, weight: Tensor?, bias: Te
     let out = try Tensor(uninitialized: x.shape)
     layout.normalize(x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data)
     let inputs = [x] + [weight, bias].compactMap { $0 }
+    let hasBias = bias != nil
     record(out, layout.perSample ? "instanceNorm" : "batchNorm", inputs) { g, need in
         if GradMode.isEnabled {
-            return try normGradientComposite(g, x, weight: weight, bias: bias, eps: eps, layout: layout, need: need)
+            return try normGradientComposite(g, x, weight: weight, hasBias: hasBias, eps: eps, layout: layout, need: need)
         }
         let gx = try Tensor(uninitialized: x.shape)
         var sumG = [Float](repeating: 0, count: layout.groups), sumGX = sumG
@@ -31,14 +32,14 @@ private func normalizeWithBatchStatistics(_ x: Tensor, weight: Tensor?, bias: Te
         }
         var grads: [Tensor?] = [need[0] ? gx : nil]
         if weight != nil { grads.append(need[grads.count] ? try perChannel(sumGX) : nil) }
-        if bias != nil { grads.append(need[grads.count] ? try perChannel(sumG) : nil) }
+        if hasBias { grads.append(need[grads.count] ? try perChannel(sumG) : nil) }
         return grads
     }
     return (out, mean, variance)
 }
 
 /// The normalization gradient written with differentiable ops, for double backward.
-private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
+private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, hasBias: Bool, eps: Float,
                                    layout: NormLayout, need: [Bool]) throws -> [Tensor?] {
     let axes = layout.perSample ? [2, 3] : [0, 2, 3]
     let x4 = try reshape(x, [layout.batch, layout.channels, layout.plane, 1])
@@ -52,7 +53,7 @@ private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, bi
                                      try mul(xhat, try mean(try mul(gxhat, xhat), axes: axes, keepDim: true))))
     var grads: [Tensor?] = [need[0] ? try reshape(gx, x.shape) : nil]
     if weight != nil { grads.append(need[grads.count] ? try sum(try mul(g4, xhat), axes: [0, 2, 3]) : nil) }
-    if bias != nil { grads.append(need[grads.count] ? try sum(g4, axes: [0, 2, 3]) : nil) }
+    if hasBias { grads.append(need[grads.count] ? try sum(g4, axes: [0, 2, 3]) : nil) }
     return grads
 }
 

@@ -19,7 +19,8 @@ public func reshape(_ x: Tensor, _ shape: [Int]) throws -> Tensor {
     }
     if shape == x.shape { return x }
     let out = Tensor(shape: shape, storage: x.storage)
-    return record(out, "reshape", [x]) { g, _ in [try reshape(g, x.shape)] }
+    let xShape = x.shape
+    return record(out, "reshape", [x]) { g, _ in [try reshape(g, xShape)] }
 }
 
 /// (outer, size, inner) of a tensor around axis `dim`.
@@ -81,7 +82,8 @@ public func cat(_ xs: [Tensor], dim: Int = 0) throws -> Tensor {
         starts.append(offset)
         offset += n
     }
+    let lengths = xs.map { $0.shape[d] }
     return record(out, "cat", xs) { g, need in
-        try xs.indices.map { i in need[i] ? try narrow(g, dim: d, start: starts[i], length: xs[i].shape[d]) : nil }
+        try lengths.indices.map { i in need[i] ? try narrow(g, dim: d, start: starts[i], length: lengths[i]) : nil }
     }
 }

@@ -48,7 +48,7 @@ public final class Storage: @unchecked Sendable {
 /// Freed buffers of at least `minimumCount` floats, kept by exact size for reuse, up to `limitBytes` in all.
 public enum BufferCache {
     static let minimumCount = 1 << 14
-    nonisolated(unsafe) static var limitBytes = 1 << 30
+    nonisolated(unsafe) static var limitBytes = 256 << 20
     nonisolated(unsafe) private static var buffers: [Int: [UnsafeMutablePointer<Float>]] = [:]
     nonisolated(unsafe) private static var cachedBytes = 0
     nonisolated(unsafe) private static var mutex: pthread_mutex_t = {

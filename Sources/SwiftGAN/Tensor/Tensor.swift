@@ -15,8 +15,6 @@ public final class Tensor: @unchecked Sendable {
     public var grad: Tensor?
     /// The op that produced this tensor, when it was recorded on the tape.
     var gradFn: GradFn?
-    /// Set once `backward` has run through this tensor's op without retaining the graph.
-    var graphFreed = false
 
     /// A tensor over existing storage; `storage` must hold at least the shape's element count.
     init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
