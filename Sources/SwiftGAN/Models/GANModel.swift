@@ -2,7 +2,7 @@
 /// forward passes of its networks, sampling, and its complete state for checkpoints.
 public protocol GANModel: AnyObject {
     /// Networks by name, in a fixed order ("G", "D", ...).
-    var nets: [(String, any Layer)] { get }
+    var nets: [(String, any Module)] { get }
     /// The optimizers by name ("G", "D"), each with the state names of the parameters it updates, in its order.
     var optimizers: [NamedOptimizer] { get }
     /// Training steps taken.
@@ -44,7 +44,7 @@ extension GANModel {
     }
 
     /// The network called `name`.
-    public func net(_ name: String) throws -> any Layer {
+    public func net(_ name: String) throws -> any Module {
         guard let n = nets.first(where: { $0.0 == name }) else {
             throw SwiftGANError.invalidArgument("net: unknown network '\(name)'; expected one of \(nets.map(\.0).joined(separator: ", "))")
         }

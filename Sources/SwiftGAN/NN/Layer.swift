@@ -1,14 +1,18 @@
-/// A network layer: a forward map plus its state under PyTorch's names, so reference state dicts load unchanged.
-public protocol Layer: AnyObject {
-    /// The forward pass; `training` selects batch statistics (and their running updates) in normalization layers.
-    func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor
+/// Anything that owns tensors under the reference implementations' names, so their state dicts load unchanged.
+public protocol Module: AnyObject {
     /// Learnable tensors by name, e.g. ("weight", w), in a fixed order.
     var parameters: [(String, Tensor)] { get }
-    /// Non-learnable state (running statistics) by name.
+    /// Non-learnable state (running statistics, constants) by name.
     var buffers: [(String, Tensor)] { get }
 }
 
-extension Layer {
+/// A module with a one-tensor forward pass.
+public protocol Layer: Module {
+    /// The forward pass; `training` selects batch statistics (and their running updates) in normalization layers.
+    func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor
+}
+
+extension Module {
     public var parameters: [(String, Tensor)] { [] }
     public var buffers: [(String, Tensor)] { [] }
     /// Parameters and buffers together: the layer's state dict.
@@ -53,6 +57,16 @@ public final class Named: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try body(x, training: training) }
-    public var parameters: [(String, Tensor)] { body.parameters.map { ("\(name).\($0.0)", $0.1) } }
-    public var buffers: [(String, Tensor)] { body.buffers.map { ("\(name).\($0.0)", $0.1) } }
+    public var parameters: [(String, Tensor)] { prefixed(name, body.parameters) }
+    public var buffers: [(String, Tensor)] { prefixed(name, body.buffers) }
+}
+
+/// State entries under a prefix: "prefix.name".
+public func prefixed(_ prefix: String, _ entries: [(String, Tensor)]) -> [(String, Tensor)] {
+    entries.map { ("\(prefix).\($0.0)", $0.1) }
+}
+
+/// The state of several named modules, each under its name.
+public func namedState(_ modules: [(String, (any Module)?)], _ pick: (any Module) -> [(String, Tensor)]) -> [(String, Tensor)] {
+    modules.flatMap { name, m in m.map { prefixed(name, pick($0)) } ?? [] }
 }

@@ -39,7 +39,7 @@ public final class CycleGAN: GANModel {
     public var rng: RandomGenerator
     public let lossNames = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 
-    public var nets: [(String, any Layer)] {
+    public var nets: [(String, any Module)] {
         [("G_A", Named("model", generatorA)), ("G_B", Named("model", generatorB)),
          ("D_A", Named("model", discriminatorA)), ("D_B", Named("model", discriminatorB))]
     }
@@ -134,7 +134,9 @@ public final class CycleGAN: GANModel {
     }
 
     public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
-        let layer = try net(name)
+        guard let layer = try net(name) as? any Layer else {
+            throw SwiftGANError.invalidArgument("net: '\(name)' has no one-tensor forward pass")
+        }
         let channels = name == "G_A" || name == "D_B" ? config.inChannels : config.outChannels
         try require(x.rank == 4 && x.shape[1] == channels && x.shape[0] >= 1,
                     "x: \(name) expects images [N, \(channels), H, W], got \(Shape.describe(x.shape))")

@@ -34,7 +34,7 @@ public final class DCGAN: GANModel {
     public var step = 0
     public var rng: RandomGenerator
 
-    public var nets: [(String, any Layer)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
+    public var nets: [(String, any Module)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
     public var optimizers: [NamedOptimizer] {
         [NamedOptimizer("G", optimizerG, parameterNames: generator.parameters.map { "G.main.\($0.0)" }),
          NamedOptimizer("D", optimizerD, parameterNames: discriminator.parameters.map { "D.main.\($0.0)" })]
@@ -115,7 +115,9 @@ public final class DCGAN: GANModel {
     }
 
     public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
-        let layer = try net(name)
+        guard let layer = try net(name) as? any Layer else {
+            throw SwiftGANError.invalidArgument("net: '\(name)' has no one-tensor forward pass")
+        }
         var input = x
         if name == "G" {
             if x.rank == 2 { input = try reshape(x, [x.shape[0], x.shape[1], 1, 1]) }
