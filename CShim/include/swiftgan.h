@@ -119,19 +119,24 @@ int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params
  *            ndf (64), n_blocks (9), n_layers_d (3), lambda_A (10), lambda_B (10), lambda_identity (0.5),
  *            pool_size (50), lr (2e-4), beta1 (0.5), beta2 (0.999), epoch_steps (1000; steps per epoch),
  *            n_epochs (100), n_epochs_decay (100)
+ *   "stylegan": version (2; StyleGAN2), resolution (32), channels (3), z_dim (256), w_dim (256), mapping_layers (8),
+ *            mapping_lr_multiplier (0.01), channel_base (4096), channel_max (128), lr (0.002), beta1 (0), beta2 (0.99),
+ *            r1_gamma (0.0002 * resolution^2 / 32), r1_interval (16), pl_interval (4), pl_weight (2), pl_decay (0.01),
+ *            pl_batch_shrink (2), style_mixing (0.9), ema_images (10000), mbstd_group (4)
  * Names lists returned below are comma-separated, in a fixed order, valid until the model is released. */
 typedef struct sg_model sg_model;
 int32_t sg_model_create(const char *kind, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                         uint64_t seed, sg_model **out);
 void sg_model_release(sg_model *m);
 /* The losses and statistics train_step reports (dcgan: "loss_d,loss_g,d_real,d_fake"; cyclegan:
- * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"). */
+ * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"; stylegan: "loss_g,loss_d,loss_pl,loss_r1,d_real,d_fake,pl_mean",
+ * the penalties as of their last lazy step, d_real and d_fake as mean logits). */
 const char *sg_model_loss_names(const sg_model *m);
 /* One training step on the given batches (dcgan: one batch of real images [B, C, H, W] in [-1, 1]; cyclegan: a batch
  * from domain A and one from domain B, [B, C, image_size, image_size]).
  * Writes one value per loss name into losses, which holds `capacity` doubles. */
 int32_t sg_model_train_step(sg_model *m, int32_t n_inputs, sg_tensor *const *inputs, double *losses, int32_t capacity);
-/* The networks (dcgan "G,D"; cyclegan "G_A,G_B,D_A,D_B"). */
+/* The networks (dcgan "G,D"; cyclegan "G_A,G_B,D_A,D_B"; stylegan "G,D,G_ema": G and G_ema take z [N, z_dim]). */
 const char *sg_model_net_names(const sg_model *m);
 /* Runs network `net` forward on x without recording (training: batch statistics, and their running averages are
  * updated, as in a training step; otherwise evaluation mode). dcgan G takes z [N, nz] or [N, nz, 1, 1]. */
@@ -146,6 +151,13 @@ int32_t sg_model_generate(sg_model *m, int32_t n, uint64_t seed, sg_tensor **out
 const char *sg_model_state_names(const sg_model *m);
 /* The live tensor of a state entry: it shares storage with the model, so writing into it changes the model. */
 int32_t sg_model_state_tensor(sg_model *m, const char *name, sg_tensor **out);
+/* Model-specific methods on named inputs and numeric attributes:
+ *   stylegan "mapping": z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation_psi (1), truncation_cutoff (all), ema (1: G_ema)
+ *   stylegan "synthesis": ws -> images [N, C, R, R]; noise_mode (0 random, 1 const, 2 none; 1), seed (0, for random
+ *            noise), ema (1) */
+int32_t sg_model_call(sg_model *m, const char *method, int32_t n_inputs, const char *const *input_names,
+                      sg_tensor *const *inputs, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
+                      sg_tensor **out);
 /* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters
  * (cyclegan "pool_A.count", "pool_B.count"). */
 const char *sg_model_counter_names(const sg_model *m);

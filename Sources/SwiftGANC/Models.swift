@@ -68,8 +68,35 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         c.epochs = try call.int("n_epochs", c.epochs)
         c.decayEpochs = try call.int("n_epochs_decay", c.decayEpochs)
         return try CycleGAN(c, seed: seed)
+    case "stylegan":
+        try allow(["version", "resolution", "channels", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "channel_base",
+                   "channel_max", "lr", "beta1", "beta2", "r1_gamma", "r1_interval", "pl_interval", "pl_weight", "pl_decay",
+                   "pl_batch_shrink", "style_mixing", "ema_images", "mbstd_group"])
+        try require(try call.int("version", 2) == 2, "version: this build implements StyleGAN2 (version=2)")
+        var c = StyleGAN.Config()
+        c.resolution = try call.int("resolution", c.resolution)
+        c.channels = try call.int("channels", c.channels)
+        c.zDim = try call.int("z_dim", c.zDim)
+        c.wDim = try call.int("w_dim", c.wDim)
+        c.mappingLayers = try call.int("mapping_layers", c.mappingLayers)
+        c.mappingLrMultiplier = try call.float("mapping_lr_multiplier", c.mappingLrMultiplier)
+        c.channelBase = try call.int("channel_base", c.channelBase)
+        c.channelMax = try call.int("channel_max", c.channelMax)
+        c.lr = try call.float("lr", c.lr)
+        c.beta1 = try call.double("beta1", c.beta1)
+        c.beta2 = try call.double("beta2", c.beta2)
+        if attrs["r1_gamma"] != nil { c.r1Gamma = try call.float("r1_gamma", 0) }
+        c.r1Interval = try call.int("r1_interval", c.r1Interval)
+        c.plInterval = try call.int("pl_interval", c.plInterval)
+        c.plWeight = try call.float("pl_weight", c.plWeight)
+        c.plDecay = try call.float("pl_decay", c.plDecay)
+        c.plBatchShrink = try call.int("pl_batch_shrink", c.plBatchShrink)
+        c.mixingProbability = try call.float("style_mixing", c.mixingProbability)
+        c.emaImages = try call.float("ema_images", c.emaImages)
+        c.mbstdGroup = try call.int("mbstd_group", c.mbstdGroup)
+        return try StyleGAN(c, seed: seed)
     default:
-        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan' or 'cyclegan'")
+        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan', 'cyclegan' or 'stylegan'")
     }
 }
 
@@ -173,4 +200,52 @@ public func sg_model_get_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CCha
 @_cdecl("sg_model_set_counter")
 public func sg_model_set_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: Int64) -> Int32 {
     guarded { try ModelBox.from(m).model.setCounter(try string(name, "name"), value) }
+}
+
+/// Model-specific methods: StyleGAN's mapping and synthesis.
+func callMethod(_ model: any GANModel, _ method: String, inputs: [String: Tensor], attrs: [String: Double]) throws -> Tensor {
+    let call = OpCall(op: method, inputs: inputs, attrs: attrs)
+    func allow(_ inputNames: [String], _ attrNames: [String]) throws {
+        for key in inputs.keys where !inputNames.contains(key) {
+            throw SwiftGANError.invalidArgument("\(method): unknown input '\(key)' (expected \(inputNames.joined(separator: ", ")))")
+        }
+        for key in attrs.keys where !attrNames.contains(key) {
+            throw SwiftGANError.invalidArgument("\(method): unknown argument '\(key)' (expected \(attrNames.joined(separator: ", ")))")
+        }
+    }
+    switch (model, method) {
+    case (let m as StyleGAN, "mapping"):
+        try allow(["z"], ["truncation_psi", "truncation_cutoff", "ema"])
+        let cutoff = attrs["truncation_cutoff"] != nil ? try call.int("truncation_cutoff") : nil
+        try require(cutoff == nil || cutoff! >= 0, "truncation_cutoff: expected a non-negative layer count")
+        return try m.mapping(try call.tensor("z"), psi: try call.float("truncation_psi", 1), cutoff: cutoff, ema: try call.bool("ema", true))
+    case (let m as StyleGAN, "synthesis"):
+        try allow(["ws"], ["noise_mode", "seed", "ema"])
+        guard let noise = NoiseMode(rawValue: try call.int("noise_mode", 1)) else {
+            throw SwiftGANError.invalidArgument("synthesis: argument 'noise_mode' must be 0 (random), 1 (const) or 2 (none)")
+        }
+        let seed = try call.double("seed", 0)
+        try require(seed >= 0 && seed < 0x1p53 && seed == seed.rounded(), "synthesis: argument 'seed' must be a non-negative integer below 2^53")
+        return try m.synthesis(try call.tensor("ws"), noise: noise, ema: try call.bool("ema", true), seed: UInt64(seed))
+    default:
+        throw SwiftGANError.invalidArgument("method: this model has no method '\(method)'")
+    }
+}
+
+@_cdecl("sg_model_call")
+public func sg_model_call(_ m: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ nInputs: Int32,
+                          _ inputNames: UnsafePointer<UnsafePointer<CChar>?>?, _ inputs: UnsafePointer<OpaquePointer?>?,
+                          _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?, _ attrValues: UnsafePointer<Double>?,
+                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
+        let name = try string(method, "method")
+        try require(nInputs >= 0 && nInputs <= 64, "\(name): expected 0 to 64 inputs, got \(nInputs)")
+        var tensors: [String: Tensor] = [:]
+        if nInputs > 0 {
+            let names = try nonNull(inputNames, "input_names"), handles = try nonNull(inputs, "inputs")
+            for i in 0..<Int(nInputs) { tensors[try string(names[i], "input_names[\(i)]")] = try Handle.tensor(handles[i], "inputs[\(i)]") }
+        }
+        Handle.store(try callMethod(model, name, inputs: tensors, attrs: try readAttributes(nAttrs, attrNames, attrValues)), out)
+    }
 }

@@ -1,0 +1,117 @@
+import XCTest
+@testable import SwiftGAN
+
+final class StyleGANTests: XCTestCase {
+    func tinyConfig() -> StyleGAN.Config {
+        var c = StyleGAN.Config()
+        (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (8, 3, 8, 8, 2, 32, 8)
+        (c.r1Interval, c.plInterval, c.r1Gamma) = (2, 2, 1)
+        return c
+    }
+
+    func testShapesSamplingAndTruncation() throws {
+        let model = try StyleGAN(tinyConfig(), seed: 1)
+        XCTAssertEqual(model.generator.synthesis.numWs, 4)  // b4: conv1, torgb(=b8 conv0); b8: conv1, torgb
+        let images = try model.generate(count: 3, seed: 5)
+        XCTAssertEqual(images.shape, [3, 3, 8, 8])
+        XCTAssertEqual(images.values, try model.generate(count: 3, seed: 5).values)
+        XCTAssertNotEqual(images.values, try model.generate(count: 3, seed: 6).values)
+        // psi = 0 maps every seed to w_avg.
+        var rng = RandomGenerator(seed: 3)
+        for (i, v) in model.generatorEMA.mapping.wAverage.values.enumerated() { model.generatorEMA.mapping.wAverage.data[i] = v + Float(i) }
+        let ws = try model.mapping(try rng.normal([4, 8]), psi: 0)
+        for row in 0..<(4 * 4) {
+            XCTAssertEqual(Array(ws.values[(row * 8)..<(row * 8 + 8)]), model.generatorEMA.mapping.wAverage.values)
+        }
+    }
+
+    func testStyleMixingSwitchesWOnce() throws {
+        let model = try StyleGAN(tinyConfig(), seed: 2)
+        var switches = Set<Int>()
+        for _ in 0..<20 {
+            let ws = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 1)
+            let rows = (0..<4).map { Array(ws.values[($0 * 8)..<($0 * 8 + 8)]) }   // sample 0's four ws
+            let changes = (1..<4).filter { rows[$0] != rows[$0 - 1] }
+            XCTAssertEqual(changes.count, 1, "mixing replaces the ws from one cutoff on")
+            switches.insert(changes[0])
+        }
+        XCTAssertEqual(switches, [1, 2, 3], "cutoffs range over 1..<numWs")
+        let unmixed = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 0)
+        XCTAssertEqual(Set((0..<4).map { Array(unmixed.values[($0 * 8)..<($0 * 8 + 8)]) }).count, 1)
+    }
+
+    /// The R1 penalty's gradient with respect to D's weights (double backward) against finite differences.
+    func testR1GradientMatchesFiniteDifferences() throws {
+        let model = try StyleGAN(tinyConfig(), seed: 3)
+        let x = try randomTensor([2, 3, 8, 8], seed: 4)
+        let params = [model.discriminator.conv.weight, model.discriminator.blocks[0].conv0.weight]
+        let r1 = { () throws -> Tensor in
+            let g = try Autograd.grad([try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
+            return try mean(try sum(try square(g), axes: [1, 2, 3]))
+        }
+        try checkParameterGradients(params, r1)
+    }
+
+    /// The path-length penalty's gradient with respect to synthesis weights against finite differences.
+    func testPathLengthGradientMatchesFiniteDifferences() throws {
+        let model = try StyleGAN(tinyConfig(), seed: 4)
+        let ws = try randomTensor([2, 4, 8], seed: 5)
+        let noise = try randomTensor([2, 3, 8, 8], seed: 6).detached()
+        let block = model.generator.synthesis.blocks[1]
+        let params = [block.conv1.weight, block.conv0!.affine.weight, block.torgb.weight]
+        let penalty = { () throws -> Tensor in
+            var rng = RandomGenerator(seed: 0)
+            let img = try model.generator.synthesis(ws, noise: .const, rng: &rng)
+            let g = try Autograd.grad([try sum(try mul(img, noise))], wrt: [ws], createGraph: true)[0]!
+            let lengths = try sqrt(try mean(try sum(try square(g), axes: [2]), axes: [1]))
+            return try mean(try square(try affine(lengths, scale: 1, shift: -0.5)))
+        }
+        try checkParameterGradients(params, penalty)
+    }
+
+    /// Compares the tape's gradient of `f` for a few entries of each parameter with finite differences. Leaky
+    /// ReLU makes a penalty on gradients (R1, path length) jump where a pre-activation changes sign, so the analytic
+    /// value must match the central, the left or the right difference quotient (a jump spoils at most one side).
+    func checkParameterGradients(_ params: [Tensor], _ f: () throws -> Tensor) throws {
+        let grads = try Autograd.grad([try f()], wrt: params)
+        let h: Float = 1e-3
+        for (p, g) in zip(params, grads) {
+            for i in Swift.stride(from: 0, to: p.count, by: Swift.max(1, p.count / 5)) {
+                let saved = p.data[i]
+                func at(_ t: Float) throws -> Float {
+                    p.data[i] = saved + t
+                    defer { p.data[i] = saved }
+                    return try f().item
+                }
+                let (minus, zero, plus) = (try at(-h), try at(0), try at(h))
+                let quotients = [(plus - minus) / (2 * h), (zero - minus) / h, (plus - zero) / h]
+                let analytic = g!.data[i]
+                XCTAssertTrue(quotients.contains { Swift.abs($0 - analytic) <= 2e-2 * Swift.max(1, Swift.abs($0)) },
+                              "entry \(i) of \(p.shape): analytic \(analytic), finite differences \(quotients)")
+            }
+        }
+    }
+
+    func testResumeIsBitIdenticalIncludingEMAAndRegularizers() throws {
+        var rng = RandomGenerator(seed: 7)
+        let batches = try (0..<5).map { _ in try rng.uniform([4, 3, 8, 8], low: -1, high: 1) }
+        let straight = try StyleGAN(tinyConfig(), seed: 8)
+        var straightLosses: [[Float]] = []
+        for b in batches { straightLosses.append(try straight.trainStep([b])) }
+
+        let first = try StyleGAN(tinyConfig(), seed: 8)
+        for b in batches.prefix(3) { _ = try first.trainStep([b]) }
+        let resumed = try StyleGAN(tinyConfig(), seed: 99)
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
+        resumed.lastPenalties = first.lastPenalties
+        var resumedLosses: [[Float]] = []
+        for b in batches.suffix(2) { resumedLosses.append(try resumed.trainStep([b])) }
+
+        XCTAssertEqual(Array(straightLosses.suffix(2)), resumedLosses)
+        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+        XCTAssertTrue(straightLosses.joined().allSatisfy { $0.isFinite })
+        XCTAssertNotEqual(straight.plMean.item, 0, "path-length regularization ran")
+        XCTAssertTrue(straight.stateTensors.contains { $0.0 == "G_ema.mapping.w_avg" })
+    }
+}
