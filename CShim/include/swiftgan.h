@@ -122,14 +122,15 @@ int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params
  *   "stylegan": version (2; StyleGAN2), resolution (32), channels (3), z_dim (256), w_dim (256), mapping_layers (8),
  *            mapping_lr_multiplier (0.01), channel_base (4096), channel_max (128), lr (0.002), beta1 (0), beta2 (0.99),
  *            r1_gamma (0.0002 * resolution^2 / 32), r1_interval (16), pl_interval (4), pl_weight (2), pl_decay (0.01),
- *            pl_batch_shrink (2), style_mixing (0.9), ema_images (10000), mbstd_group (4)
+ *            pl_batch_shrink (2), style_mixing (0.9), ema_images (10000), mbstd_group (4), ada (0: adaptive
+ *            discriminator augmentation off), ada_target (0.6), ada_interval (4), ada_kimg (500), augment_p (0: initial p)
  * Names lists returned below are comma-separated, in a fixed order, valid until the model is released. */
 typedef struct sg_model sg_model;
 int32_t sg_model_create(const char *kind, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                         uint64_t seed, sg_model **out);
 void sg_model_release(sg_model *m);
 /* The losses and statistics train_step reports (dcgan: "loss_d,loss_g,d_real,d_fake"; cyclegan:
- * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"; stylegan: "loss_g,loss_d,loss_pl,loss_r1,d_real,d_fake,pl_mean",
+ * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"; stylegan: "loss_g,loss_d,loss_pl,loss_r1,d_real,d_fake,pl_mean,augment_p",
  * the penalties as of their last lazy step, d_real and d_fake as mean logits). */
 const char *sg_model_loss_names(const sg_model *m);
 /* One training step on the given batches (dcgan: one batch of real images [B, C, H, W] in [-1, 1]; cyclegan: a batch
@@ -147,7 +148,8 @@ int32_t sg_model_generate(sg_model *m, int32_t n, uint64_t seed, sg_tensor **out
 /* Every state tensor: network parameters and buffers under "<net>.<reference name>" (dcgan "G.main.0.weight",
  * "D.main.1.running_mean"), optimizer state under "opt_<optimizer>.exp_avg.<parameter state name>" and
  * "opt_<optimizer>.exp_avg_sq.<parameter state name>" (dcgan "opt_G.exp_avg.G.main.0.weight"), then model-specific
- * state (cyclegan "pool_A", "pool_B": [pool_size, C, image_size, image_size]). */
+ * state (cyclegan "pool_A", "pool_B": [pool_size, C, image_size, image_size]; stylegan "pl_mean", and with ADA
+ * "augment_p", "ada_signs"). */
 const char *sg_model_state_names(const sg_model *m);
 /* The live tensor of a state entry: it shares storage with the model, so writing into it changes the model. */
 int32_t sg_model_state_tensor(sg_model *m, const char *name, sg_tensor **out);
@@ -159,7 +161,7 @@ int32_t sg_model_call(sg_model *m, const char *method, int32_t n_inputs, const c
                       sg_tensor *const *inputs, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                       sg_tensor **out);
 /* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters
- * (cyclegan "pool_A.count", "pool_B.count"). */
+ * (cyclegan "pool_A.count", "pool_B.count"; stylegan with ADA "ada_count"). */
 const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);

@@ -71,7 +71,8 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
     case "stylegan":
         try allow(["version", "resolution", "channels", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "channel_base",
                    "channel_max", "lr", "beta1", "beta2", "r1_gamma", "r1_interval", "pl_interval", "pl_weight", "pl_decay",
-                   "pl_batch_shrink", "style_mixing", "ema_images", "mbstd_group"])
+                   "pl_batch_shrink", "style_mixing", "ema_images", "mbstd_group", "ada", "ada_target", "ada_interval", "ada_kimg",
+                   "augment_p"])
         try require(try call.int("version", 2) == 2, "version: this build implements StyleGAN2 (version=2)")
         var c = StyleGAN.Config()
         c.resolution = try call.int("resolution", c.resolution)
@@ -94,6 +95,11 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         c.mixingProbability = try call.float("style_mixing", c.mixingProbability)
         c.emaImages = try call.float("ema_images", c.emaImages)
         c.mbstdGroup = try call.int("mbstd_group", c.mbstdGroup)
+        c.ada = try call.bool("ada", c.ada)
+        c.adaTarget = try call.float("ada_target", c.adaTarget)
+        c.adaInterval = try call.int("ada_interval", c.adaInterval)
+        c.adaSpeedImages = try call.float("ada_kimg", c.adaSpeedImages / 1000) * 1000
+        c.augmentP = try call.float("augment_p", c.augmentP)
         return try StyleGAN(c, seed: seed)
     default:
         throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan', 'cyclegan' or 'stylegan'")

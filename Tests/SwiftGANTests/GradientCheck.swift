@@ -47,3 +47,11 @@ func doubleBackwardError(_ inputs: [Tensor], step: Float = 1e-2, _ f: ([Tensor])
         return try sum(try square(g))
     }
 }
+
+/// A StyleGAN2 small enough for finite differences: 8x8, 8-dim z and w, 2 mapping layers, at most 8 channels.
+func tinyStyleGANConfig() -> StyleGAN.Config {
+    var c = StyleGAN.Config()
+    (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (8, 3, 8, 8, 2, 32, 8)
+    (c.r1Interval, c.plInterval, c.r1Gamma) = (2, 2, 1)
+    return c
+}

@@ -2,15 +2,8 @@ import XCTest
 @testable import SwiftGAN
 
 final class StyleGANTests: XCTestCase {
-    func tinyConfig() -> StyleGAN.Config {
-        var c = StyleGAN.Config()
-        (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (8, 3, 8, 8, 2, 32, 8)
-        (c.r1Interval, c.plInterval, c.r1Gamma) = (2, 2, 1)
-        return c
-    }
-
     func testShapesSamplingAndTruncation() throws {
-        let model = try StyleGAN(tinyConfig(), seed: 1)
+        let model = try StyleGAN(tinyStyleGANConfig(), seed: 1)
         XCTAssertEqual(model.generator.synthesis.numWs, 4)  // b4: conv1, torgb(=b8 conv0); b8: conv1, torgb
         let images = try model.generate(count: 3, seed: 5)
         XCTAssertEqual(images.shape, [3, 3, 8, 8])
@@ -26,7 +19,7 @@ final class StyleGANTests: XCTestCase {
     }
 
     func testStyleMixingSwitchesWOnce() throws {
-        let model = try StyleGAN(tinyConfig(), seed: 2)
+        let model = try StyleGAN(tinyStyleGANConfig(), seed: 2)
         var switches = Set<Int>()
         for _ in 0..<20 {
             let ws = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 1)
@@ -42,7 +35,7 @@ final class StyleGANTests: XCTestCase {
 
     /// The R1 penalty's gradient with respect to D's weights (double backward) against finite differences.
     func testR1GradientMatchesFiniteDifferences() throws {
-        let model = try StyleGAN(tinyConfig(), seed: 3)
+        let model = try StyleGAN(tinyStyleGANConfig(), seed: 3)
         let x = try randomTensor([2, 3, 8, 8], seed: 4)
         let params = [model.discriminator.conv.weight, model.discriminator.blocks[0].conv0.weight]
         let r1 = { () throws -> Tensor in
@@ -54,7 +47,7 @@ final class StyleGANTests: XCTestCase {
 
     /// The path-length penalty's gradient with respect to synthesis weights against finite differences.
     func testPathLengthGradientMatchesFiniteDifferences() throws {
-        let model = try StyleGAN(tinyConfig(), seed: 4)
+        let model = try StyleGAN(tinyStyleGANConfig(), seed: 4)
         let ws = try randomTensor([2, 4, 8], seed: 5)
         let noise = try randomTensor([2, 3, 8, 8], seed: 6).detached()
         let block = model.generator.synthesis.blocks[1]
@@ -95,13 +88,13 @@ final class StyleGANTests: XCTestCase {
     func testResumeIsBitIdenticalIncludingEMAAndRegularizers() throws {
         var rng = RandomGenerator(seed: 7)
         let batches = try (0..<5).map { _ in try rng.uniform([4, 3, 8, 8], low: -1, high: 1) }
-        let straight = try StyleGAN(tinyConfig(), seed: 8)
+        let straight = try StyleGAN(tinyStyleGANConfig(), seed: 8)
         var straightLosses: [[Float]] = []
         for b in batches { straightLosses.append(try straight.trainStep([b])) }
 
-        let first = try StyleGAN(tinyConfig(), seed: 8)
+        let first = try StyleGAN(tinyStyleGANConfig(), seed: 8)
         for b in batches.prefix(3) { _ = try first.trainStep([b]) }
-        let resumed = try StyleGAN(tinyConfig(), seed: 99)
+        let resumed = try StyleGAN(tinyStyleGANConfig(), seed: 99)
         for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         resumed.lastPenalties = first.lastPenalties

@@ -19,6 +19,9 @@ public final class StyleGAN: GANModel {
         /// G_ema half-life in images.
         public var emaImages: Float = 10_000
         public var mbstdGroup = 4
+        /// Adaptive discriminator augmentation (off by default: for small datasets), its target for the mean sign of
+        /// D on reals, how often p moves, how many images p takes to go from 0 to 1, and p's starting value.
+        public var ada = false, adaTarget: Float = 0.6, adaInterval = 4, adaSpeedImages: Float = 500_000, augmentP: Float = 0
         public init() {}
 
         public var gamma: Float { r1Gamma ?? 0.0002 * Float(resolution * resolution) / 32 }
@@ -41,6 +44,8 @@ public final class StyleGAN: GANModel {
             try require(mixingProbability >= 0 && mixingProbability <= 1, "style_mixing: expected a probability, got \(mixingProbability)")
             try require(emaImages >= 0 && emaImages.isFinite, "ema_images: expected a non-negative number")
             try require(mbstdGroup >= 1, "mbstd_group: expected a positive integer")
+            try require(adaTarget >= -1 && adaTarget <= 1 && adaInterval >= 1 && adaSpeedImages > 0 && augmentP >= 0 && augmentP <= 1,
+                        "ada_target, ada_interval, ada_kimg, augment_p: expected a target in [-1, 1], positive interval and pace, p in [0, 1]")
         }
     }
 
@@ -64,17 +69,28 @@ public final class StyleGAN: GANModel {
     let optimizerG: Adam, optimizerD: Adam
     /// The running mean of path lengths (NVlabs' pl_mean).
     let plMean: Tensor
+    /// The augmentation D's inputs go through (nil when ADA is off).
+    public let augment: AdaptiveAugment?
     public var step = 0
     public var rng: RandomGenerator
     var lastPenalties: (pl: Float, r1: Float) = (0, 0)
-    public let lossNames = ["loss_g", "loss_d", "loss_pl", "loss_r1", "d_real", "d_fake", "pl_mean"]
+    public let lossNames = ["loss_g", "loss_d", "loss_pl", "loss_r1", "d_real", "d_fake", "pl_mean", "augment_p"]
 
     public var nets: [(String, any Module)] { [("G", generator), ("D", discriminator), ("G_ema", generatorEMA)] }
     public var optimizers: [NamedOptimizer] {
         [NamedOptimizer("G", optimizerG, parameterNames: prefixed("G", generator.parameters).map(\.0)),
          NamedOptimizer("D", optimizerD, parameterNames: prefixed("D", discriminator.parameters).map(\.0))]
     }
-    public var extraState: [(String, Tensor)] { [("pl_mean", plMean)] }
+    public var extraState: [(String, Tensor)] {
+        [("pl_mean", plMean)] + (augment.map { [("augment_p", $0.p), ("ada_signs", $0.signSum)] } ?? [])
+    }
+    public var extraCounters: [(String, Int64)] { augment.map { [("ada_count", Int64($0.signCount))] } ?? [] }
+
+    public func setExtraCounter(_ name: String, _ value: Int64) throws {
+        guard name == "ada_count", let augment else { throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'") }
+        try require(value >= 0, "ada_count: expected a non-negative count, got \(value)")
+        augment.signCount = Int(value)
+    }
 
     public init(_ config: Config, seed: UInt64) throws {
         try config.validate()
@@ -90,6 +106,8 @@ public final class StyleGAN: GANModel {
         optimizerG = try Adam(generator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cG), beta2: Glibc.pow(config.beta2, cG))
         optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cD), beta2: Glibc.pow(config.beta2, cD))
         plMean = try Tensor(zeros: [])
+        augment = config.ada ? try AdaptiveAugment(target: config.adaTarget, interval: config.adaInterval,
+                                                   speedImages: config.adaSpeedImages, initialP: config.augmentP) : nil
         self.rng = rng
     }
 
@@ -111,6 +129,11 @@ public final class StyleGAN: GANModel {
         return try cat([try narrow(ws, dim: 1, start: 0, length: cutoff), try narrow(other, dim: 1, start: cutoff, length: numWs - cutoff)], dim: 1)
     }
 
+    /// D's logits on images, augmented when ADA is on.
+    func discriminate(_ images: Tensor) throws -> Tensor {
+        try discriminator(try augment.map { try $0(images, rng: &rng) } ?? images, training: true)
+    }
+
     private func checkImages(_ x: Tensor, _ argument: String) throws {
         let c = config
         try require(x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.resolution && x.shape[3] == c.resolution && x.shape[0] >= 1,
@@ -130,7 +153,7 @@ public final class StyleGAN: GANModel {
         let lossG = try frozen(optimizerD.parameters) { () throws -> Tensor in
             let ws = try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.mixingProbability)
             let img = try generator.synthesis(ws, noise: .random, rng: &rng)
-            let loss = try mean(try softplus(try neg(try discriminator(img, training: true))))
+            let loss = try mean(try softplus(try neg(try discriminate(img))))
             try Autograd.backward(loss)
             return loss
         }
@@ -157,7 +180,8 @@ public final class StyleGAN: GANModel {
         optimizerD.zeroGrad()
         let fake = try noGrad { try generator.synthesis(try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.mixingProbability),
                                                         noise: .random, rng: &rng) }
-        let logitsFake = try discriminator(fake, training: true), logitsReal = try discriminator(real, training: true)
+        let logitsFake = try discriminate(fake), logitsReal = try discriminate(real)
+        augment?.observe(realLogits: logitsReal, batch: n, step: step)
         let lossD = try add(try mean(try softplus(logitsFake)), try mean(try softplus(try neg(logitsReal))))
         try Autograd.backward(lossD)
         try optimizerD.update(lr: lr.d)
@@ -167,7 +191,7 @@ public final class StyleGAN: GANModel {
             optimizerD.zeroGrad()
             let x = try real.copy()
             try x.setRequiresGrad(true)
-            let g = try Autograd.grad([try sum(try discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
+            let g = try Autograd.grad([try sum(try discriminate(x))], wrt: [x], createGraph: true)[0]!
             let penalty = try mean(try sum(try square(g), axes: [1, 2, 3]))
             try Autograd.backward(try scale(penalty, c.gamma / 2 * Float(c.r1Interval)))
             lastPenalties.r1 = penalty.item * c.gamma / 2
@@ -177,7 +201,8 @@ public final class StyleGAN: GANModel {
         try updateEMA(batch: n)
         step += 1
         let meanOf = { (t: Tensor) throws -> Float in try noGrad { try mean(t) }.item }
-        return [lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake), plMean.item]
+        return [lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake), plMean.item,
+                augment?.p.item ?? 0]
     }
 
     /// G_ema = beta G_ema + (1 - beta) G with beta = 0.5^(batch / ema_images); buffers are copied.
