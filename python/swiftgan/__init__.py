@@ -1,5 +1,7 @@
 """swiftgan: generative adversarial networks on the CPU, with a compute engine written in Swift.
 
+Models (:class:`DCGAN`) train with ``fit`` or ``train_step`` and save and :func:`load` checkpoints;
+:mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples.
 Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
 :class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
 graph built from Python can be differentiated with :func:`swiftgan.autograd.grad` or
@@ -17,12 +19,16 @@ from swiftgan._native import (
     set_num_threads,
     tensor,
 )
-from swiftgan import autograd, datasets, functional, optim, safetensors
+from swiftgan import autograd, datasets, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
+from swiftgan.images import save_grid, show
+from swiftgan.models import DCGAN, GAN, load
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DCGAN",
+    "GAN",
     "SwiftGANError",
     "Tensor",
     "autograd",
@@ -30,13 +36,19 @@ __all__ = [
     "functional",
     "get_num_threads",
     "grad",
+    "images",
+    "load",
+    "metrics",
+    "models",
     "no_grad",
     "op_names",
     "optim",
     "random_normal",
     "random_uniform",
     "safetensors",
+    "save_grid",
     "set_grad_enabled",
     "set_num_threads",
+    "show",
     "tensor",
 ]

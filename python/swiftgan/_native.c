@@ -26,6 +26,7 @@ static PyObject *np_float32;      /* numpy.dtype("float32") */
 
 static PyTypeObject TensorType;
 static PyTypeObject OptimizerType;
+static PyTypeObject ModelType;
 
 typedef struct {
     PyObject_HEAD
@@ -37,6 +38,12 @@ typedef struct {
     sg_optimizer *handle;
     Py_ssize_t n_params;
 } OptimizerObject;
+
+typedef struct {
+    PyObject_HEAD
+    sg_model *handle;
+    int busy; /* an engine call on this model runs with the GIL released */
+} ModelObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* errors */
@@ -584,6 +591,28 @@ static int uint64_parse(PyObject *obj, const char *caller, const char *name, uin
     return 0;
 }
 
+/* Parses an int in [-2**63, 2**63) into *out. */
+static int int64_parse(PyObject *obj, const char *caller, const char *name, int64_t *out) {
+    if (PyBool_Check(obj) || !PyIndex_Check(obj)) {
+        raise_kind(caller, name, "an int", obj);
+        return -1;
+    }
+    PyObject *index = PyNumber_Index(obj);
+    if (index == NULL) {
+        return -1;
+    }
+    long long value = PyLong_AsLongLong(index);
+    Py_DECREF(index);
+    if (value == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' must be an int in [-2**63, 2**63), got %R", caller, name,
+                     obj);
+        return -1;
+    }
+    *out = (int64_t)value;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* module functions */
 
@@ -772,8 +801,8 @@ static PyObject *mod_set_grad_enabled(PyObject *Py_UNUSED(module), PyObject *arg
     return PyBool_FromLong(sg_set_grad_enabled(arg == Py_True));
 }
 
-static PyObject *mod_op_names(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
-    const char *names = sg_op_names();
+/* The items of an engine's comma-separated names list as a list of str (NULL or "" -> empty list). */
+static PyObject *split_names(const char *names) {
     if (names == NULL || names[0] == '\0') {
         return PyList_New(0);
     }
@@ -783,6 +812,10 @@ static PyObject *mod_op_names(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(i
     Py_XDECREF(joined);
     Py_XDECREF(comma);
     return list;
+}
+
+static PyObject *mod_op_names(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return split_names(sg_op_names());
 }
 
 typedef int32_t (*random_fn)(uint64_t, uint64_t, const int64_t *, int32_t, sg_tensor **);
@@ -1028,6 +1061,279 @@ static PyTypeObject OptimizerType = {
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
+/* Model */
+
+static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"kind", "attrs", "seed", NULL};
+    const char *kind;
+    PyObject *attrs_dict = NULL, *seed_arg = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|OO:Model", kwlist, &kind, &attrs_dict, &seed_arg)) {
+        return -1;
+    }
+    if (self->handle != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
+        return -1;
+    }
+    uint64_t seed = 0;
+    if (seed_arg != NULL && uint64_parse(seed_arg, "Model", "seed", &seed) < 0) {
+        return -1;
+    }
+    Attrs attrs;
+    if (attrs_parse(attrs_dict, "Model", &attrs) < 0) {
+        return -1;
+    }
+    sg_model *out = NULL;
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_create(kind, attrs.count, attrs.names, attrs.values, seed, &out);
+    Py_END_ALLOW_THREADS
+    attrs_free(&attrs);
+    if (status != SG_OK) {
+        raise_status(status);
+        return -1;
+    }
+    self->handle = out;
+    return 0;
+}
+
+static void Model_dealloc(ModelObject *self) {
+    sg_model_release(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Whether the model may be used now: initialised, and not running an engine call on another thread (the engine
+ * does not share a model between threads). Sets an exception and returns 0 otherwise. */
+static int model_ready(ModelObject *self) {
+    if (self->handle == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Model.__init__ was not called");
+        return 0;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Model is in use by another thread");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Model_loss_names(ModelObject *self, PyObject *Py_UNUSED(ignored)) {
+    return model_ready(self) ? split_names(sg_model_loss_names(self->handle)) : NULL;
+}
+
+static PyObject *Model_net_names(ModelObject *self, PyObject *Py_UNUSED(ignored)) {
+    return model_ready(self) ? split_names(sg_model_net_names(self->handle)) : NULL;
+}
+
+static PyObject *Model_state_names(ModelObject *self, PyObject *Py_UNUSED(ignored)) {
+    return model_ready(self) ? split_names(sg_model_state_names(self->handle)) : NULL;
+}
+
+static PyObject *Model_counter_names(ModelObject *self, PyObject *Py_UNUSED(ignored)) {
+    return model_ready(self) ? split_names(sg_model_counter_names(self->handle)) : NULL;
+}
+
+static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"inputs", NULL};
+    PyObject *inputs_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:train_step", kwlist, &inputs_arg) || !model_ready(self)) {
+        return NULL;
+    }
+    PyObject *names = split_names(sg_model_loss_names(self->handle));
+    if (names == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n_losses = PyList_GET_SIZE(names);
+    Py_DECREF(names);
+    PyObject *result = NULL;
+    sg_tensor **handles = NULL;
+    double *losses = NULL;
+    PyObject *inputs = tensor_tuple(inputs_arg, "train_step", "inputs", 0);
+    if (inputs == NULL || (handles = handles_of(inputs)) == NULL) {
+        goto done;
+    }
+    losses = PyMem_Calloc(n_losses > 0 ? (size_t)n_losses : 1, sizeof(double));
+    if (losses == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int32_t status;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
+                                 (int32_t)n_losses);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (status != SG_OK) {
+        raise_status(status);
+        goto done;
+    }
+    result = PyTuple_New(n_losses);
+    for (Py_ssize_t i = 0; result != NULL && i < n_losses; i++) {
+        PyObject *value = PyFloat_FromDouble(losses[i]);
+        if (value == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyTuple_SET_ITEM(result, i, value);
+    }
+done:
+    PyMem_Free(handles);
+    PyMem_Free(losses);
+    Py_XDECREF(inputs);
+    return result;
+}
+
+static PyObject *Model_forward(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"net", "x", "training", NULL};
+    const char *net;
+    PyObject *x;
+    int training = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|p:forward", kwlist, &net, &x, &training) ||
+        !model_ready(self)) {
+        return NULL;
+    }
+    if (!is_tensor(x)) {
+        return raise_kind("forward", "x", "a swiftgan.Tensor", x);
+    }
+    sg_tensor *out = NULL;
+    int32_t status;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    if (out == NULL) {
+        return PyErr_Format(SwiftGANError, "forward: the engine returned no output");
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"n", "seed", NULL};
+    PyObject *n_arg, *seed_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:generate", kwlist, &n_arg, &seed_arg) || !model_ready(self)) {
+        return NULL;
+    }
+    int64_t n;
+    uint64_t seed;
+    if (int64_parse(n_arg, "generate", "n", &n) < 0 || uint64_parse(seed_arg, "generate", "seed", &seed) < 0) {
+        return NULL;
+    }
+    if (n < 1 || n > INT32_MAX) {
+        return PyErr_Format(PyExc_ValueError, "generate: argument 'n' must be an int in [1, 2**31), got %R", n_arg);
+    }
+    sg_tensor *out = NULL;
+    int32_t status;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_generate(self->handle, (int32_t)n, seed, &out);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    if (out == NULL) {
+        return PyErr_Format(SwiftGANError, "generate: the engine returned no output");
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"name", NULL};
+    const char *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s:state_tensor", kwlist, &name) || !model_ready(self)) {
+        return NULL;
+    }
+    sg_tensor *out = NULL;
+    int32_t status = sg_model_state_tensor(self->handle, name, &out);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    if (out == NULL) {
+        return PyErr_Format(SwiftGANError, "state_tensor: the engine returned no tensor for %s", name);
+    }
+    return tensor_wrap(out);
+}
+
+static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"name", NULL};
+    const char *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s:get_counter", kwlist, &name) || !model_ready(self)) {
+        return NULL;
+    }
+    int64_t value = 0;
+    int32_t status = sg_model_get_counter(self->handle, name, &value);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return PyLong_FromLongLong(value);
+}
+
+static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"name", "value", NULL};
+    const char *name;
+    PyObject *value_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO:set_counter", kwlist, &name, &value_arg) ||
+        !model_ready(self)) {
+        return NULL;
+    }
+    int64_t value;
+    if (int64_parse(value_arg, "set_counter", "value", &value) < 0) {
+        return NULL;
+    }
+    int32_t status = sg_model_set_counter(self->handle, name, value);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Model_methods[] = {
+    {"loss_names", (PyCFunction)Model_loss_names, METH_NOARGS,
+     "loss_names() -> list[str]\n\nThe losses and statistics train_step reports, in order."},
+    {"net_names", (PyCFunction)Model_net_names, METH_NOARGS, "net_names() -> list[str]\n\nThe networks."},
+    {"state_names", (PyCFunction)Model_state_names, METH_NOARGS,
+     "state_names() -> list[str]\n\nEvery state tensor: \"<net>.<reference name>\" for network parameters and\n"
+     "buffers, \"opt_<net>.exp_avg.<reference name>\" and \"opt_<net>.exp_avg_sq.<reference name>\" for Adam."},
+    {"counter_names", (PyCFunction)Model_counter_names, METH_NOARGS,
+     "counter_names() -> list[str]\n\nThe integer state (\"step\", \"rng_seed\", \"rng_offset\", \"opt_<net>.step\")."},
+    {"train_step", (PyCFunction)(void (*)(void))Model_train_step, METH_VARARGS | METH_KEYWORDS,
+     "train_step(inputs) -> tuple[float, ...]\n\n"
+     "One training step on a sequence of Tensors (dcgan: one batch of real images [B, C, H, W] in [-1, 1]);\n"
+     "returns one value per loss name."},
+    {"forward", (PyCFunction)(void (*)(void))Model_forward, METH_VARARGS | METH_KEYWORDS,
+     "forward(net, x, training=False) -> Tensor\n\n"
+     "Runs network `net` on x without recording. training: batch statistics (running averages are updated)."},
+    {"generate", (PyCFunction)(void (*)(void))Model_generate, METH_VARARGS | METH_KEYWORDS,
+     "generate(n, seed) -> Tensor\n\n"
+     "n samples drawn from `seed` alone (not from the training RNG), in evaluation mode: [n, C, H, W] in [-1, 1]."},
+    {"state_tensor", (PyCFunction)(void (*)(void))Model_state_tensor, METH_VARARGS | METH_KEYWORDS,
+     "state_tensor(name) -> Tensor\n\nThe live state tensor `name`: writing into it (copy_) changes the model."},
+    {"get_counter", (PyCFunction)(void (*)(void))Model_get_counter, METH_VARARGS | METH_KEYWORDS,
+     "get_counter(name) -> int\n\nThe value of an integer state entry."},
+    {"set_counter", (PyCFunction)(void (*)(void))Model_set_counter, METH_VARARGS | METH_KEYWORDS,
+     "set_counter(name, value) -> None\n\nSets an integer state entry (to resume from a checkpoint)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ModelType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftgan._native.Model",
+    .tp_doc = PyDoc_STR("Model(kind, attrs=None, seed=0)\n\n"
+                        "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan' (attrs\n"
+                        "image_size, channels, nz, ngf, ndf, lr_g, lr_d, beta1, beta2; absent ones take the paper\n"
+                        "defaults). One instance must not be used from two threads at once."),
+    .tp_basicsize = sizeof(ModelObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Model_init,
+    .tp_dealloc = (destructor)Model_dealloc,
+    .tp_methods = Model_methods,
+};
+
+/* ------------------------------------------------------------------------------------------------------ */
 /* module */
 
 static PyMethodDef module_methods[] = {
@@ -1072,7 +1378,7 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0) {
+    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0) {
         return NULL;
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
@@ -1098,6 +1404,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (SwiftGANError == NULL || PyModule_AddObjectRef(module, "SwiftGANError", SwiftGANError) < 0 ||
         PyModule_AddObjectRef(module, "Tensor", (PyObject *)&TensorType) < 0 ||
         PyModule_AddObjectRef(module, "Optimizer", (PyObject *)&OptimizerType) < 0 ||
+        PyModule_AddObjectRef(module, "Model", (PyObject *)&ModelType) < 0 ||
         PyModule_AddIntConstant(module, "MAX_NDIM", SG_MAX_NDIM) < 0) {
         Py_DECREF(module);
         return NULL;

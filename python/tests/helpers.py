@@ -7,6 +7,9 @@ from pathlib import Path
 import numpy as np
 
 FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "ops"
+MODEL_FIXTURES = FIXTURES.parent / "models"
+TINY_DCGAN = {"image_size": 16, "channels": 1, "ngf": 8, "ndf": 8}
+"""A DCGAN small enough to train a few steps in milliseconds."""
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:

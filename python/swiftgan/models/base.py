@@ -1,0 +1,413 @@
+"""What every swiftgan model shares: networks as state dicts, checkpoints, deterministic batches and ``fit``.
+
+A model is a :class:`GAN` subclass registered under the engine's model kind (``class DCGAN(GAN, kind="dcgan")``).
+Its engine object owns the networks, the optimizers, the RNG and the step counter; one ``train_step`` is one call
+into Swift. This module adds everything around it: named access to the networks (:class:`Net`), checkpoints
+(:meth:`GAN.save`, :func:`load`) and the training loop (:meth:`GAN.fit`).
+
+Checkpoints are safetensors files holding every state tensor of the engine (network parameters and buffers,
+optimizer moments) under the engine's names, and the metadata ``format``, ``format_version``, ``kind``,
+``config`` (the constructor's keyword arguments, JSON) and ``counters`` (step, RNG position, optimizer steps,
+JSON). Training N steps, saving, loading (in any process) and training M more gives bit-identical weights to
+training N + M steps straight (same thread count): batches are drawn from ``(seed, step)`` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from tqdm import tqdm
+
+from swiftgan import _native
+from swiftgan.images import save_grid
+from swiftgan.safetensors import load_file, save_file
+
+__all__ = ["GAN", "Net", "load", "batch_indices", "CHECKPOINT", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "swiftgan"
+"""The ``format`` metadata of a swiftgan checkpoint."""
+FORMAT_VERSION = 1
+"""The checkpoint layout version this code writes and reads."""
+CHECKPOINT = "checkpoint.safetensors"
+"""The file name of the checkpoint :meth:`GAN.fit` keeps in its output folder."""
+
+_REGISTRY: dict[str, type[GAN]] = {}
+"""Model kind -> class, filled by ``GAN.__init_subclass__``."""
+
+Callback = Callable[["GAN", int, dict[str, float]], Any]
+"""``cb(gan, step, losses)``, called after every training step; returning ``"stop"`` ends ``fit``."""
+
+
+def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, Any],
+                 strict: bool = True) -> dict[str, np.ndarray]:
+    """The entries of ``given`` to copy into state entries of the given ``shapes``, as float32 arrays.
+
+    Raises ValueError listing every mis-shaped entry and, when ``strict``, every missing and unexpected one;
+    TypeError for a non-float entry. Nothing is copied here, so a failed check leaves the model unchanged.
+    """
+    arrays, problems = {}, []
+    missing = [name for name in shapes if name not in given]
+    unexpected = [name for name in given if name not in shapes]
+    if strict and missing:
+        problems.append(f"missing {missing}")
+    if strict and unexpected:
+        problems.append(f"unexpected {unexpected}")
+    for name, shape in shapes.items():
+        if name not in given:
+            continue
+        array = np.asarray(given[name])
+        if array.dtype.kind != "f":
+            raise TypeError(f"{what}: {name!r} must be a float array, got dtype {array.dtype}")
+        if array.shape != shape:
+            problems.append(f"{name!r} has shape {array.shape}, expected {shape}")
+        arrays[name] = np.ascontiguousarray(array, dtype=np.float32)
+    if problems:
+        raise ValueError(f"{what}: " + "; ".join(problems))
+    return arrays
+
+
+class Net:
+    """One network of a model, e.g. ``gan.nets["G"]``: its state under the reference implementation's names
+    (``"main.0.weight"``), and a forward pass on numpy arrays.
+
+    The tensors are the model's own: loading a state dict changes the model, and training changes what
+    ``state_dict()`` returns next.
+    """
+
+    IGNORED: ClassVar[tuple[str, ...]] = ("num_batches_tracked",)
+    """Name suffixes of PyTorch entries with no counterpart here, accepted and ignored by load_state_dict."""
+
+    def __init__(self, gan: GAN, name: str) -> None:
+        self.name = name
+        self._gan = gan
+        prefix = f"{name}."
+        self._keys = {key[len(prefix):]: key for key in gan._state_shapes if key.startswith(prefix)}
+
+    @property
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        return {short: self._gan._state_shapes[key] for short, key in self._keys.items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer (BatchNorm running statistics) as numpy float32 copies."""
+        return {short: self._gan._model.state_tensor(key).numpy() for short, key in self._keys.items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Copies a state dict (name -> float array) into the network, e.g. pytorch/examples weights.
+
+        Every name and shape is checked before anything is copied. With ``strict`` the names must be exactly
+        the network's; otherwise missing entries keep their values and unexpected ones are ignored. Shapes must
+        match either way. PyTorch's ``num_batches_tracked`` entries are accepted and ignored.
+        """
+        given = {name: value for name, value in state_dict.items() if not name.endswith(self.IGNORED)}
+        arrays = _match_state(f"{self.name}.load_state_dict", self._shapes, given, strict)
+        for short, array in arrays.items():
+            self._gan._model.state_tensor(self._keys[short]).copy_(array)
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The network's output for a float32 batch (nothing is recorded for autodiff).
+
+        ``training``: BatchNorm normalizes with the batch's statistics and updates its running averages, as in
+        a training step; otherwise (evaluation) with the running averages.
+        """
+        tensor = _native.tensor(x, name="x", caller=f"nets[{self.name!r}]")
+        return self._gan._model.forward(self.name, tensor, bool(training)).numpy()
+
+    @property
+    def num_parameters(self) -> int:
+        """The number of trained values: entries some optimizer updates (buffers such as running statistics
+        are excluded)."""
+        trained = {key.split(".exp_avg.", 1)[1] for key in self._gan._state_shapes
+                   if key.startswith("opt_") and ".exp_avg." in key}
+        return sum(math.prod(self._gan._state_shapes[key]) for key in self._keys.values() if key in trained)
+
+    def __repr__(self) -> str:
+        return f"<{type(self._gan).__name__} net {self.name!r}: {self.num_parameters:,} parameters>"
+
+
+@functools.lru_cache(maxsize=8)
+def _permutation(seed: int, stream: int, epoch: int, n: int) -> np.ndarray:
+    """The order of the ``n`` examples of data stream ``stream`` in epoch ``epoch``."""
+    generator = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, stream, epoch])))
+    order = generator.permutation(n)
+    order.flags.writeable = False
+    return order
+
+
+def batch_indices(seed: int, stream: int, step: int, n: int, batch_size: int) -> np.ndarray:
+    """The example indices of batch ``step`` (counted from 0) of data stream ``stream`` (one per training input).
+
+    Each epoch of ``n // batch_size`` batches walks a fresh permutation of the ``n`` examples, drawn from a
+    Philox generator keyed by ``(seed, stream, epoch)``; the last ``n % batch_size`` examples of a permutation
+    are skipped. The result depends on these arguments alone, so a resumed run sees the same batches.
+    """
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be between 1 and the number of examples ({n}), got {batch_size}")
+    epoch, position = divmod(step, n // batch_size)
+    return _permutation(seed, stream, epoch, n)[position * batch_size:(position + 1) * batch_size]
+
+
+class GAN:
+    """Base class of swiftgan's models.
+
+    Subclasses register under their engine kind (``class DCGAN(GAN, kind="dcgan")``), take their configuration
+    as keyword arguments with the paper's defaults, and pass it to ``GAN.__init__`` as ``config`` (what
+    checkpoints store, so that ``cls(**config)`` rebuilds the model; it includes ``seed``) and as the engine's
+    numeric ``attrs``.
+    They implement :meth:`preview`, the images of the periodic sample grids.
+
+    Attributes:
+        config: the constructor's keyword arguments (a JSON-able dict).
+        nets: name -> :class:`Net`, e.g. ``{"G": ..., "D": ...}``.
+        loss_names: the keys of the dicts :meth:`train_step` returns.
+    """
+
+    kind: ClassVar[str]
+    """The engine's model kind, and the ``kind`` of this model's checkpoints."""
+    preview_nrow: ClassVar[int | None] = None
+    """Images per row of the sample grids (None: a square grid)."""
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            if kind in _REGISTRY:
+                raise ValueError(f"model kind {kind!r} is already registered by {_REGISTRY[kind].__name__}")
+            cls.kind = kind
+            _REGISTRY[kind] = cls
+
+    def __init__(self, config: Mapping[str, Any], attrs: Mapping[str, float]) -> None:
+        self.config: dict[str, Any] = json.loads(json.dumps(dict(config)))
+        self._model = _native.Model(self.kind, dict(attrs), self.seed)
+        self.loss_names: tuple[str, ...] = tuple(self._model.loss_names())
+        self._state_shapes = {name: self._model.state_tensor(name).shape for name in self._model.state_names()}
+        self.nets: dict[str, Net] = {name: Net(self, name) for name in self._model.net_names()}
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
+        return f"{type(self).__name__}({arguments})  # step {self.step}"
+
+    @property
+    def step(self) -> int:
+        """Training steps taken so far (restored by :func:`load`)."""
+        return self._model.get_counter("step")
+
+    @property
+    def seed(self) -> int:
+        """The seed of the weights' initialization, the training RNG and the order of the batches."""
+        return self.config["seed"]
+
+    # -- training -------------------------------------------------------------------------------------------
+
+    def train_step(self, *batches: np.ndarray) -> dict[str, float]:
+        """One training step (every network and optimizer update of the recipe) on float32 batches.
+
+        Returns the losses and statistics named by :attr:`loss_names`.
+        """
+        caller = f"{type(self).__name__}.train_step"
+        tensors = [_native.tensor(batch, name=f"batches[{i}]", caller=caller) for i, batch in enumerate(batches)]
+        return dict(zip(self.loss_names, self._model.train_step(tensors), strict=True))
+
+    def preview(self, data: Sequence[np.ndarray]) -> np.ndarray:
+        """The images (N, C, H, W) of the sample grids :meth:`fit` writes, given its training arrays: the same
+        inputs at every call, so that successive grids show training progress."""
+        raise NotImplementedError(f"{type(self).__name__} does not define preview()")
+
+    def fit(
+        self,
+        data: np.ndarray | Sequence[np.ndarray],
+        steps: int,
+        batch_size: int = 64,
+        *,
+        out_dir: str | os.PathLike | None = None,
+        sample_every: int = 250,
+        checkpoint_every: int = 1000,
+        callbacks: Iterable[Callback] = (),
+        log_every: int = 10,
+        progress: bool = True,
+    ) -> dict[str, list[float]]:
+        """Trains for ``steps`` more steps on ``data``.
+
+        Batches are drawn by :func:`batch_indices` from the model's seed and step, so a model restored from a
+        checkpoint continues exactly where the saved one stopped.
+
+        Args:
+            data: float32 images (N, C, H, W) in [-1, 1], or one such array per training input of the model.
+            steps: how many steps to take now (counting on from :attr:`step`).
+            batch_size: examples per batch (per input).
+            out_dir: where to write, if given: ``samples/step_XXXXXXX.png`` (grids of :meth:`preview`) every
+                ``sample_every`` steps, the checkpoint ``checkpoint.safetensors`` every ``checkpoint_every``
+                steps, and ``log.jsonl``, one JSON object per ``log_every`` steps with ``step``, ``time`` (seconds
+                since this call started) and the mean of every loss over those steps. Grid and checkpoint are
+                also written after the last step, and the checkpoint when training is interrupted
+                (KeyboardInterrupt). Log lines of steps beyond the model's current step (left by a run that
+                went on past its last checkpoint) are dropped first.
+            sample_every: steps between sample grids.
+            checkpoint_every: steps between checkpoints.
+            callbacks: ``cb(gan, step, losses)`` after every step, ``step`` counted from 1 and ``losses`` the
+                step's dict; training stops after a step at which a callback returns ``"stop"``.
+            log_every: steps between log lines and progress-bar updates.
+            progress: show a tqdm progress bar with the latest logged losses.
+
+        Returns:
+            The history of this call: ``"step"`` and every loss name -> one value per step.
+        """
+        arrays = self._data_arrays(data, batch_size)
+        for name, count in (("steps", steps), ("sample_every", sample_every),
+                            ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < (0 if name == "steps" else 1):
+                raise ValueError(f"fit: {name} must be an int >= {0 if name == 'steps' else 1}, got {count!r}")
+        callbacks = list(callbacks)
+        history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
+        out = Path(out_dir) if out_dir is not None else None
+        log = None
+        if out is not None:
+            (out / "samples").mkdir(parents=True, exist_ok=True)
+            log = self._open_log(out / "log.jsonl")
+        window: dict[str, list[float]] = {name: [] for name in self.loss_names}
+        start = time.perf_counter()
+        bar = tqdm(total=steps, desc=f"{type(self).__name__} training", unit="step", disable=not progress,
+                   dynamic_ncols=True)
+        step = self.step
+
+        def flush_window() -> None:
+            means = {name: float(np.mean(values)) for name, values in window.items()}
+            if log is not None:
+                log.write(json.dumps({"step": step, "time": round(time.perf_counter() - start, 3), **means}) + "\n")
+                log.flush()
+            bar.set_postfix({name: f"{value:.3f}" for name, value in means.items()}, refresh=False)
+            for values in window.values():
+                values.clear()
+
+        try:
+            for _ in range(steps):
+                batches = [array[batch_indices(self.seed, stream, step, len(array), batch_size)]
+                           for stream, array in enumerate(arrays)]
+                losses = self.train_step(*batches)
+                step = self.step
+                history["step"].append(step)
+                for name, value in losses.items():
+                    history[name].append(value)
+                    window[name].append(value)
+                if step % log_every == 0:
+                    flush_window()
+                bar.update(1)
+                if out is not None and step % sample_every == 0:
+                    self._save_preview(out, step, arrays)
+                if out is not None and step % checkpoint_every == 0:
+                    self.save(out / CHECKPOINT)
+                if "stop" in [callback(self, step, losses) for callback in callbacks]:
+                    break
+        except KeyboardInterrupt:
+            if out is not None and history["step"]:
+                self.save(out / CHECKPOINT)
+            raise
+        finally:
+            if window[self.loss_names[0]]:
+                flush_window()
+            bar.close()
+            if log is not None:
+                log.close()
+        if out is not None and history["step"]:
+            if step % sample_every:
+                self._save_preview(out, step, arrays)
+            if step % checkpoint_every:
+                self.save(out / CHECKPOINT)
+        return history
+
+    def _data_arrays(self, data: np.ndarray | Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+        """``data`` as a list of float32 image arrays with at least ``batch_size`` examples each."""
+        arrays = [data] if isinstance(data, np.ndarray) else list(data)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"fit: batch_size must be an int >= 1, got {batch_size!r}")
+        for index, array in enumerate(arrays):
+            if not isinstance(array, np.ndarray) or array.dtype != np.float32:
+                got = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+                raise TypeError(f"fit: data[{index}] must be a float32 numpy array (use .astype(np.float32)), "
+                                f"got {got}")
+            if array.ndim != 4:
+                raise ValueError(f"fit: data[{index}] must be images shaped (N, C, H, W), got shape {array.shape}")
+            if len(array) < batch_size:
+                raise ValueError(f"fit: data[{index}] has {len(array)} examples, fewer than batch_size {batch_size}")
+        return arrays
+
+    def _open_log(self, path: Path):
+        """The loss log opened for appending, without lines of steps beyond the current one."""
+        kept = []
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= self.step:
+                        kept.append(line + "\n")
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line torn by a crash
+        path.write_text("".join(kept))
+        return path.open("a")
+
+    def _save_preview(self, out: Path, step: int, data: Sequence[np.ndarray]) -> None:
+        save_grid(self.preview(data), out / "samples" / f"step_{step:07d}.png", nrow=self.preview_nrow)
+
+    # -- checkpoints ----------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes a checkpoint holding the whole training state (see the module docstring), atomically."""
+        tensors = {name: self._model.state_tensor(name).numpy() for name in self._state_shapes}
+        counters = {name: self._model.get_counter(name) for name in self._model.counter_names()}
+        save_file(tensors, path, {
+            "format": FORMAT,
+            "format_version": str(FORMAT_VERSION),
+            "kind": self.kind,
+            "config": json.dumps(self.config),
+            "counters": json.dumps(counters),
+        })
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> GAN:
+        """Restores a model from a checkpoint written by :meth:`save`, as an instance of the class its ``kind``
+        names (``GAN.load`` accepts any kind; ``DCGAN.load`` only DCGAN checkpoints).
+
+        Raises OSError if the file cannot be read, and ValueError if it is not a swiftgan checkpoint (or a
+        truncated one), is of another model kind, or lacks a tensor or has one of the wrong shape.
+        """
+        tensors, metadata = load_file(path)
+        where = os.fspath(path)
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"{where}: not a swiftgan checkpoint (no format={FORMAT!r} metadata)")
+        if metadata.get("format_version") != str(FORMAT_VERSION):
+            raise ValueError(f"{where}: checkpoint format version {metadata.get('format_version')!r}; this "
+                             f"swiftgan reads version {FORMAT_VERSION}")
+        kind = metadata.get("kind")
+        if kind not in _REGISTRY:
+            raise ValueError(f"{where}: a checkpoint of model kind {kind!r}; known kinds: {', '.join(_REGISTRY)}")
+        model_class = _REGISTRY[kind]
+        if not issubclass(model_class, cls):
+            raise ValueError(f"{where}: a checkpoint of a {model_class.__name__} ({kind!r}), not a {cls.__name__}")
+        try:
+            config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
+            gan = model_class(**config)
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{where}: invalid config or counters metadata ({error})") from None
+        gan._restore(where, tensors, counters)
+        return gan
+
+    def _restore(self, where: str, tensors: Mapping[str, np.ndarray], counters: Mapping[str, Any]) -> None:
+        """Copies a checkpoint's tensors and counters into the model, after checking all of them."""
+        arrays = _match_state(where, self._state_shapes, tensors)
+        names = self._model.counter_names()
+        if set(counters) != set(names) or not all(type(value) is int for value in counters.values()):
+            raise ValueError(f"{where}: counters {counters} do not match the model's {names}")
+        for name, array in arrays.items():
+            self._model.state_tensor(name).copy_(array)
+        for name in names:
+            self._model.set_counter(name, counters[name])
+
+
+def load(path: str | os.PathLike) -> GAN:
+    """Restores any swiftgan model from a checkpoint, as an instance of the right class (see :meth:`GAN.load`)."""
+    return GAN.load(path)
