@@ -161,7 +161,8 @@ int32_t sg_model_call(sg_model *m, const char *method, int32_t n_inputs, const c
                       sg_tensor *const *inputs, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                       sg_tensor **out);
 /* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters
- * (cyclegan "pool_A.count", "pool_B.count"; stylegan with ADA "ada_count"). */
+ * (cyclegan "pool_A.count", "pool_B.count", and "epoch_steps", which may be set once the data size is known;
+ * stylegan with ADA "ada_count"). */
 const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);

@@ -59,5 +59,10 @@ final class CycleGANTests: XCTestCase {
         XCTAssertThrowsError(try model.forward(net: "G_A", try Tensor(zeros: [1, 1, 16, 16]), training: false))
         XCTAssertEqual(try model.forward(net: "G_B", try Tensor(zeros: [1, 3, 24, 32]), training: false).shape, [1, 3, 24, 32])
         XCTAssertThrowsError(try model.trainStep([try Tensor(zeros: [1, 3, 16, 16])]))
+        try model.setCounter("epoch_steps", 4)
+        try model.setCounter("step", 5)
+        XCTAssertEqual(model.learningRate, 2e-4 * 2 / 3, accuracy: 1e-9)  // step 5 is in epoch 1, the first decay epoch
+        XCTAssertEqual(try model.counter("epoch_steps"), 4)
+
     }
 }

@@ -31,7 +31,8 @@ public final class CycleGAN: GANModel {
         }
     }
 
-    public let config: Config
+    /// The configuration; `epochSteps` may change after creation (the epoch length is known once the data is).
+    public private(set) var config: Config
     public let generatorA: Sequential, generatorB: Sequential, discriminatorA: Sequential, discriminatorB: Sequential
     let optimizerG: Adam, optimizerD: Adam
     let poolA: ImagePool, poolB: ImagePool
@@ -48,9 +49,16 @@ public final class CycleGAN: GANModel {
          NamedOptimizer("D", optimizerD, parameterNames: (try? parameters(of: ["D_A", "D_B"]))?.map(\.0) ?? [])]
     }
     public var extraState: [(String, Tensor)] { [("pool_A", poolA.images), ("pool_B", poolB.images)] }
-    public var extraCounters: [(String, Int64)] { [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count))] }
+    public var extraCounters: [(String, Int64)] {
+        [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)), ("epoch_steps", Int64(config.epochSteps))]
+    }
 
     public func setExtraCounter(_ name: String, _ value: Int64) throws {
+        if name == "epoch_steps" {
+            try require(value >= 1 && value <= 1 << 40, "epoch_steps: expected a positive step count, got \(value)")
+            config.epochSteps = Int(value)
+            return
+        }
         let pool = name == "pool_A.count" ? poolA : poolB
         try require(value >= 0 && value <= Int64(pool.capacity), "\(name): expected 0 to \(pool.capacity), got \(value)")
         pool.count = Int(value)
