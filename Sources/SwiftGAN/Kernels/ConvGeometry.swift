@@ -150,15 +150,29 @@ struct ConvGeometry: Equatable {
     /// Runs body(tile, col, block) for every tile with scratch buffers sized for the largest: `col` for the column
     /// matrix (nil unless `needsColumns`), `block` for an [O, columns] matrix when a tile folds several samples
     /// (nil when a tile is one sample, whose rows of the output are already a strided matrix in place).
-    private func forEachTile(needsColumns: Bool,
+    /// With `store` (a buffer of `storedColumnCount` floats), tile t's columns live at their own place in it instead
+    /// of a shared scratch buffer, so a later call can reuse them.
+    private func forEachTile(needsColumns: Bool, store: UnsafeMutablePointer<Float>? = nil,
                              _ body: (Tile, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) throws {
         let (tiles, columns) = self.tiles
         let folded = tiles.contains { $0.samples > 1 }
-        try Scratch.with(needsColumns ? colRows * columns : 0) { col in
+        try Scratch.with(needsColumns && store == nil ? colRows * columns : 0) { col in
             try Scratch.with(folded ? outChannels * columns : 0) { block in
-                for t in tiles { body(t, needsColumns ? col : nil, t.samples > 1 ? block : nil) }
+                for t in tiles {
+                    let tileColumns = store.map { $0 + colRows * (t.n0 * outPlane + t.row0 * outWidth) } ?? col
+                    body(t, needsColumns ? tileColumns : nil, t.samples > 1 ? block : nil)
+                }
             }
         }
+    }
+
+    /// Floats needed to keep the column matrices of every tile (for `forward(storingColumns:)`).
+    var storedColumnCount: Int { colRows * batch * outPlane }
+
+    /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
+    /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
+    var storesColumns: Bool {
+        !isFullyConnected && !isPointwise && colRows * outPlane <= 4 * inChannels * inPlane && storedColumnCount <= 1 << 26
     }
 
     /// The output rows of a one-sample tile, as a matrix with leading dimension `outPlane`.
@@ -180,14 +194,15 @@ struct ConvGeometry: Equatable {
     }
 
     /// out = conv(image, weight) + bias. weight is [O, C*kh*kw].
+    /// With `storingColumns` (`storedColumnCount` floats), the im2col of every tile is kept there for `backwardWeight`.
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                 out: UnsafeMutablePointer<Float>) throws {
+                 out: UnsafeMutablePointer<Float>, storingColumns store: UnsafeMutablePointer<Float>? = nil) throws {
         if isFullyConnected {
             sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
         } else {
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
-            try forEachTile(needsColumns: !inPlace) { t, col, block in
+            try forEachTile(needsColumns: !inPlace, store: store) { t, col, block in
                 let n = t.samples * t.rows * outWidth
                 if let col { columns(image, t, into: col) }
                 let (b, ldb) = col.map { (UnsafePointer($0), n) } ?? (outputRows(image, t, channels: inChannels), outPlane)
@@ -233,15 +248,17 @@ struct ConvGeometry: Equatable {
     }
 
     /// weightGrad [O, C*kh*kw] = outGrad x im2col(image)^T: the gradient of `forward` with respect to the weight.
-    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    /// With `storedColumns` (from `forward(storingColumns:)`), the image is not read again.
+    func backwardWeight(image: UnsafePointer<Float>?, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
+                        storedColumns store: UnsafeMutablePointer<Float>? = nil) throws {
         if isFullyConnected {
-            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image, ldb: colRows,
+            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!, ldb: colRows,
                          c: weightGrad, ldc: colRows)
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
-        try forEachTile(needsColumns: true) { t, col, block in
+        try forEachTile(needsColumns: true, store: store) { t, col, block in
             let n = t.samples * t.rows * outWidth
-            columns(image, t, into: col!)
+            if store == nil { columns(image!, t, into: col!) }
             var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
             if let block {
                 ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)

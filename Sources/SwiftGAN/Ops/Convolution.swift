@@ -15,13 +15,20 @@ private func checkBias(_ bias: Tensor?, channels: Int, op: String) throws {
 /// conv(image, weight) + bias, [N, C, H, W] -> [N, O, Ho, Wo].
 func convForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
     let out = try Tensor(uninitialized: geo.outputShape)
-    try geo.forward(image: x.data, weight: w.data, bias: bias.map { UnsafePointer($0.data) }, out: out.data)
+    // A first-order weight gradient can reuse this pass's im2col instead of redoing it (see `storesColumns`).
+    let columns = GradMode.isEnabled && w.requiresGrad && geo.storesColumns ? try Storage(uninitialized: geo.storedColumnCount) : nil
+    try geo.forward(image: x.data, weight: w.data, bias: bias.map { UnsafePointer($0.data) }, out: out.data, storingColumns: columns?.pointer)
     // The input is kept only for the weight's gradient, the weight only for the input's.
     let (keptX, keptW) = (w.requiresGrad ? x : nil, x.requiresGrad ? w : nil)
     return record(out, "conv2d", [x, w] + (bias.map { [$0] } ?? [])) { g, need in
-        [need[0] ? try convBackwardData(g, keptW!, nil, geo) : nil,
-         need[1] ? try convBackwardWeight(keptX!, g, geo) : nil,
-         need.count > 2 && need[2] ? try channelSum(g) : nil]
+        var gw: Tensor? = nil
+        if need[1], let columns, !GradMode.isEnabled {
+            gw = try Tensor(uninitialized: geo.weightShape)
+            try geo.backwardWeight(image: nil, outGrad: g.data, weightGrad: gw!.data, storedColumns: columns.pointer)
+        }
+        return [need[0] ? try convBackwardData(g, keptW!, nil, geo) : nil,
+                need[1] ? try gw ?? convBackwardWeight(keptX!, g, geo) : nil,
+                need.count > 2 && need[2] ? try channelSum(g) : nil]
     }
 }
 
