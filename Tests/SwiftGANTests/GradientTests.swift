@@ -36,7 +36,8 @@ final class GradientTests: XCTestCase {
         // Single-sample chunks (large planes), pointwise convs with one or many samples per chunk, ragged chunks.
         let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),
                                                  ([3, 3, 6, 6], [4, 3, 1, 1], 1, 0), ([5, 2, 64, 64], [3, 2, 3, 3], 1, 1),
-                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0)]
+                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0),
+                                                 ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)

@@ -172,7 +172,8 @@ struct ConvGeometry: Equatable {
     /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
     /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
     var storesColumns: Bool {
-        !isFullyConnected && !isPointwise && colRows * outPlane <= 4 * inChannels * inPlane && storedColumnCount <= 1 << 26
+        !isFullyConnected && !isPointwise && !usesDirectKernels && colRows * outPlane <= 4 * inChannels * inPlane
+            && storedColumnCount <= 1 << 26
     }
 
     /// The output rows of a one-sample tile, as a matrix with leading dimension `outPlane`.
@@ -199,6 +200,8 @@ struct ConvGeometry: Equatable {
                  out: UnsafeMutablePointer<Float>, storingColumns store: UnsafeMutablePointer<Float>? = nil) throws {
         if isFullyConnected {
             sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
+        } else if usesDirectKernels {
+            directForward(image: image, weight: weight, out: out)
         } else {
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -225,6 +228,7 @@ struct ConvGeometry: Equatable {
             return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
                          c: imageGrad, ldc: colRows)
         }
+        if usesDirectKernels { return directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachTile(needsColumns: !inPlace) { t, col, block in
@@ -255,6 +259,7 @@ struct ConvGeometry: Equatable {
             return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!, ldb: colRows,
                          c: weightGrad, ldc: colRows)
         }
+        if usesDirectKernels { return directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
             let n = t.samples * t.rows * outWidth
@@ -272,7 +277,7 @@ struct ConvGeometry: Equatable {
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        if isFullyConnected || isPointwise {
+        if isFullyConnected || isPointwise || usesDirectKernels {
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
