@@ -85,22 +85,3 @@ extension ConvGeometry {
         }
     }
 }
-
-/// sum of a[i] * b[i] for i in 0..<n, with SIMD accumulators (a plain reduction loop would not vectorize).
-@inline(__always)
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    let (ra, rb) = (UnsafeRawPointer(a), UnsafeRawPointer(b))
-    var i = 0
-    while i + 16 <= n {
-        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        acc1 += ra.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-        i += 16
-    }
-    var sum = (acc0 + acc1).sum()
-    while i < n {
-        sum += a[i] * b[i]
-        i += 1
-    }
-    return sum
-}

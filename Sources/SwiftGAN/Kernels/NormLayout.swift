@@ -13,17 +13,17 @@ struct NormLayout {
     }
     @inline(__always) func channel(ofGroup g: Int) -> Int { perSample ? g % channels : g }
 
-    /// Mean and biased variance of each group, accumulated in double precision (two passes).
+    /// Mean and biased variance of each group (two passes; planes summed with SIMD, planes added in double).
     func statistics(_ x: UnsafePointer<Float>, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, mean = mean, variance = variance
         let l = self
         parallelFor(groups, costPerItem: groupSize) { g in
             var s: Double = 0
-            for p in l.planes(g) { let src = x + p * l.plane; for i in 0..<l.plane { s += Double(src[i]) } }
-            let m = s / Double(l.groupSize)
+            for p in l.planes(g) { s += Double(sum(x + p * l.plane, l.plane)) }
+            let m = Float(s / Double(l.groupSize))
             var v: Double = 0
-            for p in l.planes(g) { let src = x + p * l.plane; for i in 0..<l.plane { let d = Double(src[i]) - m; v += d * d } }
-            mean[g] = Float(m)
+            for p in l.planes(g) { v += Double(squaredDeviations(x + p * l.plane, m, l.plane)) }
+            mean[g] = m
             variance[g] = Float(v / Double(l.groupSize))
         }
     }
@@ -53,8 +53,8 @@ struct NormLayout {
             let m = mean[grp], s = invstd[grp]
             var sg: Double = 0, sgx: Double = 0
             for p in l.planes(grp) {
-                let gp = g + p * l.plane, xp = x + p * l.plane
-                for i in 0..<l.plane { sg += Double(gp[i]); sgx += Double(gp[i]) * Double((xp[i] - m) * s) }
+                sg += Double(sum(g + p * l.plane, l.plane))
+                sgx += Double(centeredDot(g + p * l.plane, x + p * l.plane, m, l.plane)) * Double(s)
             }
             sumG[grp] = Float(sg)
             sumGXhat[grp] = Float(sgx)

@@ -38,7 +38,8 @@ enum Pointwise {
     }
 
     /// Sums x (of `shape`) into out (zeroed by the caller), whose strides in x's rank are `outStrides`
-    /// (0 along reduced dimensions). Accumulates in double precision.
+    /// (0 along reduced dimensions). Runs of up to 4096 values are summed with SIMD; a total over everything adds
+    /// those partial sums in double precision.
     static func reduceSum(_ x: UnsafePointer<Float>, _ shape: [Int], _ out: UnsafeMutablePointer<Float>, _ outStrides: [Int]) {
         let rank = shape.count
         let count = shape.reduce(1, *)
@@ -52,8 +53,9 @@ enum Pointwise {
             partial.withUnsafeMutableBufferPointer { p in
                 nonisolated(unsafe) let p = p
                 parallelFor(chunks, costPerItem: 1 << 20) { c in
+                    let start = c * count / chunks, end = (c + 1) * count / chunks
                     var s: Double = 0
-                    for i in (c * count / chunks)..<((c + 1) * count / chunks) { s += Double(x[i]) }
+                    for block in Swift.stride(from: start, to: end, by: 4096) { s += Double(sum(x + block, Swift.min(4096, end - block))) }
                     p[c] = s
                 }
             }
@@ -69,9 +71,7 @@ enum Pointwise {
             for d in 0..<(rank - 1) { off += index[d] * outStrides[d] }
             let src = x + o * inner
             if innerStride == 0 {
-                var s: Double = 0
-                for i in 0..<inner { s += Double(src[i]) }
-                out[off] += Float(s)
+                out[off] += sum(src, inner)
             } else {
                 for i in 0..<inner { out[off + i] += src[i] }
             }
