@@ -119,7 +119,9 @@ int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params
  *            ndf (64), n_blocks (9), n_layers_d (3), lambda_A (10), lambda_B (10), lambda_identity (0.5),
  *            pool_size (50), lr (2e-4), beta1 (0.5), beta2 (0.999), epoch_steps (1000; steps per epoch),
  *            n_epochs (100), n_epochs_decay (100)
- *   "stylegan": version (2; StyleGAN2), resolution (32), channels (3), z_dim (256), w_dim (256), mapping_layers (8),
+ *   "stylegan": version (2: StyleGAN2; 1: StyleGAN with AdaIN and progressive growing, whose defaults differ:
+ *            r1_gamma 10, r1_interval 1, pl_weight 0), phase_images (20000; v1 images per growth phase),
+ *            initial_resolution (8; v1), resolution (32), channels (3), z_dim (256), w_dim (256), mapping_layers (8),
  *            mapping_lr_multiplier (0.01), channel_base (4096), channel_max (128), lr (0.002), beta1 (0), beta2 (0.99),
  *            r1_gamma (0.0002 * resolution^2 / 32), r1_interval (16), pl_interval (4), pl_weight (2), pl_decay (0.01),
  *            pl_batch_shrink (2), style_mixing (0.9), ema_images (10000), mbstd_group (4), ada (0: adaptive
@@ -162,7 +164,7 @@ int32_t sg_model_call(sg_model *m, const char *method, int32_t n_inputs, const c
                       sg_tensor **out);
 /* Integer state: "step", "rng_seed", "rng_offset", "opt_<optimizer>.step", then model-specific counters
  * (cyclegan "pool_A.count", "pool_B.count", and "epoch_steps", which may be set once the data size is known;
- * stylegan with ADA "ada_count"). */
+ * stylegan "images" (real images seen: v1's growth clock) and with ADA "ada_count"). */
 const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);

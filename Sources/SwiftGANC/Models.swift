@@ -72,9 +72,10 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         try allow(["version", "resolution", "channels", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "channel_base",
                    "channel_max", "lr", "beta1", "beta2", "r1_gamma", "r1_interval", "pl_interval", "pl_weight", "pl_decay",
                    "pl_batch_shrink", "style_mixing", "ema_images", "mbstd_group", "ada", "ada_target", "ada_interval", "ada_kimg",
-                   "augment_p"])
-        try require(try call.int("version", 2) == 2, "version: this build implements StyleGAN2 (version=2)")
-        var c = StyleGAN.Config()
+                   "augment_p", "phase_images", "initial_resolution"])
+        let version = try call.int("version", 2)
+        try require(version == 1 || version == 2, "version: expected 1 (StyleGAN) or 2 (StyleGAN2), got \(version)")
+        var c = version == 1 ? StyleGAN.Config.version1() : StyleGAN.Config()
         c.resolution = try call.int("resolution", c.resolution)
         c.channels = try call.int("channels", c.channels)
         c.zDim = try call.int("z_dim", c.zDim)
@@ -100,6 +101,8 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         c.adaInterval = try call.int("ada_interval", c.adaInterval)
         c.adaSpeedImages = try call.float("ada_kimg", c.adaSpeedImages / 1000) * 1000
         c.augmentP = try call.float("augment_p", c.augmentP)
+        c.phaseImages = try call.int("phase_images", c.phaseImages)
+        c.initialResolution = try call.int("initial_resolution", c.initialResolution)
         return try StyleGAN(c, seed: seed)
     default:
         throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan', 'cyclegan' or 'stylegan'")

@@ -37,7 +37,8 @@ final class StyleGANTests: XCTestCase {
     func testR1GradientMatchesFiniteDifferences() throws {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 3)
         let x = try randomTensor([2, 3, 8, 8], seed: 4)
-        let params = [model.discriminator.conv.weight, model.discriminator.blocks[0].conv0.weight]
+        let d = model.discriminator as! ResidualDiscriminator
+        let params = [d.conv.weight, d.blocks[0].conv0.weight]
         let r1 = { () throws -> Tensor in
             let g = try Autograd.grad([try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
             return try mean(try sum(try square(g), axes: [1, 2, 3]))
@@ -50,7 +51,7 @@ final class StyleGANTests: XCTestCase {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 4)
         let ws = try randomTensor([2, 4, 8], seed: 5)
         let noise = try randomTensor([2, 3, 8, 8], seed: 6).detached()
-        let block = model.generator.synthesis.blocks[1]
+        let block = (model.generator.synthesis as! SynthesisNetwork).blocks[1]
         let params = [block.conv1.weight, block.conv0!.affine.weight, block.torgb.weight]
         let penalty = { () throws -> Tensor in
             var rng = RandomGenerator(seed: 0)
@@ -83,6 +84,35 @@ final class StyleGANTests: XCTestCase {
                               "entry \(i) of \(p.shape): analytic \(analytic), finite differences \(quotients)")
             }
         }
+    }
+
+    func testVersion1GrowsProgressively() throws {
+        // The schedule: train 8 for a phase, fade 16 in over a phase, train 16, ... (phases of 10 images).
+        let stages = [0, 9, 10, 15, 19, 20, 30, 35, 40, 100].map { GrowthStage.at(images: $0, phaseImages: 10, initial: 8, final: 32) }
+        XCTAssertEqual(stages.map(\.resolution), [8, 8, 8, 16, 16, 16, 16, 32, 32, 32])
+        XCTAssertEqual(stages.map(\.alpha), [1, 1, 1, 0.5, 0.9, 1, 1, 0.5, 1, 1])
+
+        var c = StyleGAN.Config.version1()
+        (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (16, 3, 8, 8, 2, 32, 8)
+        (c.phaseImages, c.initialResolution) = (8, 8)
+        let model = try StyleGAN(c, seed: 1)
+        XCTAssertEqual(model.generator.synthesis.numWs, 6)
+        var rng = RandomGenerator(seed: 2)
+        let batches = try (0..<5).map { _ in try rng.uniform([4, 3, 16, 16], low: -1, high: 1) }
+        var losses: [[Float]] = []
+        for b in batches { losses.append(try model.trainStep([b])) }   // 8x8, 8x8, fade 16 (0.5), fade (1.0)...
+        XCTAssertTrue(losses.joined().allSatisfy { $0.isFinite })
+        XCTAssertEqual(model.stage(images: 12), GrowthStage(resolution: 16, alpha: 0.5))
+        XCTAssertEqual(try model.generate(count: 2, seed: 3).shape, [2, 3, 16, 16], "samples are full size at every stage")
+
+        // Resume in the middle of the fade-in.
+        let first = try StyleGAN(c, seed: 1), resumed = try StyleGAN(c, seed: 9)
+        for b in batches.prefix(3) { _ = try first.trainStep([b]) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
+        resumed.lastPenalties = first.lastPenalties
+        for b in batches.suffix(2) { _ = try resumed.trainStep([b]) }
+        for ((name, a), (_, b)) in zip(model.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
     }
 
     func testResumeIsBitIdenticalIncludingEMAAndRegularizers() throws {

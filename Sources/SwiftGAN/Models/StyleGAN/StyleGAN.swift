@@ -1,12 +1,24 @@
 import Glibc
 
-/// StyleGAN2 (Karras et al. 2020) as in NVlabs/stylegan2-ada-pytorch: mapping network, modulated-conv synthesis with
-/// skip connections and FIR resampling, residual discriminator with minibatch standard deviation, non-saturating
-/// logistic loss, lazy R1 and path-length regularization (both through the engine's double backward), style
-/// mixing, and an exponential moving average of G (G_ema) used for sampling.
+/// A synthesis network: ws [N, numWs, wDim] to images.
+public protocol StyleSynthesis: Module {
+    var numWs: Int { get }
+    func callAsFunction(_ ws: Tensor, noise: NoiseMode, rng: inout RandomGenerator) throws -> Tensor
+}
+extension SynthesisNetwork: StyleSynthesis {}
+extension ProgressiveSynthesis: StyleSynthesis {}
+
+/// StyleGAN, both versions, sharing the mapping network, style mixing, truncation, the non-saturating logistic loss
+/// with R1, G_ema and adaptive augmentation:
+/// - version 2 (Karras et al. 2020, NVlabs/stylegan2-ada-pytorch, the default): modulated-conv synthesis with skip
+///   connections and FIR resampling, residual discriminator, lazy R1 and path-length regularization (both through
+///   the engine's double backward);
+/// - version 1 (Karras et al. 2019, NVlabs/stylegan): AdaIN synthesis with noise and blurred upsampling, and
+///   progressive growing of both networks with fade-in, phases counted in images; R1 every step.
 public final class StyleGAN: GANModel {
     /// Hyperparameters. The defaults suit a 2-core CPU at 32x32: w and z of 256, 8 mapping layers, 128 channels.
     public struct Config: Sendable, Equatable {
+        public var version = 2
         public var resolution = 32, channels = 3
         public var zDim = 256, wDim = 256, mappingLayers = 8, mappingLrMultiplier: Float = 0.01
         public var channelBase = 4096, channelMax = 128
@@ -22,7 +34,17 @@ public final class StyleGAN: GANModel {
         /// Adaptive discriminator augmentation (off by default: for small datasets), its target for the mean sign of
         /// D on reals, how often p moves, how many images p takes to go from 0 to 1, and p's starting value.
         public var ada = false, adaTarget: Float = 0.6, adaInterval = 4, adaSpeedImages: Float = 500_000, augmentP: Float = 0
+        /// Version 1's progressive growing: images per phase (training a resolution, then fading the next one in take
+        /// one phase each) and the starting resolution.
+        public var phaseImages = 20_000, initialResolution = 8
         public init() {}
+
+        /// Version 1's defaults where they differ: R1 with gamma 10 every step, no path-length regularization.
+        public static func version1() -> Config {
+            var c = Config()
+            (c.version, c.r1Gamma, c.r1Interval, c.plWeight) = (1, 10, 1, 0)
+            return c
+        }
 
         public var gamma: Float { r1Gamma ?? 0.0002 * Float(resolution * resolution) / 32 }
 
@@ -31,7 +53,11 @@ public final class StyleGAN: GANModel {
 
         /// Checks every field, naming the one that is wrong.
         public func validate() throws {
+            try require(version == 1 || version == 2, "version: expected 1 (StyleGAN) or 2 (StyleGAN2), got \(version)")
             try require([8, 16, 32, 64, 128, 256].contains(resolution), "resolution: expected a power of two from 8 to 256, got \(resolution)")
+            try require(version == 2 || (phaseImages >= 1 && [4, 8, 16, 32, 64, 128, 256].contains(initialResolution) && initialResolution <= resolution),
+                        "phase_images, initial_resolution: expected a positive phase and a power of two from 4 to the resolution")
+            try require(version == 2 || plWeight == 0, "pl_weight: path-length regularization is StyleGAN2's; set it to 0 for version 1")
             try require(channels >= 1 && channels <= 64, "channels: expected 1 to 64, got \(channels)")
             try require(zDim >= 1 && zDim <= 4096 && wDim >= 1 && wDim <= 4096, "z_dim, w_dim: expected 1 to 4096")
             try require(mappingLayers >= 1 && mappingLayers <= 16, "mapping_layers: expected 1 to 16, got \(mappingLayers)")
@@ -52,11 +78,13 @@ public final class StyleGAN: GANModel {
     /// A generator: mapping and synthesis networks.
     public final class Generator: Module {
         public let mapping: MappingNetwork
-        public let synthesis: SynthesisNetwork
+        public let synthesis: any StyleSynthesis
 
         init(_ c: Config, rng: inout RandomGenerator) throws {
             mapping = try MappingNetwork(zDim: c.zDim, wDim: c.wDim, layers: c.mappingLayers, lrMultiplier: c.mappingLrMultiplier, rng: &rng)
-            synthesis = try SynthesisNetwork(wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:), rng: &rng)
+            synthesis = c.version == 1
+                ? try ProgressiveSynthesis(wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:), rng: &rng)
+                : try SynthesisNetwork(wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:), rng: &rng)
         }
 
         public var parameters: [(String, Tensor)] { namedState([("mapping", mapping), ("synthesis", synthesis)]) { $0.parameters } }
@@ -65,7 +93,7 @@ public final class StyleGAN: GANModel {
 
     public let config: Config
     public let generator: Generator, generatorEMA: Generator
-    public let discriminator: ResidualDiscriminator
+    public let discriminator: any Layer
     let optimizerG: Adam, optimizerD: Adam
     /// The running mean of path lengths (NVlabs' pl_mean).
     let plMean: Tensor
@@ -74,6 +102,8 @@ public final class StyleGAN: GANModel {
     public var step = 0
     public var rng: RandomGenerator
     var lastPenalties: (pl: Float, r1: Float) = (0, 0)
+    /// Real images seen: the clock of version 1's progressive growing.
+    var imagesSeen = 0
     public let lossNames = ["loss_g", "loss_d", "loss_pl", "loss_r1", "d_real", "d_fake", "pl_mean", "augment_p"]
 
     public var nets: [(String, any Module)] { [("G", generator), ("D", discriminator), ("G_ema", generatorEMA)] }
@@ -84,12 +114,19 @@ public final class StyleGAN: GANModel {
     public var extraState: [(String, Tensor)] {
         [("pl_mean", plMean)] + (augment.map { [("augment_p", $0.p), ("ada_signs", $0.signSum)] } ?? [])
     }
-    public var extraCounters: [(String, Int64)] { augment.map { [("ada_count", Int64($0.signCount))] } ?? [] }
+    public var extraCounters: [(String, Int64)] {
+        [("images", Int64(imagesSeen))] + (augment.map { [("ada_count", Int64($0.signCount))] } ?? [])
+    }
 
     public func setExtraCounter(_ name: String, _ value: Int64) throws {
-        guard name == "ada_count", let augment else { throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'") }
-        try require(value >= 0, "ada_count: expected a non-negative count, got \(value)")
-        augment.signCount = Int(value)
+        try require(value >= 0, "\(name): expected a non-negative count, got \(value)")
+        if name == "images" {
+            imagesSeen = Int(value)
+        } else if name == "ada_count", let augment {
+            augment.signCount = Int(value)
+        } else {
+            throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'")
+        }
     }
 
     public init(_ config: Config, seed: UInt64) throws {
@@ -99,10 +136,12 @@ public final class StyleGAN: GANModel {
         var emaRng = rng
         generator = try Generator(config, rng: &rng)
         generatorEMA = try Generator(config, rng: &emaRng)  // the same draws: G_ema starts equal to G
-        discriminator = try ResidualDiscriminator(resolution: config.resolution, imageChannels: config.channels,
-                                                  channels: config.channels(at:), mbstdGroup: config.mbstdGroup, rng: &rng)
-        // Lazy regularization: lr and betas scaled by c = k / (k + 1) for the network regularized every k steps.
-        let cG = Double(config.plInterval) / Double(config.plInterval + 1), cD = Double(config.r1Interval) / Double(config.r1Interval + 1)
+        discriminator = config.version == 1
+            ? try ProgressiveDiscriminator(resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
+                                           mbstdGroup: config.mbstdGroup, rng: &rng)
+            : try ResidualDiscriminator(resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
+                                        mbstdGroup: config.mbstdGroup, rng: &rng)
+        let (cG, cD) = StyleGAN.lazyFactors(config)
         optimizerG = try Adam(generator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cG), beta2: Glibc.pow(config.beta2, cG))
         optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cD), beta2: Glibc.pow(config.beta2, cD))
         plMean = try Tensor(zeros: [])
@@ -111,8 +150,37 @@ public final class StyleGAN: GANModel {
         self.rng = rng
     }
 
+    /// Lazy regularization (version 2) scales lr and betas by c = k / (k + 1) for a network regularized every k steps.
+    static func lazyFactors(_ c: Config) -> (g: Double, d: Double) {
+        guard c.version == 2 else { return (1, 1) }
+        return (Double(c.plInterval) / Double(c.plInterval + 1), Double(c.r1Interval) / Double(c.r1Interval + 1))
+    }
+
     var learningRates: (g: Float, d: Float) {
-        (config.lr * Float(config.plInterval) / Float(config.plInterval + 1), config.lr * Float(config.r1Interval) / Float(config.r1Interval + 1))
+        let (cG, cD) = StyleGAN.lazyFactors(config)
+        return (config.lr * Float(cG), config.lr * Float(cD))
+    }
+
+    /// Version 1's growth stage after `images` real images (version 2 is always at full resolution).
+    public func stage(images: Int) -> GrowthStage {
+        guard config.version == 1 else { return GrowthStage(resolution: config.resolution, alpha: 1) }
+        return GrowthStage.at(images: images, phaseImages: config.phaseImages, initial: config.initialResolution, final: config.resolution)
+    }
+
+    /// Sets the stage on every progressive network.
+    func setStage(_ stage: GrowthStage) {
+        for g in [generator, generatorEMA] { (g.synthesis as? ProgressiveSynthesis)?.stage = stage }
+        (discriminator as? ProgressiveDiscriminator)?.stage = stage
+    }
+
+    /// Reals at the stage's resolution, blended with the previous resolution's during a fade-in (as v1 feeds D).
+    func realsAtStage(_ real: Tensor, _ stage: GrowthStage) throws -> Tensor {
+        let r = config.resolution
+        guard stage.resolution < r || stage.alpha < 1 else { return real }
+        let current = stage.resolution < r ? try avgPool2d(real, kernelSize: r / stage.resolution) : real
+        guard stage.alpha < 1 else { return current }
+        let low = try upsampleNearest2d(try avgPool2d(real, kernelSize: 2 * r / stage.resolution), scale: 2)
+        return try add(low, try scale(try sub(current, low), stage.alpha))
     }
 
     /// ws [N, numWs, wDim] for z, with style mixing (probability `mixing`): from a random cutoff on, the ws of a
@@ -144,9 +212,11 @@ public final class StyleGAN: GANModel {
     /// the G_ema update.
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
         try require(batches.count == 1, "batches: StyleGAN trains on one batch of real images, got \(batches.count) batches")
-        let real = batches[0].detached()
-        try checkImages(real, "batch")
-        let n = real.shape[0], c = config, lr = learningRates
+        try checkImages(batches[0], "batch")
+        let n = batches[0].shape[0], c = config, lr = learningRates
+        let stage = self.stage(images: imagesSeen)
+        setStage(stage)
+        let real = try noGrad { try realsAtStage(batches[0].detached(), stage) }
 
         // Gmain: the non-saturating loss through a frozen D.
         optimizerG.zeroGrad()
@@ -200,6 +270,7 @@ public final class StyleGAN: GANModel {
 
         try updateEMA(batch: n)
         step += 1
+        imagesSeen += n
         let meanOf = { (t: Tensor) throws -> Float in try noGrad { try mean(t) }.item }
         return [lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake), plMean.item,
                 augment?.p.item ?? 0]
@@ -231,14 +302,21 @@ public final class StyleGAN: GANModel {
         try require(ws.rank == 3 && ws.shape[1] == g.synthesis.numWs && ws.shape[2] == config.wDim && ws.shape[0] >= 1,
                     "ws: expected [N, \(g.synthesis.numWs), \(config.wDim)], got \(Shape.describe(ws.shape))")
         var noiseRng = RandomGenerator(seed: seed)
-        return try noGrad { try g.synthesis(ws, noise: noise, rng: &noiseRng) }
+        setStage(stage(images: imagesSeen))
+        return try noGrad {
+            let images = try g.synthesis(ws, noise: noise, rng: &noiseRng)
+            let factor = config.resolution / images.shape[2]
+            return factor > 1 ? try upsampleNearest2d(images, scale: factor) : images
+        }
     }
 
     public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
         switch name {
         case "D":
             try checkImages(x, "x")
-            return try noGrad { try discriminator(x, training: training) }
+            let stage = self.stage(images: imagesSeen)
+            setStage(stage)
+            return try noGrad { try discriminator(try realsAtStage(x, stage), training: training) }
         case "G", "G_ema": return try synthesis(try mapping(x, ema: name == "G_ema"), ema: name == "G_ema")
         default: throw SwiftGANError.invalidArgument("net: unknown network '\(name)'; expected G, D or G_ema")
         }
