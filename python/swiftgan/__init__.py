@@ -1,6 +1,7 @@
 """swiftgan: generative adversarial networks on the CPU, with a compute engine written in Swift.
 
-Models (:class:`DCGAN`) train with ``fit`` or ``train_step`` and save and :func:`load` checkpoints;
+Models (:class:`DCGAN`, :class:`CycleGAN`, :class:`StyleGAN`) train with ``fit`` or ``train_step`` and save and
+:func:`load` checkpoints;
 :mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples.
 Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
 :class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
@@ -22,13 +23,16 @@ from swiftgan._native import (
 from swiftgan import autograd, datasets, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
 from swiftgan.images import save_grid, show
-from swiftgan.models import DCGAN, GAN, load
+from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN, load
+from swiftgan.torch_io import load_torch_state_dict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CycleGAN",
     "DCGAN",
     "GAN",
+    "StyleGAN",
     "SwiftGANError",
     "Tensor",
     "autograd",
@@ -38,6 +42,7 @@ __all__ = [
     "grad",
     "images",
     "load",
+    "load_torch_state_dict",
     "metrics",
     "models",
     "no_grad",

@@ -526,6 +526,68 @@ fail:
     return -1;
 }
 
+/* Named tensor inputs, flattened from a dict of str -> Tensor | None for sg_op and sg_model_call. */
+typedef struct {
+    PyObject *items;  /* owned list of (name, tensor) pairs: keeps names and tensors alive while the GIL is released */
+    int32_t count;
+    const char **names;
+    sg_tensor **handles;  /* NULL for None */
+} NamedInputs;
+
+static void named_inputs_free(NamedInputs *inputs) {
+    Py_XDECREF(inputs->items);
+    PyMem_Free(inputs->names);
+    PyMem_Free(inputs->handles);
+    memset(inputs, 0, sizeof(*inputs));
+}
+
+/* Parses a dict of str -> Tensor | None; returns -1 with an exception naming `caller` on error. */
+static int named_inputs_parse(PyObject *dict, const char *caller, NamedInputs *inputs) {
+    memset(inputs, 0, sizeof(*inputs));
+    if (!PyDict_Check(dict)) {
+        raise_kind(caller, "inputs", "a dict", dict);
+        return -1;
+    }
+    inputs->items = PyDict_Items(dict);
+    if (inputs->items == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(inputs->items);
+    if (n > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: too many inputs", caller);
+        goto fail;
+    }
+    inputs->count = (int32_t)n;
+    inputs->names = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(const char *));
+    inputs->handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(sg_tensor *));
+    if (inputs->names == NULL || inputs->handles == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(inputs->items, i);
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "%s: input names must be str, got %s", caller, Py_TYPE(key)->tp_name);
+            goto fail;
+        }
+        inputs->names[i] = PyUnicode_AsUTF8(key);
+        if (inputs->names[i] == NULL) {
+            goto fail;
+        }
+        if (value != Py_None && !is_tensor(value)) {
+            raise_kind(caller, inputs->names[i], "a swiftgan.Tensor or None", value);
+            goto fail;
+        }
+        inputs->handles[i] = value == Py_None ? NULL : ((TensorObject *)value)->handle;
+    }
+    return 0;
+fail:
+    named_inputs_free(inputs);
+    return -1;
+}
+
 /* Parses a shape (a sequence of at most SG_MAX_NDIM non-negative ints whose product fits in int64). */
 static int shape_parse(PyObject *obj, const char *caller, int64_t shape[SG_MAX_NDIM], int32_t *ndim) {
     if (PyUnicode_Check(obj) || !PySequence_Check(obj)) {
@@ -632,58 +694,25 @@ static PyObject *mod_tensor(PyObject *Py_UNUSED(module), PyObject *args, PyObjec
 static PyObject *mod_op(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"name", "inputs", "attrs", NULL};
     const char *name;
-    PyObject *inputs;
+    PyObject *inputs_dict;
     PyObject *attrs_dict = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O:op", kwlist, &name, &inputs, &attrs_dict)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O:op", kwlist, &name, &inputs_dict, &attrs_dict)) {
         return NULL;
     }
-    if (!PyDict_Check(inputs)) {
-        return raise_kind(name, "inputs", "a dict", inputs);
+    NamedInputs inputs;
+    if (named_inputs_parse(inputs_dict, name, &inputs) < 0) {
+        return NULL;
     }
     Attrs attrs;
     if (attrs_parse(attrs_dict, name, &attrs) < 0) {
+        named_inputs_free(&inputs);
         return NULL;
     }
     PyObject *result = NULL;
-    const char **input_names = NULL;
-    sg_tensor **handles = NULL;
-    PyObject *items = PyDict_Items(inputs); /* owns the names and tensors during the call */
-    if (items == NULL) {
-        goto done;
-    }
-    Py_ssize_t n = PyList_GET_SIZE(items);
-    if (n > INT32_MAX) {
-        PyErr_Format(PyExc_ValueError, "%s: too many inputs", name);
-        goto done;
-    }
-    input_names = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(const char *));
-    handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(sg_tensor *));
-    if (input_names == NULL || handles == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(items, i);
-        PyObject *key = PyTuple_GET_ITEM(pair, 0);
-        PyObject *value = PyTuple_GET_ITEM(pair, 1);
-        if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "%s: input names must be str, got %s", name, Py_TYPE(key)->tp_name);
-            goto done;
-        }
-        input_names[i] = PyUnicode_AsUTF8(key);
-        if (input_names[i] == NULL) {
-            goto done;
-        }
-        if (value != Py_None && !is_tensor(value)) {
-            raise_kind(name, input_names[i], "a swiftgan.Tensor or None", value);
-            goto done;
-        }
-        handles[i] = value == Py_None ? NULL : ((TensorObject *)value)->handle;
-    }
     sg_tensor *out = NULL;
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
-    status = sg_op(name, (int32_t)n, input_names, handles, attrs.count, attrs.names, attrs.values, &out);
+    status = sg_op(name, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names, attrs.values, &out);
     Py_END_ALLOW_THREADS
     if (status != SG_OK) {
         raise_status(status);
@@ -692,10 +721,7 @@ static PyObject *mod_op(PyObject *Py_UNUSED(module), PyObject *args, PyObject *k
     } else {
         result = tensor_wrap(out);
     }
-done:
-    PyMem_Free(input_names);
-    PyMem_Free(handles);
-    Py_XDECREF(items);
+    named_inputs_free(&inputs);
     attrs_free(&attrs);
     return result;
 }
@@ -1240,6 +1266,44 @@ static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwa
     return tensor_wrap(out);
 }
 
+static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"method", "inputs", "attrs", NULL};
+    const char *method;
+    PyObject *inputs_dict, *attrs_dict = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O:call", kwlist, &method, &inputs_dict, &attrs_dict) ||
+        !model_ready(self)) {
+        return NULL;
+    }
+    NamedInputs inputs;
+    if (named_inputs_parse(inputs_dict, method, &inputs) < 0) {
+        return NULL;
+    }
+    Attrs attrs;
+    if (attrs_parse(attrs_dict, method, &attrs) < 0) {
+        named_inputs_free(&inputs);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    sg_tensor *out = NULL;
+    int32_t status;
+    self->busy = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names,
+                           attrs.values, &out);
+    Py_END_ALLOW_THREADS
+    self->busy = 0;
+    if (status != SG_OK) {
+        raise_status(status);
+    } else if (out == NULL) {
+        PyErr_Format(SwiftGANError, "%s: the engine returned no output", method);
+    } else {
+        result = tensor_wrap(out);
+    }
+    named_inputs_free(&inputs);
+    attrs_free(&attrs);
+    return result;
+}
+
 static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"name", NULL};
     const char *name;
@@ -1309,6 +1373,10 @@ static PyMethodDef Model_methods[] = {
     {"generate", (PyCFunction)(void (*)(void))Model_generate, METH_VARARGS | METH_KEYWORDS,
      "generate(n, seed) -> Tensor\n\n"
      "n samples drawn from `seed` alone (not from the training RNG), in evaluation mode: [n, C, H, W] in [-1, 1]."},
+    {"call", (PyCFunction)(void (*)(void))Model_call, METH_VARARGS | METH_KEYWORDS,
+     "call(method, inputs, attrs=None) -> Tensor\n\n"
+     "A model-specific method (stylegan 'mapping', 'synthesis') on `inputs`, a dict of str -> Tensor, with\n"
+     "`attrs`, a dict of str -> bool | int | float. Nothing is recorded for autodiff."},
     {"state_tensor", (PyCFunction)(void (*)(void))Model_state_tensor, METH_VARARGS | METH_KEYWORDS,
      "state_tensor(name) -> Tensor\n\nThe live state tensor `name`: writing into it (copy_) changes the model."},
     {"get_counter", (PyCFunction)(void (*)(void))Model_get_counter, METH_VARARGS | METH_KEYWORDS,
@@ -1322,8 +1390,8 @@ static PyTypeObject ModelType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "swiftgan._native.Model",
     .tp_doc = PyDoc_STR("Model(kind, attrs=None, seed=0)\n\n"
-                        "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan' (attrs\n"
-                        "image_size, channels, nz, ngf, ndf, lr_g, lr_d, beta1, beta2; absent ones take the paper\n"
+                        "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
+                        "or 'stylegan', with the config attributes of swiftgan.h (absent ones take the paper\n"
                         "defaults). One instance must not be used from two threads at once."),
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,

@@ -1,18 +1,23 @@
-"""The command line: ``python -m swiftgan train KIND ...`` and ``python -m swiftgan generate CKPT ...``.
+"""The command line: ``python -m swiftgan train KIND ...``, ``python -m swiftgan generate CKPT ...``,
+``python -m swiftgan translate CKPT IMAGE ...``, and for StyleGAN checkpoints ``python -m swiftgan style-mix CKPT
+...`` and ``python -m swiftgan interpolate CKPT ...``.
 
 ``train`` has one subcommand per model kind, from :data:`TRAINERS`: each kind adds its own options (data,
 sizes, widths, learning rates) to the options every kind shares (steps, batch size, output folder, sampling
 and checkpoint intervals, seed, threads, resume).
 
 A run's folder (``--out``) holds ``samples/step_XXXXXXX.png``, ``log.jsonl``, ``checkpoint.safetensors`` and
-``run.json`` (the kind, data, batch size and model configuration it was started with). ``--resume`` continues
-from the checkpoint up to ``--steps`` in all, refusing if the command line asks for another configuration.
+``run.json`` (the kind, data and its shapes, batch size, batch transform and model configuration it was started
+with). ``--resume`` continues from the checkpoint up to ``--steps`` in all, refusing if the command line asks for
+another configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,8 +28,8 @@ import numpy as np
 
 import swiftgan
 from swiftgan import datasets
-from swiftgan.models import DCGAN, GAN
-from swiftgan.models.base import CHECKPOINT
+from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN
+from swiftgan.models.base import CHECKPOINT, BatchTransform
 
 RUN_FILE = "run.json"
 
@@ -32,14 +37,16 @@ RUN_FILE = "run.json"
 @dataclass(frozen=True)
 class ModelCommand:
     """How ``train <kind>`` builds a model: its options (``add_arguments`` must define ``--data``, which
-    ``run.json`` records), how it loads the data (what ``GAN.fit`` takes), and the model's configuration (its
-    constructor's keyword arguments) from the parsed options and the data."""
+    ``run.json`` records), how it loads the data (what ``GAN.fit`` takes), the model's configuration (its
+    constructor's keyword arguments) from the parsed options and the data, and the optional transform of every
+    training batch (``GAN.fit``'s ``transform``), likewise."""
 
     model: type[GAN]
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     load_data: Callable[[argparse.Namespace], np.ndarray | list[np.ndarray]]
     config: Callable[[argparse.Namespace, Any], dict[str, Any]]
+    transform: Callable[[argparse.Namespace, Any], BatchTransform | None] = lambda args, data: None
 
 
 def _add_dcgan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,9 +74,127 @@ def _dcgan_config(args: argparse.Namespace, data: np.ndarray) -> dict[str, Any]:
             "ndf": args.ndf, "lr": args.lr, "betas": [args.beta1, args.beta2], "seed": args.seed}
 
 
+def _add_cyclegan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="fashion-mnist:sneaker,ankle_boot",
+                        help="two classes of a built-in set, A then B (fashion-mnist:sneaker,ankle_boot, "
+                             "textures:grass,gravel, digits:3,8), or a folder holding trainA/ and trainB/ "
+                             "(default: %(default)s)")
+    parser.add_argument("--image-size", type=int, default=32,
+                        help="side of the training crops, a multiple of 4 (default: %(default)s)")
+    parser.add_argument("--load-size", type=int, default=None,
+                        help="images are loaded at this size, then randomly cropped to --image-size (default: "
+                             "--image-size for built-in sets, --image-size * 286 / 256 for folders)")
+    parser.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                        help="image channels (default: the data's: 1 for the built-in sets, 3 for folders)")
+    parser.add_argument("--ngf", type=int, default=64, help="generator width (default: %(default)s)")
+    parser.add_argument("--ndf", type=int, default=64, help="discriminator width (default: %(default)s)")
+    parser.add_argument("--n-blocks", type=int, default=9,
+                        help="residual blocks per generator: 9 (resnet_9blocks) or 6 (default: %(default)s)")
+    parser.add_argument("--n-layers-d", type=int, default=3,
+                        help="stride-2 layers of the PatchGAN discriminators (default: %(default)s)")
+    parser.add_argument("--lambda-a", type=float, default=10.0, help="A -> B -> A cycle weight (default: %(default)s)")
+    parser.add_argument("--lambda-b", type=float, default=10.0, help="B -> A -> B cycle weight (default: %(default)s)")
+    parser.add_argument("--lambda-identity", type=float, default=0.5,
+                        help="identity loss weight, relative to the cycle weights (default: %(default)s)")
+    parser.add_argument("--pool-size", type=int, default=50, help="image pool size (default: %(default)s)")
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default: %(default)s)")
+    parser.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 (default: %(default)s)")
+    parser.add_argument("--n-epochs", type=int, default=100,
+                        help="epochs at the initial learning rate (default: %(default)s)")
+    parser.add_argument("--n-epochs-decay", type=int, default=100,
+                        help="epochs of linear decay to zero (default: %(default)s)")
+    parser.add_argument("--epoch-steps", type=int, default=None,
+                        help="steps per epoch (default: the larger domain's size / batch size)")
+
+
+def _load_unpaired(args: argparse.Namespace) -> list[np.ndarray]:
+    data = datasets.unpaired_from_spec(args.data, args.image_size, load_size=args.load_size, channels=args.channels)
+    return [data.a, data.b]
+
+
+def _cyclegan_config(args: argparse.Namespace, data: list[np.ndarray]) -> dict[str, Any]:
+    return {"image_size": args.image_size, "in_channels": int(data[0].shape[1]),
+            "out_channels": int(data[1].shape[1]), "ngf": args.ngf, "ndf": args.ndf, "n_blocks": args.n_blocks,
+            "n_layers_d": args.n_layers_d, "lambda_A": args.lambda_a, "lambda_B": args.lambda_b,
+            "lambda_identity": args.lambda_identity, "pool_size": args.pool_size, "lr": args.lr,
+            "betas": [args.beta1, args.beta2], "n_epochs": args.n_epochs, "n_epochs_decay": args.n_epochs_decay,
+            "epoch_steps": args.epoch_steps, "seed": args.seed}
+
+
+def _cyclegan_transform(args: argparse.Namespace, data: list[np.ndarray]) -> BatchTransform | None:
+    if args.no_flip and data[0].shape[-1] == args.image_size:
+        return None
+    return datasets.RandomCropFlip(args.image_size, flip=not args.no_flip)
+
+
+STYLEGAN_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("version", int, "2 (StyleGAN2) or 1 (StyleGAN: AdaIN, progressive growing)"),
+    ("z_dim", int, "latent z length"),
+    ("w_dim", int, "intermediate latent w length"),
+    ("mapping_layers", int, "fully connected layers of the mapping network"),
+    ("mapping_lr_multiplier", float, "learning-rate multiplier of the mapping network"),
+    ("channel_base", int, "feature maps at resolution r: min(channel_base / r, channel_max)"),
+    ("channel_max", int, "the most feature maps at any resolution"),
+    ("lr", float, "Adam learning rate"),
+    ("r1_gamma", float, "R1 weight (default: 0.0002 * resolution^2 / 32 for version 2, 10 for version 1)"),
+    ("r1_interval", int, "steps between R1 penalties (default: 16 for version 2, 1 for version 1)"),
+    ("pl_interval", int, "steps between path-length penalties"),
+    ("pl_weight", float, "path-length penalty weight (default: 2 for version 2, 0 for version 1)"),
+    ("pl_decay", float, "decay of the running mean of path lengths"),
+    ("pl_batch_shrink", int, "the path-length penalty runs on batch size / this"),
+    ("style_mixing", float, "style-mixing probability"),
+    ("ema_images", float, "G_ema half-life in images"),
+    ("mbstd_group", int, "minibatch standard deviation group size"),
+    ("ada_target", float, "ADA target for the mean sign of D on reals"),
+    ("ada_interval", int, "steps between ADA adjustments"),
+    ("ada_kimg", float, "thousands of images for ADA's p to go from 0 to 1"),
+    ("augment_p", float, "initial ADA probability"),
+    ("phase_images", int, "version 1: real images per phase of progressive growing"),
+    ("initial_resolution", int, "version 1: the resolution growing starts from"),
+)
+"""StyleGAN keyword arguments that ``train stylegan`` takes as ``--name-with-dashes`` options, with their types and
+help; the defaults are :class:`StyleGAN`'s."""
+
+
+def _add_stylegan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="emoji",
+                        help="emoji (about 1,200 color emoji, from fonts-noto-color-emoji), fashion-mnist, digits or "
+                             "mnist5k, optionally with classes (fashion-mnist:sneaker,ankle_boot), or a folder of "
+                             "PNG/JPEG images (default: %(default)s)")
+    parser.add_argument("--resolution", type=int, default=32,
+                        help="image side, a power of two from 8 to 256 (default: %(default)s)")
+    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                        help="image channels (default: the data's: 3 for emoji and folders, 1 for the other sets)")
+    defaults = inspect.signature(StyleGAN).parameters
+    for name, kind, text in STYLEGAN_OPTIONS:
+        default = defaults[name].default  # None: the version's default, which the help text gives
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default,
+                            help=text if default is None else f"{text} (default: %(default)s)")
+    parser.add_argument("--beta1", type=float, default=0.0, help="Adam beta1 (default: %(default)s)")
+    parser.add_argument("--beta2", type=float, default=0.99, help="Adam beta2 (default: %(default)s)")
+    parser.add_argument("--ada", action="store_true",
+                        help="adaptive discriminator augmentation, for small datasets such as emoji")
+
+
+def _load_stylegan_images(args: argparse.Namespace) -> np.ndarray:
+    return datasets.from_spec(args.data, args.resolution, channels=args.channels)
+
+
+def _stylegan_config(args: argparse.Namespace, data: np.ndarray) -> dict[str, Any]:
+    return {"resolution": args.resolution, "channels": int(data.shape[1]),
+            **{name: getattr(args, name) for name, _, _ in STYLEGAN_OPTIONS},
+            "betas": [args.beta1, args.beta2], "ada": args.ada, "seed": args.seed}
+
+
 TRAINERS: dict[str, ModelCommand] = {
     "dcgan": ModelCommand(DCGAN, "DCGAN (Radford et al. 2015), as in pytorch/examples", _add_dcgan_arguments,
                           _load_images, _dcgan_config),
+    "cyclegan": ModelCommand(CycleGAN, "CycleGAN (Zhu et al. 2017), as in junyanz/pytorch-CycleGAN-and-pix2pix",
+                             _add_cyclegan_arguments, _load_unpaired, _cyclegan_config, _cyclegan_transform),
+    "stylegan": ModelCommand(StyleGAN, "StyleGAN2 (Karras et al. 2020), as in NVlabs/stylegan2-ada-pytorch",
+                             _add_stylegan_arguments, _load_stylegan_images, _stylegan_config),
 }
 """Model kind -> how ``train <kind>`` builds and feeds it."""
 
@@ -78,7 +203,8 @@ def _add_training_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     """The options every model kind shares."""
     parser.add_argument("--steps", type=int, default=2000,
                         help="train until this many steps in all (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=TRAINERS[kind].model.default_batch_size,
+                        help="examples per batch (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("runs") / kind,
                         help="run folder: samples/, log.jsonl, checkpoint.safetensors (default: %(default)s)")
     parser.add_argument("--sample-every", type=int, default=250,
@@ -113,9 +239,77 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("checkpoint", type=Path, metavar="CKPT", help="a checkpoint (.safetensors)")
     generate.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=1, help="noise seed (default: %(default)s)")
+    generate.add_argument("--seeds", type=parse_ranges, default=None,
+                          help="StyleGAN: one image per seed, e.g. 1-16 or 1,5,9-12 (default: --n seeds from --seed)")
+    _add_style_arguments(generate)
     generate.add_argument("--nrow", type=int, default=None, help="images per row (default: a square grid)")
     generate.add_argument("--out", type=Path, default=Path("grid.png"), help="image file (default: %(default)s)")
+
+    mix = commands.add_parser("style-mix", help="a style-mixing grid from a StyleGAN checkpoint",
+                              description="Draw the style-mixing grid of Karras et al. 2019: the top row shows the "
+                                          "--cols seeds, the left column the --rows seeds, and each cell the row "
+                                          "seed's styles with the --layers styles of the column seed.")
+    mix.add_argument("checkpoint", type=Path, metavar="CKPT", help="a StyleGAN checkpoint (.safetensors)")
+    mix.add_argument("--rows", type=parse_ranges, default=parse_ranges("1-4"), help="row seeds (default: 1-4)")
+    mix.add_argument("--cols", type=parse_ranges, default=parse_ranges("5-8"), help="column seeds (default: 5-8)")
+    mix.add_argument("--layers", type=parse_ranges, default=parse_ranges("0-3"),
+                     help="the ws taken from the column seeds: 0-3 coarse styles, the last ones fine styles "
+                          "(default: 0-3)")
+    _add_style_arguments(mix)
+    mix.add_argument("--out", type=Path, default=Path("mix.png"), help="image file (default: %(default)s)")
+
+    walk = commands.add_parser("interpolate", help="an animated GIF walking in w space between two seeds",
+                               description="Interpolate linearly in w space between the images of two seeds of a "
+                                           "StyleGAN checkpoint and save the frames as an animated GIF.")
+    walk.add_argument("checkpoint", type=Path, metavar="CKPT", help="a StyleGAN checkpoint (.safetensors)")
+    walk.add_argument("--seeds", type=parse_ranges, default=parse_ranges("1,2"),
+                      help="the two seeds, A,B (default: 1,2)")
+    walk.add_argument("--steps", type=int, default=16, help="frames, both ends included (default: %(default)s)")
+    walk.add_argument("--duration", type=int, default=100, help="milliseconds per frame (default: %(default)s)")
+    _add_style_arguments(walk)
+    walk.add_argument("--out", type=Path, default=Path("walk.gif"), help="GIF file (default: %(default)s)")
+
+    translate = commands.add_parser("translate", help="translate an image with a CycleGAN",
+                                    description="Translate one image with a CycleGAN checkpoint, or with a generator "
+                                                "published by junyanz/pytorch-CycleGAN-and-pix2pix (.pth, read "
+                                                "without PyTorch). Any image size: it is padded by reflection to a "
+                                                "size the generator takes and cropped back, unless --resize-to.")
+    translate.add_argument("checkpoint", type=Path, metavar="CKPT",
+                           help="a CycleGAN checkpoint (.safetensors) or a junyanz generator (.pth)")
+    translate.add_argument("input", type=Path, metavar="IMAGE", help="the image to translate")
+    translate.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                           help="AtoB (G_A) or BtoA (G_B); for a .pth, the way its generator translates "
+                                "(default: %(default)s)")
+    translate.add_argument("--resize-to", type=int, default=None,
+                           help="translate at this size (a multiple of 4) and resize back, instead of padding")
+    translate.add_argument("--out", type=Path, default=Path("translated.png"),
+                           help="image file (default: %(default)s)")
     return parser
+
+
+def parse_ranges(text: str) -> list[int]:
+    """Non-negative ints from a comma-separated list of ints and inclusive ranges: ``"1-16"``, ``"1,5,9-12"``."""
+    values: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            start = int(first)
+            stop = int(last) if dash else start
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected ints and ranges such as 1-16 or 1,5,9-12, got {text!r}"
+                                             ) from None
+        if start < 0 or stop < start:
+            raise argparse.ArgumentTypeError(f"expected non-negative ints and increasing ranges, got {text!r}")
+        values.extend(range(start, stop + 1))
+    return values
+
+
+def _add_style_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sampling options of StyleGAN's commands."""
+    parser.add_argument("--trunc", type=float, default=None,
+                        help="StyleGAN: truncation psi, 0.5-0.7 trade variety for quality (default: 1, none)")
+    parser.add_argument("--noise-mode", choices=("const", "random", "none"), default=None,
+                        help="StyleGAN: per-layer noise (default: const)")
 
 
 class CommandError(Exception):
@@ -132,7 +326,8 @@ def _check_resume(out: Path, gan: GAN, kind: str, config: dict[str, Any], run: d
     if (out / RUN_FILE).exists():
         started = json.loads((out / RUN_FILE).read_text())
         differences += [f"{key}: run {started.get(key)!r}, command line {run[key]!r}"
-                        for key in ("data", "batch_size") if started.get(key) != run[key]]
+                        for key in ("data", "data_shapes", "batch_size", "transform")
+                        if key in started and started[key] != run[key]]
     if differences:
         raise CommandError(f"--resume: {out / CHECKPOINT} was trained with another configuration:\n  "
                            + "\n  ".join(differences)
@@ -150,7 +345,10 @@ def train(args: argparse.Namespace) -> None:
         raise CommandError(f"{checkpoint} exists: pass --resume to continue that run, or choose another --out")
     data = command.load_data(args)
     config = command.config(args, data)
-    run = {"kind": args.kind, "data": args.data, "batch_size": args.batch_size, "config": config}
+    transform = command.transform(args, data)
+    shapes = [list(array.shape) for array in ([data] if isinstance(data, np.ndarray) else data)]
+    run = {"kind": args.kind, "data": args.data, "data_shapes": shapes, "batch_size": args.batch_size,
+           "transform": None if transform is None else repr(transform), "config": config}
     if args.resume:
         gan = command.model.load(checkpoint)
         _check_resume(args.out, gan, args.kind, config, run)
@@ -164,7 +362,8 @@ def train(args: argparse.Namespace) -> None:
         return
     try:
         gan.fit(data, remaining, batch_size=args.batch_size, out_dir=args.out, sample_every=args.sample_every,
-                checkpoint_every=args.checkpoint_every, log_every=args.log_every, progress=not args.quiet)
+                checkpoint_every=args.checkpoint_every, log_every=args.log_every, progress=not args.quiet,
+                transform=transform)
     except KeyboardInterrupt:
         print(f"\ninterrupted at step {gan.step}; {checkpoint} holds it: continue with --resume", file=sys.stderr)
         raise
@@ -172,14 +371,67 @@ def train(args: argparse.Namespace) -> None:
           f"log {args.out / 'log.jsonl'}")
 
 
+def _style_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """StyleGAN's truncation and noise keyword arguments from the options of :func:`_add_style_arguments`."""
+    return {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "noise_mode": args.noise_mode or "const"}
+
+
+def _load_stylegan(path: Path) -> StyleGAN:
+    gan = swiftgan.load(path)
+    if not isinstance(gan, StyleGAN):
+        raise CommandError(f"{path}: a {gan.kind} model has no styles; this command takes a StyleGAN checkpoint")
+    return gan
+
+
 def generate(args: argparse.Namespace) -> None:
     gan = swiftgan.load(args.checkpoint)
-    if not hasattr(gan, "generate"):
-        raise CommandError(f"{args.checkpoint}: a {gan.kind} model does not generate from noise")
-    images = gan.generate(args.n, seed=args.seed)
+    if isinstance(gan, StyleGAN):
+        seeds = args.seeds if args.seeds is not None else list(range(args.seed, args.seed + args.n))
+        images = gan.generate(seeds=seeds, **_style_kwargs(args))
+        what = f"seeds {seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"seeds {seeds}"
+    else:
+        if not hasattr(gan, "generate"):
+            raise CommandError(f"{args.checkpoint}: a {gan.kind} model does not generate from noise")
+        if (args.seeds, args.trunc, args.noise_mode) != (None, None, None):
+            raise CommandError(f"--seeds, --trunc and --noise-mode take a StyleGAN checkpoint; a {gan.kind} model "
+                               "draws --n samples from one --seed")
+        images = gan.generate(args.n, seed=args.seed)
+        what = f"seed {args.seed}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     swiftgan.save_grid(images, args.out, nrow=args.nrow)
-    print(f"wrote {args.out}: {args.n} samples of {args.checkpoint} (step {gan.step}), seed {args.seed}")
+    print(f"wrote {args.out}: {len(images)} samples of {args.checkpoint} (step {gan.step}), {what}")
+
+
+def style_mix(args: argparse.Namespace) -> None:
+    gan = _load_stylegan(args.checkpoint)
+    grid = gan.style_mix(args.rows, args.cols, layers=args.layers, **_style_kwargs(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    swiftgan.save_grid(grid, args.out)
+    print(f"wrote {args.out}: rows {args.rows} x columns {args.cols}, layers {args.layers} from the columns")
+
+
+def interpolate(args: argparse.Namespace) -> None:
+    gan = _load_stylegan(args.checkpoint)
+    if len(args.seeds) != 2:
+        raise CommandError(f"--seeds: give two seeds, A,B; got {args.seeds}")
+    seed_a, seed_b = args.seeds
+    frames = gan.interpolate(seed_a, seed_b, steps=args.steps, **_style_kwargs(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    swiftgan.images.save_gif(frames, args.out, duration=args.duration)
+    print(f"wrote {args.out}: {args.steps} frames from seed {seed_a} to seed {seed_b}")
+
+
+def translate(args: argparse.Namespace) -> None:
+    if args.checkpoint.suffix == ".pth":
+        gan = CycleGAN.from_pretrained_generator(args.checkpoint, direction=args.direction)
+    else:
+        gan = swiftgan.load(args.checkpoint)
+    if not isinstance(gan, CycleGAN):
+        raise CommandError(f"{args.checkpoint}: a {gan.kind} model does not translate images")
+    image = gan.translate(args.input, direction=args.direction, resize_to=args.resize_to)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(args.out)
+    print(f"wrote {args.out}: {args.input} translated {args.direction} by {args.checkpoint}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,8 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        {"train": train, "generate": generate}[args.command](args)
-    except (CommandError, ValueError, OSError, ImportError) as error:
+        {"train": train, "generate": generate, "translate": translate, "style-mix": style_mix,
+         "interpolate": interpolate}[args.command](args)
+    except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -2,21 +2,31 @@
 
 Every loader returns float32 images shaped (N, C, H, W) with values in [-1, 1], the range GAN generators emit.
 :func:`from_spec` loads one from a short text spec, as the command line takes it (``fashion-mnist:sneaker``).
+Unpaired translation (CycleGAN) takes two such sets, domains A and B: :func:`unpaired_folders` reads the layout of
+junyanz/pytorch-CycleGAN-and-pix2pix, :func:`unpaired_from_spec` also pairs two classes of a built-in set
+(``fashion-mnist:sneaker,ankle_boot``, ``textures:grass,gravel``), and :class:`RandomCropFlip` is their training
+augmentation.
 """
 from __future__ import annotations
 
 import gzip
 import importlib.util
 import os
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+import PIL
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from swiftgan.images import resize
 
-__all__ = ["FASHION_MNIST_CLASSES", "fashion_mnist", "digits", "mnist5k", "image_folder", "parse_spec", "from_spec"]
+__all__ = ["FASHION_MNIST_CLASSES", "TEXTURES", "fashion_mnist", "digits", "mnist5k", "texture_crops", "emoji",
+           "image_folder", "parse_spec", "from_spec", "RandomCropFlip", "UnpairedData", "unpaired_folders",
+           "unpaired_from_spec"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -24,6 +34,14 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
                          "ankle_boot")
 DIGIT_CLASSES = tuple(str(digit) for digit in range(10))
+#: The grayscale 512x512 texture photographs bundled with scikit-image (public domain).
+TEXTURES = ("grass", "gravel", "brick")
+#: Noto Color Emoji, from the Debian package fonts-noto-color-emoji (SIL Open Font License 1.1).
+EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+#: The size at which the font's color bitmaps are drawn unscaled.
+EMOJI_FONT_SIZE = 109
+#: The codepoints :func:`emoji` renders: U+1F300 to U+1FAFF without the skin-tone modifiers U+1F3FB to U+1F3FF.
+EMOJI_CODEPOINTS = [codepoint for codepoint in range(0x1F300, 0x1FB00) if not 0x1F3FB <= codepoint <= 0x1F3FF]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -154,9 +172,105 @@ def mnist5k(size: int | None = None, classes: Sequence[int | str] | None = None,
     return (images, labels[keep]) if return_labels else images
 
 
-def _load_picture(path: Path, size: int, channels: int) -> np.ndarray:
-    """One picture as uint8 (size, size, channels): transparency composited onto white, the short side resized to
-    ``size`` (Lanczos), the long side center-cropped."""
+def texture_crops(name: str, size: int = 64, n: int = 1000, seed: int = 0) -> np.ndarray:
+    """``n`` random ``size`` x ``size`` windows, at full resolution, of a texture photograph bundled with
+    scikit-image (``skimage/data/<name>.png``, 512x512 grayscale, read without importing scikit-image).
+
+    Args:
+        name: one of :data:`TEXTURES`.
+        size: the side length of the windows, at most 512.
+        n: how many windows.
+        seed: seeds the windows' positions (windows may overlap).
+
+    Returns:
+        float32 images (n, 1, size, size) in [-1, 1].
+    """
+    if name not in TEXTURES:
+        raise ValueError(f"texture_crops: unknown texture {name!r}; expected one of {', '.join(TEXTURES)}")
+    with Image.open(_package_file("skimage", f"data/{name}.png", "scikit-image")) as opened:
+        picture = np.asarray(opened.convert("L"))
+    if not 1 <= size <= min(picture.shape):
+        raise ValueError(f"texture_crops: size must be between 1 and {min(picture.shape)}, got {size}")
+    generator = np.random.Generator(np.random.Philox(seed))
+    tops = generator.integers(0, picture.shape[0] - size + 1, n)
+    lefts = generator.integers(0, picture.shape[1] - size + 1, n)
+    windows = np.stack([picture[top:top + size, left:left + size] for top, left in zip(tops, lefts)])
+    return _to_images(windows, None)
+
+
+def _cache_dir() -> Path:
+    """Where swiftgan keeps data it derives from installed packages: ``$XDG_CACHE_HOME/swiftgan``, by default
+    ``~/.cache/swiftgan``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "swiftgan"
+
+
+def _render_emoji(font_path: Path, size: int, channels: int) -> np.ndarray:
+    """Every emoji of :data:`EMOJI_CODEPOINTS` the font has, as uint8 (N, size, size, channels) on white."""
+    font = ImageFont.truetype(str(font_path), EMOJI_FONT_SIZE)
+    glyphs = []
+    for codepoint in EMOJI_CODEPOINTS:
+        left, top, right, bottom = font.getbbox(chr(codepoint))
+        if bottom <= top:
+            continue  # not in the font: an empty glyph
+        width, height = right - left, bottom - top
+        side = max(width, height)
+        canvas = Image.new("RGB", (side, side), "white")
+        ImageDraw.Draw(canvas).text(((side - width) // 2 - left, (side - height) // 2 - top), chr(codepoint),
+                                    font=font, embedded_color=True)
+        glyph = canvas.resize((size, size), Image.LANCZOS).convert("L" if channels == 1 else "RGB")
+        glyphs.append(np.asarray(glyph).reshape(size, size, channels))
+    if not glyphs:
+        raise ValueError(f"emoji: {font_path} has no glyph in U+{EMOJI_CODEPOINTS[0]:X}-U+{EMOJI_CODEPOINTS[-1]:X}")
+    return np.stack(glyphs)
+
+
+def emoji(size: int = 32, channels: int = 3, font: str | os.PathLike = EMOJI_FONT) -> np.ndarray:
+    """About 1,200 color emoji rendered from Noto Color Emoji (Google, SIL Open Font License 1.1), the font of the
+    Debian package ``fonts-noto-color-emoji``.
+
+    Every codepoint from U+1F300 to U+1FAFF the font has (pictographs, emoticons, transport, symbols; without the
+    skin-tone modifiers, which are color swatches) is drawn with Pillow at the font's bitmap size 109 on a white
+    background, centered on a square and resized to ``size`` (Lanczos). The first call renders them (a second or
+    two) and caches the array under ``~/.cache/swiftgan`` (``$XDG_CACHE_HOME/swiftgan``), so later calls are fast.
+
+    Args:
+        size: side length of the square images.
+        channels: 3 (RGB) or 1 (grayscale).
+        font: the font file (by default the Debian package's).
+
+    Returns:
+        float32 images (N, channels, size, size) in [-1, 1], in codepoint order.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"emoji: channels must be 1 or 3, got {channels}")
+    if size < 1:
+        raise ValueError(f"emoji: size must be >= 1, got {size}")
+    font_path = Path(font)
+    if not font_path.is_file():
+        raise FileNotFoundError(f"{font_path} not found: install the Debian package fonts-noto-color-emoji "
+                                "(apt-get install fonts-noto-color-emoji)")
+    stat = font_path.stat()
+    cache = _cache_dir() / (f"emoji-{size}-{channels}-{font_path.stem}-{stat.st_size}-{stat.st_mtime_ns}-"
+                            f"pillow{PIL.__version__}.npy")
+    try:
+        pixels = np.load(cache)
+    except (OSError, ValueError):
+        pixels = _render_emoji(font_path, size, channels)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            with partial.open("wb") as file:
+                np.save(file, pixels)
+            os.replace(partial, cache)
+        except OSError as error:
+            warnings.warn(f"emoji: cannot cache the rendered images in {cache.parent} ({error})", stacklevel=2)
+    return _to_images(pixels, None)
+
+
+def _load_picture(path: Path, size: int, channels: int, stretch: bool = False) -> np.ndarray:
+    """One picture as uint8 (size, size, channels), transparency composited onto white: the short side resized to
+    ``size`` (Lanczos) and the long side center-cropped, or with ``stretch`` the whole picture resized to ``size``
+    x ``size`` (bicubic, as junyanz's ``resize_and_crop`` preprocessing)."""
     try:
         with Image.open(path) as opened:
             picture = opened.convert("RGBA")
@@ -164,6 +278,9 @@ def _load_picture(path: Path, size: int, channels: int) -> np.ndarray:
         raise OSError(f"{path}: cannot read the image ({error})") from None
     background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
     picture = Image.alpha_composite(background, picture).convert("L" if channels == 1 else "RGB")
+    if stretch:
+        array = np.asarray(picture.resize((size, size), Image.BICUBIC))
+        return array[..., None] if channels == 1 else array
     width, height = picture.size
     scale = size / min(width, height)
     resized = (max(size, round(width * scale)), max(size, round(height * scale)))
@@ -173,16 +290,18 @@ def _load_picture(path: Path, size: int, channels: int) -> np.ndarray:
     return array[..., None] if channels == 1 else array
 
 
-def image_folder(path: str | os.PathLike, size: int, channels: int = 3) -> np.ndarray:
+def image_folder(path: str | os.PathLike, size: int, channels: int = 3, stretch: bool = False) -> np.ndarray:
     """Every PNG and JPEG under ``path`` (searched recursively, in sorted order) as training images.
 
-    Each picture's short side is resized to ``size`` and the long side center-cropped; transparent pixels are
-    composited onto white.
+    Each picture's short side is resized to ``size`` and the long side center-cropped (with ``stretch``, the
+    picture is resized to ``size`` x ``size`` whatever its aspect ratio); transparent pixels are composited onto
+    white.
 
     Args:
         path: a folder.
         size: the side length of the square images.
         channels: 1 (grayscale) or 3 (RGB).
+        stretch: resize whole pictures to squares instead of cropping them.
 
     Returns:
         float32 images (N, channels, size, size) in [-1, 1].
@@ -197,10 +316,11 @@ def image_folder(path: str | os.PathLike, size: int, channels: int = 3) -> np.nd
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ValueError(f"image_folder: no {', '.join(IMAGE_SUFFIXES)} files under {folder}")
-    return _to_images(np.stack([_load_picture(file, size, channels) for file in files]), None)
+    return _to_images(np.stack([_load_picture(file, size, channels, stretch) for file in files]), None)
 
 
-BUILTIN = {"fashion-mnist": FASHION_MNIST_CLASSES, "digits": DIGIT_CLASSES, "mnist5k": DIGIT_CLASSES}
+BUILTIN = {"fashion-mnist": FASHION_MNIST_CLASSES, "digits": DIGIT_CLASSES, "mnist5k": DIGIT_CLASSES,
+           "textures": TEXTURES, "emoji": ()}
 """The datasets :func:`from_spec` knows by name, with their class names."""
 
 
@@ -228,8 +348,10 @@ def parse_spec(spec: str) -> tuple[str, list[str] | None]:
 def from_spec(spec: str, size: int, channels: int | None = None, split: str = "train") -> np.ndarray:
     """Loads the dataset a spec names (see :func:`parse_spec`) at ``size`` x ``size``.
 
-    ``channels`` None means the data's own (1 for the built-in sets, 3 for folders); grayscale data asked for
-    3 channels is repeated into RGB. ``split`` applies to Fashion-MNIST ("train" or "test").
+    ``channels`` None means the data's own (3 for emoji and folders, 1 for the other built-in sets); grayscale
+    data asked for 3 channels is repeated into RGB. ``split`` ("train" or "test") applies to Fashion-MNIST, and to
+    textures, whose 1,000 windows per texture (:func:`texture_crops`) are drawn with seed 0 for "train" and 1 for
+    "test".
     """
     name, classes = parse_spec(spec)
     if channels not in (None, 1, 3):
@@ -240,6 +362,112 @@ def from_spec(spec: str, size: int, channels: int | None = None, split: str = "t
         images = digits(size=size, classes=classes)
     elif name == "mnist5k":
         images = mnist5k(size=size, classes=classes)
+    elif name == "textures":
+        if split not in ("train", "test"):
+            raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
+        images = np.concatenate([texture_crops(texture, size, seed=int(split == "test"))
+                                 for texture in classes or TEXTURES])
+    elif name == "emoji":
+        return emoji(size, channels=channels or 3)
     else:
         return image_folder(name, size, channels=channels or 3)
     return np.repeat(images, 3, axis=1) if channels == 3 else images
+
+
+@dataclass(frozen=True)
+class RandomCropFlip:
+    """The training augmentation of junyanz/pytorch-CycleGAN-and-pix2pix (``resize_and_crop`` after the resize,
+    and the flip): each image of a batch gets its own random ``size`` x ``size`` crop and, with ``flip``, a
+    horizontal flip with probability 1/2.
+
+    A :data:`swiftgan.models.base.BatchTransform`: ``transform(batch, rng)`` maps float (N, C, H, W) images with H
+    and W at least ``size`` to float32 (N, C, size, size), drawing from ``rng`` only, so ``GAN.fit`` makes it
+    deterministic.
+    """
+
+    size: int
+    flip: bool = True
+
+    def __call__(self, batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n, _, height, width = batch.shape
+        if height < self.size or width < self.size:
+            raise ValueError(f"RandomCropFlip: images of {height}x{width} are smaller than the crop size {self.size}")
+        tops = rng.integers(0, height - self.size + 1, n)
+        lefts = rng.integers(0, width - self.size + 1, n)
+        flips = rng.random(n) < 0.5
+        crops = [image[:, top:top + self.size, left:left + self.size]
+                 for image, top, left in zip(batch, tops, lefts)]
+        return np.stack([crop[..., ::-1] if self.flip and flipped else crop
+                         for crop, flipped in zip(crops, flips)]).astype(np.float32, copy=False)
+
+
+class UnpairedData(NamedTuple):
+    """Two unpaired image domains for translation, and the augmentation their training batches go through.
+
+    Train on it with ``gan.fit((data.a, data.b), steps, transform=data.transform)``.
+    """
+
+    a: np.ndarray
+    """Domain A: float32 (N_A, C_A, H, W) in [-1, 1]."""
+    b: np.ndarray
+    """Domain B: float32 (N_B, C_B, H, W) in [-1, 1]."""
+    transform: RandomCropFlip | None
+    """The random crop and flip of every training batch (None: the images are used as they are)."""
+
+
+def _augmentation(load_size: int, crop_size: int, flip: bool) -> RandomCropFlip | None:
+    """The :class:`RandomCropFlip` from ``load_size`` images to ``crop_size``, None if it would change nothing."""
+    if not 1 <= crop_size <= load_size:
+        raise ValueError(f"crop_size must be between 1 and load_size ({load_size}), got {crop_size}")
+    return RandomCropFlip(crop_size, flip) if flip or crop_size < load_size else None
+
+
+def unpaired_folders(root: str | os.PathLike, load_size: int = 286, crop_size: int = 256, flip: bool = True,
+                     split: str = "train", channels: int = 3) -> UnpairedData:
+    """An unpaired dataset in the layout of junyanz/pytorch-CycleGAN-and-pix2pix (``horse2zebra/trainA``,
+    ``trainB``, ``testA``, ``testB``), preprocessed as its default ``resize_and_crop``: every picture is resized
+    to ``load_size`` x ``load_size`` (bicubic) when loaded; every training batch is then randomly cropped to
+    ``crop_size`` and, with ``flip``, randomly flipped (:class:`RandomCropFlip`, in ``transform``).
+
+    Args:
+        root: the folder holding ``<split>A/`` and ``<split>B/`` (PNG and JPEG files, searched recursively).
+        load_size: the side length pictures are resized to.
+        crop_size: the side length of the training crops (the model's ``image_size``).
+        flip: random horizontal flips.
+        split: "train" or "test".
+        channels: 1 (grayscale) or 3 (RGB).
+
+    Returns:
+        :class:`UnpairedData`; the images take ``4 * channels * load_size**2`` bytes each (1 MB at 286 RGB).
+    """
+    folders = [Path(root) / f"{split}{domain}" for domain in "AB"]
+    missing = [str(folder) for folder in folders if not folder.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"unpaired_folders: no folder {' or '.join(missing)} (expected {split}A/ and "
+                                f"{split}B/ under {root})")
+    transform = _augmentation(load_size, crop_size, flip)
+    a, b = (image_folder(folder, load_size, channels=channels, stretch=True) for folder in folders)
+    return UnpairedData(a, b, transform)
+
+
+def unpaired_from_spec(spec: str, size: int, load_size: int | None = None, flip: bool = True,
+                       channels: int | None = None, split: str = "train") -> UnpairedData:
+    """The unpaired dataset a spec names, for training at ``size`` x ``size``.
+
+    A spec is a built-in set with two classes, A then B (``"fashion-mnist:sneaker,ankle_boot"``,
+    ``"textures:grass,gravel"``, ``"digits:3,8"``; see :func:`from_spec`), or a folder in the reference layout
+    (:func:`unpaired_folders`). Images are loaded at ``load_size`` (by default ``size`` for built-in sets and
+    ``size * 286 / 256``, the reference's ratio, for folders) and every training batch is randomly cropped to
+    ``size`` and, with ``flip``, flipped. ``channels`` None keeps the data's own.
+    """
+    name, classes = parse_spec(spec)
+    if name not in BUILTIN:
+        load = load_size if load_size is not None else round(size * 286 / 256)
+        return unpaired_folders(name, load, size, flip, split, channels or 3)
+    if classes is None or len(classes) != 2:
+        raise ValueError(f"unpaired data {spec!r}: name two classes, A then B (fashion-mnist:sneaker,ankle_boot, "
+                         "textures:grass,gravel), or give a folder holding trainA/ and trainB/")
+    load = load_size if load_size is not None else size
+    transform = _augmentation(load, size, flip)
+    a, b = (from_spec(f"{name}:{c}", load, channels=channels, split=split) for c in classes)
+    return UnpairedData(a, b, transform)

@@ -42,21 +42,23 @@ def _resize_matrix(size_in: int, size_out: int) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def resize(images: np.ndarray, size: int) -> np.ndarray:
-    """Resizes float (N, C, H, W) images to (N, C, size, size) with Pillow's bilinear filter (antialiased when
-    shrinking), separably in 32-bit float, so no precision is lost to 8-bit rounding. Returns float32."""
+def resize(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Resizes float (N, C, H, W) images to (N, C, size, size), or to (N, C, height, width) for a pair ``size``,
+    with Pillow's bilinear filter (antialiased when shrinking), separably in 32-bit float, so no precision is lost
+    to 8-bit rounding. Returns float32."""
     array = np.asarray(images, dtype=np.float32)
     if array.ndim != 4:
         raise ValueError(f"resize: images must be shaped (N, C, H, W), got {array.shape}")
-    if size < 1:
+    out_height, out_width = (size, size) if np.ndim(size) == 0 else size
+    if out_height < 1 or out_width < 1:
         raise ValueError(f"resize: size must be >= 1, got {size}")
-    if array.shape[2:] == (size, size):
+    if array.shape[2:] == (out_height, out_width):
         return np.ascontiguousarray(array)
     n, channels, height, width = array.shape
-    rows = array.reshape(-1, width) @ _resize_matrix(width, size).T                       # (N*C*H, size)
-    planes = rows.reshape(-1, height, size).transpose(0, 2, 1).reshape(-1, height)      # (N*C*size, H)
-    columns = planes @ _resize_matrix(height, size).T                                   # (N*C*size, size)
-    return np.ascontiguousarray(columns.reshape(n, channels, size, size).transpose(0, 1, 3, 2))
+    rows = array.reshape(-1, width) @ _resize_matrix(width, out_width).T                       # (N*C*H, W')
+    planes = rows.reshape(-1, height, out_width).transpose(0, 2, 1).reshape(-1, height)      # (N*C*W', H)
+    columns = planes @ _resize_matrix(height, out_height).T                                  # (N*C*W', H')
+    return np.ascontiguousarray(columns.reshape(n, channels, out_width, out_height).transpose(0, 1, 3, 2))
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = 0) -> np.ndarray:

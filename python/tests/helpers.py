@@ -10,6 +10,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "ops"
 MODEL_FIXTURES = FIXTURES.parent / "models"
 TINY_DCGAN = {"image_size": 16, "channels": 1, "ngf": 8, "ndf": 8}
 """A DCGAN small enough to train a few steps in milliseconds."""
+TINY_STYLEGAN = {"resolution": 8, "channels": 1, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 32,
+                 "channel_max": 8}
+"""A StyleGAN2 small enough to train a few steps in milliseconds (4 ws; 1 channel, for the 8x8 digits)."""
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:

@@ -103,7 +103,7 @@ def test_specs(folder) -> None:
     assert datasets.parse_spec(str(folder)) == (str(folder), None)
     with pytest.raises(ValueError, match=r"unknown classes \['11'\]"):
         datasets.parse_spec("mnist5k:1,11")
-    with pytest.raises(ValueError, match=r"expected fashion-mnist, digits, mnist5k .* or a folder"):
+    with pytest.raises(ValueError, match=r"expected fashion-mnist, digits, mnist5k, .* or a folder"):
         datasets.parse_spec("imagenet")
 
     assert datasets.from_spec("digits:3", 16).shape == (183, 1, 16, 16)

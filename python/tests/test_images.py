@@ -95,3 +95,7 @@ def test_resize_is_pillows_bilinear_filter(rng) -> None:
         assert resized.shape == (3, 2, size, size) and resized.dtype == np.float32
         np.testing.assert_allclose(resized, expected, atol=1e-6)
     np.testing.assert_array_equal(images.resize(batch[..., :20, :], 20), batch[..., :20, :])
+    rectangle = images.resize(batch, (12, 30))  # (height, width)
+    expected = np.stack([np.asarray(Image.fromarray(plane).resize((30, 12), Image.BILINEAR))
+                         for plane in batch.reshape(-1, 28, 20)]).reshape(3, 2, 12, 30)
+    np.testing.assert_allclose(rectangle, expected, atol=1e-6)

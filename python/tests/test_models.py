@@ -226,7 +226,7 @@ def forge(tmp_path, gan, tensors=None, **metadata) -> str:
 
 
 def test_checkpoint_errors(tmp_path, gan) -> None:
-    with pytest.raises(ValueError, match=r"a checkpoint of model kind 'unet'; known kinds: dcgan"):
+    with pytest.raises(ValueError, match=r"a checkpoint of model kind 'unet'; known kinds: .*dcgan"):
         sg.load(forge(tmp_path, gan, kind="unet"))
     with pytest.raises(ValueError, match=r"format version '2'"):
         sg.load(forge(tmp_path, gan, format_version="2"))

@@ -30,7 +30,8 @@ from swiftgan import _native
 from swiftgan.images import save_grid
 from swiftgan.safetensors import load_file, save_file
 
-__all__ = ["GAN", "Net", "load", "batch_indices", "CHECKPOINT", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "CHECKPOINT", "FORMAT",
+           "FORMAT_VERSION"]
 
 FORMAT = "swiftgan"
 """The ``format`` metadata of a swiftgan checkpoint."""
@@ -44,6 +45,10 @@ _REGISTRY: dict[str, type[GAN]] = {}
 
 Callback = Callable[["GAN", int, dict[str, float]], Any]
 """``cb(gan, step, losses)``, called after every training step; returning ``"stop"`` ends ``fit``."""
+
+BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+"""``transform(batch, rng)``: the batch a training step sees in place of ``batch`` (random crops, flips...), drawing
+its randomness from ``rng`` only (see :func:`batch_generator`)."""
 
 
 def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, Any],
@@ -68,7 +73,7 @@ def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mappin
             raise TypeError(f"{what}: {name!r} must be a float array, got dtype {array.dtype}")
         if array.shape != shape:
             problems.append(f"{name!r} has shape {array.shape}, expected {shape}")
-        arrays[name] = np.ascontiguousarray(array, dtype=np.float32)
+        arrays[name] = np.asarray(array, dtype=np.float32, order="C")  # ascontiguousarray makes 0-d 1-d
     if problems:
         raise ValueError(f"{what}: " + "; ".join(problems))
     return arrays
@@ -123,10 +128,15 @@ class Net:
     @property
     def num_parameters(self) -> int:
         """The number of trained values: entries some optimizer updates (buffers such as running statistics
-        are excluded)."""
-        trained = {key.split(".exp_avg.", 1)[1] for key in self._gan._state_shapes
-                   if key.startswith("opt_") and ".exp_avg." in key}
-        return sum(math.prod(self._gan._state_shapes[key]) for key in self._keys.values() if key in trained)
+        are excluded). A net no optimizer updates, a moving average such as StyleGAN's ``G_ema``, counts the entries
+        that mirror trained entries of another net (the same name within the net, the same shape)."""
+        shapes = self._gan._state_shapes
+        trained = {key.split(".exp_avg.", 1)[1] for key in shapes if key.startswith("opt_") and ".exp_avg." in key}
+        keys = [key for key in self._keys.values() if key in trained]
+        if not keys:
+            mirrored = {(key.split(".", 1)[1], shapes[key]) for key in trained}
+            keys = [key for short, key in self._keys.items() if (short, shapes[key]) in mirrored]
+        return sum(math.prod(shapes[key]) for key in keys)
 
     def __repr__(self) -> str:
         return f"<{type(self._gan).__name__} net {self.name!r}: {self.num_parameters:,} parameters>"
@@ -154,6 +164,13 @@ def batch_indices(seed: int, stream: int, step: int, n: int, batch_size: int) ->
     return _permutation(seed, stream, epoch, n)[position * batch_size:(position + 1) * batch_size]
 
 
+def batch_generator(seed: int, stream: int, step: int) -> np.random.Generator:
+    """The random generator a :data:`BatchTransform` gets for batch ``step`` of data stream ``stream``: a Philox
+    generator keyed by ``(seed, stream, step)`` alone (apart from the keys of :func:`batch_indices`), so a resumed
+    run transforms its batches exactly as one that never stopped."""
+    return np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, stream, step], spawn_key=(1,))))
+
+
 class GAN:
     """Base class of swiftgan's models.
 
@@ -173,6 +190,8 @@ class GAN:
     """The engine's model kind, and the ``kind`` of this model's checkpoints."""
     preview_nrow: ClassVar[int | None] = None
     """Images per row of the sample grids (None: a square grid)."""
+    default_batch_size: ClassVar[int] = 64
+    """The batch size of :meth:`fit` (and of the command line) when none is given: the reference recipe's."""
 
     def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -223,7 +242,7 @@ class GAN:
         self,
         data: np.ndarray | Sequence[np.ndarray],
         steps: int,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         *,
         out_dir: str | os.PathLike | None = None,
         sample_every: int = 250,
@@ -231,6 +250,7 @@ class GAN:
         callbacks: Iterable[Callback] = (),
         log_every: int = 10,
         progress: bool = True,
+        transform: BatchTransform | None = None,
     ) -> dict[str, list[float]]:
         """Trains for ``steps`` more steps on ``data``.
 
@@ -240,7 +260,7 @@ class GAN:
         Args:
             data: float32 images (N, C, H, W) in [-1, 1], or one such array per training input of the model.
             steps: how many steps to take now (counting on from :attr:`step`).
-            batch_size: examples per batch (per input).
+            batch_size: examples per batch (per input); None means the model's :attr:`default_batch_size`.
             out_dir: where to write, if given: ``samples/step_XXXXXXX.png`` (grids of :meth:`preview`) every
                 ``sample_every`` steps, the checkpoint ``checkpoint.safetensors`` every ``checkpoint_every``
                 steps, and ``log.jsonl``, one JSON object per ``log_every`` steps with ``step``, ``time`` (seconds
@@ -254,15 +274,20 @@ class GAN:
                 step's dict; training stops after a step at which a callback returns ``"stop"``.
             log_every: steps between log lines and progress-bar updates.
             progress: show a tqdm progress bar with the latest logged losses.
+            transform: applied to every batch of every input before the step, e.g.
+                :class:`swiftgan.datasets.RandomCropFlip`, with the generator :func:`batch_generator` gives for
+                that input and step.
 
         Returns:
             The history of this call: ``"step"`` and every loss name -> one value per step.
         """
+        batch_size = self.default_batch_size if batch_size is None else batch_size
         arrays = self._data_arrays(data, batch_size)
         for name, count in (("steps", steps), ("sample_every", sample_every),
                             ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             if isinstance(count, bool) or not isinstance(count, int) or count < (0 if name == "steps" else 1):
                 raise ValueError(f"fit: {name} must be an int >= {0 if name == 'steps' else 1}, got {count!r}")
+        self._prepare_fit(arrays, batch_size)
         callbacks = list(callbacks)
         history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
         out = Path(out_dir) if out_dir is not None else None
@@ -289,6 +314,9 @@ class GAN:
             for _ in range(steps):
                 batches = [array[batch_indices(self.seed, stream, step, len(array), batch_size)]
                            for stream, array in enumerate(arrays)]
+                if transform is not None:
+                    batches = [transform(batch, batch_generator(self.seed, stream, step))
+                               for stream, batch in enumerate(batches)]
                 losses = self.train_step(*batches)
                 step = self.step
                 history["step"].append(step)
@@ -336,6 +364,10 @@ class GAN:
             if len(array) < batch_size:
                 raise ValueError(f"fit: data[{index}] has {len(array)} examples, fewer than batch_size {batch_size}")
         return arrays
+
+    def _prepare_fit(self, arrays: Sequence[np.ndarray], batch_size: int) -> None:
+        """Called by :meth:`fit` once its data is checked, before the first step: models whose training schedule
+        depends on the size of the data (CycleGAN's epochs) set it here. Does nothing by default."""
 
     def _open_log(self, path: Path):
         """The loss log opened for appending, without lines of steps beyond the current one."""

@@ -1,0 +1,301 @@
+"""CycleGAN: unpaired image-to-image translation."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from swiftgan.functional import _check_float, _check_int
+from swiftgan.images import resize
+from swiftgan.models.base import GAN
+from swiftgan.torch_io import load_torch_state_dict
+
+__all__ = ["CycleGAN"]
+
+DIRECTIONS = {"AtoB": "G_A", "BtoA": "G_B"}
+"""Translation direction -> the generator that translates it."""
+
+ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image)
+
+_UNUSED_BUFFERS = (".running_mean", ".running_var", ".num_batches_tracked")
+"""Suffixes of entries old junyanz checkpoints carry for InstanceNorm layers, which have no statistics (their
+``patch_instance_norm_state_dict`` drops them too)."""
+
+
+def _side(caller: str, name: str, value: object) -> int:
+    """A side length the ResNet generator takes: a multiple of 4, at least 8."""
+    side = _check_int(caller, name, value)
+    if side < 8 or side % 4:
+        raise ValueError(f"{caller}: {name} must be a multiple of 4 and at least 8 (the generator downsamples "
+                         f"twice), got {side}")
+    return side
+
+
+class CycleGAN(GAN, kind="cyclegan"):
+    """CycleGAN (Zhu, Park, Isola and Efros 2017, "Unpaired Image-to-Image Translation using Cycle-Consistent
+    Adversarial Networks", arXiv:1703.10593), as in junyanz/pytorch-CycleGAN-and-pix2pix.
+
+    Generators ``G_A`` (A to B) and ``G_B`` (B to A): the ResnetGenerator, ReflectionPad(3) + 7x7 conv, two
+    stride-2 3x3 convs, ``n_blocks`` residual blocks, two stride-2 3x3 transposed convs, ReflectionPad(3) + 7x7
+    conv and Tanh, with InstanceNorm (no affine parameters, no statistics) and ReLU. Discriminators ``D_A``
+    (judges B images) and ``D_B`` (judges A images): the 70x70 PatchGAN (``n_layers_d`` = 3), 4x4 convs,
+    LeakyReLU(0.2), InstanceNorm. Least-squares adversarial losses (the discriminators' halved), L1 cycle losses
+    weighted ``lambda_A`` and ``lambda_B``, identity losses weighted ``lambda_identity`` times those, image pools
+    of ``pool_size`` past fakes for the discriminators, Adam, and the learning rate constant for ``n_epochs``
+    epochs, then decaying linearly to zero over ``n_epochs_decay``. Weights N(0, 0.02). Parameter names are the
+    reference's (``model.N.*``, ``model.N.conv_block.M.*``), so its state dicts load with
+    ``gan.nets["G_A"].load_state_dict(...)``, and its published generators with
+    :meth:`from_pretrained_generator`.
+
+    Args:
+        image_size: side length of the training images (the reference's crop size), a multiple of 4.
+        in_channels: channels of domain A images.
+        out_channels: channels of domain B images.
+        ngf: generator width (channels after the first conv).
+        ndf: discriminator width (channels of the first conv).
+        n_blocks: residual blocks per generator (the reference's ``resnet_9blocks``; 6 for ``resnet_6blocks``).
+        n_layers_d: stride-2 convs of the PatchGAN discriminators.
+        lambda_A: weight of the A -> B -> A cycle loss.
+        lambda_B: weight of the B -> A -> B cycle loss.
+        lambda_identity: weight of the identity losses, relative to lambda_A and lambda_B (0 turns them off;
+            they need in_channels == out_channels).
+        pool_size: generated images kept per discriminator (0: no pool).
+        lr: Adam learning rate of the generators and of the discriminators.
+        betas: Adam's (beta1, beta2).
+        n_epochs: epochs at the initial learning rate.
+        n_epochs_decay: epochs of linear decay to zero after them.
+        epoch_steps: training steps per epoch; None (the reference) sets it when :meth:`fit` starts to
+            ``max(len(A), len(B)) // batch_size``.
+        seed: seeds the initial weights, the image pools' draws and the order and augmentation of the batches.
+
+    ``train_step(batch_a, batch_b)`` takes a batch of each domain, (B, in_channels, image_size, image_size) and
+    (B, out_channels, image_size, image_size) in [-1, 1], and returns the reference's losses ``D_A``, ``G_A``,
+    ``cycle_A``, ``idt_A``, ``D_B``, ``G_B``, ``cycle_B``, ``idt_B``. ``fit((a, b), steps)`` trains on two
+    unpaired arrays (see :func:`swiftgan.datasets.unpaired_from_spec`), each walked in its own random order.
+    Checkpoints hold the four networks, both Adam states, the step (and so the schedule position), both image
+    pools and the RNG, so a resumed run continues bit-identically.
+    """
+
+    preview_nrow: ClassVar[int | None] = 8
+    default_batch_size: ClassVar[int] = 1
+
+    def __init__(self, *, image_size: int = 256, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
+                 ndf: int = 64, n_blocks: int = 9, n_layers_d: int = 3, lambda_A: float = 10.0,
+                 lambda_B: float = 10.0, lambda_identity: float = 0.5, pool_size: int = 50, lr: float = 2e-4,
+                 betas: tuple[float, float] = (0.5, 0.999), n_epochs: int = 100, n_epochs_decay: int = 100,
+                 epoch_steps: int | None = None, seed: int = 0) -> None:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"CycleGAN: argument 'betas' must be a pair of floats, got {betas!r}")
+        name = "CycleGAN"
+        config: dict[str, Any] = {
+            "image_size": _check_int(name, "image_size", image_size),
+            "in_channels": _check_int(name, "in_channels", in_channels),
+            "out_channels": _check_int(name, "out_channels", out_channels),
+            "ngf": _check_int(name, "ngf", ngf),
+            "ndf": _check_int(name, "ndf", ndf),
+            "n_blocks": _check_int(name, "n_blocks", n_blocks),
+            "n_layers_d": _check_int(name, "n_layers_d", n_layers_d),
+            "lambda_A": _check_float(name, "lambda_A", lambda_A),
+            "lambda_B": _check_float(name, "lambda_B", lambda_B),
+            "lambda_identity": _check_float(name, "lambda_identity", lambda_identity),
+            "pool_size": _check_int(name, "pool_size", pool_size),
+            "lr": _check_float(name, "lr", lr),
+            "betas": [_check_float(name, "betas", beta) for beta in betas],
+            "n_epochs": _check_int(name, "n_epochs", n_epochs),
+            "n_epochs_decay": _check_int(name, "n_epochs_decay", n_epochs_decay),
+            "epoch_steps": None if epoch_steps is None else _check_int(name, "epoch_steps", epoch_steps),
+            "seed": _check_int(name, "seed", seed),
+        }
+        attrs = {key: value for key, value in config.items() if key not in ("betas", "seed") and value is not None}
+        attrs.update(beta1=config["betas"][0], beta2=config["betas"][1])
+        super().__init__(config, attrs)
+
+    # -- training -------------------------------------------------------------------------------------------
+
+    @property
+    def epoch_steps(self) -> int:
+        """Training steps per epoch of the learning-rate schedule (set by :meth:`fit` unless fixed)."""
+        return self._model.get_counter("epoch_steps")
+
+    def _prepare_fit(self, arrays: Sequence[np.ndarray], batch_size: int) -> None:
+        if len(arrays) != 2:
+            raise ValueError(f"CycleGAN.fit: data must be two arrays, domain A and domain B, got {len(arrays)}")
+        if self.config["epoch_steps"] is None:
+            self._model.set_counter("epoch_steps", max(len(array) for array in arrays) // batch_size)
+
+    def preview(self, data: Sequence[np.ndarray]) -> np.ndarray:
+        """Six rows of eight: real A, G_A(A), G_B(G_A(A)), real B, G_B(B), G_A(G_B(B)), from the first eight images
+        of each domain (center-cropped to ``image_size``), the same at every call."""
+        rows = []
+        for array, forward, backward in ((data[0], "G_A", "G_B"), (data[1], "G_B", "G_A")):
+            real = self._center_crop(array[np.arange(8) % len(array)])
+            fake = self.nets[forward](real)
+            rows += [real, fake, self.nets[backward](fake)]
+        if self.config["in_channels"] != self.config["out_channels"]:
+            rows = [np.repeat(row, 3, axis=1) if row.shape[1] == 1 else row for row in rows]
+        return np.concatenate(rows)
+
+    def _center_crop(self, images: np.ndarray) -> np.ndarray:
+        size = self.config["image_size"]
+        top, left = (images.shape[2] - size) // 2, (images.shape[3] - size) // 2
+        return np.ascontiguousarray(images[:, :, top:top + size, left:left + size])
+
+    # -- inference ------------------------------------------------------------------------------------------
+
+    def translate(self, image: ImageLike | str | os.PathLike, direction: str = "AtoB",
+                  resize_to: int | tuple[int, int] | None = None, batch_size: int = 16) -> ImageLike:
+        """Translates one image, or a batch, from domain A to B (``"AtoB"``, with ``G_A``) or B to A (``"BtoA"``).
+
+        The image may have any size. The generator needs a height and width that are multiples of 4 and at least
+        8: by default the image is padded to the next such size by reflecting its borders, translated, and the
+        result cropped back to the original size, so nothing is resampled. With ``resize_to`` (a side length or
+        (height, width), multiples of 4) the image is instead resized (bilinear) to that size, translated there
+        and resized back (useful when the model was trained at a smaller scale than the image's).
+
+        Args:
+            image: a numpy array, uint8 ``(H, W)``, ``(H, W, C)`` or ``(N, H, W, C)`` in [0, 255], or float
+                ``(C, H, W)`` or ``(N, C, H, W)`` in [-1, 1]; a PIL image; or the path of an image file. PIL images
+                and files are converted to the generator's channels (grayscale or RGB); arrays must have them.
+            direction: "AtoB" or "BtoA".
+            resize_to: translate at this size instead of padding (see above).
+            batch_size: images per forward pass.
+
+        Returns:
+            The same kind as given, with the same shape: a uint8 or float32 array, or a PIL image (also for a
+            path).
+
+        Raises:
+            ValueError: unknown direction, wrong channels, an empty image or an invalid ``resize_to``.
+            TypeError: an array that is neither uint8 nor floating point.
+            OSError: a file that cannot be read as an image.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"translate: direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        net = DIRECTIONS[direction]
+        channels = self.config["in_channels" if net == "G_A" else "out_channels"]
+        if isinstance(image, (str, os.PathLike)):
+            try:
+                with Image.open(image) as opened:
+                    image = opened.copy()
+            except (OSError, ValueError) as error:
+                raise OSError(f"translate: cannot read {os.fspath(image)!r} as an image ({error})") from None
+        if isinstance(image, Image.Image):
+            if channels not in (1, 3):
+                raise ValueError(f"translate: {net} takes {channels}-channel images; pass them as a numpy array")
+            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+            return Image.fromarray(self.translate(pixels, direction, resize_to, batch_size))
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"translate: expected a numpy array, a PIL image or a path, got {type(image).__name__}")
+        batch = self._as_batch(image)
+        if batch.shape[1] != channels:
+            raise ValueError(f"translate: direction {direction!r} ({net}) takes {channels}-channel images, got "
+                             f"{batch.shape[1]} channels (an array of shape {image.shape})")
+        out = self._translate_batch(batch, net, resize_to, batch_size)
+        return self._like(out, image)
+
+    @staticmethod
+    def _as_batch(image: np.ndarray) -> np.ndarray:
+        """An array in one of the layouts :meth:`translate` takes, as float32 (N, C, H, W) in [-1, 1]."""
+        if image.dtype == np.uint8:
+            if image.ndim not in (2, 3, 4):
+                raise ValueError(f"translate: uint8 images must be (H, W), (H, W, C) or (N, H, W, C), got shape "
+                                 f"{image.shape}")
+            pixels = {2: image[None, :, :, None], 3: image[None], 4: image}[image.ndim]
+            batch = pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+        elif image.dtype.kind == "f":
+            if image.ndim not in (3, 4):
+                raise ValueError(f"translate: float images must be (C, H, W) or (N, C, H, W), got shape {image.shape}")
+            batch = (image[None] if image.ndim == 3 else image).astype(np.float32)
+        else:
+            raise TypeError(f"translate: arrays must be uint8 in [0, 255] or float in [-1, 1], got dtype {image.dtype}")
+        if 0 in batch.shape:
+            raise ValueError(f"translate: empty image (shape {image.shape})")
+        return np.ascontiguousarray(batch)
+
+    @staticmethod
+    def _like(batch: np.ndarray, image: np.ndarray) -> np.ndarray:
+        """A translated float (N, C, H, W) batch in the dtype and layout of the array it came from."""
+        if image.dtype.kind == "f":
+            return batch[0] if image.ndim == 3 else batch
+        pixels = np.round((np.clip(batch, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8).transpose(0, 2, 3, 1)
+        return pixels.reshape(image.shape)
+
+    def _translate_batch(self, batch: np.ndarray, net: str, resize_to: int | tuple[int, int] | None,
+                         batch_size: int) -> np.ndarray:
+        """``net`` on float (N, C, H, W) images of any size: padded or resized to a size it takes, and back."""
+        step = _check_int("translate", "batch_size", batch_size)
+        if step < 1:
+            raise ValueError(f"translate: batch_size must be >= 1, got {step}")
+
+        def forward(x: np.ndarray) -> np.ndarray:
+            return np.concatenate([self.nets[net](np.ascontiguousarray(x[i:i + step])) for i in range(0, len(x), step)])
+
+        height, width = batch.shape[2:]
+        if resize_to is not None:
+            pair = (resize_to, resize_to) if np.ndim(resize_to) == 0 else tuple(resize_to)
+            if len(pair) != 2:
+                raise ValueError(f"translate: resize_to must be a side length or (height, width), got {resize_to!r}")
+            size = (_side("translate", "resize_to", pair[0]), _side("translate", "resize_to", pair[1]))
+            return resize(forward(resize(batch, size)), (height, width))
+        full_height, full_width = max(8, 4 * math.ceil(height / 4)), max(8, 4 * math.ceil(width / 4))
+        top, left = (full_height - height) // 2, (full_width - width) // 2
+        padded = np.pad(batch, ((0, 0), (0, 0), (top, full_height - height - top), (left, full_width - width - left)),
+                        mode="reflect")
+        return np.ascontiguousarray(forward(padded)[:, :, top:top + height, left:left + width])
+
+    # -- pretrained weights ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained_generator(cls, weights: str | os.PathLike | Mapping[str, np.ndarray],
+                                  direction: str = "AtoB", **config: Any) -> CycleGAN:
+        """A model whose ``G_A`` (``direction="AtoB"``) or ``G_B`` (``"BtoA"``) is a generator published by
+        junyanz/pytorch-CycleGAN-and-pix2pix (``latest_net_G.pth``, ``horse2zebra.pth``...), ready for
+        :meth:`translate` in that direction. PyTorch is not needed: the ``.pth`` file is read by
+        :func:`swiftgan.load_torch_state_dict`, which runs no code from it.
+
+        ``ngf``, ``n_blocks`` and the channels are read off the weights' shapes (``resnet_9blocks`` and
+        ``resnet_6blocks`` generators alike); the InstanceNorm ``running_mean`` / ``running_var`` entries of
+        checkpoints written by old PyTorch versions are ignored, as the reference does. The other networks keep
+        their fresh initialization.
+
+        Args:
+            weights: a ``.pth`` file, or a state dict already loaded (name -> array).
+            direction: which way the generator translates: "AtoB" or "BtoA".
+            **config: further :class:`CycleGAN` arguments (``image_size`` for fine-tuning...).
+
+        Raises:
+            ValueError: the weights are not a ResnetGenerator's (the message names what does not fit), or the
+                file is not a PyTorch checkpoint.
+            OSError: the file cannot be read.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"from_pretrained_generator: direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        where = os.fspath(weights) if isinstance(weights, (str, os.PathLike)) else "state dict"
+        state = load_torch_state_dict(weights) if isinstance(weights, (str, os.PathLike)) else weights
+        if not isinstance(state, Mapping):
+            raise ValueError(f"{where}: expected a state dict (name -> tensor), got {type(state).__name__}")
+        state = {name: value for name, value in state.items() if not name.endswith(_UNUSED_BUFFERS)}
+        blocks = {name.split(".")[1] for name in state if ".conv_block." in name}
+        first, last = state.get("model.1.weight"), state.get(f"model.{17 + len(blocks)}.weight")
+        if first is None or last is None or np.ndim(first) != 4 or np.ndim(last) != 4:
+            raise ValueError(f"{where}: not a junyanz ResnetGenerator state dict (expected 4-d 'model.1.weight' and "
+                             f"'model.{17 + len(blocks)}.weight' for {len(blocks)} residual blocks)")
+        ngf, source_channels = np.shape(first)[:2]
+        target_channels = np.shape(last)[0]
+        a_channels, b_channels = ((source_channels, target_channels) if direction == "AtoB"
+                                  else (target_channels, source_channels))
+        if a_channels != b_channels:
+            config.setdefault("lambda_identity", 0.0)
+        gan = cls(in_channels=int(a_channels), out_channels=int(b_channels), ngf=int(ngf), n_blocks=len(blocks),
+                  **config)
+        try:
+            gan.nets[DIRECTIONS[direction]].load_state_dict(state)
+        except ValueError as error:
+            raise ValueError(f"{where}: not a junyanz ResnetGenerator with ngf={ngf} and {len(blocks)} blocks "
+                             f"({error})") from None
+        return gan
