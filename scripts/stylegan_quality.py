@@ -10,10 +10,10 @@ README.
    --images.
 
 Both runs use a network narrower than StyleGAN's defaults (--channel-max, --w-dim for z and w, --mapping-layers), so
-that they take minutes on a 2-core CPU, and a G_ema half-life to match (--ema-images). Run folders (samples, logs, checkpoints) go under --out; the results are
-printed as a Markdown table and written as JSON (--json).
+that they take minutes on a 2-core CPU, and a G_ema half-life to match (--ema-images). Run folders (samples, logs,
+checkpoints) go under --out; the results are printed as a Markdown table and written as JSON (--json).
 
-Usage: python scripts/stylegan_quality.py [--fd-steps 250,500,750,1000] [--emoji-steps 500] [--threads 2]
+Usage: python scripts/stylegan_quality.py [--fd-steps 125,250,500] [--emoji-steps 500] [--threads 2]
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def train_emoji(args: argparse.Namespace, network: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fd-steps", type=lambda text: sorted(int(s) for s in text.split(",")),
-                    default=[250, 500, 750, 1000], help="iteration counts at which to measure FD (default: 250,500,750,1000)")
+                    default=[125, 250, 500], help="iteration counts at which to measure FD (default: 125,250,500)")
     ap.add_argument("--fd-n", type=int, default=2000, help="samples and test images per FD (default: %(default)s)")
     ap.add_argument("--emoji-steps", type=int, default=500, help="emoji iterations (default: %(default)s)")
     ap.add_argument("--channel-max", type=int, default=32, help="feature maps per resolution (default: %(default)s)")
