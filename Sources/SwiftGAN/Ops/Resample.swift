@@ -119,7 +119,44 @@ public func upfirdn2d(_ x: Tensor, filter: Tensor, up: Int = 1, down: Int = 1, p
     let r = FIRResample(inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down, padLeft: p[0], padRight: p[1],
                         padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
     try require(r.outHeight > 0 && r.outWidth > 0, "upfirdn2d: padding \(p) leaves an empty output")
+    // A separable filter (StyleGAN's outer(k, k)) becomes a separable resample that visits only the taps that
+    // hit an input pixel: a quarter of them when upsampling by 2.
+    if let (u, v) = separableFactors(filter) {
+        let rows = firAxis(length: x.shape[2], up: up, down: down, pad: p[2], taps: u.map { $0 * gain }, outputs: r.outHeight)
+        let cols = firAxis(length: x.shape[3], up: up, down: down, pad: p[0], taps: v, outputs: r.outWidth)
+        return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: rows, cols: cols))
+    }
     return try fir(x, filter.detached(), gain, r)
+}
+
+/// (u, v) with filter[i, j] = u[i] * v[j], when the filter is (numerically) rank one.
+private func separableFactors(_ f: Tensor) -> ([Float], [Float])? {
+    let (h, w) = (f.shape[0], f.shape[1])
+    var pivot = 0
+    for i in 0..<f.count where Swift.abs(f.data[i]) > Swift.abs(f.data[pivot]) { pivot = i }
+    let (pi, pj) = (pivot / w, pivot % w)
+    let scale = f.data[pivot]
+    guard scale != 0 else { return nil }
+    let u = (0..<h).map { f.data[$0 * w + pj] }, v = (0..<w).map { f.data[pi * w + $0] / scale }
+    for i in 0..<h {
+        for j in 0..<w where Swift.abs(u[i] * v[j] - f.data[i * w + j]) > 1e-6 * Swift.abs(scale) { return nil }
+    }
+    return (u, v)
+}
+
+/// One axis of upfirdn: output o reads input i with tap weight taps[k - 1 - kk] where the upsampled, padded position
+/// o * down + kk - pad equals i * up (the filter is flipped: upfirdn convolves).
+private func firAxis(length n: Int, up: Int, down: Int, pad: Int, taps: [Float], outputs: Int) -> SeparableResample.Axis {
+    var axis = SeparableResample.Axis()
+    let k = taps.count
+    for o in 0..<outputs {
+        axis.add((0..<k).compactMap { kk in
+            let position = o * down + kk - pad
+            guard position >= 0, position % up == 0, position / up < n else { return nil }
+            return (position / up, taps[k - 1 - kk])
+        })
+    }
+    return axis
 }
 
 private func fir(_ x: Tensor, _ f: Tensor, _ gain: Float, _ r: FIRResample) throws -> Tensor {
