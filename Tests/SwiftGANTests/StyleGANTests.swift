@@ -38,7 +38,7 @@ final class StyleGANTests: XCTestCase {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 3)
         let x = try randomTensor([2, 3, 8, 8], seed: 4)
         let d = model.discriminator as! ResidualDiscriminator
-        let params = [d.conv.weight, d.blocks[0].conv0.weight]
+        let params = [d.epilogue.conv.weight, d.blocks[0].conv0.weight]
         let r1 = { () throws -> Tensor in
             let g = try Autograd.grad([try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
             return try mean(try sum(try square(g), axes: [1, 2, 3]))

@@ -25,9 +25,7 @@ public final class ResidualDiscriminator: Layer {
     }
 
     let blocks: [Block]
-    let conv: EqualizedConv2d, fc: EqualizedLinear, out: EqualizedLinear
-    let mbstdGroup: Int
-    let channels4: Int
+    let epilogue: DiscriminatorEpilogue
 
     public init(resolution: Int, imageChannels: Int, channels: (Int) -> Int, mbstdGroup: Int = 4, rng: inout RandomGenerator) throws {
         var blocks: [Block] = []
@@ -37,26 +35,42 @@ public final class ResidualDiscriminator: Layer {
             r /= 2
         }
         self.blocks = blocks
-        channels4 = channels(4)
-        conv = try EqualizedConv2d(channels4 + 1, channels4, kernel: 3, activate: true, rng: &rng)
-        fc = try EqualizedLinear(channels4 * 16, channels4, activate: true, rng: &rng)
-        out = try EqualizedLinear(channels4, 1, activate: false, rng: &rng)
-        self.mbstdGroup = mbstdGroup
+        epilogue = try DiscriminatorEpilogue(channels: channels(4), mbstdGroup: mbstdGroup, rng: &rng)
     }
 
     /// Logits [N, 1] for images [N, C, R, R].
     public func callAsFunction(_ img: Tensor, training: Bool) throws -> Tensor {
         var x = img
         for block in blocks { x = try block(x) }
-        let n = x.shape[0]
-        var g = Swift.min(mbstdGroup, n)
-        while n % g != 0 { g -= 1 }
-        x = try conv(try minibatchStddev(x, group: g), training: true)
-        return try out(try fc(try reshape(x, [n, channels4 * 16]), training: true), training: true)
+        return try epilogue(x)
     }
 
     public var parameters: [(String, Tensor)] {
-        blocks.flatMap { prefixed("b\($0.resolution)", $0.parameters) }
-            + prefixed("b4", namedState([("conv", conv), ("fc", fc), ("out", out)]) { $0.parameters })
+        blocks.flatMap { prefixed("b\($0.resolution)", $0.parameters) } + prefixed("b4", epilogue.parameters)
     }
+}
+
+/// Both versions' 4x4 discriminator head: minibatch standard deviation (groups of up to `mbstdGroup`), a 3x3 conv and
+/// two fully connected layers to one logit.
+final class DiscriminatorEpilogue: Module {
+    let conv: EqualizedConv2d, fc: EqualizedLinear, out: EqualizedLinear
+    let channels: Int, mbstdGroup: Int
+
+    init(channels: Int, mbstdGroup: Int, rng: inout RandomGenerator) throws {
+        conv = try EqualizedConv2d(channels + 1, channels, kernel: 3, activate: true, rng: &rng)
+        fc = try EqualizedLinear(channels * 16, channels, activate: true, rng: &rng)
+        out = try EqualizedLinear(channels, 1, activate: false, rng: &rng)
+        (self.channels, self.mbstdGroup) = (channels, mbstdGroup)
+    }
+
+    /// Logits [N, 1] for features [N, channels, 4, 4].
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let n = x.shape[0]
+        var g = Swift.min(mbstdGroup, n)
+        while n % g != 0 { g -= 1 }
+        let h = try conv(try minibatchStddev(x, group: g), training: true)
+        return try out(try fc(try reshape(h, [n, channels * 16]), training: true), training: true)
+    }
+
+    var parameters: [(String, Tensor)] { namedState([("conv", conv), ("fc", fc), ("out", out)]) { $0.parameters } }
 }

@@ -151,8 +151,8 @@ public final class ProgressiveDiscriminator: Layer {
     }
 
     let blocks: [Block]
-    let fromrgb4: EqualizedConv2d, conv: EqualizedConv2d, fc: EqualizedLinear, out: EqualizedLinear
-    let channels4: Int, mbstdGroup: Int
+    let fromrgb4: EqualizedConv2d
+    let epilogue: DiscriminatorEpilogue
     /// The stage the next forward pass judges.
     public var stage: GrowthStage
 
@@ -164,12 +164,8 @@ public final class ProgressiveDiscriminator: Layer {
             r /= 2
         }
         self.blocks = blocks
-        channels4 = channels(4)
-        fromrgb4 = try EqualizedConv2d(imageChannels, channels4, kernel: 1, activate: true, rng: &rng)
-        conv = try EqualizedConv2d(channels4 + 1, channels4, kernel: 3, activate: true, rng: &rng)
-        fc = try EqualizedLinear(channels4 * 16, channels4, activate: true, rng: &rng)
-        out = try EqualizedLinear(channels4, 1, activate: false, rng: &rng)
-        self.mbstdGroup = mbstdGroup
+        fromrgb4 = try EqualizedConv2d(imageChannels, channels(4), kernel: 1, activate: true, rng: &rng)
+        epilogue = try DiscriminatorEpilogue(channels: channels(4), mbstdGroup: mbstdGroup, rng: &rng)
         stage = GrowthStage(resolution: resolution, alpha: 1)
     }
 
@@ -188,15 +184,11 @@ public final class ProgressiveDiscriminator: Layer {
         } else {
             x = try fromrgb4(img, training: true)
         }
-        let n = x.shape[0]
-        var g = Swift.min(mbstdGroup, n)
-        while n % g != 0 { g -= 1 }
-        x = try conv(try minibatchStddev(x, group: g), training: true)
-        return try out(try fc(try reshape(x, [n, channels4 * 16]), training: true), training: true)
+        return try epilogue(x)
     }
 
     public var parameters: [(String, Tensor)] {
         blocks.flatMap { prefixed("b\($0.resolution)", $0.parameters) }
-            + prefixed("b4", namedState([("fromrgb", fromrgb4), ("conv", conv), ("fc", fc), ("out", out)]) { $0.parameters })
+            + prefixed("b4", prefixed("fromrgb", fromrgb4.parameters) + epilogue.parameters)
     }
 }
