@@ -32,3 +32,23 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tol: float = 1e-4, wh
 def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:
     """Standard normal float32 samples."""
     return rng.standard_normal(shape).astype(np.float32)
+
+
+def execute_notebook(name: str, tmp_path: Path, monkeypatch, **env: str) -> tuple[list, str]:
+    """Runs examples/<name>.ipynb headless (nbclient + ipykernel) in tmp_path with the given environment; checks
+    that no cell raised and returns (every output, their concatenated text)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    notebook = nbformat.read(Path(__file__).resolve().parents[2] / "examples" / f"{name}.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    return outputs, "".join(output.get("text", "") for output in outputs)
+
+
+def inline_images(outputs: list, mime: str = "image/png") -> list:
+    """The outputs that display an image of the given type inline."""
+    return [output for output in outputs if mime in output.get("data", {})]

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "cyclegan.ipynb"
+from helpers import execute_notebook, inline_images
 
 
 def test_cyclegan_notebook_executes(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("SWIFTGAN_NOTEBOOK_STEPS", "3")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [output for output in outputs if output.output_type == "error"]
-    images = [output for output in outputs if "image/png" in output.get("data", {})]
-    assert len(images) == 3  # the data, the test translations and the one-image translation, shown inline
-    text = "".join(output.get("text", "") for output in outputs)
+    outputs, text = execute_notebook("cyclegan", tmp_path, monkeypatch, SWIFTGAN_NOTEBOOK_STEPS="3")
+    assert len(inline_images(outputs)) == 3  # the data, the test translations and the one-image translation
     assert "after 3 steps: " in text and "of translated sneakers are ankle boots, cycle L1" in text
     assert "Image (45, 45)" in text
     run = tmp_path / "runs" / "cyclegan-notebook"
