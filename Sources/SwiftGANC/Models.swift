@@ -109,17 +109,6 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
     }
 }
 
-/// Numeric attributes from parallel C arrays.
-func readAttributes(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?) throws -> [String: Double] {
-    try require(n >= 0 && n <= 4096, "attrs: expected 0 to 4096 attributes, got \(n)")
-    var attrs: [String: Double] = [:]
-    if n > 0 {
-        let names = try nonNull(names, "attr_names"), values = try nonNull(values, "attr_values")
-        for i in 0..<Int(n) { attrs[try string(names[i], "attr_names[\(i)]")] = values[i] }
-    }
-    return attrs
-}
-
 @_cdecl("sg_model_create")
 public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?,
                             _ attrValues: UnsafePointer<Double>?, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -249,12 +238,7 @@ public func sg_model_call(_ m: OpaquePointer?, _ method: UnsafePointer<CChar>?, 
     guarded {
         let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
         let name = try string(method, "method")
-        try require(nInputs >= 0 && nInputs <= 64, "\(name): expected 0 to 64 inputs, got \(nInputs)")
-        var tensors: [String: Tensor] = [:]
-        if nInputs > 0 {
-            let names = try nonNull(inputNames, "input_names"), handles = try nonNull(inputs, "inputs")
-            for i in 0..<Int(nInputs) { tensors[try string(names[i], "input_names[\(i)]")] = try Handle.tensor(handles[i], "inputs[\(i)]") }
-        }
+        let tensors = try readNamedTensors(nInputs, inputNames, inputs, allowNull: false)
         Handle.store(try callMethod(model, name, inputs: tensors, attrs: try readAttributes(nAttrs, attrNames, attrValues)), out)
     }
 }

@@ -213,22 +213,8 @@ public func sg_op(_ name: UnsafePointer<CChar>?, _ nInputs: Int32, _ inputNames:
     guarded {
         let op = try string(name, "name")
         let out = try nonNull(out, "out")
-        try require(nInputs >= 0 && nInputs <= 4096, "\(op): expected 0 to 4096 inputs, got \(nInputs)")
-        try require(nAttrs >= 0 && nAttrs <= 4096, "\(op): expected 0 to 4096 attributes, got \(nAttrs)")
-        var tensors: [String: Tensor] = [:]
-        if nInputs > 0 {
-            let names = try nonNull(inputNames, "input_names"), handles = try nonNull(inputs, "inputs")
-            for i in 0..<Int(nInputs) {
-                let key = try string(names[i], "input_names[\(i)]")
-                if let t = Handle.optionalTensor(handles[i]) { tensors[key] = t }
-            }
-        }
-        var attrs: [String: Double] = [:]
-        if nAttrs > 0 {
-            let names = try nonNull(attrNames, "attr_names"), values = try nonNull(attrValues, "attr_values")
-            for i in 0..<Int(nAttrs) { attrs[try string(names[i], "attr_names[\(i)]")] = values[i] }
-        }
-        Handle.store(try runOp(op, inputs: tensors, attrs: attrs), out)
+        let tensors = try readNamedTensors(nInputs, inputNames, inputs, allowNull: true)
+        Handle.store(try runOp(op, inputs: tensors, attrs: try readAttributes(nAttrs, attrNames, attrValues)), out)
     }
 }
 

@@ -17,12 +17,7 @@ public func sg_optimizer_create(_ kind: UnsafePointer<CChar>?, _ nParams: Int32,
         let kind = try string(kind, "kind")
         let out = try nonNull(out, "out")
         let parameters = try readTensors(params, nParams, "params").map { $0! }
-        try require(nAttrs >= 0 && nAttrs <= 64, "attrs: expected 0 to 64 attributes, got \(nAttrs)")
-        var attrs: [String: Double] = [:]
-        if nAttrs > 0 {
-            let names = try nonNull(attrNames, "attr_names"), values = try nonNull(attrValues, "attr_values")
-            for i in 0..<Int(nAttrs) { attrs[try string(names[i], "attr_names[\(i)]")] = values[i] }
-        }
+        let attrs = try readAttributes(nAttrs, attrNames, attrValues)
         let call = OpCall(op: kind, inputs: [:], attrs: attrs)
         let optimizer: any Optimizer
         switch kind {

@@ -72,3 +72,31 @@ public func sg_set_grad_enabled(_ enabled: Int32) -> Int32 {
     GradMode.isEnabled = enabled != 0
     return previous ? 1 : 0
 }
+
+/// Numeric attributes from parallel C arrays of names and values.
+func readAttributes(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?) throws -> [String: Double] {
+    try require(n >= 0 && n <= 4096, "attrs: expected 0 to 4096 attributes, got \(n)")
+    var attrs: [String: Double] = [:]
+    if n > 0 {
+        let names = try nonNull(names, "attr_names"), values = try nonNull(values, "attr_values")
+        for i in 0..<Int(n) { attrs[try string(names[i], "attr_names[\(i)]")] = values[i] }
+    }
+    return attrs
+}
+
+/// Named tensors from parallel C arrays of names and handles; NULL handles (absent optional inputs) are skipped
+/// where `allowNull`, refused otherwise.
+func readNamedTensors(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ handles: UnsafePointer<OpaquePointer?>?,
+                      allowNull: Bool) throws -> [String: Tensor] {
+    try require(n >= 0 && n <= 4096, "inputs: expected 0 to 4096 inputs, got \(n)")
+    var tensors: [String: Tensor] = [:]
+    if n > 0 {
+        let names = try nonNull(names, "input_names"), handles = try nonNull(handles, "inputs")
+        for i in 0..<Int(n) {
+            let key = try string(names[i], "input_names[\(i)]")
+            if allowNull, handles[i] == nil { continue }
+            tensors[key] = try Handle.tensor(handles[i], "inputs[\(i)]")
+        }
+    }
+    return tensors
+}
