@@ -76,11 +76,10 @@ public final class ProgressiveSynthesis: Module {
         }
 
         func callAsFunction(_ x: Tensor?, _ ws: Tensor, noise: NoiseMode, rng: inout RandomGenerator) throws -> Tensor {
-            let n = ws.shape[0]
-            let w = { (i: Int) throws -> Tensor in try reshape(try narrow(ws, dim: 1, start: i, length: 1), [n, ws.shape[2]]) }
+            let w = { (i: Int) throws -> Tensor in try styleVector(ws, i) }
             var h: Tensor
             if let const {
-                h = try broadcast(try reshape(const, [1] + const.shape), to: [n] + const.shape)
+                h = try repeated(const, ws.shape[0])
             } else {
                 h = try conv0!(try upsampleNearest2d(x!, scale: 2), training: true)
                 h = try upfirdn2d(h, filter: blur, padding: [1, 1, 1, 1])

@@ -7,6 +7,14 @@ public enum NoiseMode: Int, Sendable {
     case random = 0, const = 1, none = 2
 }
 
+/// w vector i of ws [N, numWs, wDim], as [N, wDim].
+func styleVector(_ ws: Tensor, _ i: Int) throws -> Tensor {
+    try reshape(try narrow(ws, dim: 1, start: i, length: 1), [ws.shape[0], ws.shape[2]])
+}
+
+/// A learned input (the constant) repeated for a batch of n.
+func repeated(_ t: Tensor, _ n: Int) throws -> Tensor { try broadcast(try reshape(t, [1] + t.shape), to: [n] + t.shape) }
+
 /// Modulated conv (demodulated), optional upsampling, noise, bias and leaky ReLU.
 final class SynthesisLayer: Module {
     let affine: EqualizedLinear
@@ -91,11 +99,10 @@ final class SynthesisBlock: Module {
 
     /// (features, image) after this block; `ws` [N, numConv + 1, wDim].
     func callAsFunction(_ x: Tensor?, _ img: Tensor?, _ ws: Tensor, noise: NoiseMode, rng: inout RandomGenerator) throws -> (Tensor, Tensor) {
-        let n = ws.shape[0]
-        let w = { (i: Int) throws -> Tensor in try reshape(try narrow(ws, dim: 1, start: i, length: 1), [n, ws.shape[2]]) }
+        let w = { (i: Int) throws -> Tensor in try styleVector(ws, i) }
         var h: Tensor
         if let const {
-            h = try broadcast(try reshape(const, [1] + const.shape), to: [n] + const.shape)
+            h = try repeated(const, ws.shape[0])
         } else {
             h = try conv0!(x!, try w(0), noise: noise, rng: &rng)
         }
