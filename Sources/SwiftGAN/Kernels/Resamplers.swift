@@ -12,49 +12,91 @@ struct SeparableResample {
             for (i, w) in taps { index.append(i); weight.append(w) }
             start.append(index.count)
         }
+        /// Raw views of the taps for the kernels' inner loops.
+        struct Taps {
+            let start: UnsafeBufferPointer<Int>, index: UnsafeBufferPointer<Int>, weight: UnsafeBufferPointer<Float>
+        }
+        func withTaps<R>(_ body: (Taps) -> R) -> R {
+            start.withUnsafeBufferPointer { s in index.withUnsafeBufferPointer { i in weight.withUnsafeBufferPointer { w in
+                body(Taps(start: s, index: i, weight: w))
+            } } }
+        }
     }
     let inHeight: Int, inWidth: Int
     let rows: Axis, cols: Axis
 
-    /// out[p] = resample(x[p]) for every plane p.
-    func forward(_ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let x = x, out = out
-        let r = self, outW = cols.outputs
-        parallelFor(planes, costPerItem: rows.outputs * outW * 2) { p in
-            let src = x + p * r.inHeight * r.inWidth, dst = out + p * r.rows.outputs * outW
-            for oy in 0..<r.rows.outputs {
-                let drow = dst + oy * outW
-                drow.update(repeating: 0, count: outW)
-                for ty in r.rows.start[oy]..<r.rows.start[oy + 1] {
-                    let srow = src + r.rows.index[ty] * r.inWidth, wy = r.rows.weight[ty]
-                    for ox in 0..<outW {
-                        var s: Float = 0
-                        for tx in r.cols.start[ox]..<r.cols.start[ox + 1] { s += r.cols.weight[tx] * srow[r.cols.index[tx]] }
-                        drow[ox] += wy * s
-                    }
-                }
-            }
+    /// Runs body(planes, rowBuffer) over chunks of planes in parallel; rowBuffer holds one [inHeight, outWidth]
+    /// intermediate (the planes filtered along one axis only).
+    private func forEachChunk(planes: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+        let perPlane = Swift.max(1, (inHeight + rows.outputs) * cols.outputs * 2)
+        let buffer = inHeight * cols.outputs
+        parallelRanges(planes, minChunk: Swift.max(1, 32_768 / perPlane)) { range in
+            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, buffer))
+            defer { tmp.deallocate() }
+            body(range, tmp)
         }
     }
 
-    /// The adjoint: gx = resample^T(g), overwriting gx.
-    func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let g = g, gx = gx
-        let r = self, outW = cols.outputs
-        parallelFor(planes, costPerItem: rows.outputs * outW * 2) { p in
-            let src = g + p * r.rows.outputs * outW, dst = gx + p * r.inHeight * r.inWidth
-            dst.update(repeating: 0, count: r.inHeight * r.inWidth)
-            for oy in 0..<r.rows.outputs {
-                let grow = src + oy * outW
-                for ty in r.rows.start[oy]..<r.rows.start[oy + 1] {
-                    let drow = dst + r.rows.index[ty] * r.inWidth, wy = r.rows.weight[ty]
-                    for ox in 0..<outW {
-                        let v = wy * grow[ox]
-                        for tx in r.cols.start[ox]..<r.cols.start[ox + 1] { drow[r.cols.index[tx]] += r.cols.weight[tx] * v }
+    /// out[p] = resample(x[p]) for every plane p: first along rows of the input (tmp[iy, ox]), then along columns,
+    /// where each output row is a weighted sum of whole tmp rows (contiguous, so it vectorizes).
+    func forward(_ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let x = x, out = out
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs
+        rows.withTaps { ry in cols.withTaps { cx in
+            forEachChunk(planes: planes) { range, tmp in
+                for p in range {
+                    let src = x + p * inH * inW, dst = out + p * outH * outW
+                    for iy in 0..<inH {
+                        let srow = src + iy * inW, trow = tmp + iy * outW
+                        for ox in 0..<outW {
+                            var s: Float = 0
+                            for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
+                            trow[ox] = s
+                        }
+                    }
+                    for oy in 0..<outH {
+                        let drow = dst + oy * outW
+                        let (lo, hi) = (ry.start[oy], ry.start[oy + 1])
+                        guard lo < hi else { drow.update(repeating: 0, count: outW); continue }
+                        let t0 = tmp + ry.index[lo] * outW, w0 = ry.weight[lo]
+                        for ox in 0..<outW { drow[ox] = w0 * t0[ox] }
+                        for t in (lo + 1)..<hi {
+                            let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
+                            for ox in 0..<outW { drow[ox] += w * trow[ox] }
+                        }
                     }
                 }
             }
-        }
+        } }
+    }
+
+    /// The adjoint: gx = resample^T(g), overwriting gx. The transpose of `forward`'s two passes in reverse order.
+    func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let g = g, gx = gx
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs
+        rows.withTaps { ry in cols.withTaps { cx in
+            forEachChunk(planes: planes) { range, tmp in
+                for p in range {
+                    let src = g + p * outH * outW, dst = gx + p * inH * inW
+                    tmp.update(repeating: 0, count: inH * outW)
+                    for oy in 0..<outH {
+                        let grow = src + oy * outW
+                        for t in ry.start[oy]..<ry.start[oy + 1] {
+                            let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
+                            for ox in 0..<outW { trow[ox] += w * grow[ox] }
+                        }
+                    }
+                    dst.update(repeating: 0, count: inH * inW)
+                    for iy in 0..<inH {
+                        let trow = tmp + iy * outW, drow = dst + iy * inW
+                        for ox in 0..<outW {
+                            let v = trow[ox]
+                            for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
+                        }
+                    }
+                }
+            }
+        } }
     }
 }
 
