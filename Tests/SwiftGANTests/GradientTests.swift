@@ -25,7 +25,7 @@ final class GradientTests: XCTestCase {
     func dot(_ a: Tensor, _ b: Tensor) -> Double { (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) } }
 
     func testConvolutionPathsInRowBands() throws {
-        // A small column budget forces one-sample tiles split into bands of output rows.
+        // A small column budget forces one-sample tiles split into bands of output rows (and Winograd tiles into chunks).
         let saved = ConvGeometry.columnBudget
         ConvGeometry.columnBudget = 600
         defer { ConvGeometry.columnBudget = saved }
@@ -37,7 +37,9 @@ final class GradientTests: XCTestCase {
         let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),
                                                  ([3, 3, 6, 6], [4, 3, 1, 1], 1, 0), ([5, 2, 64, 64], [3, 2, 3, 3], 1, 1),
                                                  ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0),
-                                                 ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1)]
+                                                 ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1),
+                                                 // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
+                                                 ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)

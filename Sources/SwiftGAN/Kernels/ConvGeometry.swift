@@ -172,7 +172,7 @@ struct ConvGeometry: Equatable {
     /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
     /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
     var storesColumns: Bool {
-        !isFullyConnected && !isPointwise && !usesDirectKernels && colRows * outPlane <= 4 * inChannels * inPlane
+        !isFullyConnected && !isPointwise && !usesDirectKernels && !usesWinograd && colRows * outPlane <= 4 * inChannels * inPlane
             && storedColumnCount <= 1 << 26
     }
 
@@ -202,6 +202,8 @@ struct ConvGeometry: Equatable {
             sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
         } else if usesDirectKernels {
             directForward(image: image, weight: weight, out: out)
+        } else if usesWinograd {
+            try winogradForward(image: image, weight: weight, out: out)
         } else {
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -229,6 +231,7 @@ struct ConvGeometry: Equatable {
                          c: imageGrad, ldc: colRows)
         }
         if usesDirectKernels { return directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
+        if usesWinograd { return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachTile(needsColumns: !inPlace) { t, col, block in
@@ -260,6 +263,7 @@ struct ConvGeometry: Equatable {
                          c: weightGrad, ldc: colRows)
         }
         if usesDirectKernels { return directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
+        if usesWinograd { return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
             let n = t.samples * t.rows * outWidth
@@ -277,7 +281,7 @@ struct ConvGeometry: Equatable {
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        if isFullyConnected || isPointwise || usesDirectKernels {
+        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd {
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
