@@ -39,7 +39,9 @@ final class GradientTests: XCTestCase {
                                                  ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0),
                                                  ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1),
                                                  // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
-                                                 ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0)]
+                                                 ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0),
+                                                 // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
+                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 10, 6], [18, 4, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)
@@ -53,7 +55,7 @@ final class GradientTests: XCTestCase {
         }
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
-                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0)]
+                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 3, 5], [16, 5, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
             let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)

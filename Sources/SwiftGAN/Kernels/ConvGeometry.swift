@@ -172,7 +172,7 @@ struct ConvGeometry: Equatable {
     /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
     /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
     var storesColumns: Bool {
-        !isFullyConnected && !isPointwise && !usesDirectKernels && !usesWinograd && colRows * outPlane <= 4 * inChannels * inPlane
+        !isFullyConnected && !isPointwise && !usesDirectKernels && !usesWinograd && !usesPhases && colRows * outPlane <= 4 * inChannels * inPlane
             && storedColumnCount <= 1 << 26
     }
 
@@ -204,6 +204,8 @@ struct ConvGeometry: Equatable {
             directForward(image: image, weight: weight, out: out)
         } else if usesWinograd {
             try winogradForward(image: image, weight: weight, out: out)
+        } else if usesPhases {
+            try phaseForward(image: image, weight: weight, out: out)
         } else {
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -232,6 +234,7 @@ struct ConvGeometry: Equatable {
         }
         if usesDirectKernels { return directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         if usesWinograd { return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
+        if usesPhases { return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachTile(needsColumns: !inPlace) { t, col, block in
@@ -264,6 +267,7 @@ struct ConvGeometry: Equatable {
         }
         if usesDirectKernels { return directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         if usesWinograd { return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
+        if usesPhases { return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
             let n = t.samples * t.rows * outWidth
@@ -281,7 +285,7 @@ struct ConvGeometry: Equatable {
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd {
+        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd || usesPhases {
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         }

@@ -1,71 +1,180 @@
 import CShim
 
-/// Winograd minimal filtering F(2x2, 3x3) (Lavin and Gray, 2016) for stride-1 3x3 convolutions: the resblocks of
-/// CycleGAN and the modulated and residual-discriminator convs of StyleGAN. Each 2x2 output tile is
-/// A^T [(G g G^T) * (B^T d B)] A for the 4x4 input tile d around it, so the channel sums become 16 GEMMs
-/// [O, C] x [C, tiles], with 16 multiplies per 4 outputs instead of 36: 2.25x fewer FLOPs than im2col + GEMM.
+/// Winograd minimal filtering (Lavin and Gray, 2016) for stride-1 convolutions with 3x3 kernels (CycleGAN's
+/// resblocks, StyleGAN's convs) and 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
+/// `PhaseConvolution.swift`). Each 2x2 output tile is A^T [(G g G^T) * (B^T d B)] A for the input tile d around
+/// it, so the channel sums become alpha^2 GEMMs [O, C] x [C, tiles]: 16 multiplies per 4 outputs instead of 36
+/// for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9 instead of 16 for F(2x2, 2x2).
 ///
 /// The three primitives stay exact adjoints of each other: the image gradient is the same forward pass with the
 /// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
-    /// Whether the convolution takes the Winograd kernels: 3x3, stride 1, padding 0 or 1 (so the image gradient is
-    /// again such a convolution), and enough channels on both sides for the 16 GEMMs to be worth it.
+    /// Whether the convolution takes the Winograd kernels: stride 1, a square 3x3 or 2x2 kernel, padding below the
+    /// kernel size (so the image gradient is again such a convolution), and enough channels on both sides for the
+    /// GEMMs to be worth it.
     var usesWinograd: Bool {
-        kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding <= 1 && inChannels >= 16 && outChannels >= 16
+        stride == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 2) && padding < kernelHeight
+            && inChannels >= 16 && outChannels >= 16
     }
 
-    /// Output tiles per sample along each axis.
-    private var tileRows: Int { (outHeight + 1) / 2 }
-    private var tileCols: Int { (outWidth + 1) / 2 }
-
-    /// Tile rows per chunk: the transformed inputs and products of a chunk take an eighth of the column budget
-    /// (8 MB), so they stay in cache between the transforms and the GEMMs.
-    private var tileRowsPerChunk: Int {
-        let tiles = ConvGeometry.columnBudget / 8 / (16 * Swift.max(inChannels, outChannels))
-        return Swift.max(1, Swift.min(batch * tileRows, tiles / tileCols))
-    }
-
-    /// Runs body(first tile row, tile rows) over chunks of whole tile rows; tile row r is row r % tileRows of
-    /// sample r / tileRows, and a chunk's tiles are numbered row by row.
-    private func forEachChunk(_ body: (Int, Int) throws -> Void) rethrows {
-        let total = batch * tileRows, chunk = tileRowsPerChunk
-        for r0 in Swift.stride(from: 0, to: total, by: chunk) { try body(r0, Swift.min(chunk, total - r0)) }
-    }
-
-    /// Runs body(channel, buffer) for channels 0..<count in parallel, each with a scratch buffer of `floats` floats.
-    private func forEachChannel(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        parallelFor(count, costPerItem: cost) { channel in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(channel, $0.baseAddress!) }
+    /// out = conv(image, weight) (no bias).
+    func winogradForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).forward(image: image, weight: weight, out: out)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).forward(image: image, weight: weight, out: out)
         }
     }
 
-    /// (sample, tile row within the sample) of global tile row r.
-    @inline(__always) private func tileRow(_ r: Int) -> (Int, Int) { (r / tileRows, r % tileRows) }
+    /// imageGrad = conv^T(outGrad, weight): the forward algorithm on the output gradient with the kernel flipped,
+    /// channels swapped and padding r - 1 - p.
+    func winogradBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        let k = kernelHeight, taps = k * k
+        let transposed = ConvGeometry(batch: batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth,
+                                      outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
+                                      kernelHeight: k, kernelWidth: k, stride: 1, padding: k - 1 - padding)
+        let (o, c) = (outChannels, inChannels)
+        try Scratch.with(o * c * taps) { flipped in
+            nonisolated(unsafe) let (w, f) = (weight, flipped)
+            parallelFor(c, costPerItem: o * taps) { ci in
+                for oi in 0..<o {
+                    for t in 0..<taps { f[(ci * o + oi) * taps + t] = w[(oi * c + ci) * taps + taps - 1 - t] }
+                }
+            }
+            try transposed.winogradForward(image: outGrad, weight: flipped, out: imageGrad)
+        }
+    }
 
-    /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, 3, 3]).
+    /// weightGrad = the adjoint of the forward algorithm in the weight.
+    func winogradBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        }
+    }
+}
+
+/// One-dimensional F(2, r): y = A^T [(G g) * (B^T d)] for a filter g of r taps, an input d of alpha = r + 1 values
+/// and 2 outputs. Each transform reads vectors by index and writes vectors by index (a lane is an independent
+/// problem); applied along rows and then along columns they give F(2x2, rxr).
+protocol WinogradAlgorithm {
+    /// The kernel size r (input tiles are r + 1 wide).
+    static var taps: Int { get }
+    /// B^T d: alpha values to alpha.
+    static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// G g: r taps to alpha.
+    static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// G^T u: alpha to r, the adjoint of `kernel`.
+    static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// A^T m: alpha to the 2 outputs.
+    static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// A y: the 2 outputs to alpha, the adjoint of `output`.
+    static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+}
+
+/// F(2, 3) with interpolation points 0, 1, -1 and infinity.
+enum WinogradF2x3: WinogradAlgorithm {
+    static let taps = 3
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
+        out(0, d0 - d2); out(1, d1 + d2); out(2, d2 - d1); out(3, d1 - d3)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1, g2) = (g(0), g(1), g(2))
+        out(0, g0); out(1, 0.5 * (g0 + g1 + g2)); out(2, 0.5 * (g0 - g1 + g2)); out(3, g2)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3) = (u(0), u(1), u(2), u(3))
+        out(0, u0 + 0.5 * (u1 + u2)); out(1, 0.5 * (u1 - u2)); out(2, 0.5 * (u1 + u2) + u3)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3))
+        out(0, m0 + m1 + m2); out(1, m1 - m2 - m3)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1) = (y(0), y(1))
+        out(0, y0); out(1, y0 + y1); out(2, y0 - y1); out(3, -y1)
+    }
+}
+
+/// F(2, 2) with points 0, 1 and infinity: m = ((d0 - d1) g0, d1 (g0 + g1), (d2 - d1) g1), y = (m0 + m1, m1 + m2).
+enum WinogradF2x2: WinogradAlgorithm {
+    static let taps = 2
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2) = (d(0), d(1), d(2))
+        out(0, d0 - d1); out(1, d1); out(2, d2 - d1)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1) = (g(0), g(1))
+        out(0, g0); out(1, g0 + g1); out(2, g1)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2) = (u(0), u(1), u(2))
+        out(0, u0 + u1); out(1, u1 + u2)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2) = (m(0), m(1), m(2))
+        out(0, m0 + m1); out(1, m1 + m2)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1) = (y(0), y(1))
+        out(0, y0); out(1, y0 + y1); out(2, y1)
+    }
+}
+
+/// F(2x2, rxr) over one stride-1 geometry. Tiles are numbered row by row over all samples; work runs in chunks of
+/// whole tile rows whose transformed matrices ([alpha^2, channels, ld]) stay in cache between the transforms and
+/// the GEMMs.
+struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
+    let geometry: ConvGeometry
+    init(_ geometry: ConvGeometry) { self.geometry = geometry }
+
+    private var r: Int { Algorithm.taps }
+    private var alpha: Int { Algorithm.taps + 1 }
+    /// Number of GEMMs (entries of a transformed tile).
+    private var products: Int { alpha * alpha }
+    /// Output tiles per sample along each axis.
+    private var tileRows: Int { (geometry.outHeight + 1) / 2 }
+    private var tileCols: Int { (geometry.outWidth + 1) / 2 }
+
+    /// Tile rows per chunk: a chunk's transformed matrices take an eighth of the column budget (8 MB).
+    private var tileRowsPerChunk: Int {
+        let tiles = ConvGeometry.columnBudget / 8 / (products * Swift.max(geometry.inChannels, geometry.outChannels))
+        return Swift.max(1, Swift.min(geometry.batch * tileRows, tiles / tileCols))
+    }
+
+    /// The leading dimension of a chunk's transformed matrices: its tiles plus one vector, so the transforms always
+    /// move whole vectors (lanes past a row's last tile land where the next row, or the padding, goes).
+    private func chunkStride(_ rows: Int) -> Int { rows * tileCols + 8 }
+
+    /// Runs body(first tile row, tile rows) over the chunks.
+    private func forEachChunk(_ body: (Int, Int) throws -> Void) rethrows {
+        let total = geometry.batch * tileRows, chunk = tileRowsPerChunk
+        for r0 in Swift.stride(from: 0, to: total, by: chunk) { try body(r0, Swift.min(chunk, total - r0)) }
+    }
+
+    /// (sample, tile row within the sample) of global tile row t.
+    @inline(__always) private func tileRow(_ t: Int) -> (Int, Int) { (t / tileRows, t % tileRows) }
+
+    /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, r, r]), vectorized over c.
     private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (w, u) = (weight, u)
-        let (o, c) = (outChannels, inChannels), plane = o * c
-        forEachChannel(o, cost: c * 64, scratch: 9 * c) { oi, buffer in
-            // The nine taps of this output channel's kernels, each contiguous over c (so the loop below vectorizes).
-            let taps = buffer, kernels = w + oi * c * 9
-            for ci in 0..<c { for k in 0..<9 { taps[k * c + ci] = kernels[ci * 9 + k] } }
+        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
+        forEachChannel(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+            // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
+            let kernels = w + oi * c * taps, rows = buffer + taps * c
+            for ci in 0..<c { for k in 0..<taps { buffer[k * c + ci] = kernels[ci * taps + k] } }
             let dst = u + oi * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
-                @inline(__always) func tap(_ k: Int) -> SIMD8<Float> { load8(taps + k * c + ci, n) }
-                // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2; then the same on the columns.
-                @inline(__always) func store(_ i: Int, _ a: SIMD8<Float>, _ b: SIMD8<Float>, _ e: SIMD8<Float>) {
-                    store8(a, dst + (4 * i) * plane + ci, n)
-                    store8(0.5 * (a + b + e), dst + (4 * i + 1) * plane + ci, n)
-                    store8(0.5 * (a - b + e), dst + (4 * i + 2) * plane + ci, n)
-                    store8(e, dst + (4 * i + 3) * plane + ci, n)
+                for j in 0..<r {
+                    Algorithm.kernel({ i in load8(buffer + (i * r + j) * c + ci, n) }, { a, v in store8(v, rows + (a * r + j) * 8) })
                 }
-                store(0, tap(0), tap(1), tap(2))
-                store(1, 0.5 * (tap(0) + tap(3) + tap(6)), 0.5 * (tap(1) + tap(4) + tap(7)), 0.5 * (tap(2) + tap(5) + tap(8)))
-                store(2, 0.5 * (tap(0) - tap(3) + tap(6)), 0.5 * (tap(1) - tap(4) + tap(7)), 0.5 * (tap(2) - tap(5) + tap(8)))
-                store(3, tap(6), tap(7), tap(8))
+                for a in 0..<alpha {
+                    Algorithm.kernel({ j in load8(rows + (a * r + j) * 8) }, { b, v in store8(v, dst + (a * alpha + b) * plane + ci, n) })
+                }
             }
         }
     }
@@ -73,70 +182,55 @@ extension ConvGeometry {
     /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
     private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (du, gw) = (du, weightGrad)
-        let (o, c) = (outChannels, inChannels), plane = o * c
-        forEachChannel(o, cost: c * 64, scratch: 9 * c) { oi, buffer in
-            let taps = buffer, src = du + oi * c
+        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
+        forEachChannel(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+            let src = du + oi * c, rows = buffer + taps * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
-                @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<Float> { load8(src + (4 * i + j) * plane + ci, n) }
-                // G^T dU: rows d0 + (d1 + d2) / 2, (d1 - d2) / 2, (d1 + d2) / 2 + d3; then the same on the columns.
-                @inline(__always) func store(_ k: Int, _ t: (Int) -> SIMD8<Float>) {
-                    store8(t(0) + 0.5 * (t(1) + t(2)), taps + (3 * k) * c + ci, n)
-                    store8(0.5 * (t(1) - t(2)), taps + (3 * k + 1) * c + ci, n)
-                    store8(0.5 * (t(1) + t(2)) + t(3), taps + (3 * k + 2) * c + ci, n)
+                for b in 0..<alpha {
+                    Algorithm.kernelAdjoint({ a in load8(src + (a * alpha + b) * plane + ci, n) }, { k, v in store8(v, rows + (k * alpha + b) * 8) })
                 }
-                store(0) { j in d(0, j) + 0.5 * (d(1, j) + d(2, j)) }
-                store(1) { j in 0.5 * (d(1, j) - d(2, j)) }
-                store(2) { j in 0.5 * (d(1, j) + d(2, j)) + d(3, j) }
+                for k in 0..<r {
+                    Algorithm.kernelAdjoint({ b in load8(rows + (k * alpha + b) * 8) }, { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
+                }
             }
-            let kernels = gw + oi * c * 9
-            for ci in 0..<c { for k in 0..<9 { kernels[ci * 9 + k] = taps[k * c + ci] } }
+            let kernels = gw + oi * c * taps
+            for ci in 0..<c { for k in 0..<taps { kernels[ci * taps + k] = buffer[k * c + ci] } }
         }
     }
 
-    /// V[xi, c, t] = (B^T d B)[xi] for the 4x4 input tile d (zero outside the image) of every tile t of tile rows
-    /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles
-    /// in a row is a handful of contiguous (vectorized) loops. V has leading dimension `ld` (see `chunkStride`).
+    /// V[xi, c, t] = (B^T d B)[xi] for the input tile d (zero outside the image) of every tile t of tile rows
+    /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles in
+    /// a row is a few contiguous vector loops: column j of tile t is (j even ? even : odd)[t + j / 2].
     private func transformInput(_ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = self, c = inChannels, tc = tileCols, ld = chunkStride(rows), plane = c * ld
+        let g = geometry, c = g.inChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = c * ld
         let half = tc + 1  // even (odd) columns a row of tiles reads
         let stride = ((2 * half + 7) & ~7) + 8  // a buffer row, with room for whole vectors
-        forEachChannel(c, cost: rows * tc * 48, scratch: 8 * stride) { ci, buffer in
-            // d[i] = input row i of the tile row as [even columns | odd columns]; r[a] = row a of B^T d.
-            let d = buffer, r = d + 4 * stride
+        forEachChannel(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
+            // d[i] = input row i of the tile row as [even columns | odd columns]; q[a] = row a of B^T d.
+            let d = buffer, q = buffer + alpha * stride
             for row in 0..<rows {
-                let (n, ty) = g.tileRow(r0 + row)
+                let (n, ty) = tileRow(r0 + row)
                 let src = x + (n * c + ci) * g.inPlane
-                d.update(repeating: 0, count: 4 * stride)
-                for i in 0..<4 {
+                d.update(repeating: 0, count: alpha * stride)
+                for i in 0..<alpha {
                     let y = 2 * ty - g.padding + i
                     guard y >= 0 && y < g.inHeight else { continue }
                     let line = src + y * g.inWidth, di = d + i * stride
                     for col in 0..<g.inWidth {
-                        let q = col + g.padding
-                        di[(q & 1) * half + (q >> 1)] = line[col]
+                        let p = col + g.padding
+                        di[(p & 1) * half + (p >> 1)] = line[col]
                     }
                 }
-                let (d0, d1, d2, d3) = (d, d + stride, d + 2 * stride, d + 3 * stride)
-                let (q0, q1, q2, q3) = (r, r + stride, r + 2 * stride, r + 3 * stride)
                 forEachVector(2 * half) { k in
-                    let (a0, a1, a2, a3) = (load8(d0 + k), load8(d1 + k), load8(d2 + k), load8(d3 + k))
-                    store8(a0 - a2, q0 + k)
-                    store8(a1 + a2, q1 + k)
-                    store8(a2 - a1, q2 + k)
-                    store8(a1 - a3, q3 + k)
+                    Algorithm.input({ i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
                 }
-                // Whole vectors: lanes past the row's last tile land where the next row (or the padding) goes.
-                for a in 0..<4 {
-                    let even = r + a * stride, odd = even + half
-                    let dst = v + (4 * a) * plane + ci * ld + row * tc
+                for a in 0..<alpha {
+                    let even = q + a * stride, odd = even + half
+                    let dst = v + (a * alpha) * plane + ci * ld + row * tc
                     forEachVector(tc) { t in
-                        let (e0, e1, o0, o1) = (load8(even + t), load8(even + t + 1), load8(odd + t), load8(odd + t + 1))
-                        store8(e0 - e1, dst + t)
-                        store8(o0 + e1, dst + plane + t)
-                        store8(e1 - o0, dst + 2 * plane + t)
-                        store8(o0 - o1, dst + 3 * plane + t)
+                        Algorithm.input({ j in load8((j & 1 == 0 ? even : odd) + t + j / 2) }, { b, value in store8(value, dst + b * plane + t) })
                     }
                 }
             }
@@ -146,32 +240,25 @@ extension ConvGeometry {
     /// The output tiles of tile rows r0..<r0+rows: A^T m A for m = M[., o, t], keeping the part inside the output.
     private func transformOutput(_ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (m, y) = (m, out)
-        let g = self, o = outChannels, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachChannel(o, cost: rows * tc * 40, scratch: 8 * stride) { oi, buffer in
-            // p[s * 4 + j] = entry j of row s of A^T m, for all tiles of the row.
-            let p = buffer
+        forEachChannel(o, cost: rows * tc * 10 * products, scratch: (2 * alpha + 2) * stride) { oi, buffer in
+            // p[s * alpha + j] = entry j of row s of A^T m; e, f = output row s at even and odd columns.
+            let p = buffer, e = buffer + 2 * alpha * stride, f = e + stride
             for row in 0..<rows {
-                let (n, ty) = g.tileRow(r0 + row)
+                let (n, ty) = tileRow(r0 + row)
                 let src = m + oi * ld + row * tc
-                for j in 0..<4 {
-                    let (m0, m1, m2, m3) = (src + j * plane, src + (4 + j) * plane, src + (8 + j) * plane, src + (12 + j) * plane)
-                    let (top, bottom) = (p + j * stride, p + (4 + j) * stride)
+                for j in 0..<alpha {
                     forEachVector(tc) { t in
-                        let (a0, a1, a2, a3) = (load8(m0 + t), load8(m1 + t), load8(m2 + t), load8(m3 + t))
-                        store8(a0 + a1 + a2, top + t)
-                        store8(a1 - a2 - a3, bottom + t)
+                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane + t) }, { s, value in store8(value, p + (s * alpha + j) * stride + t) })
                     }
                 }
                 for s in 0..<2 where 2 * ty + s < g.outHeight {
-                    let (p0, p1, p2, p3) = (p + 4 * s * stride, p + (4 * s + 1) * stride, p + (4 * s + 2) * stride, p + (4 * s + 3) * stride)
-                    let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
-                    let pairs = g.outWidth / 2
-                    for t in 0..<pairs {
-                        dst[2 * t] = p0[t] + p1[t] + p2[t]
-                        dst[2 * t + 1] = p1[t] - p2[t] - p3[t]
+                    forEachVector(tc) { t in
+                        Algorithm.output({ j in load8(p + (s * alpha + j) * stride + t) }, { b, value in store8(value, (b == 0 ? e : f) + t) })
                     }
-                    if g.outWidth % 2 == 1 { dst[2 * pairs] = p0[pairs] + p1[pairs] + p2[pairs] }
+                    let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
+                    for col in 0..<g.outWidth { dst[col] = (col & 1 == 0 ? e : f)[col >> 1] }
                 }
             }
         }
@@ -181,62 +268,55 @@ extension ConvGeometry {
     /// tile rows r0..<r0+rows: the adjoint of `transformOutput`.
     private func transformOutputAdjoint(_ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
-        let g = self, o = outChannels, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachChannel(o, cost: rows * tc * 40, scratch: 4 * stride) { oi, buffer in
-            // The tile row's two gradient rows as [even columns | odd columns], zero outside the output.
-            let e = buffer
+        forEachChannel(o, cost: rows * tc * 10 * products, scratch: 4 * stride + 2 * alpha * 8) { oi, buffer in
+            // The tile row's two gradient rows as [even | odd] columns (zero outside the output); A y per vector.
+            let e = buffer, columns = buffer + 4 * stride
             for row in 0..<rows {
-                let (n, ty) = g.tileRow(r0 + row)
+                let (n, ty) = tileRow(r0 + row)
                 e.update(repeating: 0, count: 4 * stride)
                 for s in 0..<2 where 2 * ty + s < g.outHeight {
                     let line = gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, es = e + 2 * s * stride
                     for col in 0..<g.outWidth { es[(col & 1) * stride + (col >> 1)] = line[col] }
                 }
-                let (e0, o0, e1, o1) = (e, e + stride, e + 2 * stride, e + 3 * stride)
                 let dst = dm + oi * ld + row * tc
-                // A y: rows y0, y0 + y1, y0 - y1, -y1; then the same on the columns (whole vectors, as in
-                // `transformInput`).
                 forEachVector(tc) { t in
-                    @inline(__always) func store(_ i: Int, _ pe: SIMD8<Float>, _ po: SIMD8<Float>) {
-                        store8(pe, dst + (4 * i) * plane + t)
-                        store8(pe + po, dst + (4 * i + 1) * plane + t)
-                        store8(pe - po, dst + (4 * i + 2) * plane + t)
-                        store8(-po, dst + (4 * i + 3) * plane + t)
+                    for s in 0..<2 {
+                        Algorithm.outputAdjoint({ l in load8(e + (2 * s + l) * stride + t) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
                     }
-                    let (a0, b0, a1, b1) = (load8(e0 + t), load8(o0 + t), load8(e1 + t), load8(o1 + t))
-                    store(0, a0, b0)
-                    store(1, a0 + a1, b0 + b1)
-                    store(2, a0 - a1, b0 - b1)
-                    store(3, -a1, -b1)
+                    for j in 0..<alpha {
+                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane + t) })
+                    }
                 }
             }
         }
     }
 
-    /// The leading dimension of a chunk's transformed matrices ([16, channels, ld]): its tiles plus one vector, so
-    /// the transforms always move whole vectors.
-    private func chunkStride(_ rows: Int) -> Int { rows * tileCols + 8 }
-
-    /// One matrix of each of the 16 products: base pointer, leading dimension, distance between the 16 matrices.
+    /// One matrix of each of the products: base pointer, leading dimension, distance between consecutive matrices.
     private struct Operand {
         let base: UnsafeMutablePointer<Float>, ld: Int, step: Int
     }
 
-    /// The 16 products of one chunk: C_xi = A_xi op B_xi (each single-threaded, the 16 spread over the threads).
+    /// The alpha^2 products of one chunk: C_xi = A_xi op B_xi, each single-threaded and spread over the threads
+    /// (in column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
     private func gemms(transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand, beta: Float = 0, c: Operand) {
-        parallelFor(16, costPerItem: m * n * k) { xi in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
-                        a.base + xi * a.step, Int32(a.ld), b.base + xi * b.step, Int32(b.ld), beta, c.base + xi * c.step, Int32(c.ld))
+        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, n / 16))
+        parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
+            let (xi, part) = (item / parts, item % parts)
+            let (lo, hi) = (n * part / parts, n * (part + 1) / parts)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(hi - lo), Int32(k), 1,
+                        a.base + xi * a.step, Int32(a.ld), b.base + xi * b.step + (transB ? lo * b.ld : lo), Int32(b.ld), beta,
+                        c.base + xi * c.step + lo, Int32(c.ld))
         }
     }
 
-    /// out = conv(image, weight) (no bias) by F(2x2, 3x3).
-    func winogradForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
-        let (o, c, ld) = (outChannels, inChannels, chunkStride(tileRowsPerChunk))
-        try Scratch.with(16 * o * c) { u in
-            try Scratch.with(16 * c * ld) { v in
-                try Scratch.with(16 * o * ld) { m in
+    /// out = conv(image, weight) (no bias).
+    func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        try Scratch.with(products * o * c) { u in
+            try Scratch.with(products * c * ld) { v in
+                try Scratch.with(products * o * ld) { m in
                     transformWeights(weight, into: u)
                     forEachChunk { r0, rows in
                         let ld = chunkStride(rows)
@@ -250,31 +330,12 @@ extension ConvGeometry {
         }
     }
 
-    /// imageGrad = conv^T(outGrad, weight): the forward algorithm on the output gradient with the kernel flipped,
-    /// channels swapped and padding 2 - p.
-    func winogradBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
-        let transposed = ConvGeometry(batch: batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth,
-                                      outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
-                                      kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2 - padding)
-        let (o, c) = (outChannels, inChannels)
-        try Scratch.with(o * c * 9) { flipped in
-            nonisolated(unsafe) let (w, f) = (weight, flipped)
-            parallelFor(c, costPerItem: o * 9) { ci in
-                for oi in 0..<o {
-                    for k in 0..<9 { f[(ci * o + oi) * 9 + k] = w[(oi * c + ci) * 9 + 8 - k] }
-                }
-            }
-            try transposed.winogradForward(image: outGrad, weight: flipped, out: imageGrad)
-        }
-    }
-
-    /// weightGrad = the adjoint of the forward algorithm in the weight: dU_xi = sum over chunks of dM_xi V_xi^T,
-    /// then G^T dU G.
-    func winogradBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        let (o, c, ld) = (outChannels, inChannels, chunkStride(tileRowsPerChunk))
-        try Scratch.with(16 * o * c) { du in
-            try Scratch.with(16 * c * ld) { v in
-                try Scratch.with(16 * o * ld) { dm in
+    /// weightGrad = the adjoint of `forward` in the weight: dU_xi = sum over chunks of dM_xi V_xi^T, then G^T dU G.
+    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        try Scratch.with(products * o * c) { du in
+            try Scratch.with(products * c * ld) { v in
+                try Scratch.with(products * o * ld) { dm in
                     forEachChunk { r0, rows in
                         let ld = chunkStride(rows)
                         transformInput(image, r0, rows, into: v)
@@ -286,6 +347,13 @@ extension ConvGeometry {
                 }
             }
         }
+    }
+}
+
+/// Runs body(channel, buffer) for channels 0..<count in parallel, each with a scratch buffer of `floats` floats.
+private func forEachChannel(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    parallelFor(count, costPerItem: cost) { channel in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(channel, $0.baseAddress!) }
     }
 }
 

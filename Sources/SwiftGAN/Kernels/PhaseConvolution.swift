@@ -1,0 +1,108 @@
+/// 4x4 stride-2 convolutions with padding 1 (every DCGAN layer but the first and last, in both nets: conv-transpose
+/// is this convolution's image gradient) as 2x2 stride-1 convolutions over the four phases of the image:
+/// x[c, 2Y + r - 1, 2X + s - 1] for r, s in {0, 1} is channel 4c + 2r + s of a phase image of (H/2 + 1) x (W/2 + 1)
+/// (zero where the padding was), and weight[o, c, 2a + r, 2b + s] is tap (a, b) of its kernel. The 2x2 convolution
+/// runs by Winograd F(2x2, 2x2): 9 multiplies per 4 outputs instead of the 16 of im2col + GEMM.
+///
+/// Splitting into phases is a permutation of the image (each pixel lands in exactly one phase), so the image
+/// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
+extension ConvGeometry {
+    /// Whether the convolution runs over phases: 4x4, stride 2, padding 1, even sizes, and a phase convolution
+    /// that takes the Winograd kernels.
+    var usesPhases: Bool {
+        kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
+            && phaseGeometry.usesWinograd
+    }
+
+    /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
+    var phaseGeometry: ConvGeometry {
+        ConvGeometry(batch: batch, inChannels: 4 * inChannels, inHeight: inHeight / 2 + 1, inWidth: inWidth / 2 + 1,
+                     outChannels: outChannels, outHeight: outHeight, outWidth: outWidth,
+                     kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 0)
+    }
+
+    /// out = conv(image, weight) (no bias).
+    func phaseForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+        let phases = phaseGeometry
+        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { s in
+            try Scratch.with(outChannels * phases.colRows) { w in
+                splitPhases(image, into: s)
+                permuteKernels(weight, into: w, toPhases: true)
+                try phases.winogradForward(image: s, weight: w, out: out)
+            }
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight).
+    func phaseBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        let phases = phaseGeometry
+        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { ds in
+            try Scratch.with(outChannels * phases.colRows) { w in
+                permuteKernels(weight, into: w, toPhases: true)
+                try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
+                mergePhases(ds, into: imageGrad)
+            }
+        }
+    }
+
+    /// weightGrad = the weight gradient of `phaseForward`.
+    func phaseBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        let phases = phaseGeometry
+        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { s in
+            try Scratch.with(outChannels * phases.colRows) { dw in
+                splitPhases(image, into: s)
+                try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw)
+                permuteKernels(dw, into: weightGrad, toPhases: false)
+            }
+        }
+    }
+
+    /// The phase image of `image`: s[n, 4c + 2r + q, Y, X] = image[n, c, 2Y + r - 1, 2X + q - 1], zero outside.
+    private func splitPhases(_ image: UnsafePointer<Float>, into s: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (x, s) = (image, s)
+        let (h, w, hp, wp) = (inHeight, inWidth, inHeight / 2 + 1, inWidth / 2 + 1)
+        parallelFor(batch * inChannels, costPerItem: 4 * hp * wp) { nc in
+            let src = x + nc * h * w
+            for r in 0..<2 {
+                for q in 0..<2 {
+                    let dst = s + (nc * 4 + 2 * r + q) * hp * wp
+                    for py in 0..<hp {
+                        let y = 2 * py + r - 1, row = dst + py * wp
+                        guard y >= 0 && y < h else { row.update(repeating: 0, count: wp); continue }
+                        for px in 0..<wp {
+                            let col = 2 * px + q - 1
+                            row[px] = col >= 0 && col < w ? src[y * w + col] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `splitPhases` (a gather, since every pixel is in exactly one phase): the image gradient.
+    private func mergePhases(_ ds: UnsafePointer<Float>, into imageGrad: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (ds, gx) = (ds, imageGrad)
+        let (h, w, hp, wp) = (inHeight, inWidth, inHeight / 2 + 1, inWidth / 2 + 1)
+        parallelFor(batch * inChannels, costPerItem: h * w) { nc in
+            let dst = gx + nc * h * w, src = ds + nc * 4 * hp * wp
+            for y in 0..<h {
+                let (py, r) = ((y + 1) / 2, (y + 1) % 2)
+                for col in 0..<w {
+                    let (px, q) = ((col + 1) / 2, (col + 1) % 2)
+                    dst[y * w + col] = src[((2 * r + q) * hp + py) * wp + px]
+                }
+            }
+        }
+    }
+
+    /// Kernels [O, C, 4, 4] to phase kernels [O, 4C, 2, 2] (kernel[o, c, 2a + r, 2b + q] is tap (a, b) of channel
+    /// 4c + 2r + q), or back.
+    private func permuteKernels(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, toPhases: Bool) {
+        for oc in 0..<(outChannels * inChannels) {
+            for r in 0..<2 { for q in 0..<2 { for a in 0..<2 { for b in 0..<2 {
+                let full = oc * 16 + (2 * a + r) * 4 + 2 * b + q, phase = (oc * 4 + 2 * r + q) * 4 + 2 * a + b
+                if toPhases { to[phase] = from[full] } else { to[full] = from[phase] }
+            } } } }
+        }
+    }
+}
