@@ -6,8 +6,12 @@
 ///   (`RandomGenerator.shard`), so noise is never repeated across ranks and the offsets stay equal;
 /// - model-specific statistics that steer training (StyleGAN's ADA signs and path-length mean) are reduced by the
 ///   model through `communicator`;
+/// - the networks' buffers (BatchNorm running statistics, StyleGAN's w_avg) are averaged over ranks after every
+///   step (in double precision, so buffers that are already equal stay bit-identical), so every rank, and the
+///   checkpoint rank 0 writes, holds the same state; running means and w_avg then equal one process's;
 /// - the losses a step returns are averaged over ranks.
-/// BatchNorm uses each rank's own batch statistics, as the reference implementations do, unless `syncBatchNorm`.
+/// BatchNorm normalizes with each rank's own batch statistics, as the reference implementations do, unless
+/// `syncBatchNorm`.
 public final class DataParallel {
     public let communicator: any Communicator
     /// Batch statistics over all ranks' batches (`SyncBatchNorm`) rather than per rank.
@@ -49,7 +53,22 @@ public final class DataParallel {
         if syncBatchNorm { SyncBatchNorm.communicator = communicator }
         defer { SyncBatchNorm.communicator = previous }
         let losses = try model.trainStep(batches)
+        try averageBuffers(model)
         return try communicator.allreduceMean(losses.map(Double.init)).map(Float.init)
+    }
+
+    /// Replaces every buffer of every network by its mean over the ranks.
+    func averageBuffers(_ model: any GANModel) throws {
+        let buffers = model.nets.flatMap { $0.1.buffers.map(\.1) }
+        var values = [Double]()
+        values.reserveCapacity(buffers.reduce(0) { $0 + $1.count })
+        for b in buffers { for i in 0..<b.count { values.append(Double(b.data[i])) } }
+        let mean = try communicator.allreduceMean(values)
+        var offset = 0
+        for b in buffers {
+            for i in 0..<b.count { b.data[i] = Float(mean[offset + i]) }
+            offset += b.count
+        }
     }
 }
 

@@ -68,8 +68,8 @@ class DCGAN(GAN, kind="dcgan"):
             return training["batch_size"] if synced else training["batch_size"] // world
         if covered(saved) != covered(current):
             return (f"BatchNorm's batch statistics would cover {covered(current)} images instead of "
-                    f"{covered(saved)}; resume on {saved['world_size']} rank(s), or train with sync_batchnorm=True "
-                    f"(statistics over the whole global batch on any number of ranks)")
+                    f"{covered(saved)}; resume on {saved['world_size']} rank(s) (runs trained with "
+                    f"sync_batchnorm=True, statistics over the whole global batch, may change the number of ranks)")
         return None
 
     def generate(self, n: int, seed: int = 0) -> np.ndarray:
