@@ -144,3 +144,15 @@ def test_init_reports_a_missing_library_clearly() -> None:
             "else:\n"
             "    raise SystemExit('init succeeded')\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cli_trains_with_distributed(runs: Path, tmp_path: Path) -> None:
+    """``mpirun -np 2 python -m swiftgan train dcgan ... --distributed``: one run folder, written by rank 0."""
+    out = tmp_path / "run"
+    result = mpirun(2, sys.executable, "-m", "swiftgan", "train", "dcgan", "--data", "digits", "--image-size", "16",
+                    "--ngf", "4", "--ndf", "4", "--nz", "8", "--steps", "2", "--batch-size", "16", "--out", str(out),
+                    "--distributed", "--sync-batchnorm", "--quiet", timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("step 2 on 2 ranks: checkpoint") == 1, result.stdout
+    gan = swiftgan.load(out / "checkpoint.safetensors")
+    assert gan.step == 2 and gan._training == {"world_size": 2, "batch_size": 16, "sync_batchnorm": True}
