@@ -177,6 +177,8 @@ int32_t sg_dist_init(const char *library, int32_t *rank, int32_t *size);
 /* MPI_Finalize, when sg_dist_init initialized MPI; no collective may follow. */
 int32_t sg_dist_finalize(void);
 int32_t sg_dist_barrier(void);
+/* MPI_Abort: ends every rank of the job with exit status `code` (a rank failing alone must not wait in MPI_Finalize). */
+int32_t sg_dist_abort(int32_t code);
 /* Sums n doubles element-wise over all ranks, in place. */
 int32_t sg_dist_allreduce_sum(double *values, int32_t n);
 /* enabled != 0: broadcasts rank 0's whole state (tensors and counters) to every rank, then makes every optimizer

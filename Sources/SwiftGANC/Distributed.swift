@@ -21,6 +21,9 @@ public func sg_dist_init(_ library: UnsafePointer<CChar>?, _ rank: UnsafeMutable
 @_cdecl("sg_dist_finalize")
 public func sg_dist_finalize() -> Int32 { guarded { try MPICommunicator.shared?.finalize() } }
 
+@_cdecl("sg_dist_abort")
+public func sg_dist_abort(_ code: Int32) -> Int32 { guarded { try mpiCommunicator().abort(code: code) } }
+
 @_cdecl("sg_dist_barrier")
 public func sg_dist_barrier() -> Int32 { guarded { try mpiCommunicator().barrier() } }
 

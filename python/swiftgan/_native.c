@@ -1460,6 +1460,18 @@ static PyObject *mod_dist_barrier(PyObject *Py_UNUSED(module), PyObject *Py_UNUS
     return call_released(sg_dist_barrier);
 }
 
+static PyObject *mod_dist_abort(PyObject *Py_UNUSED(module), PyObject *arg) {
+    long code = PyLong_AsLong(arg);
+    if (code == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    int32_t status = sg_dist_abort((int32_t)code);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
 /* dist_allreduce_sum(values: sequence of float) -> list[float], summed over all ranks. */
 static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *arg) {
     PyObject *seq = PySequence_Fast(arg, "dist_allreduce_sum: argument 'values' must be a sequence of floats");
@@ -1512,6 +1524,8 @@ static PyMethodDef module_methods[] = {
     {"dist_finalize", (PyCFunction)mod_dist_finalize, METH_NOARGS,
      "dist_finalize() -> None\n\nMPI_Finalize, if dist_init initialized MPI."},
     {"dist_barrier", (PyCFunction)mod_dist_barrier, METH_NOARGS, "dist_barrier() -> None\n\nWaits for every rank."},
+    {"dist_abort", (PyCFunction)mod_dist_abort, METH_O,
+     "dist_abort(code) -> None\n\nMPI_Abort: ends every rank of the job with exit status code."},
     {"dist_allreduce_sum", (PyCFunction)mod_dist_allreduce_sum, METH_O,
      "dist_allreduce_sum(values) -> list[float]\n\nThe element-wise sums of values over all ranks."},
     {"tensor", (PyCFunction)(void (*)(void))mod_tensor, METH_VARARGS | METH_KEYWORDS,

@@ -461,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
          "interpolate": interpolate}[args.command](args)
     except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        if swiftgan.distributed.world_size() > 1:
+            swiftgan.distributed.abort(1)  # the other ranks would wait for this one forever
         return 1
     except KeyboardInterrupt:
         return 130

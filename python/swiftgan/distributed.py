@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
+from types import TracebackType
 
 from swiftgan import _native
 
-__all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "allreduce_sum", "finalize", "threads_per_rank"]
+__all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "allreduce_sum", "abort", "finalize",
+           "threads_per_rank"]
 
 _state: dict[str, int] = {}
 """``rank`` and ``size`` once :func:`init` has succeeded."""
@@ -46,8 +49,9 @@ def init(library: str | None = None, threads: int | None = None) -> tuple[int, i
     Loads Open MPI's ``libmpi`` (``library``, else ``$SWIFTGAN_MPI_LIBRARY``, ``libmpi.so.40``, ``libmpi.so``) and
     calls ``MPI_Init_thread``, unless MPI is already initialized (by mpi4py, say). Calling it again returns the same.
     A process started without ``mpirun`` is a world of one. Sets the engine's threads to ``threads`` (default:
-    :func:`threads_per_rank`, so that the ranks on one machine do not oversubscribe its cores), and registers
-    :func:`finalize` to run at exit.
+    :func:`threads_per_rank`, so that the ranks on one machine do not oversubscribe its cores), registers
+    :func:`finalize` to run at exit, and makes an uncaught exception :func:`abort` the whole job (after printing
+    its traceback) rather than leave the other ranks waiting for this one.
 
     Raises:
         swiftgan.SwiftGANError or ValueError: when Open MPI cannot be loaded or started.
@@ -58,6 +62,14 @@ def init(library: str | None = None, threads: int | None = None) -> tuple[int, i
     _state.update(rank=rank_, size=size)
     _native.set_num_threads(threads_per_rank() if threads is None else threads)
     atexit.register(finalize)
+    if size > 1:
+        previous = sys.excepthook
+
+        def abort_on_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+            previous(kind, error, trace)
+            abort(1)
+
+        sys.excepthook = abort_on_uncaught
     return rank_, size
 
 
@@ -92,6 +104,15 @@ def barrier() -> None:
 def allreduce_sum(values: list[float]) -> list[float]:
     """The element-wise sums of ``values`` over all ranks (``values`` itself without :func:`init`)."""
     return _native.dist_allreduce_sum(values) if _check_open("allreduce_sum") else [float(v) for v in values]
+
+
+def abort(code: int = 1) -> None:
+    """Ends every rank of the job with exit status ``code`` (``MPI_Abort``): what a rank that fails on its own must
+    do, since the others would wait for it in their next collective. Without :func:`init`, exits this process."""
+    if _state and not _state.get("finalized"):
+        sys.stderr.flush()
+        _native.dist_abort(code)
+    raise SystemExit(code)
 
 
 def finalize() -> None:

@@ -156,3 +156,17 @@ def test_cli_trains_with_distributed(runs: Path, tmp_path: Path) -> None:
     assert result.stdout.count("step 2 on 2 ranks: checkpoint") == 1, result.stdout
     gan = swiftgan.load(out / "checkpoint.safetensors")
     assert gan.step == 2 and gan._training == {"world_size": 2, "batch_size": 16, "sync_batchnorm": True}
+
+
+def test_a_rank_failing_alone_ends_the_job(runs: Path) -> None:
+    """An exception on rank 0 only aborts every rank (MPI_Abort) instead of leaving rank 1 waiting forever."""
+    code = ("import numpy as np, swiftgan\n"
+            "rank, _ = swiftgan.distributed.init()\n"
+            "def fail(gan, step, losses):\n"
+            "    if rank == 0 and step == 2:\n"
+            "        raise OSError('disk full on rank 0')\n"
+            "gan = swiftgan.DCGAN(image_size=16, channels=1, ngf=4, ndf=4)\n"
+            "gan.fit(np.zeros((32, 1, 16, 16), np.float32), 5, batch_size=16, progress=False, callbacks=[fail])\n")
+    result = mpirun(2, sys.executable, "-c", code, timeout=120)
+    assert result.returncode != 0
+    assert "disk full on rank 0" in result.stderr and "MPI_ABORT" in result.stderr

@@ -15,6 +15,7 @@ public final class MPICommunicator: Communicator {
     typealias BcastFn = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?) -> Int32
     typealias CommFn = @convention(c) (UnsafeMutableRawPointer?) -> Int32
     typealias VoidFn = @convention(c) () -> Int32
+    typealias AbortFn = @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32
     typealias ErrorStringFn = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
 
     /// MPI_THREAD_SERIALIZED: any thread may call MPI, one at a time (the caller of a training step, not the
@@ -35,6 +36,7 @@ public final class MPICommunicator: Communicator {
     public let ownsInitialization: Bool
 
     private let allreduceFn: AllreduceFn, bcastFn: BcastFn, barrierFn: CommFn, finalizeFn: VoidFn, finalizedFn: FlagFn
+    private let abortFn: AbortFn
     private let errorStringFn: ErrorStringFn?
     private let world: UnsafeMutableRawPointer, floatType: UnsafeMutableRawPointer, doubleType: UnsafeMutableRawPointer
     private let byteType: UnsafeMutableRawPointer, sumOp: UnsafeMutableRawPointer
@@ -82,6 +84,7 @@ public final class MPICommunicator: Communicator {
         barrierFn = try function("MPI_Barrier", CommFn.self)
         finalizeFn = try function("MPI_Finalize", VoidFn.self)
         finalizedFn = try function("MPI_Finalized", FlagFn.self)
+        abortFn = try function("MPI_Abort", AbortFn.self)
         errorStringFn = try? function("MPI_Error_string", ErrorStringFn.self)
         let initialized = try function("MPI_Initialized", FlagFn.self)
         var flag: Int32 = 0
@@ -104,7 +107,8 @@ public final class MPICommunicator: Communicator {
         var text = [CChar](repeating: 0, count: 512)
         var length: Int32 = 0
         if let errorString { _ = errorString(status, &text, &length) }
-        throw SwiftGANError.invalidArgument("distributed: \(call) failed with code \(status): \(String(cString: text))")
+        let message = String(decoding: text.prefix(Int(Swift.max(0, Swift.min(length, 511)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw SwiftGANError.invalidArgument("distributed: \(call) failed with code \(status): \(message)")
     }
 
     private func check(_ status: Int32, _ call: String) throws { try MPICommunicator.check(status, call, errorStringFn) }
@@ -137,6 +141,10 @@ public final class MPICommunicator: Communicator {
     }
 
     public func barrier() throws { try check(barrierFn(world), "MPI_Barrier") }
+
+    /// MPI_Abort: ends every rank of the job with exit code `code` (what a rank that fails alone must do, since
+    /// the others would wait for it in their next collective forever).
+    public func abort(code: Int32) { _ = abortFn(world, code) }
 
     /// MPI_Finalize, if this process initialized MPI and it is not finalized yet. No collective may follow.
     public func finalize() throws {
