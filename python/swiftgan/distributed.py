@@ -14,6 +14,10 @@ it reports are averaged too, and only rank 0 writes samples, logs and checkpoint
 rank's shard with that shard's statistics, as the reference implementations do, unless ``fit(...,
 sync_batchnorm=True)``.
 
+``fit`` attaches the data parallelism for its duration only: ``train_step`` called directly trains each rank's model
+on its own. A rank that raises an uncaught exception aborts the whole job (``MPI_Abort``), since the others would
+otherwise wait for it in their next collective.
+
 Open MPI's library is loaded by the engine with ``dlopen`` when :func:`init` is called, never before: importing
 swiftgan, and training in one process, need no MPI installed.
 """
