@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
-packages=(libopenblas-dev python3-dev python3-venv dataset-fashion-mnist fonts-noto-color-emoji)
+packages=(libopenblas-dev python3-dev python3-venv dataset-fashion-mnist fonts-noto-color-emoji openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

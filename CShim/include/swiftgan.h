@@ -169,6 +169,24 @@ const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);
 
+/* ---- Data parallelism over MPI (Open MPI, loaded with dlopen only by sg_dist_init) ----
+ * sg_dist_init loads `library` (NULL: $SWIFTGAN_MPI_LIBRARY, then libmpi.so.40, libmpi.so), calls MPI_Init_thread
+ * (MPI_THREAD_SERIALIZED) unless MPI is already initialized, and writes this process's rank and the world size; later
+ * calls return the same. The collectives below must be called by every rank in the same order. */
+int32_t sg_dist_init(const char *library, int32_t *rank, int32_t *size);
+/* MPI_Finalize, when sg_dist_init initialized MPI; no collective may follow. */
+int32_t sg_dist_finalize(void);
+int32_t sg_dist_barrier(void);
+/* MPI_Abort: ends every rank of the job with exit status `code` (a rank failing alone must not wait in MPI_Finalize). */
+int32_t sg_dist_abort(int32_t code);
+/* Sums n doubles element-wise over all ranks, in place. */
+int32_t sg_dist_allreduce_sum(double *values, int32_t n);
+/* enabled != 0: broadcasts rank 0's whole state (tensors and counters) to every rank, then makes every optimizer
+ * average its gradients over the ranks before each update, shards the training RNG by rank (rank r draws slice r of
+ * the global batch's draw) and averages the losses train_step reports; sync_batchnorm != 0 takes BatchNorm's batch
+ * statistics over all ranks' batches during train_step (per-rank statistics otherwise). enabled == 0 detaches. */
+int32_t sg_model_set_data_parallel(sg_model *m, int32_t enabled, int32_t sync_batchnorm);
+
 #ifdef __cplusplus
 }
 #endif

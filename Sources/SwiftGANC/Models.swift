@@ -153,7 +153,7 @@ public func sg_model_train_step(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs:
         let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
         let losses = try nonNull(losses, "losses")
         try require(Int(capacity) >= model.lossNames.count, "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
-        let values = try model.trainStep(batches)
+        let values = try model.distributedTrainStep(batches)
         for (i, v) in values.enumerated() { losses[i] = Double(v) }
     }
 }

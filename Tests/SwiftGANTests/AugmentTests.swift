@@ -50,13 +50,13 @@ final class AugmentTests: XCTestCase {
     func testProbabilityFollowsTheSignOfRealLogits() throws {
         let augment = try AdaptiveAugment(target: 0.6, interval: 2, speedImages: 100)
         let confident = try Tensor([1, 1, 1, 1], shape: [4, 1])
-        augment.observe(realLogits: confident, batch: 4, step: 0)
+        try augment.observe(realLogits: confident, batch: 4, step: 0)
         XCTAssertEqual(augment.p.item, 0, "p moves only every interval")
-        augment.observe(realLogits: confident, batch: 4, step: 1)
+        try augment.observe(realLogits: confident, batch: 4, step: 1)
         XCTAssertEqual(augment.p.item, 0.08, accuracy: 1e-6)  // 4 * 2 / 100
         let unsure = try Tensor([1, -1, -1, -1], shape: [4, 1])
-        augment.observe(realLogits: unsure, batch: 4, step: 2)
-        augment.observe(realLogits: unsure, batch: 4, step: 3)
+        try augment.observe(realLogits: unsure, batch: 4, step: 2)
+        try augment.observe(realLogits: unsure, batch: 4, step: 3)
         XCTAssertEqual(augment.p.item, 0, accuracy: 1e-6)
     }
 

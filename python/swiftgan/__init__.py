@@ -2,7 +2,8 @@
 
 Models (:class:`DCGAN`, :class:`CycleGAN`, :class:`StyleGAN`) train with ``fit`` or ``train_step`` and save and
 :func:`load` checkpoints;
-:mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples.
+:mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples,
+:mod:`swiftgan.distributed` trains on several processes or machines over MPI.
 Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
 :class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
 graph built from Python can be differentiated with :func:`swiftgan.autograd.grad` or
@@ -20,7 +21,7 @@ from swiftgan._native import (
     set_num_threads,
     tensor,
 )
-from swiftgan import autograd, datasets, functional, images, metrics, models, optim, safetensors
+from swiftgan import autograd, datasets, distributed, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
 from swiftgan.images import save_grid, show
 from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN, load
@@ -37,6 +38,7 @@ __all__ = [
     "Tensor",
     "autograd",
     "datasets",
+    "distributed",
     "functional",
     "get_num_threads",
     "grad",

@@ -1354,7 +1354,27 @@ static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *
     Py_RETURN_NONE;
 }
 
+static PyObject *Model_set_data_parallel(ModelObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"enabled", "sync_batchnorm", NULL};
+    int enabled, sync_batchnorm = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "p|p:set_data_parallel", kwlist, &enabled, &sync_batchnorm) ||
+        !model_ready(self)) {
+        return NULL;
+    }
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_model_set_data_parallel(self->handle, enabled, sync_batchnorm);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Model_methods[] = {
+    {"set_data_parallel", (PyCFunction)(void (*)(void))Model_set_data_parallel, METH_VARARGS | METH_KEYWORDS,
+     "set_data_parallel(enabled, sync_batchnorm=False) -> None\n\nCollective: attaches (or detaches) data parallelism over "
+     "MPI_COMM_WORLD; rank 0's state is broadcast to every rank."},
     {"loss_names", (PyCFunction)Model_loss_names, METH_NOARGS,
      "loss_names() -> list[str]\n\nThe losses and statistics train_step reports, in order."},
     {"net_names", (PyCFunction)Model_net_names, METH_NOARGS, "net_names() -> list[str]\n\nThe networks."},
@@ -1404,7 +1424,110 @@ static PyTypeObject ModelType = {
 /* ------------------------------------------------------------------------------------------------------ */
 /* module */
 
+static PyObject *mod_dist_init(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"library", NULL};
+    const char *library = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z:dist_init", kwlist, &library)) {
+        return NULL;
+    }
+    int32_t rank = 0, size = 0, status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_dist_init(library, &rank, &size);
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return Py_BuildValue("(ii)", (int)rank, (int)size);
+}
+
+/* Runs an argument-less engine call with the GIL released: None, or the error it reports. */
+static PyObject *call_released(int32_t (*function)(void)) {
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = function();
+    Py_END_ALLOW_THREADS
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_dist_finalize(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return call_released(sg_dist_finalize);
+}
+
+static PyObject *mod_dist_barrier(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return call_released(sg_dist_barrier);
+}
+
+static PyObject *mod_dist_abort(PyObject *Py_UNUSED(module), PyObject *arg) {
+    long code = PyLong_AsLong(arg);
+    if (code == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    int32_t status = sg_dist_abort((int32_t)code);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    Py_RETURN_NONE;
+}
+
+/* dist_allreduce_sum(values: sequence of float) -> list[float], summed over all ranks. */
+static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *arg) {
+    PyObject *seq = PySequence_Fast(arg, "dist_allreduce_sum: argument 'values' must be a sequence of floats");
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > INT32_MAX) {
+        Py_DECREF(seq);
+        return PyErr_Format(PyExc_ValueError, "dist_allreduce_sum: too many values (%zd)", n);
+    }
+    double *values = PyMem_Malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    if (values == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        values[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        if (values[i] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(values);
+            Py_DECREF(seq);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    int32_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = sg_dist_allreduce_sum(values, (int32_t)n);
+    Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (status != SG_OK) {
+        raise_status(status);
+    } else if ((result = PyList_New(n)) != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyFloat_FromDouble(values[i]);
+            if (item == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, i, item);
+        }
+    }
+    PyMem_Free(values);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"dist_init", (PyCFunction)(void (*)(void))mod_dist_init, METH_VARARGS | METH_KEYWORDS,
+     "dist_init(library=None) -> (rank, size)\n\nLoads Open MPI with dlopen and joins MPI_COMM_WORLD (once per process)."},
+    {"dist_finalize", (PyCFunction)mod_dist_finalize, METH_NOARGS,
+     "dist_finalize() -> None\n\nMPI_Finalize, if dist_init initialized MPI."},
+    {"dist_barrier", (PyCFunction)mod_dist_barrier, METH_NOARGS, "dist_barrier() -> None\n\nWaits for every rank."},
+    {"dist_abort", (PyCFunction)mod_dist_abort, METH_O,
+     "dist_abort(code) -> None\n\nMPI_Abort: ends every rank of the job with exit status code."},
+    {"dist_allreduce_sum", (PyCFunction)mod_dist_allreduce_sum, METH_O,
+     "dist_allreduce_sum(values) -> list[float]\n\nThe element-wise sums of values over all ranks."},
     {"tensor", (PyCFunction)(void (*)(void))mod_tensor, METH_VARARGS | METH_KEYWORDS,
      "tensor(array, requires_grad=False, *, name='array', caller='tensor') -> Tensor\n\n"
      "A new tensor holding a copy of `array`, a float32 C-contiguous numpy array with at most 8 dimensions.\n"

@@ -10,6 +10,10 @@ A run's folder (``--out``) holds ``samples/step_XXXXXXX.png``, ``log.jsonl``, ``
 ``run.json`` (the kind, data and its shapes, batch size, batch transform and model configuration it was started
 with). ``--resume`` continues from the checkpoint up to ``--steps`` in all, refusing if the command line asks for
 another configuration.
+
+``train ... --distributed`` under ``mpirun`` trains one model on every rank started (data parallelism over MPI, see
+:mod:`swiftgan.distributed`): ``--batch-size`` is then the global batch, split evenly across the ranks, and rank 0
+alone writes the run folder. ``--resume`` needs the checkpoint readable by every rank.
 """
 
 from __future__ import annotations
@@ -218,6 +222,11 @@ def _add_training_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoint (up to --steps in all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel training over MPI: start with mpirun -np N; --batch-size is the global "
+                             "batch, split across the ranks; rank 0 writes --out")
+    parser.add_argument("--sync-batchnorm", action="store_true",
+                        help="with --distributed: BatchNorm statistics over the whole global batch instead of per rank")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,8 +345,13 @@ def _check_resume(out: Path, gan: GAN, kind: str, config: dict[str, Any], run: d
 
 def train(args: argparse.Namespace) -> None:
     command = TRAINERS[args.kind]
-    if args.threads is not None:
+    if args.sync_batchnorm and not args.distributed:
+        raise CommandError("--sync-batchnorm takes --distributed")
+    if args.distributed:
+        swiftgan.distributed.init(threads=args.threads)
+    elif args.threads is not None:
         swiftgan.set_num_threads(args.threads)
+    writer = swiftgan.distributed.rank() == 0
     checkpoint = args.out / CHECKPOINT
     if args.resume and not checkpoint.exists():
         raise CommandError(f"--resume: there is no {checkpoint} to resume")
@@ -354,8 +368,9 @@ def train(args: argparse.Namespace) -> None:
         _check_resume(args.out, gan, args.kind, config, run)
     else:
         gan = command.model(**config)
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
+        if writer:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / RUN_FILE).write_text(json.dumps(run, indent=2) + "\n")
     remaining = args.steps - gan.step
     if remaining <= 0:
         print(f"{checkpoint} is at step {gan.step}, not before --steps {args.steps}: nothing to do")
@@ -363,12 +378,15 @@ def train(args: argparse.Namespace) -> None:
     try:
         gan.fit(data, remaining, batch_size=args.batch_size, out_dir=args.out, sample_every=args.sample_every,
                 checkpoint_every=args.checkpoint_every, log_every=args.log_every, progress=not args.quiet,
-                transform=transform)
+                transform=transform, sync_batchnorm=args.sync_batchnorm)
     except KeyboardInterrupt:
-        print(f"\ninterrupted at step {gan.step}; {checkpoint} holds it: continue with --resume", file=sys.stderr)
+        if writer:
+            print(f"\ninterrupted at step {gan.step}; {checkpoint} holds it: continue with --resume", file=sys.stderr)
         raise
-    print(f"step {gan.step}: checkpoint {checkpoint}, samples in {args.out / 'samples'}, "
-          f"log {args.out / 'log.jsonl'}")
+    if writer:
+        ranks = f" on {swiftgan.distributed.world_size()} ranks" if args.distributed else ""
+        print(f"step {gan.step}{ranks}: checkpoint {checkpoint}, samples in {args.out / 'samples'}, "
+              f"log {args.out / 'log.jsonl'}")
 
 
 def _style_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -443,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
          "interpolate": interpolate}[args.command](args)
     except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        if swiftgan.distributed.world_size() > 1:
+            swiftgan.distributed.abort(1)  # the other ranks would wait for this one forever
         return 1
     except KeyboardInterrupt:
         return 130

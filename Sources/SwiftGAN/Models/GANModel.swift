@@ -23,6 +23,8 @@ public protocol GANModel: AnyObject {
     var extraCounters: [(String, Int64)] { get }
     /// Restores one of `extraCounters`.
     func setExtraCounter(_ name: String, _ value: Int64) throws
+    /// Data parallelism across processes, when attached (`DataParallel.attach`).
+    var dataParallel: DataParallel? { get set }
 }
 
 /// An optimizer with a name and the state names of its parameters.

@@ -75,6 +75,10 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor? = nil, runningVar: Tenso
     try require(eps > 0, "batch_norm: argument 'eps' must be positive, got \(eps)")
     let layout = NormLayout(batch: x.shape[0], channels: c, plane: x.count / (x.shape[0] * c), perSample: false)
     if training {
+        if let communicator = SyncBatchNorm.communicator {
+            return try syncBatchNormTraining(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                                             momentum: momentum, eps: eps, communicator: communicator)
+        }
         try require(layout.groupSize > 1, "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
         let (out, m, v) = try normalizeWithBatchStatistics(try reshape(x, [layout.batch, c, layout.plane, 1]), weight: weight,
                                                            bias: bias, eps: eps, layout: layout)

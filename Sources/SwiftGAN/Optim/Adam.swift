@@ -22,7 +22,11 @@ public final class Adam: Optimizer {
         v = try zerosLike(parameters)
     }
 
+    /// Data parallelism: averages the gradients over all ranks before each update (set by `DataParallel`).
+    public var gradientReducer: GradientReducer?
+
     public func update(lr: Float) throws {
+        try gradientReducer?.reduce(parameters)
         step += 1
         // Coefficients in double precision, as PyTorch computes them from Python floats.
         let (b1, b2) = (Float(beta1), Float(beta2)), (a1, a2) = (Float(1 - beta1), Float(1 - beta2))

@@ -7,6 +7,17 @@ public struct RandomGenerator: Sendable, Equatable {
     public var seed: UInt64
     /// Blocks of 4 values consumed so far.
     public var offset: UInt64
+    /// Data parallelism: this generator is shard `shardIndex` of `shardCount`. Every draw of n values then returns
+    /// values shardIndex * n ..< (shardIndex + 1) * n of the draw of shardCount * n values that one unsharded
+    /// generator would make, and advances the offset as that draw does. So ranks drawing per-rank batches get
+    /// exactly the slices of the global batch's draw, and their offsets stay equal. (0, 1): no sharding.
+    public var shardIndex: UInt64 = 0, shardCount: UInt64 = 1
+
+    /// (shardIndex, shardCount).
+    public var shard: (index: UInt64, count: UInt64) {
+        get { (shardIndex, shardCount) }
+        set { (shardIndex, shardCount) = newValue }
+    }
 
     public init(seed: UInt64, offset: UInt64 = 0) {
         self.seed = seed
@@ -35,6 +46,7 @@ public struct RandomGenerator: Sendable, Equatable {
     /// Fills `count` values, four per block, and advances the offset past the blocks used.
     private mutating func fill(_ out: UnsafeMutablePointer<Float>, _ count: Int,
                                _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
+        guard shardCount == 1 else { return fillShard(out, count, block) }
         let blocks = (count + 3) / 4
         let (seed, base) = (self.seed, self.offset)
         nonisolated(unsafe) let out = out
@@ -48,6 +60,24 @@ public struct RandomGenerator: Sendable, Equatable {
             if i + 3 < count { out[i + 3] = v.3 }
         }
         offset &+= UInt64(blocks)
+    }
+
+    /// `fill` for shard `shardIndex`: values start ..< start + count of a draw of shardCount * count values.
+    private mutating func fillShard(_ out: UnsafeMutablePointer<Float>, _ count: Int,
+                                    _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
+        let start = Int(shardIndex) * count, first = start / 4
+        let blocks = (start + count + 3) / 4 - first
+        let (seed, base) = (self.seed, self.offset)
+        nonisolated(unsafe) let out = out
+        parallelFor(blocks, costPerItem: 64) { b in
+            let (w0, w1, w2, w3) = RandomGenerator.philox(seed: seed, counter: base &+ UInt64(first + b))
+            let v = block(w0, w1, w2, w3)
+            for lane in 0..<4 {
+                let j = (first + b) * 4 + lane - start
+                if j >= 0 && j < count { out[j] = lane == 0 ? v.0 : lane == 1 ? v.1 : lane == 2 ? v.2 : v.3 }
+            }
+        }
+        offset &+= UInt64((Int(shardCount) * count + 3) / 4)
     }
 
     /// Uniform values in [low, high).

@@ -8,8 +8,13 @@ into Swift. This module adds everything around it: named access to the networks 
 Checkpoints are safetensors files holding every state tensor of the engine (network parameters and buffers,
 optimizer moments) under the engine's names, and the metadata ``format``, ``format_version``, ``kind``,
 ``config`` (the constructor's keyword arguments, JSON) and ``counters`` (step, RNG position, optimizer steps,
-JSON). Training N steps, saving, loading (in any process) and training M more gives bit-identical weights to
-training N + M steps straight (same thread count): batches are drawn from ``(seed, step)`` alone.
+JSON), and ``training`` (JSON: the ``world_size``, global ``batch_size`` and ``sync_batchnorm`` of the last
+:meth:`GAN.fit`). Training N steps, saving, loading (in any process) and training M more gives bit-identical weights
+to training N + M steps straight (same thread count): batches are drawn from ``(seed, step)`` alone.
+
+Under data parallelism (:mod:`swiftgan.distributed`), ``fit``'s ``batch_size`` is the global batch: rank r trains
+on slice r of the batch one process would draw, with the noise one process would draw for that slice, so the
+global batch, not the number of ranks, defines the training run.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 from tqdm import tqdm
 
-from swiftgan import _native
+from swiftgan import _native, distributed
 from swiftgan.images import save_grid
 from swiftgan.safetensors import load_file, save_file
 
@@ -207,6 +212,9 @@ class GAN:
         self.loss_names: tuple[str, ...] = tuple(self._model.loss_names())
         self._state_shapes = {name: self._model.state_tensor(name).shape for name in self._model.state_names()}
         self.nets: dict[str, Net] = {name: Net(self, name) for name in self._model.net_names()}
+        self._training: dict[str, Any] | None = None
+        """``world_size``, ``batch_size`` (global) and ``sync_batchnorm`` of the last ``fit`` (or of the checkpoint
+        this model was loaded from): checked when ``fit`` resumes on another number of ranks."""
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
@@ -251,11 +259,19 @@ class GAN:
         log_every: int = 10,
         progress: bool = True,
         transform: BatchTransform | None = None,
+        sync_batchnorm: bool = False,
     ) -> dict[str, list[float]]:
         """Trains for ``steps`` more steps on ``data``.
 
         Batches are drawn by :func:`batch_indices` from the model's seed and step, so a model restored from a
         checkpoint continues exactly where the saved one stopped.
+
+        After :func:`swiftgan.distributed.init` in a job of several processes (``mpirun``), every rank calls
+        ``fit`` with the same arguments and data: ``batch_size`` is then the global batch, of which each rank trains
+        on its own slice of ``batch_size // world_size`` examples; gradients are averaged over the ranks before
+        every optimizer step, the returned losses are averaged over the ranks, and rank 0 alone writes to
+        ``out_dir`` and shows progress. Resuming on a different number of ranks is refused (ValueError) where
+        the computation would change (see :meth:`_world_size_change_problem`).
 
         Args:
             data: float32 images (N, C, H, W) in [-1, 1], or one such array per training input of the model.
@@ -276,7 +292,11 @@ class GAN:
             progress: show a tqdm progress bar with the latest logged losses.
             transform: applied to every batch of every input before the step, e.g.
                 :class:`swiftgan.datasets.RandomCropFlip`, with the generator :func:`batch_generator` gives for
-                that input and step.
+                that input and step (under data parallelism applied to the global batch, then sliced).
+            sync_batchnorm: under data parallelism, BatchNorm's batch statistics (and the sums of its backward
+                pass) are taken over all ranks' slices, like ``torch.nn.SyncBatchNorm``, so any number of ranks
+                computes what one process computes; False (the default, as in the reference implementations):
+                each rank normalizes its own slice.
 
         Returns:
             The history of this call: ``"step"`` and every loss name -> one value per step.
@@ -287,17 +307,28 @@ class GAN:
                             ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             if isinstance(count, bool) or not isinstance(count, int) or count < (0 if name == "steps" else 1):
                 raise ValueError(f"fit: {name} must be an int >= {0 if name == 'steps' else 1}, got {count!r}")
+        world, rank = distributed.world_size(), distributed.rank()
+        if batch_size % world:
+            raise ValueError(f"fit: batch_size {batch_size} (the global batch) must be a multiple of the world size "
+                             f"{world}")
+        training = {"world_size": world, "batch_size": batch_size, "sync_batchnorm": bool(sync_batchnorm)}
+        self._check_world_size_change(training)
         self._prepare_fit(arrays, batch_size)
         callbacks = list(callbacks)
         history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
-        out = Path(out_dir) if out_dir is not None else None
+        shard = slice(rank * (batch_size // world), (rank + 1) * (batch_size // world))
+        parallel = world > 1
+        if parallel:
+            self._model.set_data_parallel(True, bool(sync_batchnorm))
+        self._training = training
+        out = Path(out_dir) if out_dir is not None and rank == 0 else None
         log = None
         if out is not None:
             (out / "samples").mkdir(parents=True, exist_ok=True)
             log = self._open_log(out / "log.jsonl")
         window: dict[str, list[float]] = {name: [] for name in self.loss_names}
         start = time.perf_counter()
-        bar = tqdm(total=steps, desc=f"{type(self).__name__} training", unit="step", disable=not progress,
+        bar = tqdm(total=steps, desc=f"{type(self).__name__} training", unit="step", disable=not progress or rank != 0,
                    dynamic_ncols=True)
         step = self.step
 
@@ -312,11 +343,13 @@ class GAN:
 
         try:
             for _ in range(steps):
-                batches = [array[batch_indices(self.seed, stream, step, len(array), batch_size)]
+                indices = [batch_indices(self.seed, stream, step, len(array), batch_size)
                            for stream, array in enumerate(arrays)]
                 if transform is not None:
-                    batches = [transform(batch, batch_generator(self.seed, stream, step))
-                               for stream, batch in enumerate(batches)]
+                    batches = [transform(array[index], batch_generator(self.seed, stream, step))[shard]
+                               for stream, (array, index) in enumerate(zip(arrays, indices))]
+                else:
+                    batches = [array[index[shard]] for array, index in zip(arrays, indices)]
                 losses = self.train_step(*batches)
                 step = self.step
                 history["step"].append(step)
@@ -330,7 +363,10 @@ class GAN:
                     self._save_preview(out, step, arrays)
                 if out is not None and step % checkpoint_every == 0:
                     self.save(out / CHECKPOINT)
-                if "stop" in [callback(self, step, losses) for callback in callbacks]:
+                stop = "stop" in [callback(self, step, losses) for callback in callbacks]
+                if parallel and callbacks:
+                    stop = distributed.allreduce_sum([float(stop)])[0] > 0  # a stop on any rank stops every rank
+                if stop:
                     break
         except KeyboardInterrupt:
             if out is not None and history["step"]:
@@ -342,12 +378,41 @@ class GAN:
             bar.close()
             if log is not None:
                 log.close()
+            if parallel:
+                self._model.set_data_parallel(False)
         if out is not None and history["step"]:
             if step % sample_every:
                 self._save_preview(out, step, arrays)
             if step % checkpoint_every:
                 self.save(out / CHECKPOINT)
+        if parallel:
+            distributed.barrier()  # the other ranks return once rank 0's files are written
         return history
+
+    def _check_world_size_change(self, training: Mapping[str, Any]) -> None:
+        """Refuses (ValueError) to continue training that the last ``fit`` (or the loaded checkpoint) did on a
+        different number of ranks when the computation would change: the global batch must stay the same, and
+        the model must have no per-rank state or statistic that depends on the per-rank batch
+        (:meth:`_world_size_change_problem`)."""
+        saved = self._training
+        if saved is None or saved.get("world_size") == training["world_size"]:
+            return
+        where = (f"this model was trained on {saved['world_size']} rank(s) with a global batch of "
+                 f"{saved['batch_size']} ({saved['batch_size'] // saved['world_size']} per rank)")
+        now = (f"now {training['world_size']} rank(s) with batch_size {training['batch_size']} "
+               f"({training['batch_size'] // training['world_size']} per rank)")
+        if saved.get("batch_size") != training["batch_size"]:
+            raise ValueError(f"fit: cannot resume on another number of ranks with another global batch: {where}, "
+                             f"{now}; pass batch_size={saved['batch_size']}")
+        problem = self._world_size_change_problem(saved, training)
+        if problem:
+            raise ValueError(f"fit: cannot resume on another number of ranks: {where}, {now}: {problem}")
+
+    def _world_size_change_problem(self, saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
+        """Why training saved with ``saved`` cannot go on with ``current`` (dicts of ``world_size``, global
+        ``batch_size``, ``sync_batchnorm``) at the same global batch, or None when the computation is the same
+        (data and noise are drawn by global index, and gradients are averaged). None by default."""
+        return None
 
     def _data_arrays(self, data: np.ndarray | Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """``data`` as a list of float32 image arrays with at least ``batch_size`` examples each."""
@@ -397,6 +462,7 @@ class GAN:
             "kind": self.kind,
             "config": json.dumps(self.config),
             "counters": json.dumps(counters),
+            **({"training": json.dumps(self._training)} if self._training is not None else {}),
         })
 
     @classmethod
@@ -426,6 +492,14 @@ class GAN:
         except (KeyError, TypeError, json.JSONDecodeError) as error:
             raise ValueError(f"{where}: invalid config or counters metadata ({error})") from None
         gan._restore(where, tensors, counters)
+        if "training" in metadata:
+            try:
+                training = json.loads(metadata["training"])
+                if not {"world_size", "batch_size"} <= set(training):
+                    raise ValueError("missing world_size or batch_size")
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"{where}: invalid training metadata ({error})") from None
+            gan._training = training
         return gan
 
     def _restore(self, where: str, tensors: Mapping[str, np.ndarray], counters: Mapping[str, Any]) -> None:

@@ -128,6 +128,12 @@ class CycleGAN(GAN, kind="cyclegan"):
         if self.config["epoch_steps"] is None:
             self._model.set_counter("epoch_steps", max(len(array) for array in arrays) // batch_size)
 
+    def _world_size_change_problem(self, saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
+        """The image pools are per-rank state (each rank pools its own fakes; a checkpoint holds rank 0's), which
+        cannot be split or merged across another number of ranks."""
+        return ("CycleGAN's image pools hold each rank's own generated images and cannot be redistributed; resume "
+                f"on {saved['world_size']} rank(s)")
+
     def preview(self, data: Sequence[np.ndarray]) -> np.ndarray:
         """Six rows of eight: real A, G_A(A), G_B(G_A(A)), real B, G_B(B), G_A(G_B(B)), from the first eight images
         of each domain (center-cropped to ``image_size``), the same at every call."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,19 @@ class DCGAN(GAN, kind="dcgan"):
         attrs = {key: config[key] for key in ("image_size", "channels", "nz", "ngf", "ndf")}
         attrs.update(lr_g=config["lr"], lr_d=config["lr"], beta1=config["betas"][0], beta2=config["betas"][1])
         super().__init__(config, attrs)
+
+    def _world_size_change_problem(self, saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
+        """BatchNorm's training statistics are over each rank's slice unless ``sync_batchnorm`` (or one rank): a
+        change of the images they cover changes the computation."""
+        def covered(training: Mapping[str, Any]) -> int:
+            world = training["world_size"]
+            synced = world == 1 or training.get("sync_batchnorm", False)
+            return training["batch_size"] if synced else training["batch_size"] // world
+        if covered(saved) != covered(current):
+            return (f"BatchNorm's batch statistics would cover {covered(current)} images instead of "
+                    f"{covered(saved)}; resume on {saved['world_size']} rank(s) (runs trained with "
+                    f"sync_batchnorm=True, statistics over the whole global batch, may change the number of ranks)")
+        return None
 
     def generate(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` samples (n, channels, image_size, image_size) in [-1, 1] from noise drawn from ``seed`` alone

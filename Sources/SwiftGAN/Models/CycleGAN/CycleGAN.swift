@@ -38,6 +38,7 @@ public final class CycleGAN: GANModel {
     let poolA: ImagePool, poolB: ImagePool
     public var step = 0
     public var rng: RandomGenerator
+    public var dataParallel: DataParallel?
     public let lossNames = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 
     public var nets: [(String, any Module)] {

@@ -33,6 +33,7 @@ public final class DCGAN: GANModel {
     public let optimizerG: Adam, optimizerD: Adam
     public var step = 0
     public var rng: RandomGenerator
+    public var dataParallel: DataParallel?
 
     public var nets: [(String, any Module)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
     public var optimizers: [NamedOptimizer] {

@@ -20,10 +20,14 @@ public final class AdaptiveAugment {
     }
 
     /// Accumulates D's logits on reals; every `interval` steps moves p by sign(mean sign - target) at a pace that
-    /// could take it from 0 to 1 in `speedImages` images.
-    func observe(realLogits: Tensor, batch: Int, step: Int) {
-        for i in 0..<realLogits.count { signSum.data[0] += realLogits.data[i] > 0 ? 1 : (realLogits.data[i] < 0 ? -1 : 0) }
-        signCount += realLogits.count
+    /// could take it from 0 to 1 in `speedImages` images. `batch` is the global batch; with a `communicator`, the
+    /// signs of every rank's reals are summed (so p stays the same on all ranks).
+    func observe(realLogits: Tensor, batch: Int, step: Int, communicator: (any Communicator)? = nil) throws {
+        var signs: [Double] = [0, Double(realLogits.count)]
+        for i in 0..<realLogits.count { signs[0] += realLogits.data[i] > 0 ? 1 : (realLogits.data[i] < 0 ? -1 : 0) }
+        try communicator?.allreduceSum(&signs)
+        signSum.data[0] += Float(signs[0])
+        signCount += Int(signs[1])
         guard (step + 1) % interval == 0, signCount > 0 else { return }
         let rt = signSum.data[0] / Float(signCount)
         let adjust = (rt > target ? 1 : (rt < target ? -1 : 0)) * Float(batch * interval) / speedImages

@@ -101,6 +101,7 @@ public final class StyleGAN: GANModel {
     public let augment: AdaptiveAugment?
     public var step = 0
     public var rng: RandomGenerator
+    public var dataParallel: DataParallel?
     var lastPenalties: (pl: Float, r1: Float) = (0, 0)
     /// Real images seen: the clock of version 1's progressive growing.
     var imagesSeen = 0
@@ -238,7 +239,10 @@ public final class StyleGAN: GANModel {
             let noise = try scale(try rng.normal(img.shape), 1 / Float(img.shape[2] * img.shape[3]).squareRoot())
             let grads = try Autograd.grad([try sum(try mul(img, noise))], wrt: [ws], createGraph: true)[0]!
             let lengths = try sqrt(try mean(try sum(try square(grads), axes: [2]), axes: [1]))
-            let updated = plMean.item + c.plDecay * (try noGrad { try mean(lengths) }.item - plMean.item)
+            // The batch's mean path length, over every rank's batch under data parallelism.
+            var batchMean = [Double(try noGrad { try mean(lengths) }.item)]
+            if let dp = dataParallel { batchMean = try dp.communicator.allreduceMean(batchMean) }
+            let updated = plMean.item + c.plDecay * (Float(batchMean[0]) - plMean.item)
             plMean.data[0] = updated
             let penalty = try mean(try square(try affine(lengths, scale: 1, shift: -updated)))
             try Autograd.backward(try scale(penalty, c.plWeight * Float(c.plInterval)))
@@ -251,7 +255,7 @@ public final class StyleGAN: GANModel {
         let fake = try noGrad { try generator.synthesis(try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.mixingProbability),
                                                         noise: .random, rng: &rng) }
         let logitsFake = try discriminate(fake), logitsReal = try discriminate(real)
-        augment?.observe(realLogits: logitsReal, batch: n, step: step)
+        try augment?.observe(realLogits: logitsReal, batch: n * worldSize, step: step, communicator: dataParallel?.communicator)
         let lossD = try add(try mean(try softplus(logitsFake)), try mean(try softplus(try neg(logitsReal))))
         try Autograd.backward(lossD)
         try optimizerD.update(lr: lr.d)
@@ -268,9 +272,9 @@ public final class StyleGAN: GANModel {
             try optimizerD.update(lr: lr.d)
         }
 
-        try updateEMA(batch: n)
+        try updateEMA(batch: n * worldSize)
         step += 1
-        imagesSeen += n
+        imagesSeen += n * worldSize
         let meanOf = { (t: Tensor) throws -> Float in try noGrad { try mean(t) }.item }
         return [lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake), plMean.item,
                 augment?.p.item ?? 0]
