@@ -10,7 +10,7 @@ README.
    --images.
 
 Both runs use a network narrower than StyleGAN's defaults (--channel-max, --w-dim for z and w, --mapping-layers), so
-that they take minutes on a 2-core CPU, and a G_ema half-life to match (--ema-images). Run folders (samples, logs,
+that they take minutes on a 2-core CPU, with NVlabs' G_ema half-life and ramp-up (--ema-images). Run folders (samples, logs,
 checkpoints) go under --out; the results are printed as a Markdown table and written as JSON (--json).
 
 Usage: python scripts/stylegan_quality.py [--fd-steps 125,250,500] [--emoji-steps 500] [--threads 2]
@@ -67,9 +67,8 @@ def main() -> None:
     ap.add_argument("--channel-max", type=int, default=32, help="feature maps per resolution (default: %(default)s)")
     ap.add_argument("--w-dim", type=int, default=128, help="z and w length (default: %(default)s)")
     ap.add_argument("--mapping-layers", type=int, default=4, help="mapping layers (default: %(default)s)")
-    ap.add_argument("--ema-images", type=float, default=500,
-                    help="G_ema half-life in images; NVlabs caps it at 5%% of the images seen (ema_rampup), which the "
-                         "engine does not, so a run this short needs a short one (default: %(default)s)")
+    ap.add_argument("--ema-images", type=float, default=10000,
+                    help="G_ema half-life in images, capped at 5%% of the images seen by the ramp-up (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "stylegan-quality", help="run folders")
     ap.add_argument("--images", type=Path, default=ROOT / "docs" / "images", help="where the README images go")

@@ -71,7 +71,7 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
     case "stylegan":
         try allow(["version", "resolution", "channels", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "channel_base",
                    "channel_max", "lr", "beta1", "beta2", "r1_gamma", "r1_interval", "pl_interval", "pl_weight", "pl_decay",
-                   "pl_batch_shrink", "style_mixing", "ema_images", "mbstd_group", "ada", "ada_target", "ada_interval", "ada_kimg",
+                   "pl_batch_shrink", "style_mixing", "ema_images", "ema_rampup", "mbstd_group", "ada", "ada_target", "ada_interval", "ada_kimg",
                    "augment_p", "phase_images", "initial_resolution"])
         let version = try call.int("version", 2)
         try require(version == 1 || version == 2, "version: expected 1 (StyleGAN) or 2 (StyleGAN2), got \(version)")
@@ -95,6 +95,7 @@ func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> an
         c.plBatchShrink = try call.int("pl_batch_shrink", c.plBatchShrink)
         c.mixingProbability = try call.float("style_mixing", c.mixingProbability)
         c.emaImages = try call.float("ema_images", c.emaImages)
+        c.emaRampup = try call.float("ema_rampup", c.emaRampup)
         c.mbstdGroup = try call.int("mbstd_group", c.mbstdGroup)
         c.ada = try call.bool("ada", c.ada)
         c.adaTarget = try call.float("ada_target", c.adaTarget)

@@ -1,3 +1,4 @@
+import Glibc
 import XCTest
 @testable import SwiftGAN
 
@@ -113,6 +114,32 @@ final class StyleGANTests: XCTestCase {
         resumed.lastPenalties = first.lastPenalties
         for b in batches.suffix(2) { _ = try resumed.trainStep([b]) }
         for ((name, a), (_, b)) in zip(model.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+    }
+
+    func testEMARampUp() throws {
+        // With the ramp-up, the half-life is at most ema_rampup x images seen: the first step copies G (nothing seen
+        // yet), the second averages with beta = 0.5^(batch / (0.05 * batch)) = 0.5^20. Without it G_ema lags behind.
+        var rng = RandomGenerator(seed: 11)
+        let batch = try rng.uniform([4, 3, 8, 8], low: -1, high: 1)
+        var fixed = tinyStyleGANConfig()
+        fixed.emaRampup = 0
+        for (config, follows) in [(tinyStyleGANConfig(), true), (fixed, false)] {
+            let model = try StyleGAN(config, seed: 12)
+            let before = model.generatorEMA.parameters.map { $0.1.values }
+            _ = try model.trainStep([batch])
+            for ((name, g), (e, old)) in zip(model.generator.parameters, zip(model.generatorEMA.parameters.map(\.1), before))
+            where g.values != old {
+                if follows { XCTAssertEqual(e.values, g.values, name) } else { XCTAssertNotEqual(e.values, g.values, name) }
+            }
+            let g0 = model.generator.parameters.map { $0.1.values }, e0 = model.generatorEMA.parameters.map { $0.1.values }
+            _ = try model.trainStep([batch])
+            let beta = Float(Glibc.pow(0.5, follows ? 20 : 4.0 / 10_000))
+            for (i, ((_, g), (_, e))) in zip(model.generator.parameters, model.generatorEMA.parameters).enumerated() {
+                for j in 0..<g.count where g0[i][j] != g.values[j] {
+                    XCTAssertEqual(e.values[j], beta * e0[i][j] + (1 - beta) * g.values[j], accuracy: 1e-6)
+                }
+            }
+        }
     }
 
     func testResumeIsBitIdenticalIncludingEMAAndRegularizers() throws {

@@ -150,6 +150,7 @@ STYLEGAN_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("pl_batch_shrink", int, "the path-length penalty runs on batch size / this"),
     ("style_mixing", float, "style-mixing probability"),
     ("ema_images", float, "G_ema half-life in images"),
+    ("ema_rampup", float, "G_ema half-life at most this fraction of the images seen (0: off)"),
     ("mbstd_group", int, "minibatch standard deviation group size"),
     ("ada_target", float, "ADA target for the mean sign of D on reals"),
     ("ada_interval", int, "steps between ADA adjustments"),

@@ -73,8 +73,9 @@ class StyleGAN(GAN, kind="stylegan"):
         pl_interval: steps between path-length penalties (version 2).
         pl_weight: path-length penalty weight; None: 2 for version 2, 0 (none) for version 1.
         style_mixing: probability that a training batch mixes the ws of two z from a random layer on.
-        ema_images: half-life of G_ema in images. It is fixed (NVlabs caps it at 5% of the images seen so far), so a
-            run of a few thousand steps samples better with a shorter one (500 for 500 steps of 16).
+        ema_images: half-life of G_ema in images.
+        ema_rampup: the half-life is at most this fraction of the images seen so far (NVlabs' ramp-up), so G_ema
+            follows G closely early in a run; 0 keeps the half-life fixed.
         ada: adaptive discriminator augmentation.
         ada_target: ADA's target for the mean sign of D's outputs on reals.
         augment_p: ADA's initial augmentation probability (needs ``ada``).
@@ -102,7 +103,7 @@ class StyleGAN(GAN, kind="stylegan"):
                  w_dim: int = 256, mapping_layers: int = 8, channel_base: int = 4096, channel_max: int = 128,
                  lr: float = 0.002, betas: tuple[float, float] = (0.0, 0.99), r1_gamma: float | None = None,
                  r1_interval: int | None = None, pl_interval: int = 4, pl_weight: float | None = None,
-                 style_mixing: float = 0.9, ema_images: float = 10000, ada: bool = False, ada_target: float = 0.6,
+                 style_mixing: float = 0.9, ema_images: float = 10000, ema_rampup: float = 0.05, ada: bool = False, ada_target: float = 0.6,
                  augment_p: float = 0.0, seed: int = 0, mapping_lr_multiplier: float = 0.01, pl_decay: float = 0.01,
                  pl_batch_shrink: int = 2, mbstd_group: int = 4, ada_interval: int = 4, ada_kimg: float = 500,
                  phase_images: int = 20000, initial_resolution: int = 8) -> None:
@@ -127,6 +128,7 @@ class StyleGAN(GAN, kind="stylegan"):
             "pl_weight": None if pl_weight is None else real("pl_weight", pl_weight),
             "style_mixing": real("style_mixing", style_mixing),
             "ema_images": real("ema_images", ema_images),
+            "ema_rampup": real("ema_rampup", ema_rampup),
             "ada": _check_flag("StyleGAN", "ada", ada),
             "ada_target": real("ada_target", ada_target),
             "augment_p": real("augment_p", augment_p),

@@ -28,8 +28,9 @@ public final class StyleGAN: GANModel {
         public var r1Interval = 16, plInterval = 4
         public var plWeight: Float = 2, plDecay: Float = 0.01, plBatchShrink = 2
         public var mixingProbability: Float = 0.9
-        /// G_ema half-life in images.
-        public var emaImages: Float = 10_000
+        /// G_ema half-life in images, and its ramp-up: the half-life is at most this fraction of the images seen so far
+        /// (NVlabs' 0.05; 0 turns the ramp-up off), so G_ema follows G closely early in training.
+        public var emaImages: Float = 10_000, emaRampup: Float = 0.05
         public var mbstdGroup = 4
         /// Adaptive discriminator augmentation (off by default: for small datasets), its target for the mean sign of
         /// D on reals, how often p moves, how many images p takes to go from 0 to 1, and p's starting value.
@@ -69,6 +70,7 @@ public final class StyleGAN: GANModel {
             try require(r1Interval >= 1 && plInterval >= 1 && plBatchShrink >= 1, "intervals and pl_batch_shrink: expected positive integers")
             try require(mixingProbability >= 0 && mixingProbability <= 1, "style_mixing: expected a probability, got \(mixingProbability)")
             try require(emaImages >= 0 && emaImages.isFinite, "ema_images: expected a non-negative number")
+            try require(emaRampup >= 0 && emaRampup.isFinite, "ema_rampup: expected a non-negative number")
             try require(mbstdGroup >= 1, "mbstd_group: expected a positive integer")
             try require(adaTarget >= -1 && adaTarget <= 1 && adaInterval >= 1 && adaSpeedImages > 0 && augmentP >= 0 && augmentP <= 1,
                         "ada_target, ada_interval, ada_kimg, augment_p: expected a target in [-1, 1], positive interval and pace, p in [0, 1]")
@@ -280,9 +282,12 @@ public final class StyleGAN: GANModel {
                 augment?.p.item ?? 0]
     }
 
-    /// G_ema = beta G_ema + (1 - beta) G with beta = 0.5^(batch / ema_images); buffers are copied.
+    /// G_ema = beta G_ema + (1 - beta) G with beta = 0.5^(batch / half-life), the half-life being ema_images or, with
+    /// the ramp-up, at most ema_rampup times the images seen before this batch; buffers are copied.
     func updateEMA(batch: Int) throws {
-        let beta = config.emaImages > 0 ? Float(Glibc.pow(0.5, Double(batch) / Double(config.emaImages))) : 0
+        let c = config
+        let halfLife = c.emaRampup > 0 ? Swift.min(Double(c.emaImages), Double(imagesSeen) * Double(c.emaRampup)) : Double(c.emaImages)
+        let beta = halfLife > 0 ? Float(Glibc.pow(0.5, Double(batch) / halfLife)) : 0
         try emaUpdate(generatorEMA.parameters.map(\.1), generator.parameters.map(\.1), decay: beta)
         for ((_, e), (_, b)) in zip(generatorEMA.buffers, generator.buffers) { e.data.update(from: b.data, count: b.count) }
     }
