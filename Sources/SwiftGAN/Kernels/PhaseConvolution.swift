@@ -7,11 +7,12 @@
 /// Splitting into phases is a permutation of the image (each pixel lands in exactly one phase), so the image
 /// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
 extension ConvGeometry {
-    /// Whether the convolution runs over phases: 4x4, stride 2, padding 1, even sizes, and a phase convolution
-    /// that takes the Winograd kernels.
+    /// Whether the convolution runs over phases: 4x4, stride 2, padding 1, even sizes, an output of at least 8x8
+    /// (on smaller planes a row of tiles fills too few vector lanes of the transforms: im2col + GEMM is faster, as
+    /// `bench/conv_bench.py` shows at 4x4), and a phase convolution that takes the Winograd kernels.
     var usesPhases: Bool {
         kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
-            && phaseGeometry.usesWinograd
+            && outHeight >= 8 && outWidth >= 8 && phaseGeometry.usesWinograd
     }
 
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
