@@ -40,6 +40,7 @@ final class GradientTests: XCTestCase {
                                                  ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1),
                                                  // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
                                                  ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0),
+                                                 ([1, 16, 20, 35], [16, 16, 3, 3], 1, 1), ([1, 16, 18, 34], [16, 16, 3, 3], 1, 0),
                                                  // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
                                                  ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 16], [18, 4, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {

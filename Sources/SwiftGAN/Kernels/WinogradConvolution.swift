@@ -27,22 +27,12 @@ extension ConvGeometry {
         }
     }
 
-    /// imageGrad = conv^T(outGrad, weight): the forward algorithm on the output gradient with the kernel flipped,
-    /// channels swapped and padding r - 1 - p.
+    /// imageGrad = conv^T(outGrad, weight).
     func winogradBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
-        let k = kernelHeight, taps = k * k
-        let transposed = ConvGeometry(batch: batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth,
-                                      outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
-                                      kernelHeight: k, kernelWidth: k, stride: 1, padding: k - 1 - padding)
-        let (o, c) = (outChannels, inChannels)
-        try Scratch.with(o * c * taps) { flipped in
-            nonisolated(unsafe) let (w, f) = (weight, flipped)
-            parallelFor(c, costPerItem: o * taps) { ci in
-                for oi in 0..<o {
-                    for t in 0..<taps { f[(ci * o + oi) * taps + t] = w[(oi * c + ci) * taps + taps - 1 - t] }
-                }
-            }
-            try transposed.winogradForward(image: outGrad, weight: flipped, out: imageGrad)
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         }
     }
 
@@ -217,11 +207,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 for i in 0..<alpha {
                     let y = 2 * ty - g.padding + i
                     guard y >= 0 && y < g.inHeight else { continue }
-                    let line = src + y * g.inWidth, di = d + i * stride
-                    for col in 0..<g.inWidth {
-                        let p = col + g.padding
-                        di[(p & 1) * half + (p >> 1)] = line[col]
-                    }
+                    let di = d + i * stride
+                    deinterleave(src + y * g.inWidth, g.inWidth, shift: g.padding, even: di, odd: di + half)
                 }
                 forEachVector(2 * half) { k in
                     Algorithm.input({ i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
@@ -258,7 +245,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                         Algorithm.output({ j in load8(p + (s * alpha + j) * stride + t) }, { b, value in store8(value, (b == 0 ? e : f) + t) })
                     }
                     let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
-                    for col in 0..<g.outWidth { dst[col] = (col & 1 == 0 ? e : f)[col >> 1] }
+                    interleave(e, f, g.outWidth, into: dst)
                 }
             }
         }
@@ -277,8 +264,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 let (n, ty) = tileRow(r0 + row)
                 e.update(repeating: 0, count: 4 * stride)
                 for s in 0..<2 where 2 * ty + s < g.outHeight {
-                    let line = gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, es = e + 2 * s * stride
-                    for col in 0..<g.outWidth { es[(col & 1) * stride + (col >> 1)] = line[col] }
+                    let es = e + 2 * s * stride
+                    deinterleave(gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, g.outWidth, shift: 0, even: es, odd: es + stride)
                 }
                 let dst = dm + oi * ld + row * tc
                 forEachVector(tc) { t in
@@ -298,33 +285,61 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let base: UnsafeMutablePointer<Float>, ld: Int, step: Int
     }
 
-    /// The alpha^2 products of one chunk: C_xi = A_xi op B_xi, each single-threaded and spread over the threads
+    /// The alpha^2 products of one chunk: C_xi = op(A_xi') op(B_xi), each single-threaded and spread over the threads
     /// (in column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
-    private func gemms(transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand, beta: Float = 0, c: Operand) {
+    /// With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped (see
+    /// `backwardData`); otherwise xi' = xi.
+    private func gemms(flippedA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand,
+                       beta: Float = 0, c: Operand) {
         let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, n / 16))
+        let alpha = alpha
+        @inline(__always) func swapEnds(_ i: Int) -> Int { i == 0 ? alpha - 1 : i == alpha - 1 ? 0 : i }
         parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
             let (xi, part) = (item / parts, item % parts)
             let (lo, hi) = (n * part / parts, n * (part + 1) / parts)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(hi - lo), Int32(k), 1,
-                        a.base + xi * a.step, Int32(a.ld), b.base + xi * b.step + (transB ? lo * b.ld : lo), Int32(b.ld), beta,
-                        c.base + xi * c.step + lo, Int32(c.ld))
+            let xa = flippedA ? swapEnds(xi / alpha) * alpha + swapEnds(xi % alpha) : xi
+            cblas_sgemm(CblasRowMajor, flippedA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(hi - lo), Int32(k), 1, a.base + xa * a.step, Int32(a.ld),
+                        b.base + xi * b.step + (transB ? lo * b.ld : lo), Int32(b.ld), beta, c.base + xi * c.step + lo, Int32(c.ld))
         }
     }
 
     /// out = conv(image, weight) (no bias).
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
-        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        let (o, c) = (geometry.outChannels, geometry.inChannels)
         try Scratch.with(products * o * c) { u in
-            try Scratch.with(products * c * ld) { v in
-                try Scratch.with(products * o * ld) { m in
-                    transformWeights(weight, into: u)
-                    forEachChunk { r0, rows in
-                        let ld = chunkStride(rows)
-                        transformInput(image, r0, rows, into: v)
-                        gemms(m: o, n: rows * tileCols, k: c, a: Operand(base: u, ld: c, step: o * c),
-                              b: Operand(base: v, ld: ld, step: c * ld), c: Operand(base: m, ld: ld, step: o * ld))
-                        transformOutput(m, r0, rows, into: out)
-                    }
+            transformWeights(weight, into: u)
+            try run(image: image, weights: Operand(base: u, ld: c, step: o * c), flipped: false, out: out)
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight): the forward algorithm over the transposed geometry (kernel flipped,
+    /// channels swapped, padding r - 1 - p), without a weight transform of its own. Reversing a kernel swaps the first
+    /// and last entries of G g (G's middle rows are symmetric), so the flipped kernels' U is this weight's U with the
+    /// first and last rows and columns of xi swapped, and swapping the channels transposes each U_xi.
+    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        let g = geometry, (o, c) = (g.outChannels, g.inChannels)
+        let transposed = WinogradConvolution(ConvGeometry(
+            batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c, outHeight: g.inHeight,
+            outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
+        try Scratch.with(products * o * c) { u in
+            transformWeights(weight, into: u)
+            try transposed.run(image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
+        }
+    }
+
+    /// The chunk loop of `forward` with transformed weights U ([alpha^2, O, C], or with `flipped` the transposed
+    /// geometry's U as `backwardData` describes).
+    private func run(image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        try Scratch.with(products * c * ld) { v in
+            try Scratch.with(products * o * ld) { m in
+                forEachChunk { r0, rows in
+                    let ld = chunkStride(rows)
+                    transformInput(image, r0, rows, into: v)
+                    gemms(flippedA: flipped, m: o, n: rows * tileCols, k: c, a: u, b: Operand(base: v, ld: ld, step: c * ld),
+                          c: Operand(base: m, ld: ld, step: o * ld))
+                    transformOutput(m, r0, rows, into: out)
                 }
             }
         }
@@ -369,6 +384,39 @@ private func forEachChannel(_ count: Int, cost: Int, scratch floats: Int, _ body
 @inline(__always) private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int = 8) {
     if n == 8 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
     for i in 0..<n { p[i] = v[i] }
+}
+
+/// Splits line[0..<count] by the parity of col + shift: element col goes to even[(col + shift) / 2] when col + shift
+/// is even, else to odd[(col + shift) / 2]. Sixteen at a time, as the even and odd halves of one vector.
+@inline(__always) private func deinterleave(_ line: UnsafePointer<Float>, _ count: Int, shift: Int,
+                                            even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+    // Even columns 2m land in a[m + shift / 2], odd columns 2m + 1 in b[m + (shift + 1) / 2].
+    let (a, b) = shift & 1 == 0 ? (even, odd) : (odd, even)
+    let (oa, ob) = (shift >> 1, (shift + 1) >> 1)
+    var m = 0
+    while 2 * m + 16 <= count {
+        let v = UnsafeRawPointer(line + 2 * m).loadUnaligned(as: SIMD16<Float>.self)
+        store8(v.evenHalf, a + oa + m)
+        store8(v.oddHalf, b + ob + m)
+        m += 8
+    }
+    for col in (2 * m)..<count {
+        if col & 1 == 0 { a[oa + col / 2] = line[col] } else { b[ob + col / 2] = line[col] }
+    }
+}
+
+/// line[col] = (col even ? even : odd)[col / 2] for col below count: the inverse of `deinterleave` with shift 0.
+@inline(__always) private func interleave(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
+                                          into line: UnsafeMutablePointer<Float>) {
+    var m = 0
+    while 2 * m + 16 <= count {
+        var v = SIMD16<Float>()
+        v.evenHalf = load8(even + m)
+        v.oddHalf = load8(odd + m)
+        UnsafeMutableRawPointer(line + 2 * m).storeBytes(of: v, as: SIMD16<Float>.self)
+        m += 8
+    }
+    for col in (2 * m)..<count { line[col] = (col & 1 == 0 ? even : odd)[col / 2] }
 }
 
 /// Runs body(i) for i = 0, 8, 16, ... below count.
