@@ -59,23 +59,20 @@ extension ConvGeometry {
     }
 
     /// The phase image of `image`: s[n, 4c + 2r + q, Y, X] = image[n, c, 2Y + r - 1, 2X + q - 1], zero outside.
+    /// Image row y is phase row (y + 1) / 2 of phases r = (y + 1) % 2, q = 0 (its odd columns) and q = 1 (even).
     private func splitPhases(_ image: UnsafePointer<Float>, into s: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (x, s) = (image, s)
         let (h, w, hp, wp) = (inHeight, inWidth, inHeight / 2 + 1, inWidth / 2 + 1)
         parallelFor(batch * inChannels, costPerItem: 4 * hp * wp) { nc in
-            let src = x + nc * h * w
-            for r in 0..<2 {
-                for q in 0..<2 {
-                    let dst = s + (nc * 4 + 2 * r + q) * hp * wp
-                    for py in 0..<hp {
-                        let y = 2 * py + r - 1, row = dst + py * wp
-                        guard y >= 0 && y < h else { row.update(repeating: 0, count: wp); continue }
-                        for px in 0..<wp {
-                            let col = 2 * px + q - 1
-                            row[px] = col >= 0 && col < w ? src[y * w + col] : 0
-                        }
-                    }
-                }
+            let src = x + nc * h * w, phases = s + nc * 4 * hp * wp
+            @inline(__always) func row(_ r: Int, _ q: Int, _ py: Int) -> UnsafeMutablePointer<Float> { phases + ((2 * r + q) * hp + py) * wp }
+            for q in 0..<2 { row(0, q, 0).update(repeating: 0, count: wp); row(1, q, hp - 1).update(repeating: 0, count: wp) }
+            for y in 0..<h {
+                let (py, r) = ((y + 1) / 2, (y + 1) % 2)
+                let (q0, q1) = (row(r, 0, py), row(r, 1, py))  // image columns 2X - 1 and 2X
+                q0[0] = 0
+                q1[wp - 1] = 0
+                deinterleave(src + y * w, w, shift: 1, even: q0, odd: q1)
             }
         }
     }
@@ -85,13 +82,11 @@ extension ConvGeometry {
         nonisolated(unsafe) let (ds, gx) = (ds, imageGrad)
         let (h, w, hp, wp) = (inHeight, inWidth, inHeight / 2 + 1, inWidth / 2 + 1)
         parallelFor(batch * inChannels, costPerItem: h * w) { nc in
-            let dst = gx + nc * h * w, src = ds + nc * 4 * hp * wp
+            let dst = gx + nc * h * w, phases = ds + nc * 4 * hp * wp
             for y in 0..<h {
                 let (py, r) = ((y + 1) / 2, (y + 1) % 2)
-                for col in 0..<w {
-                    let (px, q) = ((col + 1) / 2, (col + 1) % 2)
-                    dst[y * w + col] = src[((2 * r + q) * hp + py) * wp + px]
-                }
+                let (q0, q1) = (phases + ((2 * r) * hp + py) * wp, phases + ((2 * r + 1) * hp + py) * wp)
+                interleave(q1, q0 + 1, w, into: dst + y * w)
             }
         }
     }

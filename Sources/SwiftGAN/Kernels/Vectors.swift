@@ -1,0 +1,58 @@
+/// Eight-lane vector loads and stores on raw float buffers, and splitting rows into even and odd columns: the
+/// building blocks of the Winograd transforms and the phase split.
+
+/// Eight floats from p (the first n of them when n < 8, the rest zero), unaligned.
+@inline(__always) func load8(_ p: UnsafePointer<Float>, _ n: Int = 8) -> SIMD8<Float> {
+    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+    var v = SIMD8<Float>()
+    for i in 0..<n { v[i] = p[i] }
+    return v
+}
+
+/// Stores the first n lanes of v at p, unaligned.
+@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int = 8) {
+    if n == 8 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
+    for i in 0..<n { p[i] = v[i] }
+}
+
+/// Splits line[0..<count] by the parity of col + shift: element col goes to even[(col + shift) / 2] when col + shift
+/// is even, else to odd[(col + shift) / 2]. Sixteen at a time, as the even and odd halves of one vector.
+@inline(__always) func deinterleave(_ line: UnsafePointer<Float>, _ count: Int, shift: Int,
+                                    even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+    // Even columns 2m land in a[m + shift / 2], odd columns 2m + 1 in b[m + (shift + 1) / 2].
+    let (a, b) = shift & 1 == 0 ? (even, odd) : (odd, even)
+    let (oa, ob) = (shift >> 1, (shift + 1) >> 1)
+    var m = 0
+    while 2 * m + 16 <= count {
+        let v = UnsafeRawPointer(line + 2 * m).loadUnaligned(as: SIMD16<Float>.self)
+        store8(v.evenHalf, a + oa + m)
+        store8(v.oddHalf, b + ob + m)
+        m += 8
+    }
+    for col in (2 * m)..<count {
+        if col & 1 == 0 { a[oa + col / 2] = line[col] } else { b[ob + col / 2] = line[col] }
+    }
+}
+
+/// line[col] = (col even ? even : odd)[col / 2] for col below count: the inverse of `deinterleave` with shift 0.
+@inline(__always) func interleave(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
+                                  into line: UnsafeMutablePointer<Float>) {
+    var m = 0
+    while 2 * m + 16 <= count {
+        var v = SIMD16<Float>()
+        v.evenHalf = load8(even + m)
+        v.oddHalf = load8(odd + m)
+        UnsafeMutableRawPointer(line + 2 * m).storeBytes(of: v, as: SIMD16<Float>.self)
+        m += 8
+    }
+    for col in (2 * m)..<count { line[col] = (col & 1 == 0 ? even : odd)[col / 2] }
+}
+
+/// Runs body(i) for i = 0, 8, 16, ... below count.
+@inline(__always) func forEachVector(_ count: Int, _ body: (Int) -> Void) {
+    var i = 0
+    while i < count {
+        body(i)
+        i += 8
+    }
+}
