@@ -24,6 +24,9 @@ static PyObject *np_ndarray;      /* numpy.ndarray */
 static PyObject *np_empty;        /* numpy.empty */
 static PyObject *np_float32;      /* numpy.dtype("float32") */
 
+/* Engine handles owned by live Python objects (Tensor, Optimizer, Model), for leak tests; changed under the GIL. */
+static Py_ssize_t live_tensors, live_optimizers, live_models;
+
 static PyTypeObject TensorType;
 static PyTypeObject OptimizerType;
 static PyTypeObject ModelType;
@@ -88,12 +91,16 @@ static PyObject *tensor_wrap(sg_tensor *handle) {
         return NULL;
     }
     self->handle = handle;
+    live_tensors++;
     return (PyObject *)self;
 }
 
 static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, &TensorType); }
 
 static void Tensor_dealloc(TensorObject *self) {
+    if (self->handle != NULL) {
+        live_tensors--;
+    }
     sg_tensor_release(self->handle);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -954,6 +961,7 @@ static int Optimizer_init(OptimizerObject *self, PyObject *args, PyObject *kwarg
         goto done;
     }
     self->handle = out;
+    live_optimizers++;
     self->n_params = PyTuple_GET_SIZE(params);
     rc = 0;
 done:
@@ -964,6 +972,9 @@ done:
 }
 
 static void Optimizer_dealloc(OptimizerObject *self) {
+    if (self->handle != NULL) {
+        live_optimizers--;
+    }
     sg_optimizer_release(self->handle);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -1119,10 +1130,14 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
         return -1;
     }
     self->handle = out;
+    live_models++;
     return 0;
 }
 
 static void Model_dealloc(ModelObject *self) {
+    if (self->handle != NULL) {
+        live_models--;
+    }
     sg_model_release(self->handle);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -1404,7 +1419,13 @@ static PyTypeObject ModelType = {
 /* ------------------------------------------------------------------------------------------------------ */
 /* module */
 
+static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
+}
+
 static PyMethodDef module_methods[] = {
+    {"live_handles", (PyCFunction)mod_live_handles, METH_NOARGS,
+     "live_handles() -> dict[str, int]\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
     {"tensor", (PyCFunction)(void (*)(void))mod_tensor, METH_VARARGS | METH_KEYWORDS,
      "tensor(array, requires_grad=False, *, name='array', caller='tensor') -> Tensor\n\n"
      "A new tensor holding a copy of `array`, a float32 C-contiguous numpy array with at most 8 dimensions.\n"

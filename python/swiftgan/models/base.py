@@ -92,17 +92,21 @@ class Net:
 
     def __init__(self, gan: GAN, name: str) -> None:
         self.name = name
-        self._gan = gan
+        # the model's engine object and state shapes, not the model itself: no reference cycle, so a model is freed
+        # (engine memory included) as soon as its last reference goes, without waiting for the cyclic collector
+        self._model = gan._model
+        self._state_shapes = gan._state_shapes
+        self._owner = type(gan).__name__
         prefix = f"{name}."
         self._keys = {key[len(prefix):]: key for key in gan._state_shapes if key.startswith(prefix)}
 
     @property
     def _shapes(self) -> dict[str, tuple[int, ...]]:
-        return {short: self._gan._state_shapes[key] for short, key in self._keys.items()}
+        return {short: self._state_shapes[key] for short, key in self._keys.items()}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Every parameter and buffer (BatchNorm running statistics) as numpy float32 copies."""
-        return {short: self._gan._model.state_tensor(key).numpy() for short, key in self._keys.items()}
+        return {short: self._model.state_tensor(key).numpy() for short, key in self._keys.items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
         """Copies a state dict (name -> float array) into the network, e.g. pytorch/examples weights.
@@ -114,7 +118,7 @@ class Net:
         given = {name: value for name, value in state_dict.items() if not name.endswith(self.IGNORED)}
         arrays = _match_state(f"{self.name}.load_state_dict", self._shapes, given, strict)
         for short, array in arrays.items():
-            self._gan._model.state_tensor(self._keys[short]).copy_(array)
+            self._model.state_tensor(self._keys[short]).copy_(array)
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The network's output for a float32 batch (nothing is recorded for autodiff).
@@ -123,14 +127,14 @@ class Net:
         a training step; otherwise (evaluation) with the running averages.
         """
         tensor = _native.tensor(x, name="x", caller=f"nets[{self.name!r}]")
-        return self._gan._model.forward(self.name, tensor, bool(training)).numpy()
+        return self._model.forward(self.name, tensor, bool(training)).numpy()
 
     @property
     def num_parameters(self) -> int:
         """The number of trained values: entries some optimizer updates (buffers such as running statistics
         are excluded). A net no optimizer updates, a moving average such as StyleGAN's ``G_ema``, counts the entries
         that mirror trained entries of another net (the same name within the net, the same shape)."""
-        shapes = self._gan._state_shapes
+        shapes = self._state_shapes
         trained = {key.split(".exp_avg.", 1)[1] for key in shapes if key.startswith("opt_") and ".exp_avg." in key}
         keys = [key for key in self._keys.values() if key in trained]
         if not keys:
@@ -139,7 +143,7 @@ class Net:
         return sum(math.prod(shapes[key]) for key in keys)
 
     def __repr__(self) -> str:
-        return f"<{type(self._gan).__name__} net {self.name!r}: {self.num_parameters:,} parameters>"
+        return f"<{self._owner} net {self.name!r}: {self.num_parameters:,} parameters>"
 
 
 @functools.lru_cache(maxsize=8)
