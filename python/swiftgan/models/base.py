@@ -14,14 +14,18 @@ training N + M steps straight (same thread count): batches are drawn from ``(see
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from tqdm import tqdm
@@ -31,7 +35,7 @@ from swiftgan.images import save_grid
 from swiftgan.safetensors import load_file, save_file
 
 __all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "CHECKPOINT", "FORMAT",
-           "FORMAT_VERSION"]
+           "FORMAT_VERSION", "NonFiniteLossError", "NonFiniteLossWarning"]
 
 FORMAT = "swiftgan"
 """The ``format`` metadata of a swiftgan checkpoint."""
@@ -49,6 +53,54 @@ Callback = Callable[["GAN", int, dict[str, float]], Any]
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """``transform(batch, rng)``: the batch a training step sees in place of ``batch`` (random crops, flips...), drawing
 its randomness from ``rng`` only (see :func:`batch_generator`)."""
+
+
+class NonFiniteLossError(_native.SwiftGANError, FloatingPointError):
+    """Raised by :meth:`GAN.fit` (``on_nonfinite="stop"``) when a training step reports a NaN or infinite loss.
+
+    The model holds the weights after that step; the checkpoint in ``out_dir``, if any, is the last one written
+    before it (a diverged state is never saved by ``fit``).
+
+    Attributes:
+        step: the step (counted from 1) whose losses are not finite.
+        losses: that step's losses and statistics.
+        history: what ``fit`` would have returned, up to and including that step.
+    """
+
+    def __init__(self, step: int, losses: Mapping[str, float], history: Mapping[str, list[float]]) -> None:
+        self.step, self.losses, self.history = step, dict(losses), dict(history)
+        shown = ", ".join(f"{name}={value:.4g}" for name, value in self.losses.items())
+        super().__init__(f"training diverged at step {step}: {shown} (lower the learning rate, or resume from the "
+                         "last checkpoint; fit(on_nonfinite='warn') trains on regardless)")
+
+
+class NonFiniteLossWarning(RuntimeWarning):
+    """Warned by :meth:`GAN.fit` (``on_nonfinite="warn"``) at the first step of a call with a NaN or infinite loss."""
+
+
+@contextlib.contextmanager
+def _interrupt_at_step_boundary() -> Iterator[Callable[[], bool]]:
+    """Defers Ctrl-C (SIGINT) to the caller's next check, so that training stops between steps.
+
+    Yields ``pending()``, true once SIGINT arrived; a second SIGINT before the check raises KeyboardInterrupt at
+    once. Only where Python's default handler is installed and on the main thread (elsewhere nothing changes).
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: False
+        return
+    received = []
+
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, Any],
@@ -255,6 +307,7 @@ class GAN:
         log_every: int = 10,
         progress: bool = True,
         transform: BatchTransform | None = None,
+        on_nonfinite: Literal["stop", "warn"] = "stop",
     ) -> dict[str, list[float]]:
         """Trains for ``steps`` more steps on ``data``.
 
@@ -270,7 +323,8 @@ class GAN:
                 steps, and ``log.jsonl``, one JSON object per ``log_every`` steps with ``step``, ``time`` (seconds
                 since this call started) and the mean of every loss over those steps. Grid and checkpoint are
                 also written after the last step, and the checkpoint when training is interrupted
-                (KeyboardInterrupt). Log lines of steps beyond the model's current step (left by a run that
+                (KeyboardInterrupt; Ctrl-C lets the step in progress finish, so the model and the checkpoint are
+                those of a step boundary; a second Ctrl-C interrupts at once). Log lines of steps beyond the model's current step (left by a run that
                 went on past its last checkpoint) are dropped first.
             sample_every: steps between sample grids.
             checkpoint_every: steps between checkpoints.
@@ -281,9 +335,16 @@ class GAN:
             transform: applied to every batch of every input before the step, e.g.
                 :class:`swiftgan.datasets.RandomCropFlip`, with the generator :func:`batch_generator` gives for
                 that input and step.
+            on_nonfinite: what to do when a step reports a NaN or infinite loss: ``"stop"`` raises
+                :class:`NonFiniteLossError` (with the step and the losses) without writing a checkpoint of the
+                diverged model; ``"warn"`` warns (:class:`NonFiniteLossWarning`, once per call) and trains on.
 
         Returns:
             The history of this call: ``"step"`` and every loss name -> one value per step.
+
+        Raises:
+            NonFiniteLossError: a loss became NaN or infinite (``on_nonfinite="stop"``).
+            KeyboardInterrupt: Ctrl-C, after the step in progress (and the checkpoint, with ``out_dir``).
         """
         batch_size = self.default_batch_size if batch_size is None else batch_size
         arrays = self._data_arrays(data, batch_size)
@@ -291,8 +352,11 @@ class GAN:
                             ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             if isinstance(count, bool) or not isinstance(count, int) or count < (0 if name == "steps" else 1):
                 raise ValueError(f"fit: {name} must be an int >= {0 if name == 'steps' else 1}, got {count!r}")
+        if on_nonfinite not in ("stop", "warn"):
+            raise ValueError(f"fit: on_nonfinite must be 'stop' or 'warn', got {on_nonfinite!r}")
         self._prepare_fit(arrays, batch_size)
         callbacks = list(callbacks)
+        warned = False
         history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
         out = Path(out_dir) if out_dir is not None else None
         log = None
@@ -315,27 +379,38 @@ class GAN:
                 values.clear()
 
         try:
-            for _ in range(steps):
-                batches = [array[batch_indices(self.seed, stream, step, len(array), batch_size)]
-                           for stream, array in enumerate(arrays)]
-                if transform is not None:
-                    batches = [transform(batch, batch_generator(self.seed, stream, step))
-                               for stream, batch in enumerate(batches)]
-                losses = self.train_step(*batches)
-                step = self.step
-                history["step"].append(step)
-                for name, value in losses.items():
-                    history[name].append(value)
-                    window[name].append(value)
-                if step % log_every == 0:
-                    flush_window()
-                bar.update(1)
-                if out is not None and step % sample_every == 0:
-                    self._save_preview(out, step, arrays)
-                if out is not None and step % checkpoint_every == 0:
-                    self.save(out / CHECKPOINT)
-                if "stop" in [callback(self, step, losses) for callback in callbacks]:
-                    break
+            with _interrupt_at_step_boundary() as interrupted:
+                for _ in range(steps):
+                    batches = [array[batch_indices(self.seed, stream, step, len(array), batch_size)]
+                               for stream, array in enumerate(arrays)]
+                    if transform is not None:
+                        batches = [transform(batch, batch_generator(self.seed, stream, step))
+                                   for stream, batch in enumerate(batches)]
+                    losses = self.train_step(*batches)
+                    step = self.step
+                    history["step"].append(step)
+                    for name, value in losses.items():
+                        history[name].append(value)
+                        window[name].append(value)
+                    if not all(math.isfinite(value) for value in losses.values()):
+                        if on_nonfinite == "stop":
+                            raise NonFiniteLossError(step, losses, history)
+                        if not warned:
+                            warnings.warn(f"fit: non-finite loss at step {step}: {losses} (training on, as "
+                                          "on_nonfinite='warn'; later ones in this call are not reported)",
+                                          NonFiniteLossWarning, stacklevel=2)
+                            warned = True
+                    if step % log_every == 0:
+                        flush_window()
+                    bar.update(1)
+                    if out is not None and step % sample_every == 0:
+                        self._save_preview(out, step, arrays)
+                    if out is not None and step % checkpoint_every == 0:
+                        self.save(out / CHECKPOINT)
+                    if "stop" in [callback(self, step, losses) for callback in callbacks] or interrupted():
+                        break
+                if interrupted():
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             if out is not None and history["step"]:
                 self.save(out / CHECKPOINT)
