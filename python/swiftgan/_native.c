@@ -34,6 +34,7 @@ static PyTypeObject ModelType;
 typedef struct {
     PyObject_HEAD
     sg_tensor *handle;
+    PyObject *owner; /* the Model whose live state this tensor is (state_tensor), or NULL */
 } TensorObject;
 
 typedef struct {
@@ -45,7 +46,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     sg_model *handle;
-    int busy; /* an engine call on this model runs with the GIL released */
+    PyThread_type_lock lock; /* held by the thread running an engine call on this model (the GIL released) */
 } ModelObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -91,6 +92,7 @@ static PyObject *tensor_wrap(sg_tensor *handle) {
         return NULL;
     }
     self->handle = handle;
+    self->owner = NULL;
     live_tensors++;
     return (PyObject *)self;
 }
@@ -102,7 +104,34 @@ static void Tensor_dealloc(TensorObject *self) {
         live_tensors--;
     }
     sg_tensor_release(self->handle);
+    Py_XDECREF(self->owner);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
+ * not share a model between threads; calls from two threads take turns). */
+static void model_acquire(PyObject *model) {
+    PyThread_type_lock lock = ((ModelObject *)model)->lock;
+    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static void model_release(PyObject *model) { PyThread_release_lock(((ModelObject *)model)->lock); }
+
+/* A state tensor is part of its model: reading or writing it holds the model, as a training step does. */
+static void owner_acquire(TensorObject *self) {
+    if (self->owner != NULL) {
+        model_acquire(self->owner);
+    }
+}
+
+static void owner_release(TensorObject *self) {
+    if (self->owner != NULL) {
+        model_release(self->owner);
+    }
 }
 
 /* Reads the tensor's shape; returns its ndim, or -1 with an exception set. */
@@ -202,10 +231,12 @@ static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) 
         Py_DECREF(array);
         return NULL;
     }
+    owner_acquire(self);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
     Py_END_ALLOW_THREADS
+    owner_release(self);
     PyBuffer_Release(&view);
     if (status != SG_OK) {
         Py_DECREF(array);
@@ -345,11 +376,13 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
         }
         return NULL;
     }
+    owner_acquire(self);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_write(self->handle, (const float *)view.buf,
                              (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
     Py_END_ALLOW_THREADS
+    owner_release(self);
     PyBuffer_Release(&view);
     if (status != SG_OK) {
         return raise_status(status);
@@ -1115,6 +1148,10 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
     if (seed_arg != NULL && uint64_parse(seed_arg, "Model", "seed", &seed) < 0) {
         return -1;
     }
+    if (self->lock == NULL && (self->lock = PyThread_allocate_lock()) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     Attrs attrs;
     if (attrs_parse(attrs_dict, "Model", &attrs) < 0) {
         return -1;
@@ -1139,18 +1176,17 @@ static void Model_dealloc(ModelObject *self) {
         live_models--;
     }
     sg_model_release(self->handle);
+    if (self->lock != NULL) {
+        PyThread_free_lock(self->lock);
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Whether the model may be used now: initialised, and not running an engine call on another thread (the engine
- * does not share a model between threads). Sets an exception and returns 0 otherwise. */
+/* Whether the model may be used: initialised. Sets an exception and returns 0 otherwise. (Calls from two threads
+ * take turns: see model_acquire.) */
 static int model_ready(ModelObject *self) {
     if (self->handle == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Model.__init__ was not called");
-        return 0;
-    }
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "Model is in use by another thread");
         return 0;
     }
     return 1;
@@ -1197,12 +1233,12 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
         goto done;
     }
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
                                  (int32_t)n_losses);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -1237,11 +1273,11 @@ static PyObject *Model_forward(ModelObject *self, PyObject *args, PyObject *kwar
     }
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1267,11 +1303,11 @@ static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwa
     }
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_generate(self->handle, (int32_t)n, seed, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1301,12 +1337,12 @@ static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs)
     PyObject *result = NULL;
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names,
                            attrs.values, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         raise_status(status);
     } else if (out == NULL) {
@@ -1326,14 +1362,21 @@ static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject 
         return NULL;
     }
     sg_tensor *out = NULL;
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_state_tensor(self->handle, name, &out);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
     if (out == NULL) {
         return PyErr_Format(SwiftGANError, "state_tensor: the engine returned no tensor for %s", name);
     }
-    return tensor_wrap(out);
+    PyObject *tensor = tensor_wrap(out);
+    if (tensor != NULL) {
+        Py_INCREF(self);
+        ((TensorObject *)tensor)->owner = (PyObject *)self;
+    }
+    return tensor;
 }
 
 static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1343,7 +1386,9 @@ static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *
         return NULL;
     }
     int64_t value = 0;
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_get_counter(self->handle, name, &value);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1362,7 +1407,9 @@ static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *
     if (int64_parse(value_arg, "set_counter", "value", &value) < 0) {
         return NULL;
     }
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_set_counter(self->handle, name, value);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
