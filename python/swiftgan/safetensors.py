@@ -97,8 +97,8 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Metadata]
         raise _corrupt(path, f"header length {header_size} exceeds the file ({len(content)} bytes)")
     try:
         header = json.loads(content[8 : 8 + header_size].decode("utf-8"), object_pairs_hook=_unique_keys)
-    except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
-        raise _corrupt(path, f"header is not JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # also UnicodeDecodeError and json.JSONDecodeError
+        raise _corrupt(path, f"header is not JSON ({type(error).__name__}: {error})") from None
     if not isinstance(header, dict):
         raise _corrupt(path, "header is not a JSON object")
     metadata = header.pop("__metadata__", {})

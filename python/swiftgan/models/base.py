@@ -502,8 +502,8 @@ class GAN:
         try:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
             gan = model_class(**config)
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{where}: invalid config or counters metadata ({error})") from None
+        except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
         gan._restore(where, tensors, counters)
         return gan
 
