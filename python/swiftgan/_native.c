@@ -108,16 +108,23 @@ static void Tensor_dealloc(TensorObject *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
- * not share a model between threads; calls from two threads take turns). */
-static void model_acquire(PyObject *model) {
-    PyThread_type_lock lock = ((ModelObject *)model)->lock;
+/* Takes `lock`, waiting with the GIL released while another thread holds it. */
+static void lock_hold(PyThread_type_lock lock) {
     if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
         Py_BEGIN_ALLOW_THREADS
         PyThread_acquire_lock(lock, WAIT_LOCK);
         Py_END_ALLOW_THREADS
     }
 }
+
+/* Held by the engine calls that write gradients and parameters of Python-built graphs (grad, backward, zero_grad,
+ * optimizer steps, EMA updates): two threads differentiating graphs that share a tensor, or stepping the same
+ * parameters, take turns instead of racing on the tape and on .grad. Ops (forward passes) run concurrently. */
+static PyThread_type_lock tape_lock;
+
+/* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
+ * not share a model between threads; calls from two threads take turns). */
+static void model_acquire(PyObject *model) { lock_hold(((ModelObject *)model)->lock); }
 
 static void model_release(PyObject *model) { PyThread_release_lock(((ModelObject *)model)->lock); }
 
@@ -255,7 +262,11 @@ static PyObject *Tensor_detach(TensorObject *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *Tensor_zero_grad(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
+    owner_acquire(self);
+    lock_hold(tape_lock);
     int32_t status = sg_tensor_zero_grad(self->handle);
+    PyThread_release_lock(tape_lock);
+    owner_release(self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -274,9 +285,11 @@ static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *k
     }
     sg_tensor *grad_handle = grad == Py_None ? NULL : ((TensorObject *)grad)->handle;
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_backward(self->handle, grad_handle, create_graph);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -806,10 +819,12 @@ static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
         goto done;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_grad((int32_t)n_outputs, output_handles, grad_output_handles, (int32_t)n_inputs, input_handles,
                      create_graph, grads);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -943,9 +958,11 @@ static PyObject *mod_ema_update(PyObject *Py_UNUSED(module), PyObject *args, PyO
         goto done;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -1027,9 +1044,11 @@ static PyObject *Optimizer_step(OptimizerObject *self, PyObject *args, PyObject 
         return NULL;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_optimizer_step(self->handle, lr);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1040,7 +1059,9 @@ static PyObject *Optimizer_zero_grad(OptimizerObject *self, PyObject *Py_UNUSED(
     if (!optimizer_ready(self)) {
         return NULL;
     }
+    lock_hold(tape_lock);
     int32_t status = sg_optimizer_zero_grad(self->handle);
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1516,6 +1537,9 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0) {
         return NULL;
+    }
+    if (tape_lock == NULL && (tape_lock = PyThread_allocate_lock()) == NULL) {
+        return PyErr_NoMemory();
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
     if (numpy == NULL) {

@@ -65,3 +65,24 @@ def test_one_model_from_two_threads_takes_turns(digits16) -> None:
         for name, value in reference.nets[net].state_dict().items():
             np.testing.assert_array_equal(gan.nets[net].state_dict()[name], value, err_msg=f"{net}.{name}")
     print(f"\n{calls} calls from a second thread while the model trained")
+
+
+def test_backward_into_shared_parameters_from_threads(rng) -> None:
+    """Threads differentiating their own graphs into the same parameters take turns on .grad: the gradients add
+    up as in one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from swiftgan import functional as F
+
+    weight = sg.tensor(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    optimizer = sg.optim.SGD([weight], lr=0.0)
+    xs = [rng.standard_normal((2, 3, 16, 16)).astype(np.float32) for _ in range(24)]
+    backward = lambda x: F.mean(F.square(F.conv2d(sg.tensor(x), weight, padding=1))).backward()  # noqa: E731
+    for x in xs:
+        backward(x)
+    serial = weight.grad.numpy()
+    optimizer.zero_grad()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(backward, xs))
+        list(pool.map(lambda _: optimizer.step(), range(8)))  # lr 0: a concurrent no-op update
+    np.testing.assert_allclose(weight.grad.numpy(), serial, rtol=1e-5, atol=1e-6)
