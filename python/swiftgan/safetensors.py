@@ -128,6 +128,8 @@ def save_file(
     The data goes to a temporary file in the same directory, which is fsynced and renamed over ``path``;
     the directory is fsynced too.
     """
+    if not isinstance(tensors, Mapping):
+        raise TypeError(f"save_file: argument 'tensors' must map names to numpy arrays, got {type(tensors).__name__}")
     metadata = dict(metadata or {})
     if not all(isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()):
         raise TypeError("save_file: argument 'metadata' must map str to str")

@@ -167,7 +167,11 @@ class Net:
         the network's; otherwise missing entries keep their values and unexpected ones are ignored. Shapes must
         match either way. PyTorch's ``num_batches_tracked`` entries are accepted and ignored.
         """
-        given = {name: value for name, value in state_dict.items() if not name.endswith(self.IGNORED)}
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{self.name}.load_state_dict: argument 'state_dict' must map names to arrays, "
+                            f"got {type(state_dict).__name__}")
+        given = {name: value for name, value in state_dict.items()
+                 if not (isinstance(name, str) and name.endswith(self.IGNORED))}
         arrays = _match_state(f"{self.name}.load_state_dict", self._shapes, given, strict)
         for short, array in arrays.items():
             self._model.state_tensor(self._keys[short]).copy_(array)
