@@ -28,7 +28,7 @@ import numpy as np
 
 import swiftgan
 from swiftgan import datasets
-from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN
+from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, StyleGAN
 from swiftgan.models.base import CHECKPOINT, BatchTransform
 
 RUN_FILE = "run.json"
@@ -441,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         {"train": train, "generate": generate, "translate": translate, "style-mix": style_mix,
          "interpolate": interpolate}[args.command](args)
-    except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError) as error:
+    except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError, NonFiniteLossError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

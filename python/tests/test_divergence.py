@@ -49,3 +49,14 @@ def test_finite_training_is_untouched_and_bad_option_refused(digits16) -> None:
     assert np.isfinite(history["loss_d"]).all() and gan.step == 3
     with pytest.raises(ValueError, match=r"on_nonfinite must be 'stop' or 'warn', got 'ignore'"):
         gan.fit(digits16, steps=1, batch_size=8, progress=False, on_nonfinite="ignore")
+
+
+def test_the_command_line_reports_divergence_without_a_traceback(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "swiftgan", "train", "dcgan", "--data", "digits", "--image-size", "16",
+                             "--ngf", "8", "--ndf", "8", "--batch-size", "8", "--lr", "1e30", "--steps", "5", "--quiet",
+                             "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "error: training diverged at step 1: loss_d=" in result.stderr and "Traceback" not in result.stderr
