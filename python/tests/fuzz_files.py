@@ -39,6 +39,8 @@ faulthandler.enable()
 
 import swiftgan as sg  # noqa: E402
 
+sg.set_num_threads(1)  # no engine thread pool under the address-space cap
+
 FIXTURE_PTH = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "models" / "dcgan32_D.pth"
 
 

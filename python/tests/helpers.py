@@ -61,10 +61,15 @@ def run_fuzzer(script: str, tmp_path: Path, *args: object, timeout: float = 300)
     import subprocess
     import sys
 
+    import os
+
     report = tmp_path / "report.json"
     command = [sys.executable, str(Path(__file__).with_name(script)), str(report), *map(str, args)]
+    # few malloc arenas: the child runs under an address-space cap, which 64 MB arenas per thread would eat on a
+    # machine with many cores
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
     try:
-        child = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        child = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         child = None
     last = Path(f"{report}.last")
