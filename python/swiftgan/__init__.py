@@ -24,7 +24,7 @@ from swiftgan._native import (
 from swiftgan import autograd, datasets, distributed, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
 from swiftgan.images import save_grid, show
-from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN, load
+from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, NonFiniteLossWarning, StyleGAN, load
 from swiftgan.torch_io import load_torch_state_dict
 
 __version__ = "0.1.0"
@@ -33,6 +33,8 @@ __all__ = [
     "CycleGAN",
     "DCGAN",
     "GAN",
+    "NonFiniteLossError",
+    "NonFiniteLossWarning",
     "StyleGAN",
     "SwiftGANError",
     "Tensor",

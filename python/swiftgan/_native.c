@@ -24,6 +24,9 @@ static PyObject *np_ndarray;      /* numpy.ndarray */
 static PyObject *np_empty;        /* numpy.empty */
 static PyObject *np_float32;      /* numpy.dtype("float32") */
 
+/* Engine handles owned by live Python objects (Tensor, Optimizer, Model), for leak tests; changed under the GIL. */
+static Py_ssize_t live_tensors, live_optimizers, live_models;
+
 static PyTypeObject TensorType;
 static PyTypeObject OptimizerType;
 static PyTypeObject ModelType;
@@ -31,6 +34,7 @@ static PyTypeObject ModelType;
 typedef struct {
     PyObject_HEAD
     sg_tensor *handle;
+    PyObject *owner; /* the Model whose live state this tensor is (state_tensor), or NULL */
 } TensorObject;
 
 typedef struct {
@@ -42,7 +46,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     sg_model *handle;
-    int busy; /* an engine call on this model runs with the GIL released */
+    PyThread_type_lock lock; /* held by the thread running an engine call on this model (the GIL released) */
 } ModelObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -88,14 +92,53 @@ static PyObject *tensor_wrap(sg_tensor *handle) {
         return NULL;
     }
     self->handle = handle;
+    self->owner = NULL;
+    live_tensors++;
     return (PyObject *)self;
 }
 
 static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, &TensorType); }
 
 static void Tensor_dealloc(TensorObject *self) {
+    if (self->handle != NULL) {
+        live_tensors--;
+    }
     sg_tensor_release(self->handle);
+    Py_XDECREF(self->owner);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Takes `lock`, waiting with the GIL released while another thread holds it. */
+static void lock_hold(PyThread_type_lock lock) {
+    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+/* Held by the engine calls that write gradients and parameters of Python-built graphs (grad, backward, zero_grad,
+ * optimizer steps, EMA updates): two threads differentiating graphs that share a tensor, or stepping the same
+ * parameters, take turns instead of racing on the tape and on .grad. Ops (forward passes) run concurrently. */
+static PyThread_type_lock tape_lock;
+
+/* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
+ * not share a model between threads; calls from two threads take turns). */
+static void model_acquire(PyObject *model) { lock_hold(((ModelObject *)model)->lock); }
+
+static void model_release(PyObject *model) { PyThread_release_lock(((ModelObject *)model)->lock); }
+
+/* A state tensor is part of its model: reading or writing it holds the model, as a training step does. */
+static void owner_acquire(TensorObject *self) {
+    if (self->owner != NULL) {
+        model_acquire(self->owner);
+    }
+}
+
+static void owner_release(TensorObject *self) {
+    if (self->owner != NULL) {
+        model_release(self->owner);
+    }
 }
 
 /* Reads the tensor's shape; returns its ndim, or -1 with an exception set. */
@@ -195,10 +238,12 @@ static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) 
         Py_DECREF(array);
         return NULL;
     }
+    owner_acquire(self);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
     Py_END_ALLOW_THREADS
+    owner_release(self);
     PyBuffer_Release(&view);
     if (status != SG_OK) {
         Py_DECREF(array);
@@ -217,7 +262,11 @@ static PyObject *Tensor_detach(TensorObject *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *Tensor_zero_grad(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
+    owner_acquire(self);
+    lock_hold(tape_lock);
     int32_t status = sg_tensor_zero_grad(self->handle);
+    PyThread_release_lock(tape_lock);
+    owner_release(self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -236,9 +285,11 @@ static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *k
     }
     sg_tensor *grad_handle = grad == Py_None ? NULL : ((TensorObject *)grad)->handle;
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_backward(self->handle, grad_handle, create_graph);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -338,11 +389,13 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
         }
         return NULL;
     }
+    owner_acquire(self);
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_write(self->handle, (const float *)view.buf,
                              (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
     Py_END_ALLOW_THREADS
+    owner_release(self);
     PyBuffer_Release(&view);
     if (status != SG_OK) {
         return raise_status(status);
@@ -766,10 +819,12 @@ static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
         goto done;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_grad((int32_t)n_outputs, output_handles, grad_output_handles, (int32_t)n_inputs, input_handles,
                      create_graph, grads);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -903,9 +958,11 @@ static PyObject *mod_ema_update(PyObject *Py_UNUSED(module), PyObject *args, PyO
         goto done;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -954,6 +1011,7 @@ static int Optimizer_init(OptimizerObject *self, PyObject *args, PyObject *kwarg
         goto done;
     }
     self->handle = out;
+    live_optimizers++;
     self->n_params = PyTuple_GET_SIZE(params);
     rc = 0;
 done:
@@ -964,6 +1022,9 @@ done:
 }
 
 static void Optimizer_dealloc(OptimizerObject *self) {
+    if (self->handle != NULL) {
+        live_optimizers--;
+    }
     sg_optimizer_release(self->handle);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -983,9 +1044,11 @@ static PyObject *Optimizer_step(OptimizerObject *self, PyObject *args, PyObject 
         return NULL;
     }
     int32_t status;
+    lock_hold(tape_lock);
     Py_BEGIN_ALLOW_THREADS
     status = sg_optimizer_step(self->handle, lr);
     Py_END_ALLOW_THREADS
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -996,7 +1059,9 @@ static PyObject *Optimizer_zero_grad(OptimizerObject *self, PyObject *Py_UNUSED(
     if (!optimizer_ready(self)) {
         return NULL;
     }
+    lock_hold(tape_lock);
     int32_t status = sg_optimizer_zero_grad(self->handle);
+    PyThread_release_lock(tape_lock);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1104,6 +1169,10 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
     if (seed_arg != NULL && uint64_parse(seed_arg, "Model", "seed", &seed) < 0) {
         return -1;
     }
+    if (self->lock == NULL && (self->lock = PyThread_allocate_lock()) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     Attrs attrs;
     if (attrs_parse(attrs_dict, "Model", &attrs) < 0) {
         return -1;
@@ -1119,23 +1188,26 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
         return -1;
     }
     self->handle = out;
+    live_models++;
     return 0;
 }
 
 static void Model_dealloc(ModelObject *self) {
+    if (self->handle != NULL) {
+        live_models--;
+    }
     sg_model_release(self->handle);
+    if (self->lock != NULL) {
+        PyThread_free_lock(self->lock);
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Whether the model may be used now: initialised, and not running an engine call on another thread (the engine
- * does not share a model between threads). Sets an exception and returns 0 otherwise. */
+/* Whether the model may be used: initialised. Sets an exception and returns 0 otherwise. (Calls from two threads
+ * take turns: see model_acquire.) */
 static int model_ready(ModelObject *self) {
     if (self->handle == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Model.__init__ was not called");
-        return 0;
-    }
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "Model is in use by another thread");
         return 0;
     }
     return 1;
@@ -1182,12 +1254,12 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
         goto done;
     }
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
                                  (int32_t)n_losses);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -1222,11 +1294,11 @@ static PyObject *Model_forward(ModelObject *self, PyObject *args, PyObject *kwar
     }
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1252,11 +1324,11 @@ static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwa
     }
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_generate(self->handle, (int32_t)n, seed, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1286,12 +1358,12 @@ static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs)
     PyObject *result = NULL;
     sg_tensor *out = NULL;
     int32_t status;
-    self->busy = 1;
+    model_acquire((PyObject *)self);
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names,
                            attrs.values, &out);
     Py_END_ALLOW_THREADS
-    self->busy = 0;
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         raise_status(status);
     } else if (out == NULL) {
@@ -1311,14 +1383,21 @@ static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject 
         return NULL;
     }
     sg_tensor *out = NULL;
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_state_tensor(self->handle, name, &out);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
     if (out == NULL) {
         return PyErr_Format(SwiftGANError, "state_tensor: the engine returned no tensor for %s", name);
     }
-    return tensor_wrap(out);
+    PyObject *tensor = tensor_wrap(out);
+    if (tensor != NULL) {
+        Py_INCREF(self);
+        ((TensorObject *)tensor)->owner = (PyObject *)self;
+    }
+    return tensor;
 }
 
 static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1328,7 +1407,9 @@ static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *
         return NULL;
     }
     int64_t value = 0;
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_get_counter(self->handle, name, &value);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1347,7 +1428,9 @@ static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *
     if (int64_parse(value_arg, "set_counter", "value", &value) < 0) {
         return NULL;
     }
+    model_acquire((PyObject *)self);
     int32_t status = sg_model_set_counter(self->handle, name, value);
+    model_release((PyObject *)self);
     if (status != SG_OK) {
         return raise_status(status);
     }
@@ -1518,7 +1601,13 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
     return result;
 }
 
+static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
+}
+
 static PyMethodDef module_methods[] = {
+    {"live_handles", (PyCFunction)mod_live_handles, METH_NOARGS,
+     "live_handles() -> dict[str, int]\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
     {"dist_init", (PyCFunction)(void (*)(void))mod_dist_init, METH_VARARGS | METH_KEYWORDS,
      "dist_init(library=None) -> (rank, size)\n\nLoads Open MPI with dlopen and joins MPI_COMM_WORLD (once per process)."},
     {"dist_finalize", (PyCFunction)mod_dist_finalize, METH_NOARGS,
@@ -1571,6 +1660,9 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0) {
         return NULL;
+    }
+    if (tape_lock == NULL && (tape_lock = PyThread_allocate_lock()) == NULL) {
+        return PyErr_NoMemory();
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
     if (numpy == NULL) {

@@ -32,7 +32,7 @@ import numpy as np
 
 import swiftgan
 from swiftgan import datasets
-from swiftgan.models import DCGAN, GAN, CycleGAN, StyleGAN
+from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, StyleGAN
 from swiftgan.models.base import CHECKPOINT, BatchTransform
 
 RUN_FILE = "run.json"
@@ -460,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         {"train": train, "generate": generate, "translate": translate, "style-mix": style_mix,
          "interpolate": interpolate}[args.command](args)
-    except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError) as error:
+    except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError, NonFiniteLossError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         if swiftgan.distributed.world_size() > 1:
             swiftgan.distributed.abort(1)  # the other ranks would wait for this one forever

@@ -330,6 +330,8 @@ def parse_spec(spec: str) -> tuple[str, list[str] | None]:
     A spec is a built-in name with optional classes, ``"fashion-mnist"``, ``"fashion-mnist:sneaker,ankle_boot"``,
     ``"digits:3,5"``, or a folder path, which gives ``(path, None)``.
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"parse_spec: argument 'spec' must be a str, got {type(spec).__name__}")
     name, _, classes = spec.partition(":")
     if name not in BUILTIN:
         if not Path(spec).is_dir():

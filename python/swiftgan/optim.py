@@ -167,6 +167,10 @@ class EMA:
 
     def __init__(self, params: Iterable[Tensor], decay: float = 0.999) -> None:
         self.params: list[Tensor] = list(params)
+        for index, param in enumerate(self.params):
+            if not isinstance(param, Tensor):
+                raise TypeError(f"EMA: argument 'params' item {index} must be a swiftgan.Tensor, "
+                                f"got {type(param).__name__}")
         self.decay = decay
         self.averages: list[Tensor] = [_native.tensor(param.numpy()) for param in self.params]
 

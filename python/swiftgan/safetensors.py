@@ -97,8 +97,8 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Metadata]
         raise _corrupt(path, f"header length {header_size} exceeds the file ({len(content)} bytes)")
     try:
         header = json.loads(content[8 : 8 + header_size].decode("utf-8"), object_pairs_hook=_unique_keys)
-    except ValueError as error:  # also UnicodeDecodeError and json.JSONDecodeError
-        raise _corrupt(path, f"header is not JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # also UnicodeDecodeError and json.JSONDecodeError
+        raise _corrupt(path, f"header is not JSON ({type(error).__name__}: {error})") from None
     if not isinstance(header, dict):
         raise _corrupt(path, "header is not a JSON object")
     metadata = header.pop("__metadata__", {})
@@ -128,6 +128,8 @@ def save_file(
     The data goes to a temporary file in the same directory, which is fsynced and renamed over ``path``;
     the directory is fsynced too.
     """
+    if not isinstance(tensors, Mapping):
+        raise TypeError(f"save_file: argument 'tensors' must map names to numpy arrays, got {type(tensors).__name__}")
     metadata = dict(metadata or {})
     if not all(isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()):
         raise TypeError("save_file: argument 'metadata' must map str to str")

@@ -9,8 +9,11 @@ raises :class:`pickle.UnpicklingError` before it can run.
 from __future__ import annotations
 
 import collections
+import math
 import pickle
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,14 @@ _STORAGE_DTYPES = {
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
     "ByteStorage": np.uint8, "BoolStorage": np.bool_,
 }
-_MAX_BYTES = 1 << 34  # no tensor in a checkpoint this library reads is larger than 16 GiB
+_MAX_BYTES = 1 << 31
+"""The largest storage accepted: no checkpoint this library reads holds a tensor near 2 GiB."""
+_MAX_RATIO = 100
+"""The largest compression ratio accepted for a storage member (torch.save stores them uncompressed): a forged
+archive cannot inflate a few kilobytes into gigabytes."""
+_MAX_BROADCAST = 1 << 20
+"""Elements a tensor may have beyond its storage's (a stride-0, expanded view), so a forged view cannot turn a few
+bytes of storage into gigabytes."""
 
 
 class _StorageType:
@@ -37,6 +47,8 @@ def _rebuild_tensor(storage: np.ndarray, storage_offset: int, size, stride, *_ig
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride) or any(s < 0 for s in size) or any(s < 0 for s in stride) or storage_offset < 0:
         raise pickle.UnpicklingError(f"invalid tensor geometry: size {size}, stride {stride}, offset {storage_offset}")
+    if math.prod(size) > max(storage.size, _MAX_BROADCAST):
+        raise pickle.UnpicklingError(f"tensor of size {size} has more elements than its storage of {storage.size}")
     if 0 in size:
         return np.zeros(size, dtype=storage.dtype)
     if not size:  # a 0-d tensor (as_strided would not keep the empty shape)
@@ -56,8 +68,13 @@ def _rebuild_parameter(data: np.ndarray, *_ignored) -> np.ndarray:
     return data
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only tensor-rebuilding globals; storages are read from the archive by key."""
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Resolves only tensor-rebuilding globals; storages are read from the archive by key.
+
+    The pure-Python unpickler, not the C one: the C unpickler's memo is an array indexed by the pickle's PUT
+    opcodes, so a forged ``LONG_BINPUT 2000000000`` makes it allocate (and zero) gigabytes; the Python one keeps a
+    dict. The pickle of a state dict is a few kilobytes (the tensor data lives in the archive's other members), so
+    the speed difference does not matter."""
 
     def __init__(self, file, archive: zipfile.ZipFile, prefix: str):
         super().__init__(file)
@@ -88,7 +105,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
             nbytes = int(numel) * storage_type.dtype.itemsize
             if not 0 <= nbytes <= _MAX_BYTES or info.file_size != nbytes:
                 raise pickle.UnpicklingError(f"storage '{key}' holds {info.file_size} bytes, expected {nbytes} "
-                                             f"({numel} x {storage_type.name})")
+                                             f"({numel} x {storage_type.name}, at most {_MAX_BYTES})")
+            if nbytes > _MAX_RATIO * max(info.compress_size, 1 << 16):
+                raise pickle.UnpicklingError(f"storage '{key}' inflates {info.compress_size} bytes to {nbytes}: "
+                                             "refusing a likely zip bomb")
             array = np.frombuffer(self.archive.read(member), dtype=storage_type.dtype)
             if storage_type.name == "BFloat16Storage":
                 array = (array.astype(np.uint32) << 16).view(np.float32)
@@ -116,7 +136,7 @@ def load_torch_state_dict(path: str | Path) -> dict:
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, struct.error, EOFError):
         raise ValueError(f"{path}: not a zip-format PyTorch checkpoint (legacy torch.save files from PyTorch < 1.6 "
                          "are not supported; re-save with a newer PyTorch)") from None
     with archive:
@@ -125,10 +145,13 @@ def load_torch_state_dict(path: str | Path) -> dict:
             raise ValueError(f"{path}: expected one <name>/data.pkl in the archive, found {len(pickles)}")
         prefix = pickles[0][: -len("data.pkl")]
         byteorder = f"{prefix}byteorder"
-        if byteorder in archive.namelist() and archive.read(byteorder).strip() not in (b"little", b""):
-            raise ValueError(f"{path}: big-endian checkpoints are not supported")
         try:
+            if byteorder in archive.namelist() and archive.read(byteorder).strip() not in (b"little", b""):
+                raise ValueError(f"{path}: big-endian checkpoints are not supported")
             with archive.open(pickles[0]) as f:
                 return _RestrictedUnpickler(f, archive, prefix).load()
-        except (EOFError, zipfile.BadZipFile, ValueError, TypeError, IndexError) as e:
-            raise ValueError(f"{path}: corrupt checkpoint ({e})") from None
+        except pickle.UnpicklingError:
+            raise
+        except (EOFError, zipfile.BadZipFile, ValueError, TypeError, IndexError, KeyError, AttributeError,
+                OverflowError, RecursionError, NotImplementedError, struct.error, zlib.error) as e:
+            raise ValueError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None

@@ -52,3 +52,30 @@ def execute_notebook(name: str, tmp_path: Path, monkeypatch, **env: str) -> tupl
 def inline_images(outputs: list, mime: str = "image/png") -> list:
     """The outputs that display an image of the given type inline."""
     return [output for output in outputs if mime in output.get("data", {})]
+
+
+def run_fuzzer(script: str, tmp_path: Path, *args: object, timeout: float = 300) -> dict:
+    """Runs python/tests/<script> in a child process (so a crash fails the test instead of killing pytest) and
+    returns its JSON report; on a crash or a hang, fails with the call in progress and the child's stderr."""
+    import json
+    import subprocess
+    import sys
+
+    import os
+
+    report = tmp_path / "report.json"
+    command = [sys.executable, str(Path(__file__).with_name(script)), str(report), *map(str, args)]
+    # few malloc arenas: the child runs under an address-space cap, which 64 MB arenas per thread would eat on a
+    # machine with many cores
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+    try:
+        child = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        child = None
+    last = Path(f"{report}.last")
+    in_progress = last.read_text(errors="replace").strip() if last.exists() else "?"
+    if child is None or child.returncode != 0:
+        status = "timed out" if child is None else f"exited with {child.returncode}"
+        stderr = "" if child is None else child.stderr[-3000:]
+        raise AssertionError(f"{script} {status} during {in_progress}\n{stderr}")
+    return json.loads(report.read_text())

@@ -6,6 +6,20 @@ private func checkImage(_ x: Tensor, _ op: String) throws {
     try require(!x.shape.contains(0), "\(op): argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
 }
 
+/// The largest output side of a resample: its index tables cost about 20 bytes per output row or column, and are
+/// built before the output is allocated.
+private let maxOutputSide = 1 << 20
+
+/// Throws `outOfMemory` when an output of height x width planes of x could not be allocated; call it before building
+/// index tables, whose size follows the output's sides.
+private func checkOutputSize(_ x: Tensor, _ height: Int, _ width: Int, _ op: String) throws {
+    let shape = [x.shape[0], x.shape[1], height, width]
+    guard height <= maxOutputSide, width <= maxOutputSide, let count = Shape.count(shape) else {
+        throw SwiftGANError.outOfMemory("\(op): an output of shape \(Shape.describe(shape)) is too large")
+    }
+    try Storage.checkAllocation(count, op)
+}
+
 /// Applies a separable resample to every plane of x.
 private func resample(_ x: Tensor, _ r: SeparableResample) throws -> Tensor {
     let out = try Tensor(uninitialized: [x.shape[0], x.shape[1], r.rows.outputs, r.cols.outputs])
@@ -36,6 +50,7 @@ public func zeroPad2d(_ x: Tensor, padding p: [Int]) throws -> Tensor {
     try checkImage(x, "zero_pad2d")
     try checkPadding(p, "zero_pad2d")
     let (h, w) = (x.shape[2], x.shape[3])
+    try checkOutputSize(x, h + p[2] + p[3], w + p[0] + p[1], "zero_pad2d")
     let rows = gatherAxis(h + p[2] + p[3]) { i in i - p[2] >= 0 && i - p[2] < h ? i - p[2] : nil }
     let cols = gatherAxis(w + p[0] + p[1]) { i in i - p[0] >= 0 && i - p[0] < w ? i - p[0] : nil }
     return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols))
@@ -63,6 +78,7 @@ public func upsampleNearest2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
     try checkImage(x, "upsample_nearest2d")
     try checkScale(scale, "upsample_nearest2d")
     let (h, w) = (x.shape[2], x.shape[3])
+    try checkOutputSize(x, h * scale, w * scale, "upsample_nearest2d")
     return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: gatherAxis(h * scale) { $0 / scale },
                                              cols: gatherAxis(w * scale) { $0 / scale }))
 }
@@ -71,6 +87,7 @@ public func upsampleNearest2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
 public func upsampleBilinear2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
     try checkImage(x, "upsample_bilinear2d")
     try checkScale(scale, "upsample_bilinear2d")
+    try checkOutputSize(x, x.shape[2] * scale, x.shape[3] * scale, "upsample_bilinear2d")
     func axis(_ n: Int) -> SeparableResample.Axis {
         var a = SeparableResample.Axis()
         for o in 0..<(n * scale) {
@@ -96,10 +113,8 @@ public func avgPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
     func axis(_ n: Int) -> SeparableResample.Axis {
         var a = SeparableResample.Axis()
         for o in 0..<((n + 2 * padding - k) / s + 1) {
-            a.add((0..<k).compactMap { t in
-                let i = o * s - padding + t
-                return i >= 0 && i < n ? (i, 1 / Float(k)) : nil
-            })
+            let first = o * s - padding  // the input row of tap 0; only taps inside the input are visited
+            a.add((Swift.max(first, 0)..<Swift.min(first + k, n)).map { ($0, 1 / Float(k)) })
         }
         return a
     }
@@ -119,6 +134,7 @@ public func upfirdn2d(_ x: Tensor, filter: Tensor, up: Int = 1, down: Int = 1, p
     let r = FIRResample(inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down, padLeft: p[0], padRight: p[1],
                         padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
     try require(r.outHeight > 0 && r.outWidth > 0, "upfirdn2d: padding \(p) leaves an empty output")
+    try checkOutputSize(x, r.outHeight, r.outWidth, "upfirdn2d")
     // A separable filter (StyleGAN's outer(k, k)) becomes a separable resample that visits only the taps that
     // hit an input pixel: a quarter of them when upsampling by 2.
     if let (u, v) = separableFactors(filter) {

@@ -15,6 +15,18 @@ public enum Shape {
         return n
     }
 
+    /// The number of elements of a tensor of `shape`: throws `invalidArgument` for a negative dimension or too many
+    /// dimensions, `outOfMemory` when the count exceeds the allocation limit.
+    public static func checkedCount(_ shape: [Int]) throws -> Int {
+        guard shape.count <= maxRank, shape.allSatisfy({ $0 >= 0 }) else {
+            throw SwiftGANError.invalidArgument("invalid tensor shape \(describe(shape))")
+        }
+        guard let n = count(shape) else {
+            throw SwiftGANError.outOfMemory("a tensor of shape \(describe(shape)) is too large (limit \(Storage.maxElements) elements)")
+        }
+        return n
+    }
+
     /// Row-major strides of `shape`.
     public static func strides(_ shape: [Int]) -> [Int] {
         var s = [Int](repeating: 1, count: shape.count)

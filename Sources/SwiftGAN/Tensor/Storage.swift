@@ -13,11 +13,41 @@ public final class Storage: @unchecked Sendable {
     /// Largest single buffer the engine will allocate (16 GiB): larger requests fail with `outOfMemory`.
     public static let maxElements = 1 << 32
 
+    /// Requests of at least this many bytes are checked against the memory the system has available.
+    static let checkedBytes = 64 << 20
+
+    /// Throws `outOfMemory` (naming `what`) unless `count` floats are within the limit and, for a large request, within
+    /// the memory the system has available: with overcommit, malloc would succeed and the first write would bring the
+    /// kernel's OOM killer instead of an error.
+    public static func checkAllocation(_ count: Int, _ what: String = "tensor") throws {
+        guard count >= 0, count <= maxElements else {
+            throw SwiftGANError.outOfMemory("\(what): cannot allocate \(count) floats (limit \(maxElements))")
+        }
+        let bytes = count * MemoryLayout<Float>.stride
+        guard bytes >= checkedBytes, let available = availableBytes(), bytes > available else { return }
+        BufferCache.clear()  // cached buffers count as used; give them back and look again
+        if let available = availableBytes(), bytes > available {
+            throw SwiftGANError.outOfMemory("\(what): cannot allocate \(bytes >> 20) MB, the system has \(available >> 20) MB available")
+        }
+    }
+
+    /// MemAvailable of /proc/meminfo in bytes, or nil where it cannot be read.
+    static func availableBytes() -> Int? {
+        guard let file = fopen("/proc/meminfo", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("MemAvailable:"), let kilobytes = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+                return kilobytes * 1024
+            }
+        }
+        return nil
+    }
+
     /// Allocates `count` uninitialized floats.
     public init(uninitialized count: Int) throws {
-        guard count >= 0, count <= Storage.maxElements else {
-            throw SwiftGANError.outOfMemory("cannot allocate \(count) floats (limit \(Storage.maxElements))")
-        }
+        try Storage.checkAllocation(count)
         self.count = count
         if let p = BufferCache.take(count) {
             pointer = p

@@ -26,17 +26,13 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor of `shape` with uninitialized values.
     public convenience init(uninitialized shape: [Int]) throws {
-        guard shape.count <= Shape.maxRank, let n = Shape.count(shape) else {
-            throw SwiftGANError.invalidArgument("invalid tensor shape \(Shape.describe(shape))")
-        }
+        let n = try Shape.checkedCount(shape)
         self.init(shape: shape, storage: try Storage(uninitialized: n))
     }
 
     /// A tensor of `shape` filled with `value`.
     public convenience init(repeating value: Float, shape: [Int]) throws {
-        guard shape.count <= Shape.maxRank, let n = Shape.count(shape) else {
-            throw SwiftGANError.invalidArgument("invalid tensor shape \(Shape.describe(shape))")
-        }
+        let n = try Shape.checkedCount(shape)
         self.init(shape: shape, storage: try Storage(repeating: value, count: n))
     }
 

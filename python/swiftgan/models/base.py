@@ -19,14 +19,18 @@ global batch, not the number of ranks, defines the training run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from tqdm import tqdm
@@ -36,7 +40,7 @@ from swiftgan.images import save_grid
 from swiftgan.safetensors import load_file, save_file
 
 __all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "CHECKPOINT", "FORMAT",
-           "FORMAT_VERSION"]
+           "FORMAT_VERSION", "NonFiniteLossError", "NonFiniteLossWarning"]
 
 FORMAT = "swiftgan"
 """The ``format`` metadata of a swiftgan checkpoint."""
@@ -54,6 +58,54 @@ Callback = Callable[["GAN", int, dict[str, float]], Any]
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """``transform(batch, rng)``: the batch a training step sees in place of ``batch`` (random crops, flips...), drawing
 its randomness from ``rng`` only (see :func:`batch_generator`)."""
+
+
+class NonFiniteLossError(_native.SwiftGANError, FloatingPointError):
+    """Raised by :meth:`GAN.fit` (``on_nonfinite="stop"``) when a training step reports a NaN or infinite loss.
+
+    The model holds the weights after that step; the checkpoint in ``out_dir``, if any, is the last one written
+    before it (a diverged state is never saved by ``fit``).
+
+    Attributes:
+        step: the step (counted from 1) whose losses are not finite.
+        losses: that step's losses and statistics.
+        history: what ``fit`` would have returned, up to and including that step.
+    """
+
+    def __init__(self, step: int, losses: Mapping[str, float], history: Mapping[str, list[float]]) -> None:
+        self.step, self.losses, self.history = step, dict(losses), dict(history)
+        shown = ", ".join(f"{name}={value:.4g}" for name, value in self.losses.items())
+        super().__init__(f"training diverged at step {step}: {shown} (lower the learning rate, or resume from the "
+                         "last checkpoint; fit(on_nonfinite='warn') trains on regardless)")
+
+
+class NonFiniteLossWarning(RuntimeWarning):
+    """Warned by :meth:`GAN.fit` (``on_nonfinite="warn"``) at the first step of a call with a NaN or infinite loss."""
+
+
+@contextlib.contextmanager
+def _interrupt_at_step_boundary() -> Iterator[Callable[[], bool]]:
+    """Defers Ctrl-C (SIGINT) to the caller's next check, so that training stops between steps.
+
+    Yields ``pending()``, true once SIGINT arrived; a second SIGINT before the check raises KeyboardInterrupt at
+    once. Only where Python's default handler is installed and on the main thread (elsewhere nothing changes).
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield lambda: False
+        return
+    received = []
+
+    def handler(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, Any],
@@ -97,17 +149,21 @@ class Net:
 
     def __init__(self, gan: GAN, name: str) -> None:
         self.name = name
-        self._gan = gan
+        # the model's engine object and state shapes, not the model itself: no reference cycle, so a model is freed
+        # (engine memory included) as soon as its last reference goes, without waiting for the cyclic collector
+        self._model = gan._model
+        self._state_shapes = gan._state_shapes
+        self._owner = type(gan).__name__
         prefix = f"{name}."
         self._keys = {key[len(prefix):]: key for key in gan._state_shapes if key.startswith(prefix)}
 
     @property
     def _shapes(self) -> dict[str, tuple[int, ...]]:
-        return {short: self._gan._state_shapes[key] for short, key in self._keys.items()}
+        return {short: self._state_shapes[key] for short, key in self._keys.items()}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Every parameter and buffer (BatchNorm running statistics) as numpy float32 copies."""
-        return {short: self._gan._model.state_tensor(key).numpy() for short, key in self._keys.items()}
+        return {short: self._model.state_tensor(key).numpy() for short, key in self._keys.items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
         """Copies a state dict (name -> float array) into the network, e.g. pytorch/examples weights.
@@ -116,10 +172,14 @@ class Net:
         the network's; otherwise missing entries keep their values and unexpected ones are ignored. Shapes must
         match either way. PyTorch's ``num_batches_tracked`` entries are accepted and ignored.
         """
-        given = {name: value for name, value in state_dict.items() if not name.endswith(self.IGNORED)}
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{self.name}.load_state_dict: argument 'state_dict' must map names to arrays, "
+                            f"got {type(state_dict).__name__}")
+        given = {name: value for name, value in state_dict.items()
+                 if not (isinstance(name, str) and name.endswith(self.IGNORED))}
         arrays = _match_state(f"{self.name}.load_state_dict", self._shapes, given, strict)
         for short, array in arrays.items():
-            self._gan._model.state_tensor(self._keys[short]).copy_(array)
+            self._model.state_tensor(self._keys[short]).copy_(array)
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """The network's output for a float32 batch (nothing is recorded for autodiff).
@@ -128,14 +188,14 @@ class Net:
         a training step; otherwise (evaluation) with the running averages.
         """
         tensor = _native.tensor(x, name="x", caller=f"nets[{self.name!r}]")
-        return self._gan._model.forward(self.name, tensor, bool(training)).numpy()
+        return self._model.forward(self.name, tensor, bool(training)).numpy()
 
     @property
     def num_parameters(self) -> int:
         """The number of trained values: entries some optimizer updates (buffers such as running statistics
         are excluded). A net no optimizer updates, a moving average such as StyleGAN's ``G_ema``, counts the entries
         that mirror trained entries of another net (the same name within the net, the same shape)."""
-        shapes = self._gan._state_shapes
+        shapes = self._state_shapes
         trained = {key.split(".exp_avg.", 1)[1] for key in shapes if key.startswith("opt_") and ".exp_avg." in key}
         keys = [key for key in self._keys.values() if key in trained]
         if not keys:
@@ -144,7 +204,7 @@ class Net:
         return sum(math.prod(shapes[key]) for key in keys)
 
     def __repr__(self) -> str:
-        return f"<{type(self._gan).__name__} net {self.name!r}: {self.num_parameters:,} parameters>"
+        return f"<{self._owner} net {self.name!r}: {self.num_parameters:,} parameters>"
 
 
 @functools.lru_cache(maxsize=8)
@@ -260,6 +320,7 @@ class GAN:
         progress: bool = True,
         transform: BatchTransform | None = None,
         sync_batchnorm: bool = False,
+        on_nonfinite: Literal["stop", "warn"] = "stop",
     ) -> dict[str, list[float]]:
         """Trains for ``steps`` more steps on ``data``.
 
@@ -282,7 +343,8 @@ class GAN:
                 steps, and ``log.jsonl``, one JSON object per ``log_every`` steps with ``step``, ``time`` (seconds
                 since this call started) and the mean of every loss over those steps. Grid and checkpoint are
                 also written after the last step, and the checkpoint when training is interrupted
-                (KeyboardInterrupt). Log lines of steps beyond the model's current step (left by a run that
+                (KeyboardInterrupt; Ctrl-C lets the step in progress finish, so the model and the checkpoint are
+                those of a step boundary; a second Ctrl-C interrupts at once). Log lines of steps beyond the model's current step (left by a run that
                 went on past its last checkpoint) are dropped first.
             sample_every: steps between sample grids.
             checkpoint_every: steps between checkpoints.
@@ -297,9 +359,16 @@ class GAN:
                 pass) are taken over all ranks' slices, like ``torch.nn.SyncBatchNorm``, so any number of ranks
                 computes what one process computes; False (the default, as in the reference implementations):
                 each rank normalizes its own slice.
+            on_nonfinite: what to do when a step reports a NaN or infinite loss: ``"stop"`` raises
+                :class:`NonFiniteLossError` (with the step and the losses) without writing a checkpoint of the
+                diverged model; ``"warn"`` warns (:class:`NonFiniteLossWarning`, once per call) and trains on.
 
         Returns:
             The history of this call: ``"step"`` and every loss name -> one value per step.
+
+        Raises:
+            NonFiniteLossError: a loss became NaN or infinite (``on_nonfinite="stop"``).
+            KeyboardInterrupt: Ctrl-C, after the step in progress (and the checkpoint, with ``out_dir``).
         """
         batch_size = self.default_batch_size if batch_size is None else batch_size
         arrays = self._data_arrays(data, batch_size)
@@ -311,10 +380,13 @@ class GAN:
         if batch_size % world:
             raise ValueError(f"fit: batch_size {batch_size} (the global batch) must be a multiple of the world size "
                              f"{world}")
+        if on_nonfinite not in ("stop", "warn"):
+            raise ValueError(f"fit: on_nonfinite must be 'stop' or 'warn', got {on_nonfinite!r}")
         training = {"world_size": world, "batch_size": batch_size, "sync_batchnorm": bool(sync_batchnorm)}
         self._check_world_size_change(training)
         self._prepare_fit(arrays, batch_size)
         callbacks = list(callbacks)
+        warned = False
         history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
         shard = slice(rank * (batch_size // world), (rank + 1) * (batch_size // world))
         parallel = world > 1
@@ -342,32 +414,43 @@ class GAN:
                 values.clear()
 
         try:
-            for _ in range(steps):
-                indices = [batch_indices(self.seed, stream, step, len(array), batch_size)
-                           for stream, array in enumerate(arrays)]
-                if transform is not None:
-                    batches = [transform(array[index], batch_generator(self.seed, stream, step))[shard]
-                               for stream, (array, index) in enumerate(zip(arrays, indices))]
-                else:
-                    batches = [array[index[shard]] for array, index in zip(arrays, indices)]
-                losses = self.train_step(*batches)
-                step = self.step
-                history["step"].append(step)
-                for name, value in losses.items():
-                    history[name].append(value)
-                    window[name].append(value)
-                if step % log_every == 0:
-                    flush_window()
-                bar.update(1)
-                if out is not None and step % sample_every == 0:
-                    self._save_preview(out, step, arrays)
-                if out is not None and step % checkpoint_every == 0:
-                    self.save(out / CHECKPOINT)
-                stop = "stop" in [callback(self, step, losses) for callback in callbacks]
-                if parallel and callbacks:
-                    stop = distributed.allreduce_sum([float(stop)])[0] > 0  # a stop on any rank stops every rank
-                if stop:
-                    break
+            with _interrupt_at_step_boundary() as interrupted:
+                for _ in range(steps):
+                    indices = [batch_indices(self.seed, stream, step, len(array), batch_size)
+                               for stream, array in enumerate(arrays)]
+                    if transform is not None:
+                        batches = [transform(array[index], batch_generator(self.seed, stream, step))[shard]
+                                   for stream, (array, index) in enumerate(zip(arrays, indices))]
+                    else:
+                        batches = [array[index[shard]] for array, index in zip(arrays, indices)]
+                    losses = self.train_step(*batches)
+                    step = self.step
+                    history["step"].append(step)
+                    for name, value in losses.items():
+                        history[name].append(value)
+                        window[name].append(value)
+                    if not all(math.isfinite(value) for value in losses.values()):
+                        if on_nonfinite == "stop":
+                            raise NonFiniteLossError(step, losses, history)
+                        if not warned:
+                            warnings.warn(f"fit: non-finite loss at step {step}: {losses} (training on, as "
+                                          "on_nonfinite='warn'; later ones in this call are not reported)",
+                                          NonFiniteLossWarning, stacklevel=2)
+                            warned = True
+                    if step % log_every == 0:
+                        flush_window()
+                    bar.update(1)
+                    if out is not None and step % sample_every == 0:
+                        self._save_preview(out, step, arrays)
+                    if out is not None and step % checkpoint_every == 0:
+                        self.save(out / CHECKPOINT)
+                    stop = "stop" in [callback(self, step, losses) for callback in callbacks] or interrupted()
+                    if parallel:
+                        stop = distributed.allreduce_sum([float(stop)])[0] > 0  # a stop on any rank stops every rank
+                    if stop:
+                        break
+                if interrupted():
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             if out is not None and history["step"]:
                 self.save(out / CHECKPOINT)
@@ -489,8 +572,8 @@ class GAN:
         try:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
             gan = model_class(**config)
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{where}: invalid config or counters metadata ({error})") from None
+        except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
         gan._restore(where, tensors, counters)
         if "training" in metadata:
             try:

@@ -28,10 +28,10 @@ _UNUSED_BUFFERS = (".running_mean", ".running_var", ".num_batches_tracked")
 
 
 def _side(caller: str, name: str, value: object) -> int:
-    """A side length the ResNet generator takes: a multiple of 4, at least 8."""
+    """A side length the ResNet generator takes: a multiple of 4, from 8 to 16384."""
     side = _check_int(caller, name, value)
-    if side < 8 or side % 4:
-        raise ValueError(f"{caller}: {name} must be a multiple of 4 and at least 8 (the generator downsamples "
+    if side < 8 or side > 16384 or side % 4:
+        raise ValueError(f"{caller}: {name} must be a multiple of 4 from 8 to 16384 (the generator downsamples "
                          f"twice), got {side}")
     return side
 

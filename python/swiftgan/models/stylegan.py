@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,8 @@ from swiftgan.models.base import GAN
 
 __all__ = ["StyleGAN", "NOISE_MODES", "SAMPLE_BATCH"]
 
+MAX_IMAGES = 65536
+"""The most images (seeds, interpolation steps, style-mixing cells) one call renders, as DCGAN's generate."""
 SAMPLE_BATCH = 64
 """Images per engine call when sampling."""
 NOISE_MODES = {"random": 0, "const": 1, "none": 2}
@@ -253,6 +256,8 @@ class StyleGAN(GAN, kind="stylegan"):
         """
         rows = _check_seeds("StyleGAN.style_mix", "row_seeds", row_seeds)
         cols = _check_seeds("StyleGAN.style_mix", "col_seeds", col_seeds)
+        if len(rows) * len(cols) > MAX_IMAGES:
+            raise ValueError(f"StyleGAN.style_mix: {len(rows)} x {len(cols)} cells is more than {MAX_IMAGES} images")
         layers = sorted({_check_int("StyleGAN.style_mix", "layers", layer) for layer in layers})
         if layers and not 0 <= layers[0] <= layers[-1] < self.num_ws:
             raise ValueError(f"StyleGAN.style_mix: layers must be in [0, {self.num_ws}), got {layers}")
@@ -275,8 +280,8 @@ class StyleGAN(GAN, kind="stylegan"):
         """``steps`` frames (steps, channels, resolution, resolution) along the straight line in w space from seed
         ``seed_a``'s ws to ``seed_b``'s, both ends included (they are the seeds' :meth:`generate` images). Save
         them as an animated GIF with :func:`swiftgan.images.save_gif`. Random noise is drawn from ``seed_a``."""
-        if _check_int("StyleGAN.interpolate", "steps", steps) < 2:
-            raise ValueError(f"StyleGAN.interpolate: steps must be >= 2, got {steps}")
+        if not 2 <= _check_int("StyleGAN.interpolate", "steps", steps) <= MAX_IMAGES:
+            raise ValueError(f"StyleGAN.interpolate: steps must be from 2 to {MAX_IMAGES}, got {steps}")
         _choice("StyleGAN.interpolate", "noise_mode", noise_mode, NOISE_MODES)
         ws_a, ws_b = self.seed_ws([seed_a, seed_b], truncation_psi, truncation_cutoff)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None, None]
@@ -289,10 +294,12 @@ class StyleGAN(GAN, kind="stylegan"):
 
 
 def _check_seeds(caller: str, name: str, seeds: Iterable[int]) -> list[int]:
-    """``seeds`` as a non-empty list of ints in [0, 2**64)."""
+    """``seeds`` as a non-empty list of at most :data:`MAX_IMAGES` ints in [0, 2**64)."""
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise TypeError(f"{caller}: argument '{name}' must be an iterable of ints, got {type(seeds).__name__}")
-    values = [_check_int(caller, name, seed) for seed in seeds]
+    values = [_check_int(caller, name, seed) for seed in itertools.islice(seeds, MAX_IMAGES + 1)]
+    if len(values) > MAX_IMAGES:  # checked while reading: range(2**31) must not build a list of 2**31 ints
+        raise ValueError(f"{caller}: argument '{name}' holds more than {MAX_IMAGES} seeds")
     if not values:
         raise ValueError(f"{caller}: argument '{name}' is empty")
     if not all(0 <= seed < 2 ** 64 for seed in values):
