@@ -169,4 +169,6 @@ def test_a_rank_failing_alone_ends_the_job(runs: Path) -> None:
             "gan.fit(np.zeros((32, 1, 16, 16), np.float32), 5, batch_size=16, progress=False, callbacks=[fail])\n")
     result = mpirun(2, sys.executable, "-c", code, timeout=120)
     assert result.returncode != 0
-    assert "disk full on rank 0" in result.stderr and "MPI_ABORT" in result.stderr
+    # Open MPI's own "MPI_ABORT was invoked" help text is sometimes lost (ORTE_ERROR_LOG "Data unpack would read past
+    # end of buffer" in show_help.c), so only the rank's own message is required; the timeout catches a hang.
+    assert "disk full on rank 0" in result.stderr
