@@ -115,7 +115,15 @@ public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ nAttrs: Int32, _ at
                             _ attrValues: UnsafePointer<Double>?, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
         let kind = try string(kind, "kind"), out = try nonNull(out, "out")
-        let model = try makeModel(kind: kind, attrs: try readAttributes(nAttrs, attrNames, attrValues), seed: seed)
+        var attrs = try readAttributes(nAttrs, attrNames, attrValues)
+        // "max_state_floats" (from loading a checkpoint) caps what building the model may allocate.
+        let model: any GANModel
+        if let budget = attrs.removeValue(forKey: "max_state_floats") {
+            try require(budget >= 0 && budget <= Double(Int.max / 2), "max_state_floats: expected a non-negative count")
+            model = try AllocationBudget.with(Int(budget), "\(kind) model") { try makeModel(kind: kind, attrs: attrs, seed: seed) }
+        } else {
+            model = try makeModel(kind: kind, attrs: attrs, seed: seed)
+        }
         out.pointee = OpaquePointer(Unmanaged.passRetained(ModelBox(model)).toOpaque())
     }
 }

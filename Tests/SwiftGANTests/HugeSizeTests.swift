@@ -31,4 +31,24 @@ final class HugeSizeTests: XCTestCase {
         let pooled = try avgPool2d(try Tensor(zeros: [1, 1, 4, 4]), kernelSize: (1 << 31) - 2, padding: (1 << 30) - 1)
         XCTAssertEqual(pooled.shape, [1, 1, 1, 1])  // visits the 16 input taps, not 2**31 of them
     }
+
+    func testAllocationBudgetCapsOnlyItsThread() throws {
+        // Storage inside the budget is fine; the first request past it throws; other threads are not capped.
+        try AllocationBudget.with(1_000, "budgeted") {
+            XCTAssertNoThrow(try Tensor(zeros: [600]))
+            assertOutOfMemory(try Tensor(zeros: [600]), "past the budget")
+            let outcome = Outcome(), group = DispatchGroup()
+            DispatchQueue.global().async(group: group) {
+                do { _ = try Tensor(zeros: [10_000]) } catch { outcome.error = error }
+            }
+            group.wait()
+            XCTAssertNil(outcome.error)
+        }
+        XCTAssertNoThrow(try Tensor(zeros: [10_000]))  // the cap ends with the call
+    }
+}
+
+/// What another thread's call threw, if anything.
+private final class Outcome: @unchecked Sendable {
+    var error: Error?
 }

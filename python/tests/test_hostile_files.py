@@ -63,6 +63,8 @@ def forge(header: dict, data: bytes, change: str) -> tuple[dict, bytes, int | No
         meta["kind"] = "stylegan"
     elif change == "config of a huge model":
         meta["config"] = json.dumps({**json.loads(meta["config"]), "image_size": 2**40})
+    elif change == "config of a far bigger model":  # valid, but 10 GB of weights against the file's few KB
+        meta["config"] = json.dumps({**json.loads(meta["config"]), "image_size": 128, "ngf": 1024, "ndf": 1024})
     elif change == "config nested 100,000 deep":
         meta["config"] = "[" * 100_000 + "]" * 100_000
     elif change == "counters out of range":
@@ -79,6 +81,7 @@ def forge(header: dict, data: bytes, change: str) -> tuple[dict, bytes, int | No
     ("names of another model", ValueError, r"missing \[.*unexpected \['G.mapping.fc0.weight'\]"),
     ("kind of another model", ValueError, r"StyleGAN.__init__\(\) got an unexpected keyword argument"),
     ("config of a huge model", ValueError, r"invalid config.*image_size"),
+    ("config of a far bigger model", ValueError, r"config describes a model far larger than the \d+ floats of tensors"),
     ("config nested 100,000 deep", ValueError, r"invalid config or counters metadata"),
     ("counters out of range", (ValueError, OverflowError), r"step|counter"),
 ])

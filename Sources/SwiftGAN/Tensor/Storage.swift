@@ -48,6 +48,7 @@ public final class Storage: @unchecked Sendable {
     /// Allocates `count` uninitialized floats.
     public init(uninitialized count: Int) throws {
         try Storage.checkAllocation(count)
+        try AllocationBudget.charge(count)
         self.count = count
         if let p = BufferCache.take(count) {
             pointer = p
@@ -122,5 +123,41 @@ public enum BufferCache {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return cachedBytes
+    }
+}
+
+/// A cap on the floats that new storage on the calling thread may take while `with` runs: loading a checkpoint
+/// builds its model under the cap the file's own tensors imply, so a forged config naming a far bigger model fails
+/// fast instead of allocating gigabytes.
+public enum AllocationBudget {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` with at most `floats` floats of new storage on this thread; beyond that `Storage` throws
+    /// `outOfMemory` naming `what`.
+    public static func with<T>(_ floats: Int, _ what: String, _ body: () throws -> T) throws -> T {
+        let budget = Budget(remaining: floats, what: what)
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, Unmanaged.passUnretained(budget).toOpaque())
+        defer { pthread_setspecific(key, previous) }
+        return try withExtendedLifetime(budget) { try body() }
+    }
+
+    static func charge(_ count: Int) throws {
+        guard let raw = pthread_getspecific(key) else { return }
+        let budget = Unmanaged<Budget>.fromOpaque(raw).takeUnretainedValue()
+        budget.remaining -= count
+        if budget.remaining < 0 {
+            throw SwiftGANError.outOfMemory("\(budget.what): allocation budget exceeded")
+        }
+    }
+
+    private final class Budget {
+        var remaining: Int
+        let what: String
+        init(remaining: Int, what: String) { (self.remaining, self.what) = (remaining, what) }
     }
 }

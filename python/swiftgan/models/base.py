@@ -20,6 +20,7 @@ global batch, not the number of ranks, defines the training run.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import math
@@ -268,7 +269,11 @@ class GAN:
 
     def __init__(self, config: Mapping[str, Any], attrs: Mapping[str, float]) -> None:
         self.config: dict[str, Any] = json.loads(json.dumps(dict(config)))
-        self._model = _native.Model(self.kind, dict(attrs), self.seed)
+        native_attrs = dict(attrs)
+        budget = _construction_budget.get()
+        if budget is not None:
+            native_attrs["max_state_floats"] = float(budget)
+        self._model = _native.Model(self.kind, native_attrs, self.seed)
         self.loss_names: tuple[str, ...] = tuple(self._model.loss_names())
         self._state_shapes = {name: self._model.state_tensor(name).shape for name in self._model.state_names()}
         self.nets: dict[str, Net] = {name: Net(self, name) for name in self._model.net_names()}
@@ -569,11 +574,22 @@ class GAN:
         model_class = _REGISTRY[kind]
         if not issubclass(model_class, cls):
             raise ValueError(f"{where}: a checkpoint of a {model_class.__name__} ({kind!r}), not a {cls.__name__}")
+        # The file holds every state tensor of its model, so building the model its config describes may take at most
+        # about that much memory: a forged config naming a far bigger model fails here instead of allocating gigabytes.
+        stored = sum(int(array.size) for array in tensors.values())
+        token = _construction_budget.set(2 * stored + (16 << 20))
         try:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
             gan = model_class(**config)
         except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
             raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
+        except MemoryError as error:
+            if "allocation budget exceeded" not in str(error):
+                raise
+            raise ValueError(f"{where}: its config describes a model far larger than the {stored} floats of tensors "
+                             "the file holds") from None
+        finally:
+            _construction_budget.reset(token)
         gan._restore(where, tensors, counters)
         if "training" in metadata:
             try:
@@ -595,6 +611,11 @@ class GAN:
             self._model.state_tensor(name).copy_(array)
         for name in names:
             self._model.set_counter(name, counters[name])
+
+
+_construction_budget: contextvars.ContextVar[int | None] = contextvars.ContextVar("swiftgan_construction_budget",
+                                                                                default=None)
+"""While :meth:`GAN.load` builds a model: the most floats the engine may allocate for it (None: no cap)."""
 
 
 def load(path: str | os.PathLike) -> GAN:
