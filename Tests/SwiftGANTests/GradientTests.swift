@@ -42,7 +42,7 @@ final class GradientTests: XCTestCase {
                                                  ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0),
                                                  ([1, 16, 20, 35], [16, 16, 3, 3], 1, 1), ([1, 16, 18, 34], [16, 16, 3, 3], 1, 0),
                                                  // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
-                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 16], [18, 4, 4, 4], 2, 1)]
+                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 32], [18, 4, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)
@@ -56,7 +56,7 @@ final class GradientTests: XCTestCase {
         }
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
-                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 9], [16, 5, 4, 4], 2, 1)]
+                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 16], [16, 5, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
             let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)
@@ -72,7 +72,9 @@ final class GradientTests: XCTestCase {
                          outWidth: (w + 2 * p - k) / s + 1, kernelHeight: k, kernelWidth: k, stride: s, padding: p)
         }
         XCTAssertTrue(geometry(16, 9, 7, 17, 3, 1, 1).usesWinograd && geometry(16, 7, 9, 16, 2, 1, 1).usesWinograd)
-        XCTAssertTrue(geometry(4, 18, 16, 18, 4, 2, 1).usesPhases && geometry(5, 16, 18, 16, 4, 2, 1).usesPhases)
+        XCTAssertTrue(geometry(4, 18, 32, 18, 4, 2, 1).usesPhases && geometry(5, 16, 32, 16, 4, 2, 1).usesPhases)
+        XCTAssertFalse(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases)  // 8x8 output, 128 channels: im2col
+        XCTAssertTrue(geometry(128, 16, 16, 256, 4, 2, 1).usesPhases)
         let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
         let wt = try randomTensor([3, 2, 3, 3], seed: 7), bt = try randomTensor([2], seed: 8)

@@ -9,10 +9,12 @@
 extension ConvGeometry {
     /// Whether the convolution runs over phases: 4x4, stride 2, padding 1, even sizes, an output of at least 8x8
     /// (on smaller planes a row of tiles fills too few vector lanes of the transforms: im2col + GEMM is faster, as
-    /// `bench/conv_bench.py` shows at 4x4), and a phase convolution that takes the Winograd kernels.
+    /// `bench/conv_bench.py` shows at 4x4), at 8 wide only with 256 or more output channels (the transforms cost the
+    /// same per tile and input channel whatever O is, while the multiplies they save grow with O: DCGAN-32's 8x8
+    /// layers of 128 channels ran about 4% faster as im2col), and a phase convolution that takes the Winograd kernels.
     var usesPhases: Bool {
         kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
-            && outHeight >= 8 && outWidth >= 8 && phaseGeometry.usesWinograd
+            && outHeight >= 8 && outWidth >= 8 && (outWidth >= 16 || outChannels >= 256) && phaseGeometry.usesWinograd
     }
 
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
