@@ -1495,7 +1495,7 @@ static PyTypeObject ModelType = {
     .tp_doc = PyDoc_STR("Model(kind, attrs=None, seed=0)\n\n"
                         "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
                         "or 'stylegan', with the config attributes of swiftgan.h (absent ones take the paper\n"
-                        "defaults). One instance must not be used from two threads at once."),
+                        "defaults). Calls on one instance from several threads take turns (each waits with the GIL released)."),
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
