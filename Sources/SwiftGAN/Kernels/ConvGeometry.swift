@@ -285,7 +285,10 @@ struct ConvGeometry: Equatable {
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd || usesPhases {
+        if usesPhases {
+            return try phaseForwardAndBackwardWeight(image: image, weight: weight, outGrad: outGrad, out: out, weightGrad: weightGrad)
+        }
+        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd {
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         }

@@ -24,39 +24,51 @@ extension ConvGeometry {
                      kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 0)
     }
 
+    /// Runs body(phase geometry, phase image buffer, phase kernel buffer) with scratch buffers of those sizes.
+    private func withPhaseBuffers(_ body: (ConvGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let phases = phaseGeometry
+        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { image in
+            try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, image, kernels) }
+        }
+    }
+
     /// out = conv(image, weight) (no bias).
     func phaseForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
-        let phases = phaseGeometry
-        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { s in
-            try Scratch.with(outChannels * phases.colRows) { w in
-                splitPhases(image, into: s)
-                permuteKernels(weight, into: w, toPhases: true)
-                try phases.winogradForward(image: s, weight: w, out: out)
-            }
+        try withPhaseBuffers { phases, s, w in
+            splitPhases(image, into: s)
+            permuteKernels(weight, into: w, toPhases: true)
+            try phases.winogradForward(image: s, weight: w, out: out)
         }
     }
 
     /// imageGrad = conv^T(outGrad, weight).
     func phaseBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
-        let phases = phaseGeometry
-        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { ds in
-            try Scratch.with(outChannels * phases.colRows) { w in
-                permuteKernels(weight, into: w, toPhases: true)
-                try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
-                mergePhases(ds, into: imageGrad)
-            }
+        try withPhaseBuffers { phases, ds, w in
+            permuteKernels(weight, into: w, toPhases: true)
+            try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
+            mergePhases(ds, into: imageGrad)
         }
     }
 
     /// weightGrad = the weight gradient of `phaseForward`.
     func phaseBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        let phases = phaseGeometry
-        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { s in
-            try Scratch.with(outChannels * phases.colRows) { dw in
-                splitPhases(image, into: s)
-                try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw)
-                permuteKernels(dw, into: weightGrad, toPhases: false)
-            }
+        try withPhaseBuffers { phases, s, dw in
+            splitPhases(image, into: s)
+            try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw)
+            permuteKernels(dw, into: weightGrad, toPhases: false)
+        }
+    }
+
+    /// `phaseForward` and `phaseBackwardWeight` of the same image (conv-transpose's backward needs both), splitting
+    /// the image into phases once.
+    func phaseForwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
+                                       out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        try withPhaseBuffers { phases, s, w in
+            splitPhases(image, into: s)
+            permuteKernels(weight, into: w, toPhases: true)
+            try phases.winogradForward(image: s, weight: w, out: out)
+            try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: w)  // w is free again
+            permuteKernels(w, into: weightGrad, toPhases: false)
         }
     }
 
