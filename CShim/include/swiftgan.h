@@ -23,7 +23,8 @@ enum {
     SG_ETYPE = 2,     /* wrong dtype or kind (Python TypeError) */
     SG_EIO = 3,       /* file errors (Python OSError) */
     SG_EMEMORY = 4,   /* allocation failed or too large (Python MemoryError) */
-    SG_EINTERNAL = 5  /* anything else (swiftgan.SwiftGANError) */
+    SG_EINTERNAL = 5, /* anything else (swiftgan.SwiftGANError) */
+    SG_ECANCELLED = 6 /* a training step stopped on request and rolled back (Python KeyboardInterrupt) */
 };
 
 typedef struct sg_tensor sg_tensor;
@@ -139,6 +140,12 @@ const char *sg_model_loss_names(const sg_model *m);
  * from domain A and one from domain B, [B, C, image_size, image_size]).
  * Writes one value per loss name into losses, which holds `capacity` doubles. */
 int32_t sg_model_train_step(sg_model *m, int32_t n_inputs, sg_tensor *const *inputs, double *losses, int32_t capacity);
+/* sg_model_train_step that can be stopped part-way: until the step's final updates, should_stop(context) is called
+ * about every 50 ms from the calling thread; when it returns nonzero the step is rolled back, leaving the model
+ * exactly as it was, and SG_ECANCELLED is returned. A step that fails for any other reason before its final
+ * updates is rolled back too. (Under data parallelism steps are not interruptible.) */
+int32_t sg_model_train_step_interruptible(sg_model *m, int32_t n_inputs, sg_tensor *const *inputs, double *losses,
+                                          int32_t capacity, int32_t (*should_stop)(void *context), void *context);
 /* The networks (dcgan "G,D"; cyclegan "G_A,G_B,D_A,D_B"; stylegan "G,D,G_ema": G and G_ema take z [N, z_dim]). */
 const char *sg_model_net_names(const sg_model *m);
 /* Runs network `net` forward on x without recording (training: batch statistics, and their running averages are

@@ -8,9 +8,12 @@ final class ModelBox {
     let netNames: UnsafeMutablePointer<CChar>
     let stateNames: UnsafeMutablePointer<CChar>
     let counterNames: UnsafeMutablePointer<CChar>
+    /// The state tensors by name (the same tensor objects for the model's lifetime), for lookups in constant time.
+    let stateByName: [String: Tensor]
 
     init(_ model: any GANModel) {
         self.model = model
+        stateByName = Dictionary(model.stateTensors, uniquingKeysWith: { first, _ in first })
         lossNames = strdup(model.lossNames.joined(separator: ","))!
         netNames = strdup(model.nets.map(\.0).joined(separator: ","))!
         stateNames = strdup(model.stateTensors.map(\.0).joined(separator: ","))!
@@ -167,6 +170,29 @@ public func sg_model_train_step(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs:
     }
 }
 
+@_cdecl("sg_model_train_step_interruptible")
+public func sg_model_train_step_interruptible(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+                                              _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32,
+                                              _ shouldStop: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
+                                              _ context: UnsafeMutableRawPointer?) -> Int32 {
+    guard let shouldStop else { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
+    let model: any GANModel
+    do { model = try ModelBox.from(m).model } catch { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
+    // Ranks of a data-parallel run must take every step together: they are not cancelled one by one.
+    guard model.dataParallel == nil else { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
+    nonisolated(unsafe) let context = context
+    var status = Status.ok.rawValue
+    do {
+        try StepTransaction.run(model, shouldCancel: { shouldStop(context) != 0 }) {
+            status = sg_model_train_step(m, nInputs, inputs, losses, capacity)
+            if status != Status.ok.rawValue && StepTransaction.isActive {
+                throw SwiftGANError.cancelled("")  // roll the step back; the status and message are already set
+            }
+        }
+    } catch {}
+    return status
+}
+
 @_cdecl("sg_model_forward")
 public func sg_model_forward(_ m: OpaquePointer?, _ net: UnsafePointer<CChar>?, _ x: OpaquePointer?, _ training: Int32,
                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -187,9 +213,9 @@ public func sg_model_generate(_ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _
 @_cdecl("sg_model_state_tensor")
 public func sg_model_state_tensor(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
+        let box = try ModelBox.from(m), out = try nonNull(out, "out")
         let key = try string(name, "name")
-        guard let t = model.stateTensors.first(where: { $0.0 == key })?.1 else {
+        guard let t = box.stateByName[key] else {
             throw SwiftGANError.invalidArgument("name: the model has no state tensor '\(key)'")
         }
         Handle.store(t, out)

@@ -3,7 +3,7 @@ import SwiftGAN
 
 /// Status codes of swiftgan.h.
 enum Status: Int32 {
-    case ok = 0, value = 1, type = 2, io = 3, memory = 4, internalError = 5
+    case ok = 0, value = 1, type = 2, io = 3, memory = 4, internalError = 5, cancelled = 6
 }
 
 /// The calling thread's last error message, kept in a pthread key as a malloc'd C string.
@@ -39,6 +39,7 @@ func guarded(_ body: () throws -> Void) -> Int32 {
         case .io: return Status.io.rawValue
         case .outOfMemory: return Status.memory.rawValue
         case .internalError: return Status.internalError.rawValue
+        case .cancelled: return Status.cancelled.rawValue
         }
     } catch {
         LastError.set("\(error)")

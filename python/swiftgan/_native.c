@@ -47,6 +47,7 @@ typedef struct {
     PyObject_HEAD
     sg_model *handle;
     PyThread_type_lock lock; /* held by the thread running an engine call on this model (the GIL released) */
+    unsigned long holder;    /* the thread holding `lock`, or 0; read and written under the GIL */
 } ModelObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -123,17 +124,29 @@ static void lock_hold(PyThread_type_lock lock) {
 static PyThread_type_lock tape_lock;
 
 /* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
- * not share a model between threads; calls from two threads take turns). */
-static void model_acquire(PyObject *model) { lock_hold(((ModelObject *)model)->lock); }
+ * not share a model between threads; calls from two threads take turns). Returns 0, or -1 with RuntimeError set
+ * when this thread already holds it: a signal handler run during an interruptible training step (see
+ * Model_train_step) that uses the same model, which would otherwise wait for itself forever. */
+static int model_acquire(PyObject *model) {
+    ModelObject *m = (ModelObject *)model;
+    unsigned long me = PyThread_get_thread_ident();
+    if (m->holder == me) {
+        PyErr_SetString(PyExc_RuntimeError, "this model is in the middle of a training step on this thread (a signal "
+                                             "handler cannot use it until the step has finished or been stopped)");
+        return -1;
+    }
+    lock_hold(m->lock);
+    m->holder = me;
+    return 0;
+}
 
-static void model_release(PyObject *model) { PyThread_release_lock(((ModelObject *)model)->lock); }
+static void model_release(PyObject *model) {
+    ((ModelObject *)model)->holder = 0;
+    PyThread_release_lock(((ModelObject *)model)->lock);
+}
 
 /* A state tensor is part of its model: reading or writing it holds the model, as a training step does. */
-static void owner_acquire(TensorObject *self) {
-    if (self->owner != NULL) {
-        model_acquire(self->owner);
-    }
-}
+static int owner_acquire(TensorObject *self) { return self->owner != NULL ? model_acquire(self->owner) : 0; }
 
 static void owner_release(TensorObject *self) {
     if (self->owner != NULL) {
@@ -238,7 +251,11 @@ static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) 
         Py_DECREF(array);
         return NULL;
     }
-    owner_acquire(self);
+    if (owner_acquire(self) < 0) {
+        PyBuffer_Release(&view);
+        Py_DECREF(array);
+        return NULL;
+    }
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
@@ -262,7 +279,9 @@ static PyObject *Tensor_detach(TensorObject *self, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *Tensor_zero_grad(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
-    owner_acquire(self);
+    if (owner_acquire(self) < 0) {
+        return NULL;
+    }
     lock_hold(tape_lock);
     int32_t status = sg_tensor_zero_grad(self->handle);
     PyThread_release_lock(tape_lock);
@@ -389,7 +408,10 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
         }
         return NULL;
     }
-    owner_acquire(self);
+    if (owner_acquire(self) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
     status = sg_tensor_write(self->handle, (const float *)view.buf,
@@ -1229,11 +1251,44 @@ static PyObject *Model_counter_names(ModelObject *self, PyObject *Py_UNUSED(igno
     return model_ready(self) ? split_names(sg_model_counter_names(self->handle)) : NULL;
 }
 
+/* A Python should_stop callable for an interruptible training step, and whether the step is to stop. */
+typedef struct {
+    PyObject *should_stop;
+    int stop;
+} StopRequest;
+
+/* The engine's should_stop callback, called on the stepping thread with the GIL released: runs Python's pending
+ * signal handlers (on the main thread; Ctrl-C's among them), then asks the should_stop callable. Nonzero when that
+ * returned true or either raised (the exception stays set for the step's caller), and from then on. */
+static int32_t ask_should_stop(void *context) {
+    StopRequest *request = context;
+    if (!request->stop) {
+        PyGILState_STATE gil = PyGILState_Ensure();
+        if (PyErr_CheckSignals() < 0) {
+            request->stop = 1;
+        } else {
+            PyObject *answer = PyObject_CallNoArgs(request->should_stop);
+            request->stop = answer == NULL ? 1 : PyObject_IsTrue(answer) != 0;  /* IsTrue -1 (raised) stops too */
+            Py_XDECREF(answer);
+        }
+        PyGILState_Release(gil);
+    }
+    return request->stop;
+}
+
 static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"inputs", NULL};
+    static char *kwlist[] = {"inputs", "should_stop", NULL};
     PyObject *inputs_arg;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:train_step", kwlist, &inputs_arg) || !model_ready(self)) {
+    StopRequest request = {NULL, 0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:train_step", kwlist, &inputs_arg, &request.should_stop) ||
+        !model_ready(self)) {
         return NULL;
+    }
+    if (request.should_stop == Py_None) {
+        request.should_stop = NULL;
+    }
+    if (request.should_stop != NULL && !PyCallable_Check(request.should_stop)) {
+        return raise_kind("train_step", "should_stop", "a callable or None", request.should_stop);
     }
     PyObject *names = split_names(sg_model_loss_names(self->handle));
     if (names == NULL) {
@@ -1254,12 +1309,26 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
         goto done;
     }
     int32_t status;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
-    status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
-                                 (int32_t)n_losses);
+    if (request.should_stop != NULL) {
+        status = sg_model_train_step_interruptible(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
+                                                   (int32_t)n_losses, ask_should_stop, &request);
+    } else {
+        status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
+                                     (int32_t)n_losses);
+    }
     Py_END_ALLOW_THREADS
     model_release((PyObject *)self);
+    if (PyErr_Occurred()) {
+        goto done;  /* raised by a signal handler or should_stop: the step was rolled back */
+    }
+    if (status == SG_ECANCELLED) {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        goto done;
+    }
     if (status != SG_OK) {
         raise_status(status);
         goto done;
@@ -1294,7 +1363,9 @@ static PyObject *Model_forward(ModelObject *self, PyObject *args, PyObject *kwar
     }
     sg_tensor *out = NULL;
     int32_t status;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out);
     Py_END_ALLOW_THREADS
@@ -1324,7 +1395,9 @@ static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwa
     }
     sg_tensor *out = NULL;
     int32_t status;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_generate(self->handle, (int32_t)n, seed, &out);
     Py_END_ALLOW_THREADS
@@ -1358,7 +1431,11 @@ static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs)
     PyObject *result = NULL;
     sg_tensor *out = NULL;
     int32_t status;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        named_inputs_free(&inputs);
+        attrs_free(&attrs);
+        return NULL;
+    }
     Py_BEGIN_ALLOW_THREADS
     status = sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names,
                            attrs.values, &out);
@@ -1383,7 +1460,9 @@ static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject 
         return NULL;
     }
     sg_tensor *out = NULL;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        return NULL;
+    }
     int32_t status = sg_model_state_tensor(self->handle, name, &out);
     model_release((PyObject *)self);
     if (status != SG_OK) {
@@ -1407,7 +1486,9 @@ static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *
         return NULL;
     }
     int64_t value = 0;
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        return NULL;
+    }
     int32_t status = sg_model_get_counter(self->handle, name, &value);
     model_release((PyObject *)self);
     if (status != SG_OK) {
@@ -1428,7 +1509,9 @@ static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *
     if (int64_parse(value_arg, "set_counter", "value", &value) < 0) {
         return NULL;
     }
-    model_acquire((PyObject *)self);
+    if (model_acquire((PyObject *)self) < 0) {
+        return NULL;
+    }
     int32_t status = sg_model_set_counter(self->handle, name, value);
     model_release((PyObject *)self);
     if (status != SG_OK) {
@@ -1467,9 +1550,12 @@ static PyMethodDef Model_methods[] = {
     {"counter_names", (PyCFunction)Model_counter_names, METH_NOARGS,
      "counter_names() -> list[str]\n\nThe integer state (\"step\", \"rng_seed\", \"rng_offset\", \"opt_<net>.step\")."},
     {"train_step", (PyCFunction)(void (*)(void))Model_train_step, METH_VARARGS | METH_KEYWORDS,
-     "train_step(inputs) -> tuple[float, ...]\n\n"
+     "train_step(inputs, should_stop=None) -> tuple[float, ...]\n\n"
      "One training step on a sequence of Tensors (dcgan: one batch of real images [B, C, H, W] in [-1, 1]);\n"
-     "returns one value per loss name."},
+     "returns one value per loss name. should_stop: a callable asked about every 50 ms during the step, after\n"
+     "Python's pending signal handlers have run; when it returns true the step is rolled back, leaving the model\n"
+     "as it was, and KeyboardInterrupt is raised (when it or a signal handler raises, that exception is).\n"
+     "Under data parallelism the step is not interruptible."},
     {"forward", (PyCFunction)(void (*)(void))Model_forward, METH_VARARGS | METH_KEYWORDS,
      "forward(net, x, training=False) -> Tensor\n\n"
      "Runs network `net` on x without recording. training: batch statistics (running averages are updated)."},

@@ -111,3 +111,100 @@ def test_a_second_ctrl_c_interrupts_at_once(digits16) -> None:
         gan.fit(digits16, steps=10, batch_size=8, progress=False, callbacks=[interrupt_twice])
     assert gan.step == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def checkpoint_tensors(gan: sg.GAN, path) -> tuple[dict[str, np.ndarray], dict]:
+    """Everything a checkpoint holds: every net, both optimizers, pools, counters (tensors and metadata)."""
+    gan.save(path)
+    return sg.safetensors.load_file(path)
+
+
+def assert_same_state(a: tuple[dict[str, np.ndarray], dict], b: tuple[dict[str, np.ndarray], dict]) -> None:
+    assert a[0].keys() == b[0].keys()
+    for name in a[0]:
+        np.testing.assert_array_equal(a[0][name], b[0][name], err_msg=name)
+    assert a[1] == b[1]
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_stops_a_long_step_part_way(tmp_path) -> None:
+    """A CycleGAN step (both generators through both discriminators, then both discriminators) is stopped in the
+    middle, rolled back, and training on is training straight through."""
+    rng = np.random.default_rng(0)
+    data = [rng.uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32) for _ in range(2)]
+    config = {"image_size": 64, "seed": 0}
+    gan = sg.CycleGAN(**config)
+    started, sent, durations = time.perf_counter(), [], []  # sent: [times list of interrupt_after]
+
+    def interrupt_mid_step_two(gan: sg.GAN, step: int, losses: dict) -> None:
+        if step == 1:
+            durations.append(time.perf_counter() - started)
+            sent.append(interrupt_after(durations[0] / 2))  # that list gets the time the signal is sent
+
+    saves = []
+
+    def timed_save(path) -> None:  # fit saves a checkpoint once it has stopped
+        saves.append(time.perf_counter())
+        type(gan).save(gan, path)
+
+    gan.save = timed_save
+    with pytest.raises(KeyboardInterrupt):
+        gan.fit(data, steps=10, batch_size=1, out_dir=tmp_path, progress=False, callbacks=[interrupt_mid_step_two])
+    latency, with_save = saves[-1] - sent[0][0], time.perf_counter() - sent[0][0]
+    del gan.save
+    assert gan.step == 1, "the second step should have been stopped part-way"
+    assert latency < 0.5, f"fit stopped {latency:.2f} s after Ctrl-C"
+    interrupted = checkpoint_tensors(gan, tmp_path / "interrupted.safetensors")
+    assert_same_state(interrupted, checkpoint_tensors(sg.load(tmp_path / "checkpoint.safetensors"),
+                                                      tmp_path / "reloaded.safetensors"))
+
+    straight = sg.CycleGAN(**config)
+    straight.fit(data, steps=1, batch_size=1, progress=False)
+    assert_same_state(interrupted, checkpoint_tensors(straight, tmp_path / "straight1.safetensors"))
+    gan.fit(data, steps=1, batch_size=1, progress=False)
+    straight.fit(data, steps=1, batch_size=1, progress=False)
+    assert_same_state(checkpoint_tensors(gan, tmp_path / "a.safetensors"),
+                      checkpoint_tensors(straight, tmp_path / "b.safetensors"))
+    print(f"\nCtrl-C {durations[0] / 2:.2f} s into a {durations[0]:.2f} s step: stopped {latency * 1000:.0f} ms later, "
+          f"checkpoint written {with_save * 1000:.0f} ms after Ctrl-C")
+
+
+def test_should_stop_rolls_a_step_back() -> None:
+    rng = np.random.default_rng(1)
+    batch = rng.uniform(-1, 1, (32, 3, 64, 64)).astype(np.float32)
+    gan = sg.DCGAN(image_size=64, channels=3, seed=0)
+    before = {net: gan.nets[net].state_dict() for net in ("G", "D")}
+    calls = []
+
+    def stop_on_third_call() -> bool:
+        calls.append(time.perf_counter())
+        return len(calls) == 3
+
+    with pytest.raises(KeyboardInterrupt):
+        gan.train_step(batch, should_stop=stop_on_third_call)
+    assert len(calls) == 3 and gan.step == 0
+    for net, state in before.items():
+        for name, value in gan.nets[net].state_dict().items():
+            np.testing.assert_array_equal(value, state[name], err_msg=f"{net}.{name}")
+
+    def raises() -> bool:
+        raise ValueError("from should_stop")
+
+    with pytest.raises(ValueError, match="from should_stop"):
+        gan.train_step(batch, should_stop=raises)
+
+    def uses_the_model() -> bool:  # as a signal handler might: refused instead of waiting for itself forever
+        gan.generate(1)
+        return False
+
+    with pytest.raises(RuntimeError, match="middle of a training step"):
+        gan.train_step(batch, should_stop=uses_the_model)
+    with pytest.raises(TypeError, match="should_stop"):
+        gan.train_step(batch, should_stop=3)
+    assert gan.step == 0
+    gan.train_step(batch, should_stop=lambda: False)
+    straight = sg.DCGAN(image_size=64, channels=3, seed=0)
+    straight.train_step(batch)
+    for net in ("G", "D"):
+        for name, value in gan.nets[net].state_dict().items():
+            np.testing.assert_array_equal(value, straight.nets[net].state_dict()[name], err_msg=f"{net}.{name}")

@@ -47,6 +47,7 @@ public final class Storage: @unchecked Sendable {
 
     /// Allocates `count` uninitialized floats.
     public init(uninitialized count: Int) throws {
+        try StepTransaction.checkCancellation()  // every op allocates its result: a cancelled step stops here
         try Storage.checkAllocation(count)
         try AllocationBudget.charge(count)
         self.count = count
@@ -59,6 +60,13 @@ public final class Storage: @unchecked Sendable {
             throw SwiftGANError.outOfMemory("out of memory allocating \(count) floats")
         }
         pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
+    }
+
+    /// One float set to `value`, allocated without any check (it cannot fail).
+    init(scalar value: Float) {
+        count = 1
+        pointer = malloc(MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: 1)  // freed by deinit
+        pointer.initialize(to: value)
     }
 
     /// Allocates `count` floats set to `value`.

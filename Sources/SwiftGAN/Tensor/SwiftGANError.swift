@@ -8,12 +8,14 @@ public enum SwiftGANError: Error, CustomStringConvertible {
     case io(String)
     /// An allocation failed or would be absurdly large (Python `MemoryError`).
     case outOfMemory(String)
+    /// A training step stopped at its caller's request (`StepTransaction`; Python `KeyboardInterrupt`).
+    case cancelled(String)
     /// Anything else.
     case internalError(String)
 
     public var description: String {
         switch self {
-        case .invalidArgument(let m), .invalidType(let m), .io(let m), .outOfMemory(let m), .internalError(let m):
+        case .invalidArgument(let m), .invalidType(let m), .io(let m), .outOfMemory(let m), .cancelled(let m), .internalError(let m):
             return m
         }
     }

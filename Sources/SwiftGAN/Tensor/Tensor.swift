@@ -50,7 +50,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A 0-d tensor.
     public convenience init(scalar: Float) {
-        try! self.init(repeating: scalar, shape: [])  // one float: cannot fail
+        self.init(shape: [], storage: Storage(scalar: scalar))
     }
 
     /// Pointer to the first value.

@@ -84,16 +84,28 @@ class NonFiniteLossWarning(RuntimeWarning):
     """Warned by :meth:`GAN.fit` (``on_nonfinite="warn"``) at the first step of a call with a NaN or infinite loss."""
 
 
+INTERRUPTIBLE_STEP_SECONDS = 0.25
+"""In :meth:`GAN.fit`, steps that follow one at least this long are interruptible (Ctrl-C stops them part-way and
+rolls them back); shorter steps run to their end before Ctrl-C is honoured, saving the rollback's copies."""
+
+
+def _never() -> bool:
+    """The ``pending()`` of :func:`_interrupt_at_step_boundary` where it does not handle SIGINT."""
+    return False
+
+
 @contextlib.contextmanager
 def _interrupt_at_step_boundary() -> Iterator[Callable[[], bool]]:
     """Defers Ctrl-C (SIGINT) to the caller's next check, so that training stops between steps.
 
     Yields ``pending()``, true once SIGINT arrived; a second SIGINT before the check raises KeyboardInterrupt at
     once. Only where Python's default handler is installed and on the main thread (elsewhere nothing changes).
+    ``pending`` is also the ``should_stop`` of :meth:`GAN.train_step`: a step in progress is stopped and rolled
+    back, so the training stops within a fraction of a second however long its steps are.
     """
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield lambda: False
+        yield _never
         return
     received = []
 
@@ -297,14 +309,17 @@ class GAN:
 
     # -- training -------------------------------------------------------------------------------------------
 
-    def train_step(self, *batches: np.ndarray) -> dict[str, float]:
+    def train_step(self, *batches: np.ndarray, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
         """One training step (every network and optimizer update of the recipe) on float32 batches.
 
-        Returns the losses and statistics named by :attr:`loss_names`.
+        Returns the losses and statistics named by :attr:`loss_names`. ``should_stop``, when given, makes the step
+        interruptible: it is called about every 50 ms while the step computes (after Python's pending signal
+        handlers have run), and when it returns true the step is rolled back, leaving the model exactly as it
+        was, and KeyboardInterrupt is raised. :meth:`fit` uses it so that Ctrl-C stops even a long step at once.
         """
         caller = f"{type(self).__name__}.train_step"
         tensors = [_native.tensor(batch, name=f"batches[{i}]", caller=caller) for i, batch in enumerate(batches)]
-        return dict(zip(self.loss_names, self._model.train_step(tensors), strict=True))
+        return dict(zip(self.loss_names, self._model.train_step(tensors, should_stop=should_stop), strict=True))
 
     def preview(self, data: Sequence[np.ndarray]) -> np.ndarray:
         """The images (N, C, H, W) of the sample grids :meth:`fit` writes, given its training arrays: the same
@@ -348,9 +363,11 @@ class GAN:
                 steps, and ``log.jsonl``, one JSON object per ``log_every`` steps with ``step``, ``time`` (seconds
                 since this call started) and the mean of every loss over those steps. Grid and checkpoint are
                 also written after the last step, and the checkpoint when training is interrupted
-                (KeyboardInterrupt; Ctrl-C lets the step in progress finish, so the model and the checkpoint are
-                those of a step boundary; a second Ctrl-C interrupts at once). Log lines of steps beyond the model's current step (left by a run that
-                went on past its last checkpoint) are dropped first.
+                (KeyboardInterrupt). Ctrl-C stops at a step boundary: a short step (under
+                :data:`INTERRUPTIBLE_STEP_SECONDS`) is allowed to finish, a longer one is stopped part-way and
+                rolled back, so the model and the checkpoint are always those of a step boundary; a second Ctrl-C
+                interrupts at once. Log lines of steps beyond the model's current step (left by a run that went on
+                past its last checkpoint) are dropped first.
             sample_every: steps between sample grids.
             checkpoint_every: steps between checkpoints.
             callbacks: ``cb(gan, step, losses)`` after every step, ``step`` counted from 1 and ``losses`` the
@@ -373,7 +390,7 @@ class GAN:
 
         Raises:
             NonFiniteLossError: a loss became NaN or infinite (``on_nonfinite="stop"``).
-            KeyboardInterrupt: Ctrl-C, after the step in progress (and the checkpoint, with ``out_dir``).
+            KeyboardInterrupt: Ctrl-C, at a step boundary (and after the checkpoint, with ``out_dir``).
         """
         batch_size = self.default_batch_size if batch_size is None else batch_size
         arrays = self._data_arrays(data, batch_size)
@@ -408,6 +425,7 @@ class GAN:
         bar = tqdm(total=steps, desc=f"{type(self).__name__} training", unit="step", disable=not progress or rank != 0,
                    dynamic_ncols=True)
         step = self.step
+        last_step_seconds: float | None = None
 
         def flush_window() -> None:
             means = {name: float(np.mean(values)) for name, values in window.items()}
@@ -428,7 +446,13 @@ class GAN:
                                    for stream, (array, index) in enumerate(zip(arrays, indices))]
                     else:
                         batches = [array[index[shard]] for array, index in zip(arrays, indices)]
-                    losses = self.train_step(*batches)
+                    # Ctrl-C waits for a short step to end; a long one (the first, whose length is unknown, and any
+                    # after a step of INTERRUPTIBLE_STEP_SECONDS or more) is stopped part-way and rolled back.
+                    long_step = last_step_seconds is None or last_step_seconds >= INTERRUPTIBLE_STEP_SECONDS
+                    step_started = time.perf_counter()
+                    losses = self.train_step(*batches, should_stop=interrupted if long_step and interrupted is not _never
+                                             else None)
+                    last_step_seconds = time.perf_counter() - step_started
                     step = self.step
                     history["step"].append(step)
                     for name, value in losses.items():

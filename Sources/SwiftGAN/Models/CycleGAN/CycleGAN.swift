@@ -103,7 +103,9 @@ public final class CycleGAN: GANModel {
     }
 
     /// One iteration of the reference's optimize_parameters: the generators' step (D frozen), then both
-    /// discriminators' step on real images and pooled fakes.
+    /// discriminators' step on real images and pooled fakes. The generators' update is applied after the
+    /// discriminators' gradients, which do not depend on it (the fakes are computed before it): the same result,
+    /// and a step cancelled part-way has updated nothing.
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
         try require(batches.count == 2, "batches: CycleGAN trains on a batch from A and a batch from B, got \(batches.count) batches")
         let (realA, realB) = (batches[0].detached(), batches[1].detached())
@@ -126,7 +128,6 @@ public final class CycleGAN: GANModel {
             try Autograd.backward(try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
             return (fakeA, fakeB, [ganA, cycleA, idtA, ganB, cycleB, idtB])
         }
-        try optimizerG.update(lr: lr)
 
         optimizerD.zeroGrad()
         let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
@@ -136,6 +137,8 @@ public final class CycleGAN: GANModel {
         let lossDB = try scale(try add(try lsgan(try discriminatorB(realA, training: true), 1),
                                        try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
         try Autograd.backward(lossDB)
+        StepTransaction.commit()  // the rest is both updates
+        try optimizerG.update(lr: lr)
         try optimizerD.update(lr: lr)
         step += 1
         let g = losses.map(\.item)

@@ -108,6 +108,7 @@ public final class DCGAN: GANModel {
             try Autograd.backward(loss)
             return loss
         }
+        StepTransaction.commit()  // the rest is G's update
         try optimizerG.update(lr: config.lrG)
         step += 1
 

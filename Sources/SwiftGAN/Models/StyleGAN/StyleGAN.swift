@@ -217,6 +217,7 @@ public final class StyleGAN: GANModel {
         try require(batches.count == 1, "batches: StyleGAN trains on one batch of real images, got \(batches.count) batches")
         try checkImages(batches[0], "batch")
         let n = batches[0].shape[0], c = config, lr = learningRates
+        StepTransaction.remember { [penalties = lastPenalties] in self.lastPenalties = penalties }
         let stage = self.stage(images: imagesSeen)
         setStage(stage)
         let real = try noGrad { try realsAtStage(batches[0].detached(), stage) }
@@ -245,6 +246,7 @@ public final class StyleGAN: GANModel {
             var batchMean = [Double(try noGrad { try mean(lengths) }.item)]
             if let dp = dataParallel { batchMean = try dp.communicator.allreduceMean(batchMean) }
             let updated = plMean.item + c.plDecay * (Float(batchMean[0]) - plMean.item)
+            StepTransaction.preserve(plMean)
             plMean.data[0] = updated
             let penalty = try mean(try square(try affine(lengths, scale: 1, shift: -updated)))
             try Autograd.backward(try scale(penalty, c.plWeight * Float(c.plInterval)))
@@ -260,10 +262,12 @@ public final class StyleGAN: GANModel {
         try augment?.observe(realLogits: logitsReal, batch: n * worldSize, step: step, communicator: dataParallel?.communicator)
         let lossD = try add(try mean(try softplus(logitsFake)), try mean(try softplus(try neg(logitsReal))))
         try Autograd.backward(lossD)
+        let r1Step = c.gamma > 0 && step % c.r1Interval == 0
+        if !r1Step { StepTransaction.commit() }  // the rest is D's update and the EMA
         try optimizerD.update(lr: lr.d)
 
         // Dreg: R1, the squared norm of D's gradient at the reals, differentiated with respect to D's weights.
-        if c.gamma > 0 && step % c.r1Interval == 0 {
+        if r1Step {
             optimizerD.zeroGrad()
             let x = try real.copy()
             try x.setRequiresGrad(true)
@@ -271,6 +275,7 @@ public final class StyleGAN: GANModel {
             let penalty = try mean(try sum(try square(g), axes: [1, 2, 3]))
             try Autograd.backward(try scale(penalty, c.gamma / 2 * Float(c.r1Interval)))
             lastPenalties.r1 = penalty.item * c.gamma / 2
+            StepTransaction.commit()
             try optimizerD.update(lr: lr.d)
         }
 
@@ -286,6 +291,7 @@ public final class StyleGAN: GANModel {
     /// the ramp-up, at most ema_rampup times the images seen before this batch; buffers are copied.
     func updateEMA(batch: Int) throws {
         let c = config
+        for (_, e) in generatorEMA.buffers { StepTransaction.preserve(e) }
         let halfLife = c.emaRampup > 0 ? Swift.min(Double(c.emaImages), Double(imagesSeen) * Double(c.emaRampup)) : Double(c.emaImages)
         let beta = halfLife > 0 ? Float(Glibc.pow(0.5, Double(batch) / halfLife)) : 0
         try emaUpdate(generatorEMA.parameters.map(\.1), generator.parameters.map(\.1), decay: beta)

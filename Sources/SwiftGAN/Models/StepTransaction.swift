@@ -1,0 +1,124 @@
+import Glibc
+
+/// A training step that can be stopped part-way (Ctrl-C in a notebook) and then leaves the model exactly as it
+/// was before the step, as if it had never started.
+///
+/// While `StepTransaction.run` runs a step on the calling thread, every tensor allocation (so every op, forward
+/// and backward) asks `checkCancellation`, which calls the caller's `shouldCancel` at most once per `interval`
+/// seconds; a true answer throws `SwiftGANError.cancelled` out of the step. Code that writes model state in
+/// place (optimizer updates, running statistics, image pools, ...) first calls `preserve`, which copies the
+/// values it is about to overwrite the first time in the step; `remember` does the same for Swift properties.
+/// A step that throws, cancelled or failed, gets those values and the model's counters back.
+///
+/// A step calls `commit()` where only its final updates remain: from there on it runs to completion, nothing is
+/// checked or copied any more, so updates that end a step cost nothing extra.
+public final class StepTransaction {
+    private struct Saved {
+        let tensor: Tensor, offset: Int, values: [Float]
+    }
+
+    private struct Region: Hashable {
+        let tensor: ObjectIdentifier, offset: Int, count: Int
+    }
+
+    private let shouldCancel: () -> Bool
+    private let interval: Double
+    private var nextCheck: Double
+    private var saved: [Saved] = []
+    private var savedRegions: Set<Region> = []
+    private var restorers: [() -> Void] = []
+    private var committed = false
+
+    private init(interval: Double, shouldCancel: @escaping () -> Bool) {
+        (self.interval, self.shouldCancel) = (interval, shouldCancel)
+        nextCheck = StepTransaction.now() + interval
+    }
+
+    /// Runs one step of `model` as a transaction: `shouldCancel` is asked at most every `interval` seconds until
+    /// the step commits. When `body` throws before it commits, the model is restored and the error rethrown.
+    public static func run<T>(_ model: any GANModel, interval: Double = 0.05, shouldCancel: @escaping () -> Bool,
+                              _ body: () throws -> T) throws -> T {
+        let counters = try model.counterNames.map { ($0, try model.counter($0)) }
+        let transaction = StepTransaction(interval: interval, shouldCancel: shouldCancel)
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, Unmanaged.passUnretained(transaction).toOpaque())
+        defer { pthread_setspecific(key, previous) }
+        return try withExtendedLifetime(transaction) {
+            do {
+                return try body()
+            } catch {
+                if !transaction.committed {
+                    transaction.rollBack()
+                    for (name, value) in counters { try? model.setCounter(name, value) }
+                }
+                throw error
+            }
+        }
+    }
+
+    /// The transaction running on this thread and not yet committed, if any.
+    private static var current: StepTransaction? {
+        guard let raw = pthread_getspecific(key) else { return nil }
+        let transaction = Unmanaged<StepTransaction>.fromOpaque(raw).takeUnretainedValue()
+        return transaction.committed ? nil : transaction
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    private static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    /// Throws `cancelled` when the running step's caller asks to stop (asked at most once per interval).
+    @inline(__always)
+    static func checkCancellation() throws {
+        guard let transaction = current else { return }
+        try transaction.check()
+    }
+
+    private func check() throws {
+        let time = StepTransaction.now()
+        guard time >= nextCheck else { return }
+        nextCheck = time + interval
+        if shouldCancel() { throw SwiftGANError.cancelled("the training step was cancelled; the model is as it was before it") }
+    }
+
+    /// Keeps the values of `tensor` (or of `count` elements from `offset`) for a rollback, before they are
+    /// overwritten in place.
+    public static func preserve(_ tensor: Tensor, offset: Int = 0, count: Int? = nil) {
+        guard let transaction = current else { return }
+        let count = count ?? tensor.count - offset
+        guard transaction.savedRegions.insert(Region(tensor: ObjectIdentifier(tensor), offset: offset, count: count)).inserted else { return }
+        transaction.saved.append(Saved(tensor: tensor, offset: offset,
+                                       values: Array(UnsafeBufferPointer(start: tensor.data + offset, count: count))))
+    }
+
+    /// Keeps `restore`, which puts back state that is not a tensor, for a rollback.
+    public static func remember(_ restore: @escaping () -> Void) {
+        current?.restorers.append(restore)
+    }
+
+    /// Marks the point after which the running step finishes whatever happens: its remaining writes are neither
+    /// checked for cancellation nor kept for a rollback.
+    public static func commit() {
+        current?.committed = true
+    }
+
+    /// Whether a transaction is running (and has not committed) on this thread.
+    public static var isActive: Bool { current != nil }
+
+    private func rollBack() {
+        for s in saved.reversed() {
+            s.values.withUnsafeBufferPointer { (s.tensor.data + s.offset).update(from: $0.baseAddress!, count: $0.count) }
+        }
+        for restore in restorers.reversed() { restore() }
+        saved = []
+        restorers = []
+    }
+}
