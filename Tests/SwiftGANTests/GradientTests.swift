@@ -42,7 +42,12 @@ final class GradientTests: XCTestCase {
                                                  ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0),
                                                  ([1, 16, 20, 35], [16, 16, 3, 3], 1, 1), ([1, 16, 18, 34], [16, 16, 3, 3], 1, 0),
                                                  // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
-                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 32], [18, 4, 4, 4], 2, 1)]
+                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 32], [18, 4, 4, 4], 2, 1),
+                                                 // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and
+                                                 // above a vector; and stride 2 where the phases do not apply (odd sizes, padding 0).
+                                                 ([2, 3, 12, 14], [4, 3, 3, 3], 2, 1), ([1, 2, 10, 36], [3, 2, 5, 5], 2, 2),
+                                                 ([3, 3, 16, 16], [8, 3, 4, 4], 2, 1), ([2, 2, 8, 6], [3, 2, 4, 4], 2, 1),
+                                                 ([2, 3, 11, 13], [4, 3, 3, 3], 2, 1), ([2, 2, 8, 8], [3, 2, 3, 3], 2, 0)]
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)
@@ -56,7 +61,8 @@ final class GradientTests: XCTestCase {
         }
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
-                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 16], [16, 5, 4, 4], 2, 1)]
+                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 16], [16, 5, 4, 4], 2, 1),
+                                                      ([3, 8, 8, 8], [8, 4, 4, 4], 2, 1), ([2, 3, 7, 9], [3, 2, 3, 3], 2, 1)]
         for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
             let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)
@@ -73,7 +79,10 @@ final class GradientTests: XCTestCase {
         }
         XCTAssertTrue(geometry(16, 9, 7, 17, 3, 1, 1).usesWinograd && geometry(16, 7, 9, 16, 2, 1, 1).usesWinograd)
         XCTAssertTrue(geometry(4, 18, 32, 18, 4, 2, 1).usesPhases && geometry(5, 16, 32, 16, 4, 2, 1).usesPhases)
-        XCTAssertFalse(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases)  // 8x8 output, 128 channels: im2col
+        XCTAssertFalse(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases)  // 8x8 output, 128 channels: im2col over phases
+        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesStride2Phases && geometry(4, 12, 14, 4, 3, 2, 1).usesStride2Phases
+                      && geometry(2, 10, 36, 3, 5, 2, 2).usesStride2Phases && geometry(3, 16, 16, 8, 4, 2, 1).usesStride2Phases)
+        XCTAssertFalse(geometry(3, 11, 13, 4, 3, 2, 1).usesStride2Phases || geometry(2, 8, 8, 3, 3, 2, 0).usesStride2Phases)
         XCTAssertTrue(geometry(128, 16, 16, 256, 4, 2, 1).usesPhases)
         let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
@@ -81,6 +90,24 @@ final class GradientTests: XCTestCase {
         XCTAssertLessThan(try gradientError([x, wt, bt]) {
             try convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1)
         }, tolerance)
+    }
+
+    /// Within a scope that declares a weight constant, its Winograd transform is computed once and reused: forward
+    /// passes and image gradients are bit-identical to those without the scope.
+    func testWinogradWeightCache() throws {
+        let x = try randomTensor([2, 16, 10, 10], seed: 1), w = try randomTensor([16, 16, 3, 3], seed: 2)
+        try x.setRequiresGrad(true)
+        let g = try randomTensor([2, 16, 10, 10], seed: 3).detached()
+        func run() throws -> ([Float], [Float]) {
+            let y = try conv2d(x, weight: w, padding: 1)
+            return (y.values, try Autograd.grad([y], seeds: [g], wrt: [x])[0]!.values)
+        }
+        let plain = try run()
+        let cached = try WinogradWeightCache.with(constant: [w]) { (try run(), try run()) }
+        XCTAssertEqual(cached.0.0, plain.0)
+        XCTAssertEqual(cached.0.1, plain.1)
+        XCTAssertEqual(cached.1.0, plain.0)
+        XCTAssertEqual(cached.1.1, plain.1)
     }
 
     func testLinearOpsAndShapes() throws {

@@ -61,6 +61,7 @@ struct ConvGeometry: Equatable {
 
     /// im2col of a tile: col[row, s * rows * Wo + (oy - row0) * Wo + ox] for row = (c * kh + i) * kw + j.
     func im2col(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
+        if usesStride2Phases { return im2colPhases(x, t, into: col) }
         nonisolated(unsafe) let x = x, col = col
         let g = self
         let ld = t.samples * t.rows * outWidth
@@ -94,6 +95,7 @@ struct ConvGeometry: Equatable {
 
     /// col2im of a tile: adds the columns back into the image gradient (zeroed by the caller).
     func col2im(_ col: UnsafePointer<Float>, _ t: Tile, into x: UnsafeMutablePointer<Float>) {
+        if usesStride2Phases { return col2imPhases(col, t, into: x) }
         nonisolated(unsafe) let x = x, col = col
         let g = self
         let ld = t.samples * t.rows * outWidth
@@ -111,6 +113,98 @@ struct ConvGeometry: Equatable {
                                 for ox in valid { drow[ox * st] += src[ox] }
                             }
                             src += g.outWidth
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Stride 2 over even sizes (DCGAN's 4x4 and CycleGAN's 3x3 convs with padding 1): output pixel (oy, ox) of kernel
+    // tap (i, j) reads input pixel (2 oy + i - p, 2 ox + j - p), which is pixel (oy + (di >> 1), ox + (dj >> 1)) of the
+    // image's phase (di & 1, dj & 1), d = tap - p: one of four (H/2) x (W/2) planes of every other row and column. So
+    // once a plane is split into its phases, every tap's columns are a shifted window of one phase: vector row
+    // copies (and, for col2im, adds) instead of strided scalar gathers and scatters. Each phase is held for the
+    // tile's rows and one more above and below, with a zero column on either side, so shifts by one read zeros.
+
+    /// Whether im2col and col2im take the phase path: stride 2, even sizes, output half the input, shifts of one.
+    var usesStride2Phases: Bool {
+        stride == 2 && inHeight % 2 == 0 && inWidth % 2 == 0 && outHeight == inHeight / 2 && outWidth == inWidth / 2
+            && padding >= 1 && padding <= 2 && kernelHeight - 1 - padding <= 3 && kernelWidth - 1 - padding <= 3
+    }
+
+    /// The phase (0 even, 1 odd) and shift of kernel tap `k` along one axis.
+    @inline(__always) private func phaseShift(_ k: Int) -> (phase: Int, shift: Int) { ((k - padding) & 1, (k - padding) >> 1) }
+
+    /// Runs `body(phases, stride)` with the four phase buffers of tile `t`'s rows: phase (a, b) of output-plane row r
+    /// at phases + (2 a + b) * size + (r - row0 + 1) * stride + 1, zero around the plane.
+    private func withPhaseBuffers(_ t: Tile, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+        let stride = outWidth + 2, size = (t.rows + 2) * stride
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * size) { body($0.baseAddress!, stride) }
+    }
+
+    /// Splits rows row0 - 1 ... row0 + rows of one image plane into the phase buffers (zero outside the image).
+    private func splitPhases(_ plane: UnsafePointer<Float>, _ t: Tile, into phases: UnsafeMutablePointer<Float>, stride: Int) {
+        let size = (t.rows + 2) * stride
+        phases.update(repeating: 0, count: 4 * size)
+        for r in Swift.max(0, t.row0 - 1)..<Swift.min(outHeight, t.row0 + t.rows + 1) {
+            for a in 0..<2 {
+                let row = phases + 2 * a * size + (r - t.row0 + 1) * stride + 1
+                deinterleave(plane + (2 * r + a) * inWidth, inWidth, shift: 0, even: row, odd: row + size)
+            }
+        }
+    }
+
+    /// The phase-buffer row that output row `oy` of tap (i, j) reads, at output column 0.
+    @inline(__always) private func tapRow(_ phases: UnsafeMutablePointer<Float>, stride: Int, _ t: Tile, i: Int, j: Int, oy: Int) -> UnsafeMutablePointer<Float> {
+        let (a, si) = phaseShift(i), (b, sj) = phaseShift(j)
+        return phases + (2 * a + b) * (t.rows + 2) * stride + (oy - t.row0 + 1 + si) * stride + 1 + sj
+    }
+
+    /// im2col over phases: parallel over channels; each sample's plane is split once and copied out for every tap.
+    private func im2colPhases(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let x = x, col = col
+        let g = self, ld = t.samples * t.rows * outWidth, taps = kernelHeight * kernelWidth
+        parallelFor(inChannels, costPerItem: taps * ld) { c in
+            g.withPhaseBuffers(t) { phases, stride in
+                for sample in 0..<t.samples {
+                    g.splitPhases(x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane, t, into: phases, stride: stride)
+                    for tap in 0..<taps {
+                        let (i, j) = (tap / g.kernelWidth, tap % g.kernelWidth)
+                        var dst = col + (c * taps + tap) * ld + sample * t.rows * g.outWidth
+                        for oy in t.row0..<(t.row0 + t.rows) {
+                            copyFloats(g.tapRow(phases, stride: stride, t, i: i, j: j, oy: oy), into: dst, g.outWidth)
+                            dst += g.outWidth
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im over phases: parallel over channels; every tap's columns are summed into the phase buffers, which are
+    /// then interleaved into the image rows.
+    private func col2imPhases(_ col: UnsafePointer<Float>, _ t: Tile, into x: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let x = x, col = col
+        let g = self, ld = t.samples * t.rows * outWidth, taps = kernelHeight * kernelWidth
+        parallelFor(inChannels, costPerItem: taps * ld) { c in
+            g.withPhaseBuffers(t) { phases, stride in
+                let size = (t.rows + 2) * stride
+                for sample in 0..<t.samples {
+                    phases.update(repeating: 0, count: 4 * size)
+                    for tap in 0..<taps {
+                        let (i, j) = (tap / g.kernelWidth, tap % g.kernelWidth)
+                        var src = col + (c * taps + tap) * ld + sample * t.rows * g.outWidth
+                        for oy in t.row0..<(t.row0 + t.rows) {
+                            addFloats(src, into: g.tapRow(phases, stride: stride, t, i: i, j: j, oy: oy), g.outWidth)
+                            src += g.outWidth
+                        }
+                    }
+                    let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
+                    for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
+                        for a in 0..<2 {
+                            let row = phases + 2 * a * size + (r - t.row0 + 1) * stride + 1
+                            interleaveAdding(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth)
                         }
                     }
                 }

@@ -48,6 +48,48 @@
     for col in (2 * m)..<count { line[col] = (col & 1 == 0 ? even : odd)[col / 2] }
 }
 
+/// line[col] += (col even ? even : odd)[col / 2] for col below count.
+@inline(__always) func interleaveAdding(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
+                                        into line: UnsafeMutablePointer<Float>) {
+    var m = 0
+    while 2 * m + 16 <= count {
+        var v = SIMD16<Float>()
+        v.evenHalf = load8(even + m)
+        v.oddHalf = load8(odd + m)
+        let p = UnsafeMutableRawPointer(line + 2 * m)
+        p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + v, as: SIMD16<Float>.self)
+        m += 8
+    }
+    for col in (2 * m)..<count { line[col] += (col & 1 == 0 ? even : odd)[col / 2] }
+}
+
+/// dst[k] = src[k] for k below count (buffers that do not overlap).
+@inline(__always) func copyFloats(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    guard count >= 8 else {
+        for k in 0..<count { dst[k] = src[k] }
+        return
+    }
+    var k = 0
+    while k + 8 < count {
+        store8(load8(src + k), dst + k)
+        k += 8
+    }
+    store8(load8(src + count - 8), dst + count - 8)  // the last eight, overlapping the previous vector
+}
+
+/// dst[k] += src[k] for k below count.
+@inline(__always) func addFloats(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    var k = 0
+    while k + 8 <= count {
+        store8(load8(dst + k) + load8(src + k), dst + k)
+        k += 8
+    }
+    while k < count {
+        dst[k] += src[k]
+        k += 1
+    }
+}
+
 /// Runs body(i) for i = 0, 8, 16, ... below count.
 @inline(__always) func forEachVector(_ count: Int, _ body: (Int) -> Void) {
     var i = 0

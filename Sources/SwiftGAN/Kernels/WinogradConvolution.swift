@@ -1,4 +1,5 @@
 import CShim
+import Glibc
 
 /// Winograd minimal filtering (Lavin and Gray, 2016) for stride-1 convolutions with 3x3 kernels (CycleGAN's
 /// resblocks, StyleGAN's convs) and 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
@@ -304,11 +305,23 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
+    /// Runs body(U) with the transformed weights: kept from an earlier call when the weight is one that a
+    /// `WinogradWeightCache` scope declared constant, else computed into scratch.
+    private func withTransformedWeights(_ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let count = products * geometry.outChannels * geometry.inChannels
+        if let u = try WinogradWeightCache.transformed(weight, count: count, taps: r, { transformWeights(weight, into: $0) }) {
+            return try body(u)
+        }
+        try Scratch.with(count) { u in
+            transformWeights(weight, into: u)
+            try body(u)
+        }
+    }
+
     /// out = conv(image, weight) (no bias).
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels)
-        try Scratch.with(products * o * c) { u in
-            transformWeights(weight, into: u)
+        try withTransformedWeights(weight) { u in
             try run(image: image, weights: Operand(base: u, ld: c, step: o * c), flipped: false, out: out)
         }
     }
@@ -322,8 +335,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let transposed = WinogradConvolution(ConvGeometry(
             batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c, outHeight: g.inHeight,
             outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
-        try Scratch.with(products * o * c) { u in
-            transformWeights(weight, into: u)
+        try withTransformedWeights(weight) { u in
             try transposed.run(image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
         }
     }
@@ -369,5 +381,55 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 private func forEachChannel(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
     parallelFor(count, costPerItem: cost) { channel in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(channel, $0.baseAddress!) }
+    }
+}
+
+/// Transformed Winograd weights kept for the length of a scope in which the caller guarantees that some weights do
+/// not change: a CycleGAN step uses each generator weight three times forward and three times in the image
+/// gradient before any update, so the transform is computed once instead of six times. Thread-local; outside a
+/// scope, and for any other weight (a temporary one could reuse a freed address), nothing is kept.
+enum WinogradWeightCache {
+    private final class Scope {
+        let constant: [Int: Tensor]  // by data address; holding the tensors keeps the addresses theirs
+        var transformed: [Key: Storage] = [:]
+        init(_ tensors: [Tensor]) {
+            constant = Dictionary(tensors.map { (Int(bitPattern: $0.data), $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    private struct Key: Hashable {
+        let weight: Int, taps: Int
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` with the transforms of `constant`'s weights kept from their first use to the end; `body` must not
+    /// change those tensors' values.
+    static func with<T>(constant: [Tensor], _ body: () throws -> T) rethrows -> T {
+        let scope = Scope(constant)
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, Unmanaged.passUnretained(scope).toOpaque())
+        defer { pthread_setspecific(key, previous) }
+        return try withExtendedLifetime(scope) { try body() }
+    }
+
+    /// The kept transform (`count` floats) of `weight` for an F(2, taps) algorithm, computed by `transform` on
+    /// first use; nil when `weight` is not declared constant by a scope on this thread.
+    static func transformed(_ weight: UnsafePointer<Float>, count: Int, taps: Int,
+                            _ transform: (UnsafeMutablePointer<Float>) -> Void) throws -> UnsafeMutablePointer<Float>? {
+        guard let raw = pthread_getspecific(key) else { return nil }
+        let scope = Unmanaged<Scope>.fromOpaque(raw).takeUnretainedValue()
+        let id = Int(bitPattern: weight)
+        guard scope.constant[id] != nil else { return nil }
+        let k = Key(weight: id, taps: taps)
+        if let kept = scope.transformed[k], kept.count == count { return kept.pointer }
+        let storage = try Storage(uninitialized: count)
+        transform(storage.pointer)
+        scope.transformed[k] = storage
+        return storage.pointer
     }
 }

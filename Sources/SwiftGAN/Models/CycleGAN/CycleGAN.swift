@@ -113,30 +113,35 @@ public final class CycleGAN: GANModel {
         try checkBatch(realB, channels: config.outChannels, "batch B")
         let c = config, lr = learningRate
 
-        optimizerG.zeroGrad()
-        let (fakeA, fakeB, losses) = try frozen(optimizerD.parameters) { () throws -> (Tensor, Tensor, [Tensor]) in
-            let fakeB = try generatorA(realA, training: true), recA = try generatorB(fakeB, training: true)
-            let fakeA = try generatorB(realB, training: true), recB = try generatorA(fakeA, training: true)
-            var idtA = Tensor(scalar: 0), idtB = Tensor(scalar: 0)
-            if c.lambdaIdentity > 0 {
-                idtA = try scale(try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
-                idtB = try scale(try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
+        // Until the updates no weight changes, so each Winograd weight transform is computed once.
+        let (lossDA, lossDB, losses) = try WinogradWeightCache.with(constant: optimizerG.parameters + optimizerD.parameters) {
+            () throws -> (Tensor, Tensor, [Tensor]) in
+            optimizerG.zeroGrad()
+            let (fakeA, fakeB, losses) = try frozen(optimizerD.parameters) { () throws -> (Tensor, Tensor, [Tensor]) in
+                let fakeB = try generatorA(realA, training: true), recA = try generatorB(fakeB, training: true)
+                let fakeA = try generatorB(realB, training: true), recB = try generatorA(fakeA, training: true)
+                var idtA = Tensor(scalar: 0), idtB = Tensor(scalar: 0)
+                if c.lambdaIdentity > 0 {
+                    idtA = try scale(try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
+                    idtB = try scale(try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
+                }
+                let ganA = try lsgan(try discriminatorA(fakeB, training: true), 1)
+                let ganB = try lsgan(try discriminatorB(fakeA, training: true), 1)
+                let cycleA = try scale(try l1Loss(recA, realA), c.lambdaA), cycleB = try scale(try l1Loss(recB, realB), c.lambdaB)
+                try Autograd.backward(try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
+                return (fakeA, fakeB, [ganA, cycleA, idtA, ganB, cycleB, idtB])
             }
-            let ganA = try lsgan(try discriminatorA(fakeB, training: true), 1)
-            let ganB = try lsgan(try discriminatorB(fakeA, training: true), 1)
-            let cycleA = try scale(try l1Loss(recA, realA), c.lambdaA), cycleB = try scale(try l1Loss(recB, realB), c.lambdaB)
-            try Autograd.backward(try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
-            return (fakeA, fakeB, [ganA, cycleA, idtA, ganB, cycleB, idtB])
-        }
 
-        optimizerD.zeroGrad()
-        let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
-        let lossDA = try scale(try add(try lsgan(try discriminatorA(realB, training: true), 1),
-                                       try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
-        try Autograd.backward(lossDA)
-        let lossDB = try scale(try add(try lsgan(try discriminatorB(realA, training: true), 1),
-                                       try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
-        try Autograd.backward(lossDB)
+            optimizerD.zeroGrad()
+            let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
+            let lossDA = try scale(try add(try lsgan(try discriminatorA(realB, training: true), 1),
+                                           try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
+            try Autograd.backward(lossDA)
+            let lossDB = try scale(try add(try lsgan(try discriminatorB(realA, training: true), 1),
+                                           try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
+            try Autograd.backward(lossDB)
+            return (lossDA, lossDB, losses)
+        }
         StepTransaction.commit()  // the rest is both updates
         try optimizerG.update(lr: lr)
         try optimizerD.update(lr: lr)
