@@ -1,9 +1,10 @@
 """Convolution benchmark: conv2d and conv_transpose2d forward + backward at the DCGAN-64 layer shapes (batch 64)
-and the CycleGAN resnet-block shape, in swiftgan and, side by side in the same run, in PyTorch when a Python with
-torch is available. Prints ms per forward+backward, GFLOP/s, the ratio to PyTorch, and the sgemm GFLOP/s of the
-OpenBLAS that swiftgan uses.
+and the CycleGAN resnet-block shape (or, with --shapes, DCGAN-32's), in swiftgan and, side by side in the same
+run, in PyTorch when a Python with torch is available. Prints ms per forward+backward, GFLOP/s, the ratio to
+PyTorch, and the sgemm GFLOP/s of the OpenBLAS that swiftgan uses.
 
-Usage: python bench/conv_bench.py [--threads 2] [--reps 5] [--torch-python /path/to/venv/bin/python]
+Usage: python bench/conv_bench.py [--threads 2] [--reps 5] [--shapes dcgan64 cyclegan dcgan32]
+                                  [--torch-python /path/to/venv/bin/python]
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 import numpy as np
 
 # (kind, batch, in_ch, out_ch, kernel, stride, padding, input size); conv_transpose2d weights are [in, out, k, k].
-SHAPES = [
+SHAPE_SETS = {"dcgan64": [
     ("conv2d", 64, 3, 64, 4, 2, 1, 64),          # DCGAN-64 D
     ("conv2d", 64, 64, 128, 4, 2, 1, 32),
     ("conv2d", 64, 128, 256, 4, 2, 1, 16),
@@ -27,9 +28,19 @@ SHAPES = [
     ("conv_transpose2d", 64, 256, 128, 4, 2, 1, 8),
     ("conv_transpose2d", 64, 128, 64, 4, 2, 1, 16),
     ("conv_transpose2d", 64, 64, 3, 4, 2, 1, 32),
+], "cyclegan": [
     ("conv2d", 1, 256, 256, 3, 1, 1, 64),        # CycleGAN resnet block at 256x256 input
     ("conv2d", 1, 256, 256, 3, 1, 1, 32),        # ... at 128x128 input
-]
+], "dcgan32": [
+    ("conv2d", 64, 1, 64, 4, 2, 1, 32),          # DCGAN-32 D (1 channel)
+    ("conv2d", 64, 64, 128, 4, 2, 1, 16),
+    ("conv2d", 64, 128, 256, 4, 2, 1, 8),
+    ("conv2d", 64, 256, 1, 4, 1, 0, 4),
+    ("conv_transpose2d", 64, 100, 256, 4, 1, 0, 1),   # DCGAN-32 G
+    ("conv_transpose2d", 64, 256, 128, 4, 2, 1, 4),
+    ("conv_transpose2d", 64, 128, 64, 4, 2, 1, 8),
+    ("conv_transpose2d", 64, 64, 1, 4, 2, 1, 16),
+]}
 
 
 def flops(kind, n, ci, co, k, s, p, h):
@@ -57,12 +68,12 @@ def time_it(fn, reps):
     return best
 
 
-def run_swiftgan(threads, reps):
+def run_swiftgan(shapes, threads, reps):
     import swiftgan
     import swiftgan.functional as F
     swiftgan.set_num_threads(threads)
     out = []
-    for shape in SHAPES:
+    for shape in shapes:
         kind, n, ci, co, k, s, p, h = shape
         x, w = arrays(*shape)
         xt, wt = swiftgan.tensor(x, requires_grad=True), swiftgan.tensor(w, requires_grad=True)
@@ -80,12 +91,12 @@ def run_swiftgan(threads, reps):
     return out, 2 * 2048 ** 3 / t / 1e9
 
 
-def run_torch(threads, reps):
+def run_torch(shapes, threads, reps):
     import torch
     import torch.nn.functional as TF
     torch.set_num_threads(threads)
     out = []
-    for shape in SHAPES:
+    for shape in shapes:
         kind, n, ci, co, k, s, p, h = shape
         x, w = (torch.from_numpy(a).requires_grad_(True) for a in arrays(*shape))
         op = getattr(TF, kind)
@@ -102,26 +113,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--shapes", nargs="+", choices=list(SHAPE_SETS), default=["dcgan64", "cyclegan"])
     ap.add_argument("--torch-python", default=None, help="a Python that can import torch (default: this one, if it can)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    shapes = [shape for name in a.shapes for shape in SHAPE_SETS[name]]
     if a.torch_worker:
-        print(json.dumps(run_torch(a.threads, a.reps)))
+        print(json.dumps(run_torch(shapes, a.threads, a.reps)))
         return
     torch_times = None
     py = a.torch_python or sys.executable
-    r = subprocess.run([py, __file__, "--torch-worker", "--threads", str(a.threads), "--reps", str(a.reps)],
+    r = subprocess.run([py, __file__, "--torch-worker", "--threads", str(a.threads), "--reps", str(a.reps), "--shapes", *a.shapes],
                        capture_output=True, text=True)
     if r.returncode == 0:
         torch_times = json.loads(r.stdout.strip().splitlines()[-1])
     else:
         print(f"(PyTorch not available from {py}: timing swiftgan only)")
-    sg_times, sgemm = run_swiftgan(a.threads, a.reps)
+    sg_times, sgemm = run_swiftgan(shapes, a.threads, a.reps)
     print(f"threads={a.threads}  OpenBLAS sgemm 2048^3: {sgemm:.1f} GFLOP/s")
     print(f"{'op':<17}{'N':>3}{'Cin':>5}{'Cout':>5}{'k/s/p':>7}{'in':>5} {'swiftgan ms':>12}{'GFLOP/s':>9}"
           + (f"{'torch ms':>10}{'GFLOP/s':>9}{'ratio':>7}" if torch_times else ""))
     tot_sg = tot_t = 0.0
-    for i, shape in enumerate(SHAPES):
+    for i, shape in enumerate(shapes):
         kind, n, ci, co, k, s, p, h = shape
         f = flops(*shape)
         line = f"{kind:<17}{n:>3}{ci:>5}{co:>5}{f'{k}/{s}/{p}':>7}{h:>5} {sg_times[i]*1e3:>12.2f}{f/sg_times[i]/1e9:>9.1f}"
