@@ -204,7 +204,7 @@ struct ConvGeometry: Equatable {
                     for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
                         for a in 0..<2 {
                             let row = phases + 2 * a * size + (r - t.row0 + 1) * stride + 1
-                            interleaveAdding(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth)
+                            interleave(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
                         }
                     }
                 }

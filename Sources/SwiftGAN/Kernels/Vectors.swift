@@ -34,33 +34,23 @@
     }
 }
 
-/// line[col] = (col even ? even : odd)[col / 2] for col below count: the inverse of `deinterleave` with shift 0.
+/// line[col] = (col even ? even : odd)[col / 2] for col below count: the inverse of `deinterleave` with shift 0;
+/// with `adding`, line[col] += that instead.
 @inline(__always) func interleave(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
-                                  into line: UnsafeMutablePointer<Float>) {
-    var m = 0
-    while 2 * m + 16 <= count {
-        var v = SIMD16<Float>()
-        v.evenHalf = load8(even + m)
-        v.oddHalf = load8(odd + m)
-        UnsafeMutableRawPointer(line + 2 * m).storeBytes(of: v, as: SIMD16<Float>.self)
-        m += 8
-    }
-    for col in (2 * m)..<count { line[col] = (col & 1 == 0 ? even : odd)[col / 2] }
-}
-
-/// line[col] += (col even ? even : odd)[col / 2] for col below count.
-@inline(__always) func interleaveAdding(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
-                                        into line: UnsafeMutablePointer<Float>) {
+                                  into line: UnsafeMutablePointer<Float>, adding: Bool = false) {
     var m = 0
     while 2 * m + 16 <= count {
         var v = SIMD16<Float>()
         v.evenHalf = load8(even + m)
         v.oddHalf = load8(odd + m)
         let p = UnsafeMutableRawPointer(line + 2 * m)
-        p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + v, as: SIMD16<Float>.self)
+        p.storeBytes(of: adding ? p.loadUnaligned(as: SIMD16<Float>.self) + v : v, as: SIMD16<Float>.self)
         m += 8
     }
-    for col in (2 * m)..<count { line[col] += (col & 1 == 0 ? even : odd)[col / 2] }
+    for col in (2 * m)..<count {
+        let value = (col & 1 == 0 ? even : odd)[col / 2]
+        line[col] = adding ? line[col] + value : value
+    }
 }
 
 /// dst[k] = src[k] for k below count (buffers that do not overlap).
