@@ -1,2 +1,8 @@
-/* OpenBLAS's CBLAS interface and thread control, for the Swift engine. */
+/* OpenBLAS's CBLAS interface and thread control, and a vector multiply-add, for the Swift engine. */
 #include <cblas.h>
+
+/* a * b + c on eight floats, for the engine's vector loops: C may contract it into one FMA (where the target CPU has
+ * FMA), Swift never contracts a multiply and an add. Swift imports the vector type as SIMD8<Float>. */
+#pragma STDC FP_CONTRACT ON
+typedef float sg_float8 __attribute__((ext_vector_type(8)));
+static inline sg_float8 sg_multiply_add8(sg_float8 a, sg_float8 b, sg_float8 c) { return a * b + c; }

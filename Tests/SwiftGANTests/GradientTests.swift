@@ -5,21 +5,28 @@ import XCTest
 final class GradientTests: XCTestCase {
     let tolerance: Float = 2e-2
 
-    /// Direct-loop conv2d, the reference for the im2col kernels.
-    func naiveConv(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int) throws -> Tensor {
+    /// Direct-loop conv2d, the reference for the other kernels: the output and, for an output gradient g, the image and
+    /// weight gradients.
+    func naiveConv(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int,
+                   outGrad g: Tensor? = nil) throws -> (out: Tensor, imageGrad: Tensor, weightGrad: Tensor) {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let (ho, wo) = ((h + 2 * padding - kh) / stride + 1, (wd + 2 * padding - kw) / stride + 1)
-        let y = try Tensor(zeros: [n, o, ho, wo])
+        let y = try Tensor(zeros: [n, o, ho, wo]), gx = try Tensor(zeros: x.shape), gw = try Tensor(zeros: w.shape)
         for b in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
+            let yi = ((b * o + oc) * ho + oy) * wo + ox, gv = g?.data[yi] ?? 0
             var s: Float = 0
             for ic in 0..<c { for i in 0..<kh { for j in 0..<kw {
                 let iy = oy * stride - padding + i, ix = ox * stride - padding + j
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd { s += x.data[((b * c + ic) * h + iy) * wd + ix] * w.data[((oc * c + ic) * kh + i) * kw + j] }
+                guard iy >= 0 && iy < h && ix >= 0 && ix < wd else { continue }
+                let xi = ((b * c + ic) * h + iy) * wd + ix, wi = ((oc * c + ic) * kh + i) * kw + j
+                s += x.data[xi] * w.data[wi]
+                gx.data[xi] += gv * w.data[wi]
+                gw.data[wi] += gv * x.data[xi]
             } } }
-            y.data[((b * o + oc) * ho + oy) * wo + ox] = s
+            y.data[yi] = s
         } } } }
-        return y
+        return (y, gx, gw)
     }
 
     func dot(_ a: Tensor, _ b: Tensor) -> Double { (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) } }
@@ -51,7 +58,7 @@ final class GradientTests: XCTestCase {
         for (i, (xs, ws, stride, padding)) in cases.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
             let y = try conv2d(x, weight: w, stride: stride, padding: padding)
-            XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: stride, padding: padding)), 1e-5, "case \(i) forward")
+            XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: stride, padding: padding).out), 1e-5, "case \(i) forward")
             // The gradients are the adjoints: <conv(x, w), g> = <x, dL/dx> = <w, dL/dw>.
             let g = try randomTensor(y.shape, seed: UInt64(i + 20)).detached()
             let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
@@ -108,6 +115,42 @@ final class GradientTests: XCTestCase {
         XCTAssertEqual(cached.0.1, plain.1)
         XCTAssertEqual(cached.1.0, plain.0)
         XCTAssertEqual(cached.1.1, plain.1)
+    }
+
+    func testDirectKernels() throws {
+        // Stride-1 convs with at most 4 output channels (CycleGAN's last 7x7 conv, PatchGAN's last 4x4 conv): bands of
+        // 32 pixels with ragged and sub-vector widths, padding 0 (in place) and above 0 (padded rows), more than k - 1
+        // (a cropping image gradient), non-square kernels, 1, 3 and 4 output channels, wide rows whose source channels
+        // are summed in several groups, batch 2.
+        let cases: [([Int], [Int], Int)] = [([1, 5, 20, 20], [3, 5, 7, 7], 0), ([2, 4, 23, 41], [3, 4, 7, 7], 3),
+                                            ([1, 4, 46, 46], [3, 4, 7, 7], 0), ([1, 20, 9, 262], [3, 20, 7, 7], 0),
+                                            ([1, 20, 3, 262], [3, 20, 7, 7], 3), ([2, 3, 5, 5], [4, 3, 3, 3], 1),
+                                            ([1, 7, 12, 37], [1, 7, 3, 3], 1), ([2, 9, 17, 30], [4, 9, 3, 3], 1),
+                                            ([1, 2, 6, 6], [2, 2, 3, 3], 3), ([1, 3, 10, 40], [2, 3, 3, 5], 2),
+                                            ([2, 6, 7, 7], [1, 6, 4, 4], 1)]
+        let threads = Threads.count
+        defer { try? Threads.set(threads) }
+        for (k, (xs, ws, padding)) in cases.enumerated() {
+            let geometry = ConvGeometry(batch: xs[0], inChannels: xs[1], inHeight: xs[2], inWidth: xs[3], outChannels: ws[0],
+                                        outHeight: xs[2] + 2 * padding - ws[2] + 1, outWidth: xs[3] + 2 * padding - ws[3] + 1,
+                                        kernelHeight: ws[2], kernelWidth: ws[3], stride: 1, padding: padding)
+            XCTAssertTrue(geometry.usesDirectKernels, "case \(k)")
+            let x = try randomTensor(xs, seed: UInt64(k + 60)), w = try randomTensor(ws, seed: UInt64(k + 70))
+            let g = try randomTensor(geometry.outputShape, seed: UInt64(k + 80)).detached()
+            let reference = try naiveConv(x, w, stride: 1, padding: padding, outGrad: g)
+            // Any thread count gives the same bits.
+            var results: [[[Float]]] = []
+            for n in [1, 2] {
+                try Threads.set(n)
+                let y = try conv2d(x, weight: w, padding: padding)
+                let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
+                XCTAssertLessThan(relativeError(y, reference.out), 1e-5, "case \(k) forward")
+                XCTAssertLessThan(relativeError(grads[0]!, reference.imageGrad), 1e-5, "case \(k) input grad")
+                XCTAssertLessThan(relativeError(grads[1]!, reference.weightGrad), 1e-5, "case \(k) weight grad")
+                results.append([y.values, grads[0]!.values, grads[1]!.values])
+            }
+            XCTAssertEqual(results[0], results[1], "case \(k) threads")
+        }
     }
 
     func testLinearOpsAndShapes() throws {

@@ -295,7 +295,7 @@ struct ConvGeometry: Equatable {
         if isFullyConnected {
             sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
         } else if usesDirectKernels {
-            directForward(image: image, weight: weight, out: out)
+            try directForward(image: image, weight: weight, out: out)
         } else if usesWinograd {
             try winogradForward(image: image, weight: weight, out: out)
         } else if usesPhases {
@@ -326,7 +326,7 @@ struct ConvGeometry: Equatable {
             return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
                          c: imageGrad, ldc: colRows)
         }
-        if usesDirectKernels { return directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
+        if usesDirectKernels { return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         if usesWinograd { return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         if usesPhases { return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -359,7 +359,7 @@ struct ConvGeometry: Equatable {
             return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!, ldb: colRows,
                          c: weightGrad, ldc: colRows)
         }
-        if usesDirectKernels { return directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
+        if usesDirectKernels { return try directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         if usesWinograd { return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         if usesPhases { return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)

@@ -1,3 +1,5 @@
+import CShim
+
 /// Eight-lane vector loads and stores on raw float buffers, and splitting rows into even and odd columns: the
 /// building blocks of the Winograd transforms and the phase split.
 
@@ -13,6 +15,12 @@
 @inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int = 8) {
     if n == 8 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
     for i in 0..<n { p[i] = v[i] }
+}
+
+/// a * b + c: one fused multiply-add where the target CPU has FMA, a multiply and an add where it has not (C may
+/// contract the expression, Swift never does; Swift's `addingProduct` would call `fmaf` per lane without FMA).
+@inline(__always) func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    sg_multiply_add8(a, b, c)
 }
 
 /// Splits line[0..<count] by the parity of col + shift: element col goes to even[(col + shift) / 2] when col + shift
