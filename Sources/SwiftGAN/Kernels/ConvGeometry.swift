@@ -123,9 +123,10 @@ struct ConvGeometry: Equatable {
     // Stride 2 over even sizes (DCGAN's 4x4 and CycleGAN's 3x3 convs with padding 1): output pixel (oy, ox) of kernel
     // tap (i, j) reads input pixel (2 oy + i - p, 2 ox + j - p), which is pixel (oy + (di >> 1), ox + (dj >> 1)) of the
     // image's phase (di & 1, dj & 1), d = tap - p: one of four (H/2) x (W/2) planes of every other row and column. So
-    // once a plane is split into its phases, every tap's columns are a shifted window of one phase: vector row
-    // copies (and, for col2im, adds) instead of strided scalar gathers and scatters. Each phase is held for the
-    // tile's rows and one more above and below, with a zero column on either side, so shifts by one read zeros.
+    // once a plane is split into its phases, every tap's columns are one contiguous run of a phase, shifted: vector
+    // copies (and, for col2im, adds) over whole tiles instead of strided scalar gathers and scatters. A phase is held
+    // for the tile's rows and one zero (or neighbouring) row above and below; a shift by one column wraps into the
+    // next row at the edges, and those lanes are masked to zero.
 
     /// Whether im2col and col2im take the phase path: stride 2, even sizes, output half the input, shifts of one.
     var usesStride2Phases: Bool {
@@ -136,45 +137,59 @@ struct ConvGeometry: Equatable {
     /// The phase (0 even, 1 odd) and shift of kernel tap `k` along one axis.
     @inline(__always) private func phaseShift(_ k: Int) -> (phase: Int, shift: Int) { ((k - padding) & 1, (k - padding) >> 1) }
 
-    /// Runs `body(phases, stride)` with the four phase buffers of tile `t`'s rows: phase (a, b) of output-plane row r
-    /// at phases + (2 a + b) * size + (r - row0 + 1) * stride + 1, zero around the plane.
-    private func withPhaseBuffers(_ t: Tile, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
-        let stride = outWidth + 2, size = (t.rows + 2) * stride
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * size) { body($0.baseAddress!, stride) }
+    /// Floats of one phase buffer of tile `t`: rows row0 - 1 ... row0 + rows, plus one guard float at either end.
+    private func phaseSize(_ t: Tile) -> Int { (t.rows + 2) * outWidth + 2 }
+
+    /// Bit masks over a tile's rows * Wo columns that clear the first (shift -1) or last (shift +1) column of each row,
+    /// where a shifted run wraps into the neighbouring row.
+    private func edgeMasks(_ t: Tile) -> (first: [UInt32], last: [UInt32]) {
+        let count = t.rows * outWidth + 8, w = outWidth
+        return ((0..<count).map { $0 % w == 0 ? 0 : ~0 }, (0..<count).map { $0 % w == w - 1 ? 0 : ~0 })
+    }
+
+    /// Where tap (i, j)'s run for output row row0 begins in the phase buffers, and the mask its column shift needs.
+    @inline(__always) private func tapRun(_ phases: UnsafeMutablePointer<Float>, _ t: Tile, i: Int, j: Int,
+                                          _ masks: (first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>))
+        -> (UnsafeMutablePointer<Float>, UnsafePointer<UInt32>?) {
+        let (a, si) = phaseShift(i), (b, sj) = phaseShift(j)
+        let run = phases + (2 * a + b) * phaseSize(t) + 1 + (1 + si) * outWidth + sj
+        return (run, sj < 0 ? masks.first : sj > 0 ? masks.last : nil)
     }
 
     /// Splits rows row0 - 1 ... row0 + rows of one image plane into the phase buffers (zero outside the image).
-    private func splitPhases(_ plane: UnsafePointer<Float>, _ t: Tile, into phases: UnsafeMutablePointer<Float>, stride: Int) {
-        let size = (t.rows + 2) * stride
+    private func splitPhases(_ plane: UnsafePointer<Float>, _ t: Tile, into phases: UnsafeMutablePointer<Float>) {
+        let size = phaseSize(t)
         phases.update(repeating: 0, count: 4 * size)
         for r in Swift.max(0, t.row0 - 1)..<Swift.min(outHeight, t.row0 + t.rows + 1) {
             for a in 0..<2 {
-                let row = phases + 2 * a * size + (r - t.row0 + 1) * stride + 1
+                let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * outWidth
                 deinterleave(plane + (2 * r + a) * inWidth, inWidth, shift: 0, even: row, odd: row + size)
             }
         }
     }
 
-    /// The phase-buffer row that output row `oy` of tap (i, j) reads, at output column 0.
-    @inline(__always) private func tapRow(_ phases: UnsafeMutablePointer<Float>, stride: Int, _ t: Tile, i: Int, j: Int, oy: Int) -> UnsafeMutablePointer<Float> {
-        let (a, si) = phaseShift(i), (b, sj) = phaseShift(j)
-        return phases + (2 * a + b) * (t.rows + 2) * stride + (oy - t.row0 + 1 + si) * stride + 1 + sj
+    /// Runs body(masks) with `edgeMasks(t)` as pointers.
+    private func withEdgeMasks(_ t: Tile, _ body: ((first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>)) -> Void) {
+        let masks = edgeMasks(t)
+        masks.first.withUnsafeBufferPointer { first in
+            masks.last.withUnsafeBufferPointer { last in body((first.baseAddress!, last.baseAddress!)) }
+        }
     }
 
-    /// im2col over phases: parallel over channels; each sample's plane is split once and copied out for every tap.
+    /// im2col over phases: parallel over channels; each sample's plane is split once and every tap's run copied out.
     private func im2colPhases(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
-        let g = self, ld = t.samples * t.rows * outWidth, taps = kernelHeight * kernelWidth
-        parallelFor(inChannels, costPerItem: taps * ld) { c in
-            g.withPhaseBuffers(t) { phases, stride in
-                for sample in 0..<t.samples {
-                    g.splitPhases(x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane, t, into: phases, stride: stride)
-                    for tap in 0..<taps {
-                        let (i, j) = (tap / g.kernelWidth, tap % g.kernelWidth)
-                        var dst = col + (c * taps + tap) * ld + sample * t.rows * g.outWidth
-                        for oy in t.row0..<(t.row0 + t.rows) {
-                            copyFloats(g.tapRow(phases, stride: stride, t, i: i, j: j, oy: oy), into: dst, g.outWidth)
-                            dst += g.outWidth
+        let g = self, ld = t.samples * t.rows * outWidth, run = t.rows * outWidth, taps = kernelHeight * kernelWidth
+        withEdgeMasks(t) { masks in
+            nonisolated(unsafe) let masks = masks
+            parallelFor(inChannels, costPerItem: taps * ld) { c in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * g.phaseSize(t)) { buffer in
+                    let phases = buffer.baseAddress!
+                    for sample in 0..<t.samples {
+                        g.splitPhases(x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane, t, into: phases)
+                        for tap in 0..<taps {
+                            let (src, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
+                            maskedCopy(src, mask, into: col + (c * taps + tap) * ld + sample * run, run)
                         }
                     }
                 }
@@ -182,29 +197,29 @@ struct ConvGeometry: Equatable {
         }
     }
 
-    /// col2im over phases: parallel over channels; every tap's columns are summed into the phase buffers, which are
-    /// then interleaved into the image rows.
+    /// col2im over phases: parallel over channels; every tap's run is added into the phase buffers, which are then
+    /// interleaved into the image rows.
     private func col2imPhases(_ col: UnsafePointer<Float>, _ t: Tile, into x: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
-        let g = self, ld = t.samples * t.rows * outWidth, taps = kernelHeight * kernelWidth
-        parallelFor(inChannels, costPerItem: taps * ld) { c in
-            g.withPhaseBuffers(t) { phases, stride in
-                let size = (t.rows + 2) * stride
-                for sample in 0..<t.samples {
-                    phases.update(repeating: 0, count: 4 * size)
-                    for tap in 0..<taps {
-                        let (i, j) = (tap / g.kernelWidth, tap % g.kernelWidth)
-                        var src = col + (c * taps + tap) * ld + sample * t.rows * g.outWidth
-                        for oy in t.row0..<(t.row0 + t.rows) {
-                            addFloats(src, into: g.tapRow(phases, stride: stride, t, i: i, j: j, oy: oy), g.outWidth)
-                            src += g.outWidth
+        let g = self, ld = t.samples * t.rows * outWidth, run = t.rows * outWidth, taps = kernelHeight * kernelWidth
+        let size = phaseSize(t)
+        withEdgeMasks(t) { masks in
+            nonisolated(unsafe) let masks = masks
+            parallelFor(inChannels, costPerItem: taps * ld) { c in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * size) { buffer in
+                    let phases = buffer.baseAddress!
+                    for sample in 0..<t.samples {
+                        phases.update(repeating: 0, count: 4 * size)
+                        for tap in 0..<taps {
+                            let (dst, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
+                            maskedAdd(col + (c * taps + tap) * ld + sample * run, mask, into: dst, run)
                         }
-                    }
-                    let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
-                    for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
-                        for a in 0..<2 {
-                            let row = phases + 2 * a * size + (r - t.row0 + 1) * stride + 1
-                            interleave(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
+                        let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
+                        for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
+                            for a in 0..<2 {
+                                let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * g.outWidth
+                                interleave(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
+                            }
                         }
                     }
                 }

@@ -61,18 +61,34 @@ import CShim
     }
 }
 
-/// dst[k] = src[k] for k below count (buffers that do not overlap).
-@inline(__always) func copyFloats(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
-    guard count >= 8 else {
-        for k in 0..<count { dst[k] = src[k] }
-        return
-    }
+/// dst[k] = src[k] for k below count, cleared where mask[k] is 0 (mask nil: all kept; masks are all-ones or zero).
+@inline(__always) func maskedCopy(_ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    guard let mask else { return dst.update(from: src, count: count) }
     var k = 0
-    while k + 8 < count {
-        store8(load8(src + k), dst + k)
+    while k + 8 <= count {
+        let bits = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self) & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
+        UnsafeMutableRawPointer(dst + k).storeBytes(of: bits, as: SIMD8<UInt32>.self)
         k += 8
     }
-    store8(load8(src + count - 8), dst + count - 8)  // the last eight, overlapping the previous vector
+    while k < count {
+        dst[k] = mask[k] == 0 ? 0 : src[k]
+        k += 1
+    }
+}
+
+/// dst[k] += src[k] for k below count where mask[k] is not 0 (mask nil: everywhere).
+@inline(__always) func maskedAdd(_ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+    guard let mask else { return addFloats(src, into: dst, count) }
+    var k = 0
+    while k + 8 <= count {
+        let bits = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self) & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
+        store8(load8(dst + k) + unsafeBitCast(bits, to: SIMD8<Float>.self), dst + k)
+        k += 8
+    }
+    while k < count {
+        if mask[k] != 0 { dst[k] += src[k] }
+        k += 1
+    }
 }
 
 /// dst[k] += src[k] for k below count.
