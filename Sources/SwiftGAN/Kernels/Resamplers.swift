@@ -21,6 +21,29 @@ struct SeparableResample {
                 body(Taps(start: s, index: i, weight: w))
             } } }
         }
+
+        /// A run of outputs that copy consecutive inputs (`source` nil: outputs that read nothing, so are zero).
+        struct Run {
+            let output: Int, source: Int?, count: Int
+        }
+
+        /// The axis as runs of plain copies, when every output reads at most one input with weight 1 (padding,
+        /// cropping, nearest upsampling); nil otherwise.
+        var copyRuns: [Run]? {
+            var runs: [Run] = []
+            for o in 0..<outputs {
+                let taps = start[o + 1] - start[o]
+                guard taps == 0 || (taps == 1 && weight[start[o]] == 1) else { return nil }
+                let source = taps == 1 ? index[start[o]] : nil
+                if let last = runs.last, last.output + last.count == o,
+                   (last.source == nil && source == nil) || (last.source.map { $0 + last.count } == source && source != nil) {
+                    runs[runs.count - 1] = Run(output: last.output, source: last.source, count: last.count + 1)
+                } else {
+                    runs.append(Run(output: o, source: source, count: 1))
+                }
+            }
+            return runs
+        }
     }
     let inHeight: Int, inWidth: Int
     let rows: Axis, cols: Axis
@@ -41,13 +64,23 @@ struct SeparableResample {
     /// where each output row is a weighted sum of whole tmp rows (contiguous, so it vectorizes).
     func forward(_ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, out = out
-        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
         rows.withTaps { ry in cols.withTaps { cx in
             forEachChunk(planes: planes) { range, tmp in
                 for p in range {
                     let src = x + p * inH * inW, dst = out + p * outH * outW
                     for iy in 0..<inH {
                         let srow = src + iy * inW, trow = tmp + iy * outW
+                        if let runs {
+                            for run in runs {
+                                if let source = run.source {
+                                    (trow + run.output).update(from: srow + source, count: run.count)
+                                } else {
+                                    (trow + run.output).update(repeating: 0, count: run.count)
+                                }
+                            }
+                            continue
+                        }
                         for ox in 0..<outW {
                             var s: Float = 0
                             for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
@@ -73,7 +106,7 @@ struct SeparableResample {
     /// The adjoint: gx = resample^T(g), overwriting gx. The transpose of `forward`'s two passes in reverse order.
     func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let g = g, gx = gx
-        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
         rows.withTaps { ry in cols.withTaps { cx in
             forEachChunk(planes: planes) { range, tmp in
                 for p in range {
@@ -89,6 +122,10 @@ struct SeparableResample {
                     dst.update(repeating: 0, count: inH * inW)
                     for iy in 0..<inH {
                         let trow = tmp + iy * outW, drow = dst + iy * inW
+                        if let runs {
+                            for run in runs { if let source = run.source { addFloats(trow + run.output, into: drow + source, run.count) } }
+                            continue
+                        }
                         for ox in 0..<outW {
                             let v = trow[ox]
                             for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
