@@ -14,7 +14,7 @@ import Glibc
 /// checked or copied any more, so updates that end a step cost nothing extra.
 public final class StepTransaction {
     private struct Saved {
-        let tensor: Tensor, offset: Int, values: [Float]
+        let tensor: Tensor, offset: Int, values: Storage  // engine storage: its buffers are reused step after step
     }
 
     private struct Region: Hashable {
@@ -90,13 +90,17 @@ public final class StepTransaction {
     }
 
     /// Keeps the values of `tensor` (or of `count` elements from `offset`) for a rollback, before they are
-    /// overwritten in place.
-    public static func preserve(_ tensor: Tensor, offset: Int = 0, count: Int? = nil) {
+    /// overwritten in place. Throws when the copy cannot be allocated, or the step is cancelled, before anything
+    /// was written.
+    public static func preserve(_ tensor: Tensor, offset: Int = 0, count: Int? = nil) throws {
         guard let transaction = current else { return }
         let count = count ?? tensor.count - offset
-        guard transaction.savedRegions.insert(Region(tensor: ObjectIdentifier(tensor), offset: offset, count: count)).inserted else { return }
-        transaction.saved.append(Saved(tensor: tensor, offset: offset,
-                                       values: Array(UnsafeBufferPointer(start: tensor.data + offset, count: count))))
+        let region = Region(tensor: ObjectIdentifier(tensor), offset: offset, count: count)
+        guard !transaction.savedRegions.contains(region) else { return }
+        let values = try Storage(uninitialized: count)
+        values.pointer.update(from: tensor.data + offset, count: count)
+        transaction.savedRegions.insert(region)
+        transaction.saved.append(Saved(tensor: tensor, offset: offset, values: values))
     }
 
     /// Keeps `restore`, which puts back state that is not a tensor, for a rollback.
@@ -114,9 +118,7 @@ public final class StepTransaction {
     public static var isActive: Bool { current != nil }
 
     private func rollBack() {
-        for s in saved.reversed() {
-            s.values.withUnsafeBufferPointer { (s.tensor.data + s.offset).update(from: $0.baseAddress!, count: $0.count) }
-        }
+        for s in saved.reversed() { (s.tensor.data + s.offset).update(from: s.values.pointer, count: s.values.count) }
         for restore in restorers.reversed() { restore() }
         saved = []
         restorers = []

@@ -83,7 +83,7 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor? = nil, runningVar: Tenso
         let (out, m, v) = try normalizeWithBatchStatistics(try reshape(x, [layout.batch, c, layout.plane, 1]), weight: weight,
                                                            bias: bias, eps: eps, layout: layout)
         let unbias = Float(layout.groupSize) / Float(layout.groupSize - 1)
-        for t in [runningMean, runningVar] { if let t { StepTransaction.preserve(t) } }
+        for t in [runningMean, runningVar] { if let t { try StepTransaction.preserve(t) } }
         if let rm = runningMean { for i in 0..<c { rm.data[i] = (1 - momentum) * rm.data[i] + momentum * m[i] } }
         if let rv = runningVar { for i in 0..<c { rv.data[i] = (1 - momentum) * rv.data[i] + momentum * v[i] * unbias } }
         return try reshape(out, x.shape)

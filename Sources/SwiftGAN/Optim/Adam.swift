@@ -35,7 +35,7 @@ public final class Adam: Optimizer {
         let stepSize = Float(Double(lr) / c1), c2Root = Float(c2.squareRoot())
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
-            for t in [p, m[i], v[i]] { StepTransaction.preserve(t) }
+            for t in [p, m[i], v[i]] { try StepTransaction.preserve(t) }
             nonisolated(unsafe) let w = p.data, gd = g.data, md = m[i].data, vd = v[i].data
             parallelRanges(p.count) { r in
                 for j in r {

@@ -23,12 +23,12 @@ final class ImagePool {
         for i in 0..<batch.shape[0] {
             let image = out.data + i * size
             if count < capacity {
-                StepTransaction.preserve(images, offset: count * size, count: size)
+                try StepTransaction.preserve(images, offset: count * size, count: size)
                 (images.data + count * size).update(from: image, count: size)
                 count += 1
             } else if draws.data[2 * i] > 0.5 {
                 let slot = Swift.min(Int(draws.data[2 * i + 1] * Float(capacity)), capacity - 1)
-                StepTransaction.preserve(images, offset: slot * size, count: size)
+                try StepTransaction.preserve(images, offset: slot * size, count: size)
                 let stored = images.data + slot * size
                 for j in 0..<size { (stored[j], image[j]) = (image[j], stored[j]) }
             }

@@ -26,8 +26,8 @@ public final class AdaptiveAugment {
         var signs: [Double] = [0, Double(realLogits.count)]
         for i in 0..<realLogits.count { signs[0] += realLogits.data[i] > 0 ? 1 : (realLogits.data[i] < 0 ? -1 : 0) }
         try communicator?.allreduceSum(&signs)
-        StepTransaction.preserve(signSum)
-        StepTransaction.preserve(p)
+        try StepTransaction.preserve(signSum)
+        try StepTransaction.preserve(p)
         signSum.data[0] += Float(signs[0])
         signCount += Int(signs[1])
         guard (step + 1) % interval == 0, signCount > 0 else { return }

@@ -19,7 +19,7 @@ public final class MappingNetwork: Module {
         for layer in layers { x = try layer(x, training: training) }
         if training {
             let batchMean = try noGrad { try mean(x, axes: [0]) }
-            StepTransaction.preserve(wAverage)
+            try StepTransaction.preserve(wAverage)
             for i in 0..<wAverage.count {
                 wAverage.data[i] = batchMean.data[i] + wAverageBeta * (wAverage.data[i] - batchMean.data[i])
             }

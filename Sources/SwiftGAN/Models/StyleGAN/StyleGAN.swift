@@ -246,7 +246,7 @@ public final class StyleGAN: GANModel {
             var batchMean = [Double(try noGrad { try mean(lengths) }.item)]
             if let dp = dataParallel { batchMean = try dp.communicator.allreduceMean(batchMean) }
             let updated = plMean.item + c.plDecay * (Float(batchMean[0]) - plMean.item)
-            StepTransaction.preserve(plMean)
+            try StepTransaction.preserve(plMean)
             plMean.data[0] = updated
             let penalty = try mean(try square(try affine(lengths, scale: 1, shift: -updated)))
             try Autograd.backward(try scale(penalty, c.plWeight * Float(c.plInterval)))
@@ -291,7 +291,7 @@ public final class StyleGAN: GANModel {
     /// the ramp-up, at most ema_rampup times the images seen before this batch; buffers are copied.
     func updateEMA(batch: Int) throws {
         let c = config
-        for (_, e) in generatorEMA.buffers { StepTransaction.preserve(e) }
+        for (_, e) in generatorEMA.buffers { try StepTransaction.preserve(e) }
         let halfLife = c.emaRampup > 0 ? Swift.min(Double(c.emaImages), Double(imagesSeen) * Double(c.emaRampup)) : Double(c.emaImages)
         let beta = halfLife > 0 ? Float(Glibc.pow(0.5, Double(batch) / halfLife)) : 0
         try emaUpdate(generatorEMA.parameters.map(\.1), generator.parameters.map(\.1), decay: beta)
