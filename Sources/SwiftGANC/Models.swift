@@ -157,17 +157,26 @@ public func sg_model_state_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? {
 @_cdecl("sg_model_counter_names")
 public func sg_model_counter_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>? { names(m) { $0.counterNames } }
 
+/// One training step for the C ABI; with `shouldStop`, run as a `StepTransaction` (except under data parallelism,
+/// where the ranks must take every step together).
+private func trainStep(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+                       _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32, shouldStop: (() -> Bool)?) throws {
+    let model = try ModelBox.from(m).model
+    let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
+    let losses = try nonNull(losses, "losses")
+    try require(Int(capacity) >= model.lossNames.count, "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
+    let values = if let shouldStop, model.dataParallel == nil {
+        try StepTransaction.run(model, shouldCancel: shouldStop) { try model.distributedTrainStep(batches) }
+    } else {
+        try model.distributedTrainStep(batches)
+    }
+    for (i, v) in values.enumerated() { losses[i] = Double(v) }
+}
+
 @_cdecl("sg_model_train_step")
 public func sg_model_train_step(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
                                 _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32) -> Int32 {
-    guarded {
-        let model = try ModelBox.from(m).model
-        let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
-        let losses = try nonNull(losses, "losses")
-        try require(Int(capacity) >= model.lossNames.count, "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
-        let values = try model.distributedTrainStep(batches)
-        for (i, v) in values.enumerated() { losses[i] = Double(v) }
-    }
+    guarded { try trainStep(m, nInputs, inputs, losses, capacity, shouldStop: nil) }
 }
 
 @_cdecl("sg_model_train_step_interruptible")
@@ -175,22 +184,8 @@ public func sg_model_train_step_interruptible(_ m: OpaquePointer?, _ nInputs: In
                                               _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32,
                                               _ shouldStop: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
                                               _ context: UnsafeMutableRawPointer?) -> Int32 {
-    guard let shouldStop else { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
-    let model: any GANModel
-    do { model = try ModelBox.from(m).model } catch { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
-    // Ranks of a data-parallel run must take every step together: they are not cancelled one by one.
-    guard model.dataParallel == nil else { return sg_model_train_step(m, nInputs, inputs, losses, capacity) }
     nonisolated(unsafe) let context = context
-    var status = Status.ok.rawValue
-    do {
-        try StepTransaction.run(model, shouldCancel: { shouldStop(context) != 0 }) {
-            status = sg_model_train_step(m, nInputs, inputs, losses, capacity)
-            if status != Status.ok.rawValue && StepTransaction.isActive {
-                throw SwiftGANError.cancelled("")  // roll the step back; the status and message are already set
-            }
-        }
-    } catch {}
-    return status
+    return guarded { try trainStep(m, nInputs, inputs, losses, capacity, shouldStop: shouldStop.map { f in { f(context) != 0 } }) }
 }
 
 @_cdecl("sg_model_forward")

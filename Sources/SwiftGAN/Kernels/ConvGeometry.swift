@@ -156,14 +156,18 @@ struct ConvGeometry: Equatable {
         return (run, sj < 0 ? masks.first : sj > 0 ? masks.last : nil)
     }
 
-    /// Splits rows row0 - 1 ... row0 + rows of one image plane into the phase buffers (zero outside the image).
+    /// Splits rows row0 - 1 ... row0 + rows of one image plane into the phase buffers (zero outside the image). The
+    /// guard floats are only read by masked lanes, so they are left as they are.
     private func splitPhases(_ plane: UnsafePointer<Float>, _ t: Tile, into phases: UnsafeMutablePointer<Float>) {
         let size = phaseSize(t)
-        phases.update(repeating: 0, count: 4 * size)
-        for r in Swift.max(0, t.row0 - 1)..<Swift.min(outHeight, t.row0 + t.rows + 1) {
+        for r in (t.row0 - 1)...(t.row0 + t.rows) {
             for a in 0..<2 {
                 let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * outWidth
-                deinterleave(plane + (2 * r + a) * inWidth, inWidth, shift: 0, even: row, odd: row + size)
+                if r >= 0 && r < outHeight {
+                    deinterleave(plane + (2 * r + a) * inWidth, inWidth, shift: 0, even: row, odd: row + size)
+                } else {
+                    for phase in [row, row + size] { phase.update(repeating: 0, count: outWidth) }
+                }
             }
         }
     }

@@ -114,9 +114,6 @@ public final class StepTransaction {
         current?.committed = true
     }
 
-    /// Whether a transaction is running (and has not committed) on this thread.
-    public static var isActive: Bool { current != nil }
-
     private func rollBack() {
         for s in saved.reversed() { (s.tensor.data + s.offset).update(from: s.values.pointer, count: s.values.count) }
         for restore in restorers.reversed() { restore() }
