@@ -50,6 +50,9 @@ final class GradientTests: XCTestCase {
                                                  ([1, 16, 20, 35], [16, 16, 3, 3], 1, 1), ([1, 16, 18, 34], [16, 16, 3, 3], 1, 0),
                                                  // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
                                                  ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 32], [18, 4, 4, 4], 2, 1),
+                                                 // Winograd with samples in the lanes (planes under 16 wide): two sample
+                                                 // blocks, the second partly empty; over phases at an 8x8 output.
+                                                 ([11, 16, 6, 5], [17, 16, 3, 3], 1, 1), ([9, 4, 16, 16], [16, 4, 4, 4], 2, 1),
                                                  // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and
                                                  // above a vector; and stride 2 where the phases do not apply (odd sizes, padding 0).
                                                  ([2, 3, 12, 14], [4, 3, 3, 3], 2, 1), ([1, 2, 10, 36], [3, 2, 5, 5], 2, 2),
@@ -86,11 +89,12 @@ final class GradientTests: XCTestCase {
         }
         XCTAssertTrue(geometry(16, 9, 7, 17, 3, 1, 1).usesWinograd && geometry(16, 7, 9, 16, 2, 1, 1).usesWinograd)
         XCTAssertTrue(geometry(4, 18, 32, 18, 4, 2, 1).usesPhases && geometry(5, 16, 32, 16, 4, 2, 1).usesPhases)
-        XCTAssertFalse(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases)  // 8x8 output, 128 channels: im2col over phases
+        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases && !geometry(64, 16, 16, 128, 4, 2, 1).usesPhasesForImageGradient)
+        XCTAssertFalse(geometry(128, 8, 8, 256, 4, 2, 1).usesPhases)  // 4x4 output: im2col over phases
         XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesStride2Phases && geometry(4, 12, 14, 4, 3, 2, 1).usesStride2Phases
                       && geometry(2, 10, 36, 3, 5, 2, 2).usesStride2Phases && geometry(3, 16, 16, 8, 4, 2, 1).usesStride2Phases)
         XCTAssertFalse(geometry(3, 11, 13, 4, 3, 2, 1).usesStride2Phases || geometry(2, 8, 8, 3, 3, 2, 0).usesStride2Phases)
-        XCTAssertTrue(geometry(128, 16, 16, 256, 4, 2, 1).usesPhases)
+        XCTAssertTrue(geometry(128, 32, 32, 256, 4, 2, 1).usesPhasesForImageGradient)
         let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
         let wt = try randomTensor([3, 2, 3, 3], seed: 7), bt = try randomTensor([2], seed: 8)

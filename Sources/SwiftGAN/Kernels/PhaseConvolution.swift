@@ -7,15 +7,18 @@
 /// Splitting into phases is a permutation of the image (each pixel lands in exactly one phase), so the image
 /// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
 extension ConvGeometry {
-    /// Whether the convolution runs over phases: 4x4, stride 2, padding 1, even sizes, an output of at least 8x8
-    /// (on smaller planes a row of tiles fills too few vector lanes of the transforms: im2col + GEMM is faster, as
-    /// `bench/conv_bench.py` shows at 4x4), at 8 wide only with 256 or more output channels (the transforms cost the
-    /// same per tile and input channel whatever O is, while the multiplies they save grow with O: DCGAN-32's 8x8
-    /// layers of 128 channels ran about 4% faster as im2col), and a phase convolution that takes the Winograd kernels.
+    /// Whether the convolution and its weight gradient run over phases: 4x4, stride 2, padding 1, even sizes, an
+    /// output of at least 8x8 (a 4x4 output is 4 tiles per sample, too few for the transforms to pay: im2col + GEMM is
+    /// faster there), and a phase convolution that takes the Winograd kernels.
     var usesPhases: Bool {
         kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
-            && outHeight >= 8 && outWidth >= 8 && (outWidth >= 16 || outChannels >= 256) && phaseGeometry.usesWinograd
+            && outHeight >= 8 && outWidth >= 8 && phaseGeometry.usesWinograd
     }
+
+    /// Whether the image gradient runs over phases too. It is the phase convolution's image gradient, a convolution
+    /// onto the phase image, one row and column larger than the output: on planes under 16 wide that costs a whole
+    /// extra tile row and column (5x5 tiles for 4x4 at an 8x8 output), and im2col + GEMM is faster.
+    var usesPhasesForImageGradient: Bool { usesPhases && outWidth >= 16 }
 
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
     var phaseGeometry: ConvGeometry {

@@ -17,6 +17,21 @@ import CShim
     for i in 0..<n { p[i] = v[i] }
 }
 
+/// Transposes an 8x8 block: out(j, column j of the rows row(0) ... row(7)). Three rounds of splitting neighbouring
+/// rows into their even and odd lanes.
+@inline(__always) func transpose8(_ row: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+    @inline(__always) func split(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+        let ab = SIMD16(lowHalf: a, highHalf: b)
+        return (ab.evenHalf, ab.oddHalf)
+    }
+    var (a0, a1, a2, a3, a4, a5, a6, a7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+    for _ in 0..<3 {
+        let ((e0, o0), (e1, o1), (e2, o2), (e3, o3)) = (split(a0, a1), split(a2, a3), split(a4, a5), split(a6, a7))
+        (a0, a1, a2, a3, a4, a5, a6, a7) = (e0, e1, e2, e3, o0, o1, o2, o3)
+    }
+    out(0, a0); out(1, a1); out(2, a2); out(3, a3); out(4, a4); out(5, a5); out(6, a6); out(7, a7)
+}
+
 /// a * b + c: one fused multiply-add where the target CPU has FMA, a multiply and an add where it has not (C may
 /// contract the expression, Swift never does; Swift's `addingProduct` would call `fmaf` per lane without FMA).
 @inline(__always) func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {

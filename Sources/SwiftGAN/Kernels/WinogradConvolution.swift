@@ -115,9 +115,13 @@ enum WinogradF2x2: WinogradAlgorithm {
     }
 }
 
-/// F(2x2, rxr) over one stride-1 geometry. Tiles are numbered row by row over all samples; work runs in chunks of
-/// whole tile rows whose transformed matrices ([alpha^2, channels, ld]) stay in cache between the transforms and
-/// the GEMMs.
+/// F(2x2, rxr) over one stride-1 geometry. Work runs in chunks whose transformed matrices ([alpha^2, channels, ld])
+/// stay in cache between the transforms and the GEMMs. The vector lanes of the transforms take one of two layouts:
+/// - rows (planes of 16 or more outputs across): eight neighbouring tiles of a tile row; GEMM columns are tiles
+///   numbered row by row over all samples, and a chunk is a run of whole tile rows;
+/// - samples (smaller planes, whose tile rows would leave lanes empty: DCGAN's 8x8 and 4x4 layers): the same tile of
+///   eight samples; GEMM column 8 t + lane is tile t of sample 8 b + lane, tiles numbered by (sample block b, tile row,
+///   tile column), and a chunk is a run of whole sample blocks.
 struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     let geometry: ConvGeometry
     init(_ geometry: ConvGeometry) { self.geometry = geometry }
@@ -129,21 +133,32 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// Output tiles per sample along each axis.
     private var tileRows: Int { (geometry.outHeight + 1) / 2 }
     private var tileCols: Int { (geometry.outWidth + 1) / 2 }
+    /// Whether the lanes hold samples (see the type's description).
+    private var samplesInLanes: Bool { tileCols < 8 }
 
-    /// Tile rows per chunk: a chunk's transformed matrices take an eighth of the column budget (8 MB).
-    private var tileRowsPerChunk: Int {
+    /// The units chunks are made of: tile rows, or blocks of eight samples.
+    private var units: Int { samplesInLanes ? (geometry.batch + 7) / 8 : geometry.batch * tileRows }
+    /// GEMM columns of `count` units.
+    private func columns(_ count: Int) -> Int { samplesInLanes ? count * 8 * tileRows * tileCols : count * tileCols }
+
+    /// Units per chunk: a chunk's transformed matrices take an eighth of the column budget (8 MB); the chunks of the
+    /// sample layout are balanced.
+    private var unitsPerChunk: Int {
         let tiles = ConvGeometry.columnBudget / 8 / (products * Swift.max(geometry.inChannels, geometry.outChannels))
-        return Swift.max(1, Swift.min(geometry.batch * tileRows, tiles / tileCols))
+        let most = Swift.max(1, Swift.min(units, tiles / columns(1)))
+        if !samplesInLanes { return most }
+        let chunks = (units + most - 1) / most
+        return (units + chunks - 1) / chunks
     }
 
-    /// The leading dimension of a chunk's transformed matrices: its tiles plus one vector, so the transforms always
-    /// move whole vectors (lanes past a row's last tile land where the next row, or the padding, goes).
-    private func chunkStride(_ rows: Int) -> Int { rows * tileCols + 8 }
+    /// The leading dimension of a chunk's transformed matrices: its columns plus one vector, so the transforms of the
+    /// row layout always move whole vectors (lanes past a row's last tile land where the next row, or the padding, goes).
+    private func chunkStride(_ count: Int) -> Int { columns(count) + 8 }
 
-    /// Runs body(first tile row, tile rows) over the chunks.
+    /// Runs body(first unit, units) over the chunks.
     private func forEachChunk(_ body: (Int, Int) throws -> Void) rethrows {
-        let total = geometry.batch * tileRows, chunk = tileRowsPerChunk
-        for r0 in Swift.stride(from: 0, to: total, by: chunk) { try body(r0, Swift.min(chunk, total - r0)) }
+        let chunk = unitsPerChunk
+        for u0 in Swift.stride(from: 0, to: units, by: chunk) { try body(u0, Swift.min(chunk, units - u0)) }
     }
 
     /// (sample, tile row within the sample) of global tile row t.
@@ -153,7 +168,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (w, u) = (weight, u)
         let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
-        forEachChannel(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
             let kernels = w + oi * c * taps, rows = buffer + taps * c
             for ci in 0..<c { for k in 0..<taps { buffer[k * c + ci] = kernels[ci * taps + k] } }
@@ -174,7 +189,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (du, gw) = (du, weightGrad)
         let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
-        forEachChannel(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             let src = du + oi * c, rows = buffer + taps * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
@@ -194,11 +209,12 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles in
     /// a row is a few contiguous vector loops: column j of tile t is (j even ? even : odd)[t + j / 2].
     private func transformInput(_ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformInputSamples(image, r0, rows, into: v) }
         nonisolated(unsafe) let (x, v) = (image, v)
         let g = geometry, c = g.inChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = c * ld
         let half = tc + 1  // even (odd) columns a row of tiles reads
         let stride = ((2 * half + 7) & ~7) + 8  // a buffer row, with room for whole vectors
-        forEachChannel(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
+        forEachItem(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
             // d[i] = input row i of the tile row as [even columns | odd columns]; q[a] = row a of B^T d.
             let d = buffer, q = buffer + alpha * stride
             for row in 0..<rows {
@@ -227,10 +243,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// The output tiles of tile rows r0..<r0+rows: A^T m A for m = M[., o, t], keeping the part inside the output.
     private func transformOutput(_ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformOutputSamples(m, r0, rows, into: out) }
         nonisolated(unsafe) let (m, y) = (m, out)
         let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachChannel(o, cost: rows * tc * 10 * products, scratch: (2 * alpha + 2) * stride) { oi, buffer in
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: (2 * alpha + 2) * stride) { oi, buffer in
             // p[s * alpha + j] = entry j of row s of A^T m; e, f = output row s at even and odd columns.
             let p = buffer, e = buffer + 2 * alpha * stride, f = e + stride
             for row in 0..<rows {
@@ -255,10 +272,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// dM[xi, o, t] = (A y A^T)[xi] for the 2x2 output-gradient tile y (zero outside the output) of every tile of
     /// tile rows r0..<r0+rows: the adjoint of `transformOutput`.
     private func transformOutputAdjoint(_ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachChannel(o, cost: rows * tc * 10 * products, scratch: 4 * stride + 2 * alpha * 8) { oi, buffer in
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: 4 * stride + 2 * alpha * 8) { oi, buffer in
             // The tile row's two gradient rows as [even | odd] columns (zero outside the output); A y per vector.
             let e = buffer, columns = buffer + 4 * stride
             for row in 0..<rows {
@@ -277,6 +295,117 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                         Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane + t) })
                     }
                 }
+            }
+        }
+    }
+
+    // The sample layout. Each (sample block, channel) pair is one parallel work item: its eight planes are gathered into
+    // a [rows][columns][8] buffer (zero outside the plane), every tile is transformed with whole vectors from there, and
+    // output planes are scattered back from such a buffer.
+
+    /// V as `transformInput` describes, for sample blocks b0..<b0+blocks.
+    private func transformInputSamples(_ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (x, v) = (image, v)
+        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = c * ld
+        let (rows, cols) = (2 * tr + r - 1, 2 * tc + r - 1)  // the padded input the tiles read
+        forEachItem(blocks * c, cost: tr * tc * 8 * 12 * products, scratch: (rows * cols + products) * 8) { item, buffer in
+            let (block, ci) = (item / c, item % c), local = buffer, q = buffer + rows * cols * 8
+            gatherLanes(x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
+                        offset: g.padding, into: local, rows: rows, cols: cols)
+            var dst = v + ci * ld + block * tr * tc * 8
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    let d = local + (2 * ty * cols + 2 * tx) * 8
+                    for i in 0..<alpha {
+                        Algorithm.input({ j in load8(d + (i * cols + j) * 8) }, { b, value in store8(value, q + (i * alpha + b) * 8) })
+                    }
+                    for b in 0..<alpha {
+                        Algorithm.input({ i in load8(q + (i * alpha + b) * 8) }, { a, value in store8(value, dst + (a * alpha + b) * plane) })
+                    }
+                    dst += 8
+                }
+            }
+        }
+    }
+
+    /// The output as `transformOutput` describes, for sample blocks b0..<b0+blocks.
+    private func transformOutputSamples(_ m: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (m, y) = (m, out)
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let (rows, cols) = (2 * tr, 2 * tc)
+        forEachItem(blocks * o, cost: tr * tc * 8 * 10 * products, scratch: (rows * cols + 2 * alpha) * 8) { item, buffer in
+            let (block, oi) = (item / o, item % o), local = buffer, p = buffer + rows * cols * 8
+            var src = m + oi * ld + block * tr * tc * 8
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    for j in 0..<alpha {
+                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane) }, { s, value in store8(value, p + (s * alpha + j) * 8) })
+                    }
+                    for s in 0..<2 {
+                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                        Algorithm.output({ j in load8(p + (s * alpha + j) * 8) }, { b, value in store8(value, row + b * 8) })
+                    }
+                    src += 8
+                }
+            }
+            scatterLanes(local, rows: rows, cols: cols, into: y, sample0: (b0 + block) * 8, channel: oi, channels: o,
+                         height: g.outHeight, width: g.outWidth)
+        }
+    }
+
+    /// dM as `transformOutputAdjoint` describes, for sample blocks b0..<b0+blocks.
+    private func transformOutputAdjointSamples(_ outGrad: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into dm: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let (rows, cols) = (2 * tr, 2 * tc)
+        forEachItem(blocks * o, cost: tr * tc * 8 * 10 * products, scratch: (rows * cols + 2 * alpha) * 8) { item, buffer in
+            let (block, oi) = (item / o, item % o), local = buffer, columns = buffer + rows * cols * 8
+            gatherLanes(gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
+                        offset: 0, into: local, rows: rows, cols: cols)
+            var dst = dm + oi * ld + block * tr * tc * 8
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    for s in 0..<2 {
+                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                        Algorithm.outputAdjoint({ l in load8(row + l * 8) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
+                    }
+                    for j in 0..<alpha {
+                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane) })
+                    }
+                    dst += 8
+                }
+            }
+        }
+    }
+
+    /// local[((y + offset) * cols + x + offset) * 8 + lane] = plane (sample0 + lane, channel)[y, x] of an [N, C, H, W]
+    /// tensor, zero for samples past the batch and outside the plane; rows x cols covers the part that is read.
+    /// Eight columns of the eight planes at a time, transposed.
+    private func gatherLanes(_ t: UnsafePointer<Float>, sample0: Int, channel: Int, channels: Int, height: Int, width: Int,
+                             offset: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        local.update(repeating: 0, count: rows * cols * 8)
+        let (h, w) = (Swift.min(height, rows - offset), Swift.min(width, cols - offset))
+        let lanes = Swift.min(8, geometry.batch - sample0), src = t + (sample0 * channels + channel) * height * width
+        let sampleStride = channels * height * width
+        for y in 0..<h {
+            let line = local + ((y + offset) * cols + offset) * 8
+            for x in Swift.stride(from: 0, to: w, by: 8) {
+                let n = Swift.min(8, w - x), at = src + y * width + x
+                transpose8({ l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() }, { j, v in if j < n { store8(v, line + (x + j) * 8) } })
+            }
+        }
+    }
+
+    /// The inverse of `gatherLanes` with offset 0, for samples inside the batch.
+    private func scatterLanes(_ local: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>, sample0: Int,
+                              channel: Int, channels: Int, height: Int, width: Int) {
+        let lanes = Swift.min(8, geometry.batch - sample0), dst = t + (sample0 * channels + channel) * height * width
+        let sampleStride = channels * height * width
+        for y in 0..<height {
+            let line = local + y * cols * 8
+            for x in Swift.stride(from: 0, to: width, by: 8) {
+                let n = Swift.min(8, width - x), at = dst + y * width + x
+                transpose8({ j in j < n ? load8(line + (x + j) * 8) : SIMD8() }, { l, v in if l < lanes { store8(v, at + l * sampleStride, n) } })
             }
         }
     }
@@ -343,13 +472,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// The chunk loop of `forward` with transformed weights U ([alpha^2, O, C], or with `flipped` the transposed
     /// geometry's U as `backwardData` describes).
     private func run(image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>) throws {
-        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
         try Scratch.with(products * c * ld) { v in
             try Scratch.with(products * o * ld) { m in
                 forEachChunk { r0, rows in
                     let ld = chunkStride(rows)
                     transformInput(image, r0, rows, into: v)
-                    gemms(flippedA: flipped, m: o, n: rows * tileCols, k: c, a: u, b: Operand(base: v, ld: ld, step: c * ld),
+                    gemms(flippedA: flipped, m: o, n: columns(rows), k: c, a: u, b: Operand(base: v, ld: ld, step: c * ld),
                           c: Operand(base: m, ld: ld, step: o * ld))
                     transformOutput(m, r0, rows, into: out)
                 }
@@ -359,7 +488,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// weightGrad = the adjoint of `forward` in the weight: dU_xi = sum over chunks of dM_xi V_xi^T, then G^T dU G.
     func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(tileRowsPerChunk))
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
         try Scratch.with(products * o * c) { du in
             try Scratch.with(products * c * ld) { v in
                 try Scratch.with(products * o * ld) { dm in
@@ -367,7 +496,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                         let ld = chunkStride(rows)
                         transformInput(image, r0, rows, into: v)
                         transformOutputAdjoint(outGrad, r0, rows, into: dm)
-                        gemms(transB: true, m: o, n: c, k: rows * tileCols, a: Operand(base: dm, ld: ld, step: o * ld),
+                        gemms(transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),
                               b: Operand(base: v, ld: ld, step: c * ld), beta: r0 == 0 ? 0 : 1, c: Operand(base: du, ld: c, step: o * c))
                     }
                     transformWeightsAdjoint(du, into: weightGrad)
@@ -377,10 +506,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 }
 
-/// Runs body(channel, buffer) for channels 0..<count in parallel, each with a scratch buffer of `floats` floats.
-private func forEachChannel(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-    parallelFor(count, costPerItem: cost) { channel in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(channel, $0.baseAddress!) }
+/// Runs body(item, buffer) for items 0..<count (channels, or sample blocks and channels) in parallel, each with a
+/// scratch buffer of `floats` floats.
+private func forEachItem(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    parallelFor(count, costPerItem: cost) { item in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(item, $0.baseAddress!) }
     }
 }
 
