@@ -1,4 +1,4 @@
-/* OpenBLAS's CBLAS interface and thread control, and a vector multiply-add, for the Swift engine. */
+/* OpenBLAS's CBLAS interface and thread control, a vector multiply-add and a spin-wait hint, for the Swift engine. */
 #include <cblas.h>
 
 /* a * b + c on eight floats, for the engine's vector loops: C may contract it into one FMA (where the target CPU has
@@ -6,3 +6,12 @@
 #pragma STDC FP_CONTRACT ON
 typedef float sg_float8 __attribute__((ext_vector_type(8)));
 static inline sg_float8 sg_multiply_add8(sg_float8 a, sg_float8 b, sg_float8 c) { return a * b + c; }
+
+/* Tells the CPU that the calling thread is spinning on a memory location (x86 PAUSE, Arm YIELD). */
+static inline void sg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}

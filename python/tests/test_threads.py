@@ -86,3 +86,32 @@ def test_backward_into_shared_parameters_from_threads(rng) -> None:
         list(pool.map(backward, xs))
         list(pool.map(lambda _: optimizer.step(), range(8)))  # lr 0: a concurrent no-op update
     np.testing.assert_allclose(weight.grad.numpy(), serial, rtol=1e-5, atol=1e-6)
+
+
+def test_a_child_forked_after_training_trains_alike(digits16) -> None:
+    """A fork copies only the forking thread, not the engine's worker threads: the child starts workers of its own, and
+    its training matches the parent's, which trains on as well."""
+    import os
+
+    config = {**TINY_DCGAN, "image_size": 32, "ngf": 32, "ndf": 32}
+    data = np.repeat(np.repeat(digits16[:64], 2, axis=2), 2, axis=3)  # large enough for parallel loops
+    warm, parent, child = (sg.DCGAN(**config, seed=seed) for seed in (9, 1, 1))
+    warm.train_step(data)  # the parent's workers are running before the fork
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: train, send the weights, leave without running the test session's teardown
+        try:
+            child.train_step(data)
+            os.write(write, child.nets["D"].state_dict()["main.2.weight"].tobytes())
+        finally:
+            os._exit(0)
+    os.close(write)
+    received = b""
+    while chunk := os.read(read, 1 << 20):
+        received += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    parent.train_step(data)
+    expected = parent.nets["D"].state_dict()["main.2.weight"]
+    np.testing.assert_array_equal(np.frombuffer(received, dtype=np.float32).reshape(expected.shape), expected)
