@@ -4,34 +4,88 @@ G step), CycleGAN at 128 (resnet_6blocks) and 256 (resnet_9blocks) at batch 1 (b
 identity losses, both discriminators), and a compact StyleGAN2 at 32 (128 channels, w 256, batch 16, R1 every 16;
 path-length regularization off, as in the reference workload).
 
-Each measurement runs in a fresh subprocess (so its peak memory is its own); swiftgan and PyTorch alternate for
-several rounds and the fastest round of each counts, which keeps a noisy machine from favouring either side.
-PyTorch runs torch_ref.py with a Python that can import torch. Prints ms per iteration, GFLOP/s (DCGAN: the
-convolution FLOPs of the iteration), peak RSS and the ratios swiftgan / PyTorch (lower is better).
+Paired steps: one long-lived process per library builds the workload (PyTorch's with torch_ref.py's own networks and
+step functions) and warms up; then the two take single training steps in turn, alternating which goes first, with a
+short pause before each step (so neither library's idle threads still spin when the other starts). The machine's
+speed drifts by tens of percent from one minute to the next, and both steps of a pair see the same moment of it, so
+the median of the per-pair ratios is the comparison that drift does not move; the medians and the fastest step of
+each side are printed too. Each process does one workload, so its peak RSS is that workload's.
 
-Usage: python bench/train_bench.py [--torch-python PATH] [--rounds 3] [--threads 2] [--workloads dcgan32 dcgan64 ...]
+Prints ms per iteration (median of the steps), GFLOP/s at that time (DCGAN: the convolution FLOPs of the iteration),
+peak RSS, and three ratios swiftgan / PyTorch: the median of the pairs (with its quartiles), the total time of all
+steps (which counts StyleGAN's occasional R1 steps at their weight) and the fastest steps.
+
+Usage: python bench/train_bench.py [--torch-python PATH] [--pairs N] [--threads 2] [--workloads dcgan32 dcgan64 ...]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
-import re
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-#: workload -> (Python that builds `gan` and the tuple `batches`, timed steps)
+#: workload -> (Python that builds `gan` and the tuple `batches`, pairs of steps by default)
 WORKLOADS = {
-    "dcgan32": ("gan = swiftgan.DCGAN(image_size=32, channels=1, seed=0); batches = (images(64, 1, 32),)", 5),
-    "dcgan64": ("gan = swiftgan.DCGAN(image_size=64, channels=3, seed=0); batches = (images(64, 3, 64),)", 3),
-    "cyclegan128": ("gan = swiftgan.CycleGAN(image_size=128, n_blocks=6, seed=0); batches = (images(1, 3, 128), images(1, 3, 128))", 3),
-    "cyclegan256": ("gan = swiftgan.CycleGAN(image_size=256, n_blocks=9, seed=0); batches = (images(1, 3, 256), images(1, 3, 256))", 2),
+    "dcgan32": ("gan = swiftgan.DCGAN(image_size=32, channels=1, seed=0); batches = (images(64, 1, 32),)", 40),
+    "dcgan64": ("gan = swiftgan.DCGAN(image_size=64, channels=3, seed=0); batches = (images(64, 3, 64),)", 16),
+    "cyclegan128": ("gan = swiftgan.CycleGAN(image_size=128, n_blocks=6, seed=0); batches = (images(1, 3, 128), images(1, 3, 128))", 8),
+    "cyclegan256": ("gan = swiftgan.CycleGAN(image_size=256, n_blocks=9, seed=0); batches = (images(1, 3, 256), images(1, 3, 256))", 4),
     "stylegan2_32": ("gan = swiftgan.StyleGAN(resolution=32, channels=3, z_dim=256, w_dim=256, mapping_layers=8, channel_base=4096,"
-                     " channel_max=128, r1_interval=16, pl_weight=0, seed=0); batches = (images(16, 3, 32),)", 16),
+                     " channel_max=128, r1_interval=16, pl_weight=0, seed=0); batches = (images(16, 3, 32),)", 32),
 }
 TORCH_REF = Path(__file__).resolve().parents[2] / "shared" / "bench" / "torch_ref.py"
+
+#: The per-step protocol both workers speak: print "ready" after the warm-up steps, then for every line read take one
+#: step and print its seconds; at end of input print the peak RSS in MB.
+PROTOCOL = """
+import resource, sys, time
+step(); step()
+print("ready", flush=True)
+for _ in sys.stdin:
+    t = time.perf_counter(); step(); print(time.perf_counter() - t, flush=True)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, flush=True)
+"""
+
+SWIFTGAN_WORKER = """
+import sys, numpy as np, swiftgan
+setup, threads = sys.argv[1], int(sys.argv[2])
+swiftgan.set_num_threads(threads)
+rng = np.random.default_rng(0)
+images = lambda n, c, s: rng.random((n, c, s, s), dtype=np.float32) * 2 - 1
+exec(setup)
+step = lambda: gan.train_step(*batches)
+""" + PROTOCOL
+
+#: The workloads as torch_ref.py's main() sets them up, with its networks, optimizers and step functions.
+TORCH_WORKER = """
+import importlib.util, itertools, sys, torch
+spec = importlib.util.spec_from_file_location("torch_ref", sys.argv[1])
+ref = importlib.util.module_from_spec(spec); spec.loader.exec_module(ref)
+workload, threads = sys.argv[2], int(sys.argv[3])
+torch.set_num_threads(threads); torch.manual_seed(0)
+adam = lambda params, lr=2e-4, betas=(.5, .999): torch.optim.Adam(params, lr, betas=betas)
+if workload.startswith("dcgan"):
+    nc, size = {"dcgan64": (3, 64), "dcgan32": (1, 32)}[workload]
+    G, D = ref.dcgan(nc, size); oG, oD = adam(G.parameters()), adam(D.parameters())
+    real = torch.rand(64, nc, size, size) * 2 - 1
+    step = lambda: ref.dcgan_step(G, D, oG, oD, real, 100)
+elif workload.startswith("cyclegan"):
+    size, nb = {"cyclegan128": (128, 6), "cyclegan256": (256, 9)}[workload]
+    GA, GB, DA, DB = ref.cyc_G(nb), ref.cyc_G(nb), ref.cyc_D(), ref.cyc_D()
+    oG, oD = adam(list(GA.parameters()) + list(GB.parameters())), adam(list(DA.parameters()) + list(DB.parameters()))
+    A, B = torch.rand(1, 3, size, size) * 2 - 1, torch.rand(1, 3, size, size) * 2 - 1
+    step = lambda: ref.cycle_step(GA, GB, DA, DB, oG, oD, A, B)
+else:
+    G, D = ref.SG2G(32, 128), ref.SG2D(32, 128)
+    oG, oD = adam(G.parameters(), 2e-3, (0.0, 0.99)), adam(D.parameters(), 2e-3, (0.0, 0.99))
+    real = torch.rand(16, 3, 32, 32) * 2 - 1
+    counter = itertools.count()
+    step = lambda: ref.sg2_step(G, D, oG, oD, real, next(counter))
+""" + PROTOCOL
 
 
 def iteration_gflop(workload: str) -> float | None:
@@ -61,67 +115,74 @@ def dcgan_gflop(size: int, channels: int, batch: int = 64, nz: int = 100, ngf: i
     return 2 * total / 1e9
 
 
-SWIFTGAN_WORKER = """
-import resource, sys, time, numpy as np, swiftgan
-setup, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-swiftgan.set_num_threads(threads)
-rng = np.random.default_rng(0)
-images = lambda n, c, s: rng.random((n, c, s, s), dtype=np.float32) * 2 - 1
-exec(setup)
-gan.train_step(*batches); gan.train_step(*batches)
-t = time.perf_counter()
-for _ in range(steps):
-    gan.train_step(*batches)
-print(f"ms_per_iter={(time.perf_counter() - t) / steps * 1e3:.1f}")
-print(f"maxrss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
-"""
+class Worker:
+    """One library's long-lived process, taking one step per request."""
 
-TORCH_WORKER = """
-import resource, runpy, sys
-sys.argv = ["torch_ref.py"] + sys.argv[1:]
-runpy.run_path(sys.argv.pop(1), run_name="__main__")
-print(f"maxrss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
-"""
+    def __init__(self, command: list[str]) -> None:
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"worker {command[:3]} failed to start")
+
+    def step(self) -> float:
+        self.process.stdin.write("step\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def finish(self) -> float:
+        """Ends the process; returns its peak RSS in MB."""
+        self.process.stdin.close()
+        rss = float(self.process.stdout.readline())
+        self.process.wait()
+        return rss
 
 
-def run(command: list[str]) -> tuple[float, float]:
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    ms = float(re.search(r"ms_per_iter=([\d.]+)", out).group(1))
-    rss = float(re.search(r"maxrss_mb=([\d.]+)", out).group(1))
-    return ms, rss
+def measure(name: str, pairs: int, threads: int, torch_python: str | None, pause: float) -> dict:
+    setup, _ = WORKLOADS[name]
+    workers = {"swiftgan": Worker([sys.executable, "-c", SWIFTGAN_WORKER, setup, str(threads)])}
+    if torch_python:
+        workers["torch"] = Worker([torch_python, "-c", TORCH_WORKER, str(TORCH_REF), name, str(threads)])
+    times: dict[str, list[float]] = {k: [] for k in workers}
+    for i in range(pairs):
+        for k in (list(workers) if i % 2 == 0 else list(workers)[::-1]):
+            time.sleep(pause)
+            times[k].append(workers[k].step())
+    r = {"gflop": iteration_gflop(name), "pairs": pairs}
+    for k, w in workers.items():
+        r[f"{k}_ms"] = statistics.median(times[k]) * 1e3
+        r[f"{k}_fastest_ms"] = min(times[k]) * 1e3
+        r[f"{k}_rss_mb"] = w.finish()
+    if torch_python:
+        ratios = [a / b for a, b in zip(times["swiftgan"], times["torch"])]
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        r.update(ratio=statistics.median(ratios), ratio_q1=quartiles[0], ratio_q3=quartiles[2],
+                 total_ratio=sum(times["swiftgan"]) / sum(times["torch"]), fastest_ratio=r["swiftgan_fastest_ms"] / r["torch_fastest_ms"])
+    return r
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--torch-python", default=sys.executable)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=None, help="steps of each library (default: per workload, 4 to 40)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pause", type=float, default=0.05, help="seconds of idle before each step")
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     ap.add_argument("--json", help="also write the results to this file")
     a = ap.parse_args()
     has_torch = subprocess.run([a.torch_python, "-c", "import torch"], capture_output=True).returncode == 0
-    results = {}
-    for name in a.workloads:
-        setup, steps = WORKLOADS[name]
-        sg, tr = [], []
-        for _ in range(a.rounds):
-            sg.append(run([sys.executable, "-c", SWIFTGAN_WORKER, setup, str(steps), str(a.threads)]))
-            if has_torch:
-                tr.append(run([a.torch_python, "-c", TORCH_WORKER, str(TORCH_REF), name, "--steps", str(steps),
-                               "--threads", str(a.threads)]))
-        r = {"gflop": iteration_gflop(name), "swiftgan_ms": min(m for m, _ in sg), "swiftgan_rss_mb": max(s for _, s in sg)}
-        if tr:
-            r.update(torch_ms=min(m for m, _ in tr), torch_rss_mb=max(s for _, s in tr))
-        results[name] = r
-    print(f"threads={a.threads} rounds={a.rounds} (fastest round; peak RSS of the process)")
-    print(f"{'workload':<13}{'swiftgan ms':>12}{'GFLOP/s':>9}{'RSS MB':>8}"
-          + (f"{'torch ms':>10}{'GFLOP/s':>9}{'RSS MB':>8}{'time':>7}{'mem':>6}" if has_torch else ""))
+    results = {name: measure(name, a.pairs or WORKLOADS[name][1], a.threads, a.torch_python if has_torch else None, a.pause)
+               for name in a.workloads}
+    print(f"threads={a.threads} (paired steps; ms = median step, fastest in brackets; peak RSS of the process)")
+    print(f"{'workload':<13}{'pairs':>6}{'swiftgan ms':>18}{'GFLOP/s':>9}{'RSS MB':>8}"
+          + (f"{'torch ms':>18}{'GFLOP/s':>9}{'RSS MB':>8}{'ratio (q1-q3)':>20}{'total':>7}{'fastest':>9}{'mem':>6}" if has_torch else ""))
     rate = lambda gflop, ms: f"{gflop / ms * 1e3:>9.1f}" if gflop else f"{'-':>9}"
+    timing = lambda ms, fastest: f"{ms:>9.1f} ({fastest:>6.1f})"
     for name, r in results.items():
-        line = f"{name:<13}{r['swiftgan_ms']:>12.1f}{rate(r['gflop'], r['swiftgan_ms'])}{r['swiftgan_rss_mb']:>8.0f}"
+        line = (f"{name:<13}{r['pairs']:>6}{timing(r['swiftgan_ms'], r['swiftgan_fastest_ms'])}{rate(r['gflop'], r['swiftgan_ms'])}"
+                f"{r['swiftgan_rss_mb']:>8.0f}")
         if "torch_ms" in r:
-            line += (f"{r['torch_ms']:>10.1f}{rate(r['gflop'], r['torch_ms'])}{r['torch_rss_mb']:>8.0f}"
-                     f"{r['swiftgan_ms'] / r['torch_ms']:>7.2f}{r['swiftgan_rss_mb'] / r['torch_rss_mb']:>6.2f}")
+            line += (f"{timing(r['torch_ms'], r['torch_fastest_ms'])}{rate(r['gflop'], r['torch_ms'])}{r['torch_rss_mb']:>8.0f}"
+                     f"{r['ratio']:>8.2f} ({r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}){r['total_ratio']:>7.2f}{r['fastest_ratio']:>9.2f}"
+                     f"{r['swiftgan_rss_mb'] / r['torch_rss_mb']:>6.2f}")
         print(line)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
