@@ -53,6 +53,10 @@ final class GradientTests: XCTestCase {
                                                  // Winograd with samples in the lanes (planes under 16 wide): two sample
                                                  // blocks, the second partly empty; over phases at an 8x8 output.
                                                  ([11, 16, 6, 5], [17, 16, 3, 3], 1, 1), ([9, 4, 16, 16], [16, 4, 4, 4], 2, 1),
+                                                 // ... with more output channels than GEMM columns (products split by rows):
+                                                 // forward and weight gradient, and the flipped image gradient.
+                                                 ([1, 4, 8, 8], [512, 4, 4, 4], 2, 1), ([1, 16, 3, 3], [64, 16, 2, 2], 1, 1),
+                                                 ([1, 64, 3, 3], [16, 64, 2, 2], 1, 1),
                                                  // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and
                                                  // above a vector; and stride 2 where the phases do not apply (odd sizes, padding 0).
                                                  ([2, 3, 12, 14], [4, 3, 3, 3], 2, 1), ([1, 2, 10, 36], [3, 2, 5, 5], 2, 2),

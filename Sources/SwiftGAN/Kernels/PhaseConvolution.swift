@@ -8,11 +8,12 @@
 /// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
 extension ConvGeometry {
     /// Whether the convolution and its weight gradient run over phases: 4x4, stride 2, padding 1, even sizes, an
-    /// output of at least 8x8 (a 4x4 output is 4 tiles per sample, too few for the transforms to pay: im2col + GEMM is
-    /// faster there), and a phase convolution that takes the Winograd kernels.
+    /// output of at least 8x8, or 4x4 with 512 or more output channels (with only 4 tiles per sample, the transforms
+    /// pay only against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels), and a phase convolution that
+    /// takes the Winograd kernels.
     var usesPhases: Bool {
         kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
-            && outHeight >= 8 && outWidth >= 8 && phaseGeometry.usesWinograd
+            && (outHeight >= 8 && outWidth >= 8 || outHeight >= 4 && outWidth >= 4 && outChannels >= 512) && phaseGeometry.usesWinograd
     }
 
     /// Whether the image gradient runs over phases too. It is the phase convolution's image gradient, a convolution

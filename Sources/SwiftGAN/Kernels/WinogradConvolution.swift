@@ -171,7 +171,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
             let kernels = w + oi * c * taps, rows = buffer + taps * c
-            for ci in 0..<c { for k in 0..<taps { buffer[k * c + ci] = kernels[ci * taps + k] } }
+            transposeTaps(kernels, channels: c, taps: taps, into: buffer)
             let dst = u + oi * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
@@ -200,8 +200,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     Algorithm.kernelAdjoint({ b in load8(rows + (k * alpha + b) * 8) }, { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
                 }
             }
-            let kernels = gw + oi * c * taps
-            for ci in 0..<c { for k in 0..<taps { kernels[ci * taps + k] = buffer[k * c + ci] } }
+            transposeTaps(buffer, channels: c, taps: taps, into: gw + oi * c * taps, toTaps: false)
         }
     }
 
@@ -416,21 +415,31 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The alpha^2 products of one chunk: C_xi = op(A_xi') op(B_xi), each single-threaded and spread over the threads
-    /// (in column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
+    /// (in row or column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
     /// With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped (see
     /// `backwardData`); otherwise xi' = xi.
     private func gemms(flippedA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand,
                        beta: Float = 0, c: Operand) {
-        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, n / 16))
+        // A product split in parts splits its larger side, so that the smaller operand is the one packed by every part.
+        let splitRows = m > n
+        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, (splitRows ? m : n) / 16))
         let alpha = alpha
         @inline(__always) func swapEnds(_ i: Int) -> Int { i == 0 ? alpha - 1 : i == alpha - 1 ? 0 : i }
         parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
             let (xi, part) = (item / parts, item % parts)
-            let (lo, hi) = (n * part / parts, n * (part + 1) / parts)
             let xa = flippedA ? swapEnds(xi / alpha) * alpha + swapEnds(xi % alpha) : xi
+            var (aBlock, bBlock, cBlock) = (a.base + xa * a.step, b.base + xi * b.step, c.base + xi * c.step)
+            let extent = splitRows ? m : n, (lo, hi) = (extent * part / parts, extent * (part + 1) / parts)
+            if splitRows {
+                aBlock += flippedA ? lo : lo * a.ld
+                cBlock += lo * c.ld
+            } else {
+                bBlock += transB ? lo * b.ld : lo
+                cBlock += lo
+            }
             cblas_sgemm(CblasRowMajor, flippedA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(hi - lo), Int32(k), 1, a.base + xa * a.step, Int32(a.ld),
-                        b.base + xi * b.step + (transB ? lo * b.ld : lo), Int32(b.ld), beta, c.base + xi * c.step + lo, Int32(c.ld))
+                        Int32(splitRows ? hi - lo : m), Int32(splitRows ? n : hi - lo), Int32(k), 1, aBlock, Int32(a.ld),
+                        bBlock, Int32(b.ld), beta, cBlock, Int32(c.ld))
         }
     }
 
@@ -502,6 +511,35 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     transformWeightsAdjoint(du, into: weightGrad)
                 }
             }
+        }
+    }
+}
+
+/// The kernels [C, taps] of one output channel as [taps, C] (or with `toTaps` false, back), so that the weight
+/// transforms load eight channels of one tap as a vector. 2x2 kernels move eight channels at a time.
+private func transposeTaps(_ from: UnsafePointer<Float>, channels c: Int, taps: Int, into to: UnsafeMutablePointer<Float>,
+                           toTaps: Bool = true) {
+    var start = 0
+    if taps == 4 {
+        while start + 8 <= c {
+            if toTaps {  // the even lanes of the even lanes are tap 0 of eight channels, and so on
+                let v = UnsafeRawPointer(from + start * 4).loadUnaligned(as: SIMD32<Float>.self)
+                let (even, odd) = (v.evenHalf, v.oddHalf)
+                store8(even.evenHalf, to + start); store8(odd.evenHalf, to + c + start)
+                store8(even.oddHalf, to + 2 * c + start); store8(odd.oddHalf, to + 3 * c + start)
+            } else {
+                var (even, odd, v) = (SIMD16<Float>(), SIMD16<Float>(), SIMD32<Float>())
+                (even.evenHalf, odd.evenHalf) = (load8(from + start), load8(from + c + start))
+                (even.oddHalf, odd.oddHalf) = (load8(from + 2 * c + start), load8(from + 3 * c + start))
+                (v.evenHalf, v.oddHalf) = (even, odd)
+                UnsafeMutableRawPointer(to + start * 4).storeBytes(of: v, as: SIMD32<Float>.self)
+            }
+            start += 8
+        }
+    }
+    for ci in start..<c {
+        for k in 0..<taps {
+            if toTaps { to[k * c + ci] = from[ci * taps + k] } else { to[ci * taps + k] = from[k * c + ci] }
         }
     }
 }
