@@ -110,6 +110,20 @@ def test_train_step_reports_the_losses_and_counts_steps(gan, digits16) -> None:
         assert 0 < losses["d_real"] < 1 and 0 < losses["d_fake"] < 1
 
 
+@pytest.mark.parametrize("size, channels", [(16, 3), (32, 4), (64, 1), (128, 3)])
+def test_every_size_and_channel_count_trains_and_samples(size, channels, rng) -> None:
+    """Any 2^k size from 16 to 128 and any channel count (the reference is fixed at 64x64): one layer per doubling."""
+    gan = sg.DCGAN(image_size=size, channels=channels, nz=8, ngf=4, ndf=4, seed=0)
+    depth = int(math.log2(size)) - 1  # conv-transposes in G, convs in D
+    assert sum(name.endswith(".weight") and value.ndim == 4 for name, value in gan.nets["G"].state_dict().items()) == depth
+    batch = rng.uniform(-1, 1, (4, channels, size, size)).astype(np.float32)
+    losses = gan.train_step(batch)
+    assert all(math.isfinite(value) for value in losses.values())
+    samples = gan.generate(3, seed=1)
+    assert samples.shape == (3, channels, size, size) and np.abs(samples).max() <= 1
+    assert gan.nets["D"](samples).shape == (3, 1, 1, 1)
+
+
 def test_generate_depends_on_its_seed_alone(digits16) -> None:
     a, b = sg.DCGAN(**TINY_DCGAN, seed=1), sg.DCGAN(**TINY_DCGAN, seed=1)
     a.train_step(digits16[:8])
