@@ -57,6 +57,8 @@ final class GradientTests: XCTestCase {
                                                  // forward and weight gradient, and the flipped image gradient.
                                                  ([1, 4, 8, 8], [512, 4, 4, 4], 2, 1), ([1, 16, 3, 3], [64, 16, 2, 2], 1, 1),
                                                  ([1, 64, 3, 3], [16, 64, 2, 2], 1, 1),
+                                                 // The image gradient split by image phase: a ragged 9x11 output.
+                                                 ([4, 4, 18, 22], [16, 4, 4, 4], 2, 1),
                                                  // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and
                                                  // above a vector; and stride 2 where the phases do not apply (odd sizes, padding 0).
                                                  ([2, 3, 12, 14], [4, 3, 3, 3], 2, 1), ([1, 2, 10, 36], [3, 2, 5, 5], 2, 2),
@@ -76,7 +78,8 @@ final class GradientTests: XCTestCase {
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
                                                       ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 16], [16, 5, 4, 4], 2, 1),
-                                                      ([3, 8, 8, 8], [8, 4, 4, 4], 2, 1), ([2, 3, 7, 9], [3, 2, 3, 3], 2, 1)]
+                                                      ([3, 8, 8, 8], [8, 4, 4, 4], 2, 1), ([2, 3, 7, 9], [3, 2, 3, 3], 2, 1),
+                                                      ([3, 16, 8, 8], [16, 4, 4, 4], 2, 1)]
         for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
             let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
             let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)
@@ -93,7 +96,8 @@ final class GradientTests: XCTestCase {
         }
         XCTAssertTrue(geometry(16, 9, 7, 17, 3, 1, 1).usesWinograd && geometry(16, 7, 9, 16, 2, 1, 1).usesWinograd)
         XCTAssertTrue(geometry(4, 18, 32, 18, 4, 2, 1).usesPhases && geometry(5, 16, 32, 16, 4, 2, 1).usesPhases)
-        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases && !geometry(64, 16, 16, 128, 4, 2, 1).usesPhasesForImageGradient)
+        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases && geometry(64, 16, 16, 128, 4, 2, 1).usesSplitPhasesForImageGradient)
+        XCTAssertFalse(geometry(4, 8, 8, 512, 4, 2, 1).usesSplitPhasesForImageGradient || geometry(4, 32, 32, 16, 4, 2, 1).usesSplitPhasesForImageGradient)
         XCTAssertFalse(geometry(128, 8, 8, 256, 4, 2, 1).usesPhases)  // 4x4 output: im2col over phases
         XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesStride2Phases && geometry(4, 12, 14, 4, 3, 2, 1).usesStride2Phases
                       && geometry(2, 10, 36, 3, 5, 2, 2).usesStride2Phases && geometry(3, 16, 16, 8, 4, 2, 1).usesStride2Phases)

@@ -348,6 +348,7 @@ struct ConvGeometry: Equatable {
         if usesDirectKernels { return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         if usesWinograd { return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         if usesPhasesForImageGradient { return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
+        if usesSplitPhasesForImageGradient { return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachTile(needsColumns: !inPlace) { t, col, block in

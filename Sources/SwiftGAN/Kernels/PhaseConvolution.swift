@@ -16,10 +16,14 @@ extension ConvGeometry {
             && (outHeight >= 8 && outWidth >= 8 || outHeight >= 4 && outWidth >= 4 && outChannels >= 512) && phaseGeometry.usesWinograd
     }
 
-    /// Whether the image gradient runs over phases too. It is the phase convolution's image gradient, a convolution
-    /// onto the phase image, one row and column larger than the output: on planes under 16 wide that costs a whole
-    /// extra tile row and column (5x5 tiles for 4x4 at an 8x8 output), and im2col + GEMM is faster.
+    /// Whether the image gradient runs over the phase image too, as the phase convolution's image gradient: planes 16
+    /// wide and up. That gradient is a convolution onto the phase image, one row and column larger than the output.
     var usesPhasesForImageGradient: Bool { usesPhases && outWidth >= 16 }
+
+    /// Whether the image gradient runs split by image phase (`phaseSplitImageGradient`): outputs 8 to 15 wide, where
+    /// the phase image's extra row and column would cost a whole extra tile row and column (5x5 tiles for 4x4 at an
+    /// 8x8 output). At 4x4 outputs im2col + GEMM is faster; at 16 and up the two Winograd forms measured the same.
+    var usesSplitPhasesForImageGradient: Bool { usesPhases && !usesPhasesForImageGradient && outHeight >= 8 && outWidth >= 8 }
 
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
     var phaseGeometry: ConvGeometry {
@@ -51,6 +55,37 @@ extension ConvGeometry {
             permuteKernels(weight, into: w, toPhases: true)
             try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
             mergePhases(ds, into: imageGrad)
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight) by image phases, with no phase image and no col2im: pixel (2Y + r, 2X + q)
+    /// of the image gradient sums outGrad[o, Y + a + r - 1, X + b + q - 1] * weight[o, c, 3 - 2a - r, 3 - 2b - q] over
+    /// o and a, b in {0, 1}. So each of the four phases is a 2x2 stride-1 convolution of the output gradient, the size
+    /// of the output gradient, padded by 1 - r rows above and 1 - q columns left: Winograd F(2x2, 2x2) with that origin.
+    func phaseSplitImageGradient(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ho, wo) = (outChannels, inChannels, outHeight, outWidth), plane = batch * c * ho * wo
+        let phase = ConvGeometry(batch: batch, inChannels: o, inHeight: ho, inWidth: wo, outChannels: c, outHeight: ho, outWidth: wo,
+                                 kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 1)
+        try Scratch.with(4 * plane) { phases in
+            try Scratch.with(c * o * 4) { kernel in
+                for r in 0..<2 {
+                    for q in 0..<2 {
+                        for ci in 0..<c { for oi in 0..<o { for a in 0..<2 { for b in 0..<2 {
+                            kernel[((ci * o + oi) * 2 + a) * 2 + b] = weight[((oi * c + ci) * 4 + 3 - 2 * a - r) * 4 + 3 - 2 * b - q]
+                        } } } }
+                        try WinogradConvolution<WinogradF2x2>(phase, origin: (1 - r, 1 - q))
+                            .forward(image: outGrad, weight: kernel, out: phases + (2 * r + q) * plane)
+                    }
+                }
+            }
+            nonisolated(unsafe) let (phases, gx) = (UnsafePointer(phases), imageGrad)
+            let (h, w) = (inHeight, inWidth)
+            parallelFor(batch * c, costPerItem: h * w) { nc in
+                for y in 0..<h {
+                    let even = phases + (2 * (y & 1)) * plane + (nc * ho + y / 2) * wo
+                    interleave(even, even + plane, w, into: gx + (nc * h + y) * w)
+                }
+            }
         }
     }
 

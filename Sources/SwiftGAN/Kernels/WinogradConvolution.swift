@@ -124,7 +124,13 @@ enum WinogradF2x2: WinogradAlgorithm {
 ///   tile column), and a chunk is a run of whole sample blocks.
 struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     let geometry: ConvGeometry
-    init(_ geometry: ConvGeometry) { self.geometry = geometry }
+    /// Zero rows above and columns left of the input in the padded input that the tiles read: the geometry's padding,
+    /// unless given (an asymmetric padding; the geometry's output size then stands as given).
+    let origin: (top: Int, left: Int)
+    init(_ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil) {
+        self.geometry = geometry
+        self.origin = origin ?? (geometry.padding, geometry.padding)
+    }
 
     private var r: Int { Algorithm.taps }
     private var alpha: Int { Algorithm.taps + 1 }
@@ -221,10 +227,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 let src = x + (n * c + ci) * g.inPlane
                 d.update(repeating: 0, count: alpha * stride)
                 for i in 0..<alpha {
-                    let y = 2 * ty - g.padding + i
+                    let y = 2 * ty - origin.top + i
                     guard y >= 0 && y < g.inHeight else { continue }
                     let di = d + i * stride
-                    deinterleave(src + y * g.inWidth, g.inWidth, shift: g.padding, even: di, odd: di + half)
+                    deinterleave(src + y * g.inWidth, g.inWidth, shift: origin.left, even: di, odd: di + half)
                 }
                 forEachVector(2 * half) { k in
                     Algorithm.input({ i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
@@ -310,7 +316,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         forEachItem(blocks * c, cost: tr * tc * 8 * 12 * products, scratch: (rows * cols + products) * 8) { item, buffer in
             let (block, ci) = (item / c, item % c), local = buffer, q = buffer + rows * cols * 8
             gatherLanes(x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
-                        offset: g.padding, into: local, rows: rows, cols: cols)
+                        top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
             var dst = v + ci * ld + block * tr * tc * 8
             for ty in 0..<tr {
                 for tx in 0..<tc {
@@ -360,7 +366,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         forEachItem(blocks * o, cost: tr * tc * 8 * 10 * products, scratch: (rows * cols + 2 * alpha) * 8) { item, buffer in
             let (block, oi) = (item / o, item % o), local = buffer, columns = buffer + rows * cols * 8
             gatherLanes(gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
-                        offset: 0, into: local, rows: rows, cols: cols)
+                        top: 0, left: 0, into: local, rows: rows, cols: cols)
             var dst = dm + oi * ld + block * tr * tc * 8
             for ty in 0..<tr {
                 for tx in 0..<tc {
@@ -377,17 +383,17 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// local[((y + offset) * cols + x + offset) * 8 + lane] = plane (sample0 + lane, channel)[y, x] of an [N, C, H, W]
+    /// local[((y + top) * cols + x + left) * 8 + lane] = plane (sample0 + lane, channel)[y, x] of an [N, C, H, W]
     /// tensor, zero for samples past the batch and outside the plane; rows x cols covers the part that is read.
     /// Eight columns of the eight planes at a time, transposed.
     private func gatherLanes(_ t: UnsafePointer<Float>, sample0: Int, channel: Int, channels: Int, height: Int, width: Int,
-                             offset: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+                             top: Int, left: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         local.update(repeating: 0, count: rows * cols * 8)
-        let (h, w) = (Swift.min(height, rows - offset), Swift.min(width, cols - offset))
+        let (h, w) = (Swift.min(height, rows - top), Swift.min(width, cols - left))
         let lanes = Swift.min(8, geometry.batch - sample0), src = t + (sample0 * channels + channel) * height * width
         let sampleStride = channels * height * width
         for y in 0..<h {
-            let line = local + ((y + offset) * cols + offset) * 8
+            let line = local + ((y + top) * cols + left) * 8
             for x in Swift.stride(from: 0, to: w, by: 8) {
                 let n = Swift.min(8, w - x), at = src + y * width + x
                 transpose8({ l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() }, { j, v in if j < n { store8(v, line + (x + j) * 8) } })
@@ -395,7 +401,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// The inverse of `gatherLanes` with offset 0, for samples inside the batch.
+    /// The inverse of `gatherLanes` with no padding, for samples inside the batch.
     private func scatterLanes(_ local: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>, sample0: Int,
                               channel: Int, channels: Int, height: Int, width: Int) {
         let lanes = Swift.min(8, geometry.batch - sample0), dst = t + (sample0 * channels + channel) * height * width
