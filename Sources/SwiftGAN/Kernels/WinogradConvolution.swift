@@ -313,11 +313,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         nonisolated(unsafe) let (x, v) = (image, v)
         let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = c * ld
         let (rows, cols) = (2 * tr + r - 1, 2 * tc + r - 1)  // the padded input the tiles read
-        forEachItem(blocks * c, cost: tr * tc * 8 * 12 * products, scratch: (rows * cols + products) * 8) { item, buffer in
-            let (block, ci) = (item / c, item % c), local = buffer, q = buffer + rows * cols * 8
+        forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) { block, ci, local, q, first in
             gatherLanes(x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
                         top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
-            var dst = v + ci * ld + block * tr * tc * 8
+            var dst = v + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     let d = local + (2 * ty * cols + 2 * tx) * 8
@@ -338,9 +337,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         nonisolated(unsafe) let (m, y) = (m, out)
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
         let (rows, cols) = (2 * tr, 2 * tc)
-        forEachItem(blocks * o, cost: tr * tc * 8 * 10 * products, scratch: (rows * cols + 2 * alpha) * 8) { item, buffer in
-            let (block, oi) = (item / o, item % o), local = buffer, p = buffer + rows * cols * 8
-            var src = m + oi * ld + block * tr * tc * 8
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, p, first in
+            var src = m + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for j in 0..<alpha {
@@ -363,11 +361,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
         let (rows, cols) = (2 * tr, 2 * tc)
-        forEachItem(blocks * o, cost: tr * tc * 8 * 10 * products, scratch: (rows * cols + 2 * alpha) * 8) { item, buffer in
-            let (block, oi) = (item / o, item % o), local = buffer, columns = buffer + rows * cols * 8
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, columns, first in
             gatherLanes(gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
                         top: 0, left: 0, into: local, rows: rows, cols: cols)
-            var dst = dm + oi * ld + block * tr * tc * 8
+            var dst = dm + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for s in 0..<2 {
@@ -380,6 +377,18 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     dst += 8
                 }
             }
+        }
+    }
+
+    /// Runs body(block, channel, local, work, first) in parallel for sample blocks 0..<blocks of a chunk and every one
+    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is where the block's first
+    /// tile lies in the channel's row of a transformed matrix ([., channels, ld]). `cost`: operations per tile entry.
+    private func forEachBlockAndChannel(_ blocks: Int, channels: Int, ld: Int, rows: Int, cols: Int, extra: Int, cost: Int,
+                                        _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let tiles = tileRows * tileCols
+        forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) { item, buffer in
+            let (block, channel) = (item / channels, item % channels)
+            body(block, channel, buffer, buffer + rows * cols * 8, channel * ld + block * tiles * 8)
         }
     }
 
