@@ -18,31 +18,27 @@ import time
 
 import numpy as np
 
+def dcgan_shapes(size, channels, batch=64, nz=100, width=64):
+    """The convolutions of pytorch/examples' DCGAN at `size` (D, then G), as SHAPE_SETS rows."""
+    ups = size.bit_length() - 4  # 3 at 64, 2 at 32
+    d = [("conv2d", batch, channels, width, 4, 2, 1, size)]
+    d += [("conv2d", batch, width << i, width << (i + 1), 4, 2, 1, size >> (i + 1)) for i in range(ups)]
+    d += [("conv2d", batch, width << ups, 1, 4, 1, 0, 4)]
+    g = [("conv_transpose2d", batch, nz, width << ups, 4, 1, 0, 1)]
+    g += [("conv_transpose2d", batch, width << i, width << (i - 1), 4, 2, 1, 4 << (ups - i)) for i in range(ups, 0, -1)]
+    g += [("conv_transpose2d", batch, width, channels, 4, 2, 1, size // 2)]
+    return d + g
+
+
 # (kind, batch, in_ch, out_ch, kernel, stride, padding, input size); conv_transpose2d weights are [in, out, k, k].
-SHAPE_SETS = {"dcgan64": [
-    ("conv2d", 64, 3, 64, 4, 2, 1, 64),          # DCGAN-64 D
-    ("conv2d", 64, 64, 128, 4, 2, 1, 32),
-    ("conv2d", 64, 128, 256, 4, 2, 1, 16),
-    ("conv2d", 64, 256, 512, 4, 2, 1, 8),
-    ("conv2d", 64, 512, 1, 4, 1, 0, 4),
-    ("conv_transpose2d", 64, 100, 512, 4, 1, 0, 1),   # DCGAN-64 G
-    ("conv_transpose2d", 64, 512, 256, 4, 2, 1, 4),
-    ("conv_transpose2d", 64, 256, 128, 4, 2, 1, 8),
-    ("conv_transpose2d", 64, 128, 64, 4, 2, 1, 16),
-    ("conv_transpose2d", 64, 64, 3, 4, 2, 1, 32),
-], "cyclegan": [
-    ("conv2d", 1, 256, 256, 3, 1, 1, 64),        # CycleGAN resnet block at 256x256 input
-    ("conv2d", 1, 256, 256, 3, 1, 1, 32),        # ... at 128x128 input
-], "dcgan32": [
-    ("conv2d", 64, 1, 64, 4, 2, 1, 32),          # DCGAN-32 D (1 channel)
-    ("conv2d", 64, 64, 128, 4, 2, 1, 16),
-    ("conv2d", 64, 128, 256, 4, 2, 1, 8),
-    ("conv2d", 64, 256, 1, 4, 1, 0, 4),
-    ("conv_transpose2d", 64, 100, 256, 4, 1, 0, 1),   # DCGAN-32 G
-    ("conv_transpose2d", 64, 256, 128, 4, 2, 1, 4),
-    ("conv_transpose2d", 64, 128, 64, 4, 2, 1, 8),
-    ("conv_transpose2d", 64, 64, 1, 4, 2, 1, 16),
-]}
+SHAPE_SETS = {
+    "dcgan64": dcgan_shapes(64, 3),
+    "cyclegan": [
+        ("conv2d", 1, 256, 256, 3, 1, 1, 64),        # CycleGAN resnet block at 256x256 input
+        ("conv2d", 1, 256, 256, 3, 1, 1, 32),        # ... at 128x128 input
+    ],
+    "dcgan32": dcgan_shapes(32, 1),
+}
 
 
 def flops(kind, n, ci, co, k, s, p, h):
