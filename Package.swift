@@ -4,6 +4,10 @@ import PackageDescription
 /// Release builds drop runtime checks: every memory-guarding check in the engine is an explicit `guard`.
 let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
+/// The targets are the engine's layers, each depending only on those below it, so a lower layer cannot reach a
+/// higher one: Core (tensors, kernels, autodiff, ops, the per-thread execution context), then NN (layers) and Optim
+/// (optimizers), then Models (DCGAN, CycleGAN, StyleGAN, their configs, data parallelism), with Distributed (the MPI
+/// communicator) beside them, and on top the C ABI.
 let package = Package(
     name: "swiftgan",
     products: [
@@ -11,12 +15,17 @@ let package = Package(
         .library(name: "swiftgan", type: .dynamic, targets: ["SwiftGANC"]),
     ],
     targets: [
-        // OpenBLAS's cblas.h as a Swift module.
+        // OpenBLAS's cblas.h (and a few C vector helpers) as a Swift module.
         .systemLibrary(name: "CShim", path: "CShim"),
-        // The engine: tensors, kernels, autodiff, ops, optimizers.
-        .target(name: "SwiftGAN", dependencies: ["CShim"], swiftSettings: optimize),
+        .target(name: "SwiftGANCore", dependencies: ["CShim"], swiftSettings: optimize),
+        .target(name: "SwiftGANNN", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
+        .target(name: "SwiftGANOptim", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
+        .target(name: "SwiftGANModels", dependencies: ["SwiftGANCore", "SwiftGANNN", "SwiftGANOptim"],
+                swiftSettings: optimize),
+        .target(name: "SwiftGANDistributed", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
         // The @_cdecl implementations of CShim/include/swiftgan.h.
-        .target(name: "SwiftGANC", dependencies: ["SwiftGAN"], swiftSettings: optimize),
-        .testTarget(name: "SwiftGANTests", dependencies: ["SwiftGAN"], path: "Tests/SwiftGANTests"),
+        .target(name: "SwiftGANC", dependencies: ["SwiftGANModels", "SwiftGANDistributed"], swiftSettings: optimize),
+        .testTarget(name: "SwiftGANTests", dependencies: ["SwiftGANModels", "SwiftGANDistributed"],
+                    path: "Tests/SwiftGANTests"),
     ]
 )

@@ -1,4 +1,7 @@
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// n handles from a C array (entries may be NULL only where `allowNull`).
 func readTensors(_ p: UnsafePointer<OpaquePointer?>?, _ n: Int32, _ argument: String, allowNull: Bool = false) throws -> [Tensor?] {

@@ -1,5 +1,8 @@
 import Glibc
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// The process's MPI communicator, or a value error when `sg_dist_init` has not succeeded.
 func mpiCommunicator() throws -> MPICommunicator {

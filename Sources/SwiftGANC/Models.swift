@@ -1,5 +1,8 @@
 import Glibc
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// An sg_model* is a retained Unmanaged<ModelBox>: the model plus its name lists as C strings.
 final class ModelBox {

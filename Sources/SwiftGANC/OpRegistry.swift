@@ -1,5 +1,8 @@
 import Glibc
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// The arguments of one `sg_op` call: named tensors and numeric attributes, read with checks that name the
 /// argument and what was expected.

@@ -1,4 +1,7 @@
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// An sg_optimizer* is a retained Unmanaged<OptimizerBox>.
 final class OptimizerBox {

@@ -1,5 +1,8 @@
 import Glibc
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// Status codes of swiftgan.h.
 enum Status: Int32 {

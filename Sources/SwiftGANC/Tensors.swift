@@ -1,5 +1,8 @@
 import Glibc
-import SwiftGAN
+import SwiftGANCore
+import SwiftGANDistributed
+import SwiftGANModels
+import SwiftGANOptim
 
 /// Handles: an sg_tensor* is a retained Unmanaged<Tensor>.
 enum Handle {

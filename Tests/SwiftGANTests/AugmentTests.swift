@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 final class AugmentTests: XCTestCase {
     func testOffAndZeroProbabilityAreTheIdentity() throws {

@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// A world of `size` ranks in one process in which every other rank holds exactly this rank's data: a sum over
 /// the ranks is `size` times the local value. Enough to check the collective math without MPI.
@@ -31,14 +35,28 @@ final class DistributedTests: XCTestCase {
         }
     }
 
-    /// The reducer replaces gradients by their mean over the ranks (here all equal, so unchanged) and leaves a
-    /// parameter without a gradient without one.
-    func testGradientReducerAverages() throws {
+    /// Averaging replaces gradients by their mean over the ranks (here all equal, so unchanged) and leaves a
+    /// parameter without a gradient without one; an optimizer update in a data-parallel step averages first.
+    func testGradientsAreAveragedOverTheRanks() throws {
         let a = try Tensor([1, 2, 3], shape: [3]), b = try Tensor([4], shape: [1])
         a.grad = try Tensor([0.5, -1, 2], shape: [3])
-        try GradientReducer(ReplicaCommunicator(size: 4)).reduce([a, b])
+        try averageGradients([a, b], over: ReplicaCommunicator(size: 4))
         XCTAssertEqual((0..<3).map { a.grad!.data[$0] }, [0.5, -1, 2])
         XCTAssertNil(b.grad)
+        // A communicator that doubles every sum: the update sees gradients of 2 * g / 2 = g only if it averaged.
+        final class Doubling: Communicator {
+            let rank = 0, size = 2
+            func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {}
+            func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) throws {}
+            func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) throws {}
+            func barrier() throws {}
+        }
+        let p = try Tensor([1], shape: [1])
+        try p.setRequiresGrad(true)
+        p.grad = try Tensor([4], shape: [1])
+        let sgd = try SGD([p])
+        try ExecutionContext.withCommunicator(Doubling(), syncBatchNorm: false) { try sgd.update(lr: 1) }
+        XCTAssertEqual(p.data[0], 1 - 2)  // the local sum 4 over 2 ranks: a mean gradient of 2
     }
 
     /// Synchronized BatchNorm over W identical replicas of x computes what BatchNorm computes on W copies of x
@@ -52,9 +70,12 @@ final class DistributedTests: XCTestCase {
             let weight = try Tensor([1.5, 0.7, -1.1], shape: [3]), b = try Tensor([0.1, -0.2, 0.3], shape: [3])
             for t in [input, weight, b] { try t.setRequiresGrad(true) }
             let rm = try Tensor(zeros: [3]), rv = try Tensor(repeating: 1, shape: [3])
-            SyncBatchNorm.communicator = sync ? ReplicaCommunicator(size: world) : nil
-            defer { SyncBatchNorm.communicator = nil }
-            let out = try batchNorm(input, runningMean: rm, runningVar: rv, weight: weight, bias: b, training: true)
+            let normalize = {
+                try batchNorm(input, runningMean: rm, runningVar: rv, weight: weight, bias: b, training: true)
+            }
+            let out = sync
+                ? try ExecutionContext.withCommunicator(ReplicaCommunicator(size: world), syncBatchNorm: true, normalize)
+                : try normalize()
             let grads = try Autograd.grad([out], seeds: [upstream], wrt: [input, weight, b])
             return (out, grads, rm, rv)
         }

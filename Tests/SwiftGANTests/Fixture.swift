@@ -1,5 +1,9 @@
 import Foundation
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// A safetensors file of ../Fixtures: its float32 tensors and the JSON "spec" of its metadata.
 struct Fixture {

@@ -1,4 +1,8 @@
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// Deterministic test inputs.
 func randomTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) throws -> Tensor {

@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// Gradients of ops and code paths that the PyTorch fixtures do not cover, against finite differences.
 final class GradientTests: XCTestCase {

@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// Sizes no machine can hold are refused with `outOfMemory` before anything is allocated (a Swift array that
 /// cannot be allocated aborts the process instead).

@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// Every case of Tests/Fixtures/ops: forward output and every input gradient match PyTorch within 1e-4.
 final class OpFixtureTests: XCTestCase {

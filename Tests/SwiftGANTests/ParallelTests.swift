@@ -1,6 +1,10 @@
 import Glibc
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// The worker pool behind `parallelFor`: every index runs exactly once, whatever the thread count, inside another
 /// loop's chunk (nested loops run on the calling thread) and from several threads at once (one loop runs on the pool,

@@ -1,5 +1,9 @@
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 /// A training step stopped at any point leaves every model exactly as it was, and training on is bit-identical to
 /// training that was never interrupted.

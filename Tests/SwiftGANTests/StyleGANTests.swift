@@ -1,6 +1,10 @@
 import Glibc
 import XCTest
-@testable import SwiftGAN
+@testable import SwiftGANCore
+@testable import SwiftGANDistributed
+@testable import SwiftGANModels
+@testable import SwiftGANNN
+@testable import SwiftGANOptim
 
 final class StyleGANTests: XCTestCase {
     func testShapesSamplingAndTruncation() throws {

@@ -1,0 +1,611 @@
+import CShim
+import Glibc
+
+/// Winograd minimal filtering (Lavin and Gray, 2016) for stride-1 convolutions with 3x3 kernels (CycleGAN's
+/// resblocks, StyleGAN's convs) and 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
+/// `PhaseConvolution.swift`). Each 2x2 output tile is A^T [(G g G^T) * (B^T d B)] A for the input tile d around
+/// it, so the channel sums become alpha^2 GEMMs [O, C] x [C, tiles]: 16 multiplies per 4 outputs instead of 36
+/// for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9 instead of 16 for F(2x2, 2x2).
+///
+/// The three primitives stay exact adjoints of each other: the image gradient is the same forward pass with the
+/// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
+/// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
+extension ConvGeometry {
+    /// Whether the convolution takes the Winograd kernels: stride 1, a square 3x3 or 2x2 kernel, padding below the
+    /// kernel size (so the image gradient is again such a convolution), and enough channels on both sides for the
+    /// GEMMs to be worth it.
+    var usesWinograd: Bool {
+        stride == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 2) && padding < kernelHeight
+            && inChannels >= 16 && outChannels >= 16
+    }
+
+    /// out = conv(image, weight) (no bias).
+    func winogradForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).forward(image: image, weight: weight, out: out)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).forward(image: image, weight: weight, out: out)
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight).
+    func winogradBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        }
+    }
+
+    /// weightGrad = the adjoint of the forward algorithm in the weight.
+    func winogradBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        if kernelHeight == 3 {
+            try WinogradConvolution<WinogradF2x3>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        } else {
+            try WinogradConvolution<WinogradF2x2>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        }
+    }
+}
+
+/// One-dimensional F(2, r): y = A^T [(G g) * (B^T d)] for a filter g of r taps, an input d of alpha = r + 1 values
+/// and 2 outputs. Each transform reads vectors by index and writes vectors by index (a lane is an independent
+/// problem); applied along rows and then along columns they give F(2x2, rxr).
+protocol WinogradAlgorithm {
+    /// The kernel size r (input tiles are r + 1 wide).
+    static var taps: Int { get }
+    /// B^T d: alpha values to alpha.
+    static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// G g: r taps to alpha.
+    static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// G^T u: alpha to r, the adjoint of `kernel`.
+    static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// A^T m: alpha to the 2 outputs.
+    static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+    /// A y: the 2 outputs to alpha, the adjoint of `output`.
+    static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+}
+
+/// F(2, 3) with interpolation points 0, 1, -1 and infinity.
+enum WinogradF2x3: WinogradAlgorithm {
+    static let taps = 3
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
+        out(0, d0 - d2); out(1, d1 + d2); out(2, d2 - d1); out(3, d1 - d3)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1, g2) = (g(0), g(1), g(2))
+        out(0, g0); out(1, 0.5 * (g0 + g1 + g2)); out(2, 0.5 * (g0 - g1 + g2)); out(3, g2)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3) = (u(0), u(1), u(2), u(3))
+        out(0, u0 + 0.5 * (u1 + u2)); out(1, 0.5 * (u1 - u2)); out(2, 0.5 * (u1 + u2) + u3)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3))
+        out(0, m0 + m1 + m2); out(1, m1 - m2 - m3)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1) = (y(0), y(1))
+        out(0, y0); out(1, y0 + y1); out(2, y0 - y1); out(3, -y1)
+    }
+}
+
+/// F(2, 2) with points 0, 1 and infinity: m = ((d0 - d1) g0, d1 (g0 + g1), (d2 - d1) g1), y = (m0 + m1, m1 + m2).
+enum WinogradF2x2: WinogradAlgorithm {
+    static let taps = 2
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2) = (d(0), d(1), d(2))
+        out(0, d0 - d1); out(1, d1); out(2, d2 - d1)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1) = (g(0), g(1))
+        out(0, g0); out(1, g0 + g1); out(2, g1)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2) = (u(0), u(1), u(2))
+        out(0, u0 + u1); out(1, u1 + u2)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2) = (m(0), m(1), m(2))
+        out(0, m0 + m1); out(1, m1 + m2)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1) = (y(0), y(1))
+        out(0, y0); out(1, y0 + y1); out(2, y1)
+    }
+}
+
+/// F(2x2, rxr) over one stride-1 geometry. Work runs in chunks whose transformed matrices ([alpha^2, channels, ld])
+/// stay in cache between the transforms and the GEMMs. The vector lanes of the transforms take one of two layouts:
+/// - rows (planes of 16 or more outputs across): eight neighbouring tiles of a tile row; GEMM columns are tiles
+///   numbered row by row over all samples, and a chunk is a run of whole tile rows;
+/// - samples (smaller planes, whose tile rows would leave lanes empty: DCGAN's 8x8 and 4x4 layers): the same tile of
+///   eight samples; GEMM column 8 t + lane is tile t of sample 8 b + lane, tiles numbered by (sample block b, tile row,
+///   tile column), and a chunk is a run of whole sample blocks.
+struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
+    let geometry: ConvGeometry
+    /// Zero rows above and columns left of the input in the padded input that the tiles read: the geometry's padding,
+    /// unless given (an asymmetric padding; the geometry's output size then stands as given).
+    let origin: (top: Int, left: Int)
+    init(_ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil) {
+        self.geometry = geometry
+        self.origin = origin ?? (geometry.padding, geometry.padding)
+    }
+
+    private var r: Int { Algorithm.taps }
+    private var alpha: Int { Algorithm.taps + 1 }
+    /// Number of GEMMs (entries of a transformed tile).
+    private var products: Int { alpha * alpha }
+    /// Output tiles per sample along each axis.
+    private var tileRows: Int { (geometry.outHeight + 1) / 2 }
+    private var tileCols: Int { (geometry.outWidth + 1) / 2 }
+    /// Whether the lanes hold samples (see the type's description).
+    private var samplesInLanes: Bool { tileCols < 8 }
+
+    /// The units chunks are made of: tile rows, or blocks of eight samples.
+    private var units: Int { samplesInLanes ? (geometry.batch + 7) / 8 : geometry.batch * tileRows }
+    /// GEMM columns of `count` units.
+    private func columns(_ count: Int) -> Int { samplesInLanes ? count * 8 * tileRows * tileCols : count * tileCols }
+
+    /// Units per chunk: a chunk's transformed matrices take an eighth of the column budget (8 MB); the chunks of the
+    /// sample layout are balanced.
+    private var unitsPerChunk: Int {
+        let tiles = ConvGeometry.columnBudget / 8 / (products * Swift.max(geometry.inChannels, geometry.outChannels))
+        let most = Swift.max(1, Swift.min(units, tiles / columns(1)))
+        if !samplesInLanes { return most }
+        let chunks = (units + most - 1) / most
+        return (units + chunks - 1) / chunks
+    }
+
+    /// The leading dimension of a chunk's transformed matrices: its columns plus one vector, so the transforms of the
+    /// row layout always move whole vectors (lanes past a row's last tile land where the next row, or the padding, goes).
+    private func chunkStride(_ count: Int) -> Int { columns(count) + 8 }
+
+    /// Runs body(first unit, units) over the chunks.
+    private func forEachChunk(_ body: (Int, Int) throws -> Void) rethrows {
+        let chunk = unitsPerChunk
+        for u0 in Swift.stride(from: 0, to: units, by: chunk) { try body(u0, Swift.min(chunk, units - u0)) }
+    }
+
+    /// (sample, tile row within the sample) of global tile row t.
+    @inline(__always) private func tileRow(_ t: Int) -> (Int, Int) { (t / tileRows, t % tileRows) }
+
+    /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, r, r]), vectorized over c.
+    private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (w, u) = (weight, u)
+        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
+        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+            // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
+            let kernels = w + oi * c * taps, rows = buffer + taps * c
+            transposeTaps(kernels, channels: c, taps: taps, into: buffer)
+            let dst = u + oi * c
+            forEachVector(c) { ci in
+                let n = Swift.min(8, c - ci)
+                for j in 0..<r {
+                    Algorithm.kernel({ i in load8(buffer + (i * r + j) * c + ci, n) }, { a, v in store8(v, rows + (a * r + j) * 8) })
+                }
+                for a in 0..<alpha {
+                    Algorithm.kernel({ j in load8(rows + (a * r + j) * 8) }, { b, v in store8(v, dst + (a * alpha + b) * plane + ci, n) })
+                }
+            }
+        }
+    }
+
+    /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
+    private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (du, gw) = (du, weightGrad)
+        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
+        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+            let src = du + oi * c, rows = buffer + taps * c
+            forEachVector(c) { ci in
+                let n = Swift.min(8, c - ci)
+                for b in 0..<alpha {
+                    Algorithm.kernelAdjoint({ a in load8(src + (a * alpha + b) * plane + ci, n) }, { k, v in store8(v, rows + (k * alpha + b) * 8) })
+                }
+                for k in 0..<r {
+                    Algorithm.kernelAdjoint({ b in load8(rows + (k * alpha + b) * 8) }, { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
+                }
+            }
+            transposeTaps(buffer, channels: c, taps: taps, into: gw + oi * c * taps, toTaps: false)
+        }
+    }
+
+    /// V[xi, c, t] = (B^T d B)[xi] for the input tile d (zero outside the image) of every tile t of tile rows
+    /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles in
+    /// a row is a few contiguous vector loops: column j of tile t is (j even ? even : odd)[t + j / 2].
+    private func transformInput(_ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformInputSamples(image, r0, rows, into: v) }
+        nonisolated(unsafe) let (x, v) = (image, v)
+        let g = geometry, c = g.inChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = c * ld
+        let half = tc + 1  // even (odd) columns a row of tiles reads
+        let stride = ((2 * half + 7) & ~7) + 8  // a buffer row, with room for whole vectors
+        forEachItem(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
+            // d[i] = input row i of the tile row as [even columns | odd columns]; q[a] = row a of B^T d.
+            let d = buffer, q = buffer + alpha * stride
+            for row in 0..<rows {
+                let (n, ty) = tileRow(r0 + row)
+                let src = x + (n * c + ci) * g.inPlane
+                d.update(repeating: 0, count: alpha * stride)
+                for i in 0..<alpha {
+                    let y = 2 * ty - origin.top + i
+                    guard y >= 0 && y < g.inHeight else { continue }
+                    let di = d + i * stride
+                    deinterleave(src + y * g.inWidth, g.inWidth, shift: origin.left, even: di, odd: di + half)
+                }
+                forEachVector(2 * half) { k in
+                    Algorithm.input({ i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
+                }
+                for a in 0..<alpha {
+                    let even = q + a * stride, odd = even + half
+                    let dst = v + (a * alpha) * plane + ci * ld + row * tc
+                    forEachVector(tc) { t in
+                        Algorithm.input({ j in load8((j & 1 == 0 ? even : odd) + t + j / 2) }, { b, value in store8(value, dst + b * plane + t) })
+                    }
+                }
+            }
+        }
+    }
+
+    /// The output tiles of tile rows r0..<r0+rows: A^T m A for m = M[., o, t], keeping the part inside the output.
+    private func transformOutput(_ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformOutputSamples(m, r0, rows, into: out) }
+        nonisolated(unsafe) let (m, y) = (m, out)
+        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: (2 * alpha + 2) * stride) { oi, buffer in
+            // p[s * alpha + j] = entry j of row s of A^T m; e, f = output row s at even and odd columns.
+            let p = buffer, e = buffer + 2 * alpha * stride, f = e + stride
+            for row in 0..<rows {
+                let (n, ty) = tileRow(r0 + row)
+                let src = m + oi * ld + row * tc
+                for j in 0..<alpha {
+                    forEachVector(tc) { t in
+                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane + t) }, { s, value in store8(value, p + (s * alpha + j) * stride + t) })
+                    }
+                }
+                for s in 0..<2 where 2 * ty + s < g.outHeight {
+                    forEachVector(tc) { t in
+                        Algorithm.output({ j in load8(p + (s * alpha + j) * stride + t) }, { b, value in store8(value, (b == 0 ? e : f) + t) })
+                    }
+                    let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
+                    interleave(e, f, g.outWidth, into: dst)
+                }
+            }
+        }
+    }
+
+    /// dM[xi, o, t] = (A y A^T)[xi] for the 2x2 output-gradient tile y (zero outside the output) of every tile of
+    /// tile rows r0..<r0+rows: the adjoint of `transformOutput`.
+    private func transformOutputAdjoint(_ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>) {
+        if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
+        nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
+        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: 4 * stride + 2 * alpha * 8) { oi, buffer in
+            // The tile row's two gradient rows as [even | odd] columns (zero outside the output); A y per vector.
+            let e = buffer, columns = buffer + 4 * stride
+            for row in 0..<rows {
+                let (n, ty) = tileRow(r0 + row)
+                e.update(repeating: 0, count: 4 * stride)
+                for s in 0..<2 where 2 * ty + s < g.outHeight {
+                    let es = e + 2 * s * stride
+                    deinterleave(gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, g.outWidth, shift: 0, even: es, odd: es + stride)
+                }
+                let dst = dm + oi * ld + row * tc
+                forEachVector(tc) { t in
+                    for s in 0..<2 {
+                        Algorithm.outputAdjoint({ l in load8(e + (2 * s + l) * stride + t) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
+                    }
+                    for j in 0..<alpha {
+                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane + t) })
+                    }
+                }
+            }
+        }
+    }
+
+    // The sample layout. Each (sample block, channel) pair is one parallel work item: its eight planes are gathered into
+    // a [rows][columns][8] buffer (zero outside the plane), every tile is transformed with whole vectors from there, and
+    // output planes are scattered back from such a buffer.
+
+    /// V as `transformInput` describes, for sample blocks b0..<b0+blocks.
+    private func transformInputSamples(_ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (x, v) = (image, v)
+        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = c * ld
+        let (rows, cols) = (2 * tr + r - 1, 2 * tc + r - 1)  // the padded input the tiles read
+        forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) { block, ci, local, q, first in
+            gatherLanes(x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
+                        top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
+            var dst = v + first
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    let d = local + (2 * ty * cols + 2 * tx) * 8
+                    for i in 0..<alpha {
+                        Algorithm.input({ j in load8(d + (i * cols + j) * 8) }, { b, value in store8(value, q + (i * alpha + b) * 8) })
+                    }
+                    for b in 0..<alpha {
+                        Algorithm.input({ i in load8(q + (i * alpha + b) * 8) }, { a, value in store8(value, dst + (a * alpha + b) * plane) })
+                    }
+                    dst += 8
+                }
+            }
+        }
+    }
+
+    /// The output as `transformOutput` describes, for sample blocks b0..<b0+blocks.
+    private func transformOutputSamples(_ m: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (m, y) = (m, out)
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let (rows, cols) = (2 * tr, 2 * tc)
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, p, first in
+            var src = m + first
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    for j in 0..<alpha {
+                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane) }, { s, value in store8(value, p + (s * alpha + j) * 8) })
+                    }
+                    for s in 0..<2 {
+                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                        Algorithm.output({ j in load8(p + (s * alpha + j) * 8) }, { b, value in store8(value, row + b * 8) })
+                    }
+                    src += 8
+                }
+            }
+            scatterLanes(local, rows: rows, cols: cols, into: y, sample0: (b0 + block) * 8, channel: oi, channels: o,
+                         height: g.outHeight, width: g.outWidth)
+        }
+    }
+
+    /// dM as `transformOutputAdjoint` describes, for sample blocks b0..<b0+blocks.
+    private func transformOutputAdjointSamples(_ outGrad: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into dm: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let (rows, cols) = (2 * tr, 2 * tc)
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, columns, first in
+            gatherLanes(gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
+                        top: 0, left: 0, into: local, rows: rows, cols: cols)
+            var dst = dm + first
+            for ty in 0..<tr {
+                for tx in 0..<tc {
+                    for s in 0..<2 {
+                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                        Algorithm.outputAdjoint({ l in load8(row + l * 8) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
+                    }
+                    for j in 0..<alpha {
+                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane) })
+                    }
+                    dst += 8
+                }
+            }
+        }
+    }
+
+    /// Runs body(block, channel, local, work, first) in parallel for sample blocks 0..<blocks of a chunk and every one
+    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is where the block's first
+    /// tile lies in the channel's row of a transformed matrix ([., channels, ld]). `cost`: operations per tile entry.
+    private func forEachBlockAndChannel(_ blocks: Int, channels: Int, ld: Int, rows: Int, cols: Int, extra: Int, cost: Int,
+                                        _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let tiles = tileRows * tileCols
+        forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) { item, buffer in
+            let (block, channel) = (item / channels, item % channels)
+            body(block, channel, buffer, buffer + rows * cols * 8, channel * ld + block * tiles * 8)
+        }
+    }
+
+    /// local[((y + top) * cols + x + left) * 8 + lane] = plane (sample0 + lane, channel)[y, x] of an [N, C, H, W]
+    /// tensor, zero for samples past the batch and outside the plane; rows x cols covers the part that is read.
+    /// Eight columns of the eight planes at a time, transposed.
+    private func gatherLanes(_ t: UnsafePointer<Float>, sample0: Int, channel: Int, channels: Int, height: Int, width: Int,
+                             top: Int, left: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        local.update(repeating: 0, count: rows * cols * 8)
+        let (h, w) = (Swift.min(height, rows - top), Swift.min(width, cols - left))
+        let lanes = Swift.min(8, geometry.batch - sample0), src = t + (sample0 * channels + channel) * height * width
+        let sampleStride = channels * height * width
+        for y in 0..<h {
+            let line = local + ((y + top) * cols + left) * 8
+            for x in Swift.stride(from: 0, to: w, by: 8) {
+                let n = Swift.min(8, w - x), at = src + y * width + x
+                transpose8({ l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() }, { j, v in if j < n { store8(v, line + (x + j) * 8) } })
+            }
+        }
+    }
+
+    /// The inverse of `gatherLanes` with no padding, for samples inside the batch.
+    private func scatterLanes(_ local: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>, sample0: Int,
+                              channel: Int, channels: Int, height: Int, width: Int) {
+        let lanes = Swift.min(8, geometry.batch - sample0), dst = t + (sample0 * channels + channel) * height * width
+        let sampleStride = channels * height * width
+        for y in 0..<height {
+            let line = local + y * cols * 8
+            for x in Swift.stride(from: 0, to: width, by: 8) {
+                let n = Swift.min(8, width - x), at = dst + y * width + x
+                transpose8({ j in j < n ? load8(line + (x + j) * 8) : SIMD8() }, { l, v in if l < lanes { store8(v, at + l * sampleStride, n) } })
+            }
+        }
+    }
+
+    /// One matrix of each of the products: base pointer, leading dimension, distance between consecutive matrices.
+    private struct Operand {
+        let base: UnsafeMutablePointer<Float>, ld: Int, step: Int
+    }
+
+    /// The alpha^2 products of one chunk: C_xi = op(A_xi') op(B_xi), each single-threaded and spread over the threads
+    /// (in row or column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
+    /// With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped (see
+    /// `backwardData`); otherwise xi' = xi.
+    private func gemms(flippedA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand,
+                       beta: Float = 0, c: Operand) {
+        // A product split in parts splits its larger side, so that the smaller operand is the one packed by every part.
+        let splitRows = m > n
+        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, (splitRows ? m : n) / 16))
+        let alpha = alpha
+        @inline(__always) func swapEnds(_ i: Int) -> Int { i == 0 ? alpha - 1 : i == alpha - 1 ? 0 : i }
+        parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
+            let (xi, part) = (item / parts, item % parts)
+            let xa = flippedA ? swapEnds(xi / alpha) * alpha + swapEnds(xi % alpha) : xi
+            var (aBlock, bBlock, cBlock) = (a.base + xa * a.step, b.base + xi * b.step, c.base + xi * c.step)
+            let extent = splitRows ? m : n, (lo, hi) = (extent * part / parts, extent * (part + 1) / parts)
+            if splitRows {
+                aBlock += flippedA ? lo : lo * a.ld
+                cBlock += lo * c.ld
+            } else {
+                bBlock += transB ? lo * b.ld : lo
+                cBlock += lo
+            }
+            cblas_sgemm(CblasRowMajor, flippedA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(splitRows ? hi - lo : m), Int32(splitRows ? n : hi - lo), Int32(k), 1, aBlock, Int32(a.ld),
+                        bBlock, Int32(b.ld), beta, cBlock, Int32(c.ld))
+        }
+    }
+
+    /// Runs body(U) with the transformed weights: kept from an earlier call when the weight is one that a
+    /// `WinogradWeightCache` scope declared constant, else computed into scratch.
+    private func withTransformedWeights(_ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let count = products * geometry.outChannels * geometry.inChannels
+        if let u = try WinogradWeightCache.transformed(weight, count: count, taps: r, { transformWeights(weight, into: $0) }) {
+            return try body(u)
+        }
+        try Scratch.with(count) { u in
+            transformWeights(weight, into: u)
+            try body(u)
+        }
+    }
+
+    /// out = conv(image, weight) (no bias).
+    func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+        let (o, c) = (geometry.outChannels, geometry.inChannels)
+        try withTransformedWeights(weight) { u in
+            try run(image: image, weights: Operand(base: u, ld: c, step: o * c), flipped: false, out: out)
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight): the forward algorithm over the transposed geometry (kernel flipped,
+    /// channels swapped, padding r - 1 - p), without a weight transform of its own. Reversing a kernel swaps the first
+    /// and last entries of G g (G's middle rows are symmetric), so the flipped kernels' U is this weight's U with the
+    /// first and last rows and columns of xi swapped, and swapping the channels transposes each U_xi.
+    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+        let g = geometry, (o, c) = (g.outChannels, g.inChannels)
+        let transposed = WinogradConvolution(ConvGeometry(
+            batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c, outHeight: g.inHeight,
+            outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
+        try withTransformedWeights(weight) { u in
+            try transposed.run(image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
+        }
+    }
+
+    /// The chunk loop of `forward` with transformed weights U ([alpha^2, O, C], or with `flipped` the transposed
+    /// geometry's U as `backwardData` describes).
+    private func run(image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
+        try Scratch.with(products * c * ld) { v in
+            try Scratch.with(products * o * ld) { m in
+                forEachChunk { r0, rows in
+                    let ld = chunkStride(rows)
+                    transformInput(image, r0, rows, into: v)
+                    gemms(flippedA: flipped, m: o, n: columns(rows), k: c, a: u, b: Operand(base: v, ld: ld, step: c * ld),
+                          c: Operand(base: m, ld: ld, step: o * ld))
+                    transformOutput(m, r0, rows, into: out)
+                }
+            }
+        }
+    }
+
+    /// weightGrad = the adjoint of `forward` in the weight: dU_xi = sum over chunks of dM_xi V_xi^T, then G^T dU G.
+    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+        let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
+        try Scratch.with(products * o * c) { du in
+            try Scratch.with(products * c * ld) { v in
+                try Scratch.with(products * o * ld) { dm in
+                    forEachChunk { r0, rows in
+                        let ld = chunkStride(rows)
+                        transformInput(image, r0, rows, into: v)
+                        transformOutputAdjoint(outGrad, r0, rows, into: dm)
+                        gemms(transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),
+                              b: Operand(base: v, ld: ld, step: c * ld), beta: r0 == 0 ? 0 : 1, c: Operand(base: du, ld: c, step: o * c))
+                    }
+                    transformWeightsAdjoint(du, into: weightGrad)
+                }
+            }
+        }
+    }
+}
+
+/// The kernels [C, taps] of one output channel as [taps, C] (or with `toTaps` false, back), so that the weight
+/// transforms load eight channels of one tap as a vector. 2x2 kernels move eight channels at a time.
+private func transposeTaps(_ from: UnsafePointer<Float>, channels c: Int, taps: Int, into to: UnsafeMutablePointer<Float>,
+                           toTaps: Bool = true) {
+    var start = 0
+    if taps == 4 {
+        while start + 8 <= c {
+            if toTaps {  // the even lanes of the even lanes are tap 0 of eight channels, and so on
+                let v = UnsafeRawPointer(from + start * 4).loadUnaligned(as: SIMD32<Float>.self)
+                let (even, odd) = (v.evenHalf, v.oddHalf)
+                store8(even.evenHalf, to + start); store8(odd.evenHalf, to + c + start)
+                store8(even.oddHalf, to + 2 * c + start); store8(odd.oddHalf, to + 3 * c + start)
+            } else {
+                var (even, odd, v) = (SIMD16<Float>(), SIMD16<Float>(), SIMD32<Float>())
+                (even.evenHalf, odd.evenHalf) = (load8(from + start), load8(from + c + start))
+                (even.oddHalf, odd.oddHalf) = (load8(from + 2 * c + start), load8(from + 3 * c + start))
+                (v.evenHalf, v.oddHalf) = (even, odd)
+                UnsafeMutableRawPointer(to + start * 4).storeBytes(of: v, as: SIMD32<Float>.self)
+            }
+            start += 8
+        }
+    }
+    for ci in start..<c {
+        for k in 0..<taps {
+            if toTaps { to[k * c + ci] = from[ci * taps + k] } else { to[ci * taps + k] = from[k * c + ci] }
+        }
+    }
+}
+
+/// Runs body(item, buffer) for items 0..<count (channels, or sample blocks and channels) in parallel, each with a
+/// scratch buffer of `floats` floats.
+private func forEachItem(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    parallelFor(count, costPerItem: cost) { item in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(item, $0.baseAddress!) }
+    }
+}
+
+/// Transformed Winograd weights kept for the length of a scope in which the caller guarantees that some weights do
+/// not change: a CycleGAN step uses each generator weight three times forward and three times in the image
+/// gradient before any update, so the transform is computed once instead of six times. Held by the thread's
+/// `ExecutionContext`; outside a scope, and for any other weight (a temporary one could reuse a freed address),
+/// nothing is kept.
+public final class WinogradWeightCache {
+    private let constant: [Int: Tensor]  // by data address; holding the tensors keeps the addresses theirs
+    private var transformed: [Key: Storage] = [:]
+
+    private struct Key: Hashable {
+        let weight: Int, taps: Int
+    }
+
+    private init(_ tensors: [Tensor]) {
+        constant = Dictionary(tensors.map { (Int(bitPattern: $0.data), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Runs `body` with the transforms of `constant`'s weights kept from their first use to the end; `body` must not
+    /// change those tensors' values.
+    public static func with<T>(constant: [Tensor], _ body: () throws -> T) rethrows -> T {
+        let context = ExecutionContext.current
+        let previous = context.winogradWeights
+        context.winogradWeights = WinogradWeightCache(constant)
+        defer { context.winogradWeights = previous }
+        return try body()
+    }
+
+    /// The kept transform (`count` floats) of `weight` for an F(2, taps) algorithm, computed by `transform` on
+    /// first use; nil when `weight` is not declared constant by a scope on this thread.
+    static func transformed(_ weight: UnsafePointer<Float>, count: Int, taps: Int,
+                            _ transform: (UnsafeMutablePointer<Float>) -> Void) throws -> UnsafeMutablePointer<Float>? {
+        guard let cache = ExecutionContext.current.winogradWeights else { return nil }
+        let id = Int(bitPattern: weight)
+        guard cache.constant[id] != nil else { return nil }
+        let k = Key(weight: id, taps: taps)
+        if let kept = cache.transformed[k], kept.count == count { return kept.pointer }
+        let storage = try Storage(uninitialized: count)
+        transform(storage.pointer)
+        cache.transformed[k] = storage
+        return storage.pointer
+    }
+}

@@ -1,0 +1,161 @@
+import Glibc
+
+/// A heap buffer of floats, freed when the last tensor that uses it goes away.
+///
+/// Large buffers are recycled through `BufferCache`: a training loop allocates the same sizes every step, so
+/// after the first step its tensors reuse memory instead of faulting in fresh pages from the kernel.
+public final class Storage: @unchecked Sendable {
+    /// The first element; 64-byte aligned.
+    public let pointer: UnsafeMutablePointer<Float>
+    /// Number of floats.
+    public let count: Int
+
+    /// Largest single buffer the engine will allocate (16 GiB): larger requests fail with `outOfMemory`.
+    public static let maxElements = 1 << 32
+
+    /// Requests of at least this many bytes are checked against the memory the system has available.
+    static let checkedBytes = 64 << 20
+
+    /// Throws `outOfMemory` (naming `what`) unless `count` floats are within the limit and, for a large request, within
+    /// the memory the system has available: with overcommit, malloc would succeed and the first write would bring the
+    /// kernel's OOM killer instead of an error.
+    public static func checkAllocation(_ count: Int, _ what: String = "tensor") throws {
+        guard count >= 0, count <= maxElements else {
+            throw SwiftGANError.outOfMemory("\(what): cannot allocate \(count) floats (limit \(maxElements))")
+        }
+        let bytes = count * MemoryLayout<Float>.stride
+        guard bytes >= checkedBytes, let available = availableBytes(), bytes > available else { return }
+        BufferCache.clear()  // cached buffers count as used; give them back and look again
+        if let available = availableBytes(), bytes > available {
+            throw SwiftGANError.outOfMemory("\(what): cannot allocate \(bytes >> 20) MB, the system has \(available >> 20) MB available")
+        }
+    }
+
+    /// MemAvailable of /proc/meminfo in bytes, or nil where it cannot be read.
+    static func availableBytes() -> Int? {
+        guard let file = fopen("/proc/meminfo", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("MemAvailable:"), let kilobytes = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+                return kilobytes * 1024
+            }
+        }
+        return nil
+    }
+
+    /// Allocates `count` uninitialized floats.
+    public init(uninitialized count: Int) throws {
+        let context = ExecutionContext.current
+        try context.transaction?.checkCancellation()  // every op allocates its result: a cancelled step stops here
+        try Storage.checkAllocation(count)
+        try AllocationBudget.charge(count, context)
+        self.count = count
+        if let p = BufferCache.take(count) {
+            pointer = p
+            return
+        }
+        var raw: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&raw, 64, Swift.max(count, 1) * MemoryLayout<Float>.stride) == 0, let raw else {
+            throw SwiftGANError.outOfMemory("out of memory allocating \(count) floats")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
+    }
+
+    /// One float set to `value`, allocated without any check (it cannot fail).
+    init(scalar value: Float) {
+        count = 1
+        pointer = malloc(MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: 1)  // freed by deinit
+        pointer.initialize(to: value)
+    }
+
+    /// Allocates `count` floats set to `value`.
+    public convenience init(repeating value: Float, count: Int) throws {
+        try self.init(uninitialized: count)
+        if value == 0 {
+            memset(pointer, 0, count * MemoryLayout<Float>.stride)
+        } else {
+            pointer.initialize(repeating: value, count: count)
+        }
+    }
+
+    deinit {
+        if !BufferCache.give(pointer, count) { free(pointer) }
+    }
+}
+
+/// Freed buffers of at least `minimumCount` floats, kept by exact size for reuse, up to `limitBytes` in all.
+public enum BufferCache {
+    static let minimumCount = 1 << 14
+    nonisolated(unsafe) static var limitBytes = 256 << 20
+    nonisolated(unsafe) private static var buffers: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    nonisolated(unsafe) private static var cachedBytes = 0
+    nonisolated(unsafe) private static var mutex: pthread_mutex_t = {
+        var m = pthread_mutex_t()
+        pthread_mutex_init(&m, nil)
+        return m
+    }()
+
+    static func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+        guard count >= minimumCount else { return nil }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard let p = buffers[count]?.popLast() else { return nil }
+        cachedBytes -= count * MemoryLayout<Float>.stride
+        return p
+    }
+
+    /// Keeps the buffer if it is large enough and fits the limit; false means the caller frees it.
+    static func give(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
+        let bytes = count * MemoryLayout<Float>.stride
+        guard count >= minimumCount else { return false }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard cachedBytes + bytes <= limitBytes else { return false }
+        buffers[count, default: []].append(p)
+        cachedBytes += bytes
+        return true
+    }
+
+    /// Frees every cached buffer, returning the memory to the system allocator.
+    public static func clear() {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        for list in buffers.values { for p in list { free(p) } }
+        buffers = [:]
+        cachedBytes = 0
+    }
+
+    /// Bytes currently held for reuse.
+    public static var bytes: Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return cachedBytes
+    }
+}
+
+/// A cap on the floats that new storage on the calling thread may take while `with` runs: loading a checkpoint
+/// builds its model under the cap the file's own tensors imply, so a forged config naming a far bigger model fails
+/// fast instead of allocating gigabytes.
+public enum AllocationBudget {
+    /// Runs `body` with at most `floats` floats of new storage on this thread; beyond that `Storage` throws
+    /// `outOfMemory` naming `what`.
+    public static func with<T>(_ floats: Int, _ what: String, _ body: () throws -> T) throws -> T {
+        let context = ExecutionContext.current
+        let previous = context.allocationBudget
+        context.allocationBudget = (floats, what)
+        defer { context.allocationBudget = previous }
+        return try body()
+    }
+
+    /// Takes `count` floats from the thread's budget, if it has one.
+    @inline(__always)
+    static func charge(_ count: Int, _ context: ExecutionContext) throws {
+        guard let budget = context.allocationBudget else { return }
+        context.allocationBudget!.remaining -= count
+        if budget.remaining < count {
+            throw SwiftGANError.outOfMemory("\(budget.what): allocation budget exceeded")
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import SwiftGANCore
+import SwiftGANNN
+import SwiftGANOptim
+
+/// CycleGAN (Zhu, Park, Isola & Efros 2017) as in junyanz/pytorch-CycleGAN-and-pix2pix: unpaired translation between
+/// domains A and B with generators G_A (A to B) and G_B (B to A), PatchGAN discriminators D_A (judges B) and D_B
+/// (judges A), least-squares adversarial loss, cycle-consistency and identity losses, image pools, and the
+/// reference's learning-rate schedule (constant for n_epochs, then linear decay to zero over n_epochs_decay).
+public final class CycleGAN: GANModel {
+    /// Hyperparameters; the defaults are the reference's.
+    public struct Config: Sendable, Equatable {
+        public var imageSize = 256, inChannels = 3, outChannels = 3, ngf = 64, ndf = 64, blocks = 9, discriminatorLayers = 3
+        public var lambdaA: Float = 10, lambdaB: Float = 10, lambdaIdentity: Float = 0.5
+        public var poolSize = 50
+        public var lr: Float = 2e-4, beta1 = 0.5, beta2 = 0.999
+        /// Epoch length in training steps, and the schedule in epochs.
+        public var epochSteps = 1000, epochs = 100, decayEpochs = 100
+        public init() {}
+
+        /// Checks every field, naming the one that is wrong.
+        public func validate() throws {
+            try require(imageSize >= 8 && imageSize <= 4096 && imageSize % 4 == 0, "image_size: expected a multiple of 4 from 8 to 4096, got \(imageSize)")
+            try require(inChannels >= 1 && inChannels <= 64, "in_channels: expected 1 to 64, got \(inChannels)")
+            try require(outChannels >= 1 && outChannels <= 64, "out_channels: expected 1 to 64, got \(outChannels)")
+            try require(ngf >= 1 && ngf <= 1024 && ndf >= 1 && ndf <= 1024, "ngf, ndf: expected 1 to 1024")
+            try require(blocks >= 0 && blocks <= 64, "blocks: expected 0 to 64, got \(blocks)")
+            try require(discriminatorLayers >= 1 && discriminatorLayers <= 8, "n_layers_d: expected 1 to 8, got \(discriminatorLayers)")
+            try require(imageSize >> discriminatorLayers >= 3,
+                        "image_size: \(imageSize) is too small for a \(discriminatorLayers)-layer PatchGAN (at least \(3 << discriminatorLayers))")
+            try require(lambdaIdentity == 0 || inChannels == outChannels, "lambda_identity: the identity loss needs in_channels == out_channels")
+            try require([lambdaA, lambdaB, lambdaIdentity, lr].allSatisfy { $0 >= 0 && $0.isFinite }, "lambdas and lr: expected finite non-negative values")
+            try require(poolSize >= 0 && poolSize <= 10_000, "pool_size: expected 0 to 10000, got \(poolSize)")
+            try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected values in [0, 1)")
+            try require(epochSteps >= 1 && epochs >= 0 && decayEpochs >= 0, "epoch_steps, n_epochs, n_epochs_decay: expected epoch_steps >= 1 and non-negative epochs")
+        }
+    }
+
+    /// The configuration; `epochSteps` may change after creation (the epoch length is known once the data is).
+    public private(set) var config: Config
+    public let generatorA: Sequential, generatorB: Sequential, discriminatorA: Sequential, discriminatorB: Sequential
+    let optimizerG: Adam, optimizerD: Adam
+    let poolA: ImagePool, poolB: ImagePool
+    public var step = 0
+    public var rng: RandomGenerator
+    public var dataParallel: DataParallel?
+    public let lossNames = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+
+    public var nets: [(String, any Module)] {
+        [("G_A", Named("model", generatorA)), ("G_B", Named("model", generatorB)),
+         ("D_A", Named("model", discriminatorA)), ("D_B", Named("model", discriminatorB))]
+    }
+    public var optimizers: [NamedOptimizer] {
+        [NamedOptimizer("G", optimizerG, parameterNames: (try? parameters(of: ["G_A", "G_B"]))?.map(\.0) ?? []),
+         NamedOptimizer("D", optimizerD, parameterNames: (try? parameters(of: ["D_A", "D_B"]))?.map(\.0) ?? [])]
+    }
+    public var extraState: [(String, Tensor)] { [("pool_A", poolA.images), ("pool_B", poolB.images)] }
+    public var extraCounters: [(String, Int64)] {
+        [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)), ("epoch_steps", Int64(config.epochSteps))]
+    }
+
+    public func setExtraCounter(_ name: String, _ value: Int64) throws {
+        if name == "epoch_steps" {
+            try require(value >= 1 && value <= 1 << 40, "epoch_steps: expected a positive step count, got \(value)")
+            config.epochSteps = Int(value)
+            return
+        }
+        let pool = name == "pool_A.count" ? poolA : poolB
+        try require(value >= 0 && value <= Int64(pool.capacity), "\(name): expected 0 to \(pool.capacity), got \(value)")
+        pool.count = Int(value)
+    }
+
+    /// Builds the four networks with the reference's N(0, 0.02) initialization from the model's RNG.
+    public init(_ config: Config, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        var rng = RandomGenerator(seed: seed)
+        let c = config
+        generatorA = try resnetGenerator(inChannels: c.inChannels, outChannels: c.outChannels, ngf: c.ngf, blocks: c.blocks, rng: &rng)
+        generatorB = try resnetGenerator(inChannels: c.outChannels, outChannels: c.inChannels, ngf: c.ngf, blocks: c.blocks, rng: &rng)
+        discriminatorA = try patchDiscriminator(inChannels: c.outChannels, ndf: c.ndf, layers: c.discriminatorLayers, rng: &rng)
+        discriminatorB = try patchDiscriminator(inChannels: c.inChannels, ndf: c.ndf, layers: c.discriminatorLayers, rng: &rng)
+        optimizerG = try Adam((generatorA.parameters + generatorB.parameters).map(\.1), beta1: c.beta1, beta2: c.beta2)
+        optimizerD = try Adam((discriminatorA.parameters + discriminatorB.parameters).map(\.1), beta1: c.beta1, beta2: c.beta2)
+        // Pools hold generated images: fake B (for D_A) and fake A (for D_B).
+        poolA = try ImagePool(capacity: c.poolSize, imageShape: [c.outChannels, c.imageSize, c.imageSize])
+        poolB = try ImagePool(capacity: c.poolSize, imageShape: [c.inChannels, c.imageSize, c.imageSize])
+        self.rng = rng
+    }
+
+    /// The learning rate at the current step: constant for `epochs`, then linear decay to zero (the reference's
+    /// 'linear' policy with epoch_count 1, stepped once per epoch).
+    public var learningRate: Float {
+        let epoch = step / config.epochSteps
+        let factor = 1 - Float(Swift.max(0, epoch + 1 - config.epochs)) / Float(config.decayEpochs + 1)
+        return config.lr * Swift.max(0, factor)
+    }
+
+    /// Mean squared distance to a constant label: the LSGAN loss.
+    private func lsgan(_ prediction: Tensor, _ target: Float) throws -> Tensor {
+        try mean(try square(try affine(prediction, scale: 1, shift: -target)))
+    }
+
+    private func checkBatch(_ x: Tensor, channels: Int, _ argument: String) throws {
+        let s = config.imageSize
+        try require(x.shape == [x.shape.first ?? 0, channels, s, s] && x.shape[0] >= 1,
+                    "\(argument): expected images [N, \(channels), \(s), \(s)], got \(Shape.describe(x.shape))")
+    }
+
+    /// One iteration of the reference's optimize_parameters: the generators' step (D frozen), then both
+    /// discriminators' step on real images and pooled fakes. The generators' update is applied after the
+    /// discriminators' gradients, which do not depend on it (the fakes are computed before it): the same result,
+    /// and a step cancelled part-way has updated nothing.
+    public func trainStep(_ batches: [Tensor]) throws -> [Float] {
+        try require(batches.count == 2, "batches: CycleGAN trains on a batch from A and a batch from B, got \(batches.count) batches")
+        let (realA, realB) = (batches[0].detached(), batches[1].detached())
+        try checkBatch(realA, channels: config.inChannels, "batch A")
+        try checkBatch(realB, channels: config.outChannels, "batch B")
+        let c = config, lr = learningRate
+
+        // Until the updates no weight changes, so each Winograd weight transform is computed once.
+        let (lossDA, lossDB, losses) = try WinogradWeightCache.with(constant: optimizerG.parameters + optimizerD.parameters) {
+            () throws -> (Tensor, Tensor, [Tensor]) in
+            optimizerG.zeroGrad()
+            let (fakeA, fakeB, losses) = try frozen(optimizerD.parameters) { () throws -> (Tensor, Tensor, [Tensor]) in
+                let fakeB = try generatorA(realA, training: true), recA = try generatorB(fakeB, training: true)
+                let fakeA = try generatorB(realB, training: true), recB = try generatorA(fakeA, training: true)
+                var idtA = Tensor(scalar: 0), idtB = Tensor(scalar: 0)
+                if c.lambdaIdentity > 0 {
+                    idtA = try scale(try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
+                    idtB = try scale(try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
+                }
+                let ganA = try lsgan(try discriminatorA(fakeB, training: true), 1)
+                let ganB = try lsgan(try discriminatorB(fakeA, training: true), 1)
+                let cycleA = try scale(try l1Loss(recA, realA), c.lambdaA), cycleB = try scale(try l1Loss(recB, realB), c.lambdaB)
+                try Autograd.backward(try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
+                return (fakeA, fakeB, [ganA, cycleA, idtA, ganB, cycleB, idtB])
+            }
+
+            optimizerD.zeroGrad()
+            let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
+            let lossDA = try scale(try add(try lsgan(try discriminatorA(realB, training: true), 1),
+                                           try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
+            try Autograd.backward(lossDA)
+            let lossDB = try scale(try add(try lsgan(try discriminatorB(realA, training: true), 1),
+                                           try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
+            try Autograd.backward(lossDB)
+            return (lossDA, lossDB, losses)
+        }
+        StepTransaction.commit()  // the rest is both updates
+        try optimizerG.update(lr: lr)
+        try optimizerD.update(lr: lr)
+        step += 1
+        let g = losses.map(\.item)
+        return [lossDA.item, g[0], g[1], g[2], lossDB.item, g[3], g[4], g[5]]
+    }
+
+    public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
+        guard let layer = try net(name) as? any Layer else {
+            throw SwiftGANError.invalidArgument("net: '\(name)' has no one-tensor forward pass")
+        }
+        let channels = name == "G_A" || name == "D_B" ? config.inChannels : config.outChannels
+        try require(x.rank == 4 && x.shape[1] == channels && x.shape[0] >= 1,
+                    "x: \(name) expects images [N, \(channels), H, W], got \(Shape.describe(x.shape))")
+        if name.hasPrefix("G") {
+            try require(x.shape[2] % 4 == 0 && x.shape[3] % 4 == 0 && x.shape[2] >= 8 && x.shape[3] >= 8,
+                        "x: \(name) needs a height and width that are multiples of 4 and at least 8, got \(x.shape[2])x\(x.shape[3])")
+        } else {
+            let n = config.discriminatorLayers
+            try require(x.shape[2] >> n >= 3 && x.shape[3] >> n >= 3,
+                        "x: \(name) needs images of at least \(3 << n) pixels a side, got \(x.shape[2])x\(x.shape[3])")
+        }
+        return try noGrad { try layer(x, training: training) }
+    }
+
+    public func generate(count: Int, seed: UInt64) throws -> Tensor {
+        throw SwiftGANError.invalidArgument("CycleGAN translates images rather than sampling them: use translate (G_A or G_B)")
+    }
+}

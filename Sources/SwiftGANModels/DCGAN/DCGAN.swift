@@ -1,0 +1,143 @@
+import SwiftGANCore
+import SwiftGANNN
+import SwiftGANOptim
+
+/// DCGAN (Radford, Metz & Chintala 2015) as in pytorch/examples/dcgan, for any image size 2^k from 16 to 128 and any
+/// channel count. State names match the reference ("main.N.*"), so its state dicts load unchanged.
+///
+/// Generator: ConvTranspose2d 4x4 from z, then BatchNorm + ReLU and a stride-2 ConvTranspose2d per doubling of the
+/// resolution, Tanh output. Discriminator: Conv2d 4x4 stride 2 + LeakyReLU(0.2), BatchNorm on all but the first
+/// block, a final 4x4 conv to one value and (as in the reference) a Sigmoid; training uses the logits with a
+/// numerically stable binary cross-entropy. Adam for both networks.
+public final class DCGAN: GANModel {
+    /// Hyperparameters; the defaults are the paper's.
+    public struct Config: Sendable, Equatable {
+        public var imageSize = 64, channels = 3, nz = 100, ngf = 64, ndf = 64
+        public var lrG: Float = 2e-4, lrD: Float = 2e-4, beta1 = 0.5, beta2 = 0.999
+        public init() {}
+
+        /// Checks every field, naming the one that is wrong.
+        public func validate() throws {
+            try require([16, 32, 64, 128].contains(imageSize), "image_size: expected 16, 32, 64 or 128, got \(imageSize)")
+            try require(channels >= 1 && channels <= 64, "channels: expected 1 to 64, got \(channels)")
+            try require(nz >= 1 && nz <= 4096, "nz: expected 1 to 4096, got \(nz)")
+            try require(ngf >= 1 && ngf <= 1024, "ngf: expected 1 to 1024, got \(ngf)")
+            try require(ndf >= 1 && ndf <= 1024, "ndf: expected 1 to 1024, got \(ndf)")
+            try require(lrG >= 0 && lrG.isFinite && lrD >= 0 && lrD.isFinite, "lr: expected a finite non-negative learning rate")
+            try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected values in [0, 1)")
+        }
+
+        /// Number of stride-2 blocks between 4x4 and the image size, beyond the last layer.
+        var innerBlocks: Int { imageSize.trailingZeroBitCount - 3 }
+    }
+
+    public let config: Config
+    public let generator: Sequential
+    public let discriminator: Sequential
+    public let optimizerG: Adam, optimizerD: Adam
+    public var step = 0
+    public var rng: RandomGenerator
+    public var dataParallel: DataParallel?
+
+    public var nets: [(String, any Module)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
+    public var optimizers: [NamedOptimizer] {
+        [NamedOptimizer("G", optimizerG, parameterNames: generator.parameters.map { "G.main.\($0.0)" }),
+         NamedOptimizer("D", optimizerD, parameterNames: discriminator.parameters.map { "D.main.\($0.0)" })]
+    }
+    public let lossNames = ["loss_d", "loss_g", "d_real", "d_fake"]
+
+    /// Builds both networks with DCGAN's initialization (conv weights N(0, 0.02), BatchNorm scale N(1, 0.02)),
+    /// drawn from the model's RNG seeded with `seed`.
+    public init(_ config: Config, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        var rng = RandomGenerator(seed: seed)
+        let blocks = config.innerBlocks
+        var g: [any Layer] = [try ConvTranspose2d(config.nz, config.ngf << blocks, kernel: 4, bias: false, rng: &rng),
+                              try BatchNorm2d(config.ngf << blocks, rng: &rng), Activation(.relu)]
+        for i in stride(from: blocks, to: 0, by: -1) {
+            g += [try ConvTranspose2d(config.ngf << i, config.ngf << (i - 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+                  try BatchNorm2d(config.ngf << (i - 1), rng: &rng), Activation(.relu)]
+        }
+        g += [try ConvTranspose2d(config.ngf, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+              Activation(.tanh)]
+        var d: [any Layer] = [try Conv2d(config.channels, config.ndf, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+                              Activation(.leakyRelu(0.2))]
+        for i in 0..<blocks {
+            d += [try Conv2d(config.ndf << i, config.ndf << (i + 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+                  try BatchNorm2d(config.ndf << (i + 1), rng: &rng), Activation(.leakyRelu(0.2))]
+        }
+        d += [try Conv2d(config.ndf << blocks, 1, kernel: 4, bias: false, rng: &rng), Activation(.sigmoid)]
+        generator = Sequential(g)
+        discriminator = Sequential(d)
+        optimizerG = try Adam(generator.parameters.map(\.1), beta1: config.beta1, beta2: config.beta2)
+        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: config.beta1, beta2: config.beta2)
+        self.rng = rng
+    }
+
+    /// D's logits: every layer but the final sigmoid.
+    func discriminatorLogits(_ x: Tensor) throws -> Tensor {
+        try reshape(try discriminator(x, training: true, layers: discriminator.layers.count - 1), [x.shape[0]])
+    }
+
+    private func checkImages(_ x: Tensor, _ argument: String) throws {
+        let c = config
+        try require(x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
+                    "\(argument): expected images [N, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(Shape.describe(x.shape))")
+        try require(x.shape[0] >= 1, "\(argument): expected at least one image")
+    }
+
+    /// One iteration of the reference recipe: a D step on a real and a fake batch, then a G step through the
+    /// updated D. Returns loss_d, loss_g, D's mean output on reals and on fakes (before its update).
+    public func trainStep(_ batches: [Tensor]) throws -> [Float] {
+        try require(batches.count == 1, "batches: DCGAN trains on one batch of real images, got \(batches.count) batches")
+        let real = batches[0]
+        try checkImages(real, "batch")
+        let b = real.shape[0]
+
+        optimizerD.zeroGrad()
+        let logitsReal = try discriminatorLogits(real.detached())
+        let lossReal = try bceWithLogits(logitsReal, target: 1)
+        try Autograd.backward(lossReal)
+        let fake = try generator(try rng.normal([b, config.nz, 1, 1]), training: true)
+        let logitsFake = try discriminatorLogits(fake.detached())
+        let lossFake = try bceWithLogits(logitsFake, target: 0)
+        try Autograd.backward(lossFake)
+        try optimizerD.update(lr: config.lrD)
+
+        // G step: D's weights need no gradient here, so its weight-gradient GEMMs are skipped.
+        optimizerG.zeroGrad()
+        let lossG = try frozen(optimizerD.parameters) {
+            let loss = try bceWithLogits(try discriminatorLogits(fake), target: 1)
+            try Autograd.backward(loss)
+            return loss
+        }
+        StepTransaction.commit()  // the rest is G's update
+        try optimizerG.update(lr: config.lrG)
+        step += 1
+
+        let meanProbability = { (logits: Tensor) throws -> Float in try noGrad { try mean(try sigmoid(logits)).item } }
+        return [lossReal.item + lossFake.item, lossG.item, try meanProbability(logitsReal), try meanProbability(logitsFake)]
+    }
+
+    public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
+        guard let layer = try net(name) as? any Layer else {
+            throw SwiftGANError.invalidArgument("net: '\(name)' has no one-tensor forward pass")
+        }
+        var input = x
+        if name == "G" {
+            if x.rank == 2 { input = try reshape(x, [x.shape[0], x.shape[1], 1, 1]) }
+            try require(input.rank == 4 && input.shape[1] == config.nz && input.shape[2] == 1 && input.shape[3] == 1 && input.shape[0] >= 1,
+                        "x: G expects z of shape [N, \(config.nz)] or [N, \(config.nz), 1, 1], got \(Shape.describe(x.shape))")
+        } else {
+            try checkImages(x, "x")
+        }
+        return try noGrad { try layer(input, training: training) }
+    }
+
+    public func generate(count: Int, seed: UInt64) throws -> Tensor {
+        try require(count >= 1 && count <= 1 << 16, "n: expected 1 to 65536 samples, got \(count)")
+        var sampler = RandomGenerator(seed: seed)
+        return try forward(net: "G", try sampler.normal([count, config.nz, 1, 1]), training: false)
+    }
+}

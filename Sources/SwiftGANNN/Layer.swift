@@ -1,0 +1,74 @@
+import SwiftGANCore
+
+/// Anything that owns tensors under the reference implementations' names, so their state dicts load unchanged.
+public protocol Module: AnyObject {
+    /// Learnable tensors by name, e.g. ("weight", w), in a fixed order.
+    var parameters: [(String, Tensor)] { get }
+    /// Non-learnable state (running statistics, constants) by name.
+    var buffers: [(String, Tensor)] { get }
+}
+
+/// A module with a one-tensor forward pass.
+public protocol Layer: Module {
+    /// The forward pass; `training` selects batch statistics (and their running updates) in normalization layers.
+    func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor
+}
+
+extension Module {
+    public var parameters: [(String, Tensor)] { [] }
+    public var buffers: [(String, Tensor)] { [] }
+    /// Parameters and buffers together: the layer's state dict.
+    public var state: [(String, Tensor)] { parameters + buffers }
+    /// Number of learnable values.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
+}
+
+/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) { self.layers = layers }
+
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+        try callAsFunction(x, training: training, layers: layers.count)
+    }
+
+    /// Applies only the first `count` layers (for example a discriminator without its final sigmoid).
+    public func callAsFunction(_ x: Tensor, training: Bool, layers count: Int) throws -> Tensor {
+        var h = x
+        for layer in layers.prefix(count) { h = try layer(h, training: training) }
+        return h
+    }
+
+    public var parameters: [(String, Tensor)] { prefixed { $0.parameters } }
+    public var buffers: [(String, Tensor)] { prefixed { $0.buffers } }
+
+    private func prefixed(_ names: (any Layer) -> [(String, Tensor)]) -> [(String, Tensor)] {
+        layers.enumerated().flatMap { i, layer in names(layer).map { ("\(i).\($0.0)", $0.1) } }
+    }
+}
+
+/// A layer whose state names carry a prefix ("main" in pytorch/examples DCGAN: "main.0.weight").
+public final class Named: Layer {
+    public let name: String
+    public let body: any Layer
+
+    public init(_ name: String, _ body: any Layer) {
+        self.name = name
+        self.body = body
+    }
+
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try body(x, training: training) }
+    public var parameters: [(String, Tensor)] { prefixed(name, body.parameters) }
+    public var buffers: [(String, Tensor)] { prefixed(name, body.buffers) }
+}
+
+/// State entries under a prefix: "prefix.name".
+public func prefixed(_ prefix: String, _ entries: [(String, Tensor)]) -> [(String, Tensor)] {
+    entries.map { ("\(prefix).\($0.0)", $0.1) }
+}
+
+/// The state of several named modules, each under its name.
+public func namedState(_ modules: [(String, (any Module)?)], _ pick: (any Module) -> [(String, Tensor)]) -> [(String, Tensor)] {
+    modules.flatMap { name, m in m.map { prefixed(name, pick($0)) } ?? [] }
+}

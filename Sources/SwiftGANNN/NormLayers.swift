@@ -1,0 +1,34 @@
+import SwiftGANCore
+
+/// Normalization layers.
+
+/// Batch normalization with learnable scale and shift and running statistics (PyTorch's BatchNorm2d).
+public final class BatchNorm2d: Layer {
+    public let weight: Tensor, bias: Tensor
+    public let runningMean: Tensor, runningVar: Tensor
+    public let momentum: Float, eps: Float
+
+    /// Scale drawn from N(1, initStd) as DCGAN initializes it (initStd 0 gives PyTorch's default of ones).
+    public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5, initStd: Float = 0.02, rng: inout RandomGenerator) throws {
+        weight = try parameter([channels], mean: 1, std: initStd, rng: &rng)
+        bias = try zeroParameter([channels])
+        runningMean = try Tensor(zeros: [channels])
+        runningVar = try Tensor(repeating: 1, shape: [channels])
+        (self.momentum, self.eps) = (momentum, eps)
+    }
+
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+        try batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+                      momentum: momentum, eps: eps)
+    }
+
+    public var parameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
+    public var buffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
+}
+
+/// Instance normalization without affine parameters or running statistics (CycleGAN's norm layer).
+public final class InstanceNorm2d: Layer {
+    public let eps: Float
+    public init(eps: Float = 1e-5) { self.eps = eps }
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try instanceNorm(x, eps: eps) }
+}
