@@ -43,35 +43,99 @@ final class GradientTests: XCTestCase {
         try testConvolutionPaths()
     }
 
-    func testConvolutionPaths() throws {
+    /// A convolution case: input and weight shapes (conv2d's layouts, or conv_transpose2d's when `transposed`), stride,
+    /// padding, and the algorithm of each pass (forward, image gradient, weight gradient) of ConvAlgorithm.swift's
+    /// table. (A conv-transpose's passes are those of the conv2d whose image gradient it is.)
+    struct ConvCase {
+        let x: [Int], w: [Int], stride: Int, padding: Int
+        let algorithms: [ConvAlgorithm]
+        var transposed = false
+
+        init(_ x: [Int], _ w: [Int], _ stride: Int, _ padding: Int, _ algorithms: [ConvAlgorithm], transposed: Bool = false) {
+            (self.x, self.w, self.stride, self.padding, self.algorithms, self.transposed) = (x, w, stride, padding, algorithms, transposed)
+        }
+
+        var geometry: ConvGeometry {
+            if transposed {
+                let (h, wd) = ((x[2] - 1) * stride - 2 * padding + w[2], (x[3] - 1) * stride - 2 * padding + w[3])
+                return ConvGeometry(batch: x[0], inChannels: w[1], inHeight: h, inWidth: wd, outChannels: w[0], outHeight: x[2],
+                                    outWidth: x[3], kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
+            }
+            return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: w[0],
+                                outHeight: (x[2] + 2 * padding - w[2]) / stride + 1, outWidth: (x[3] + 2 * padding - w[3]) / stride + 1,
+                                kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
+        }
+    }
+
+    static let convCases: [ConvCase] = [
         // Single-sample chunks (large planes), pointwise convs with one or many samples per chunk, ragged chunks.
-        let cases: [([Int], [Int], Int, Int)] = [([1, 2, 130, 130], [3, 2, 3, 3], 1, 1), ([1, 3, 130, 130], [2, 3, 1, 1], 1, 0),
-                                                 ([3, 3, 6, 6], [4, 3, 1, 1], 1, 0), ([5, 2, 64, 64], [3, 2, 3, 3], 1, 1),
-                                                 ([2, 3, 9, 9], [2, 3, 4, 4], 2, 1), ([3, 4, 4, 4], [5, 4, 4, 4], 1, 0),
-                                                 ([1, 5, 12, 12], [3, 5, 7, 7], 1, 3), ([2, 4, 9, 9], [1, 4, 4, 4], 1, 1),
-                                                 // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
-                                                 ([2, 16, 9, 7], [17, 16, 3, 3], 1, 1), ([1, 20, 10, 10], [16, 20, 3, 3], 1, 0),
-                                                 ([1, 16, 20, 35], [16, 16, 3, 3], 1, 1), ([1, 16, 18, 34], [16, 16, 3, 3], 1, 0),
-                                                 // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv.
-                                                 ([2, 16, 7, 9], [16, 16, 2, 2], 1, 1), ([3, 4, 18, 32], [18, 4, 4, 4], 2, 1),
-                                                 // Winograd with samples in the lanes (planes under 16 wide): two sample
-                                                 // blocks, the second partly empty; over phases at an 8x8 output.
-                                                 ([11, 16, 6, 5], [17, 16, 3, 3], 1, 1), ([9, 4, 16, 16], [16, 4, 4, 4], 2, 1),
-                                                 // ... with more output channels than GEMM columns (products split by rows):
-                                                 // forward and weight gradient, and the flipped image gradient.
-                                                 ([1, 4, 8, 8], [512, 4, 4, 4], 2, 1), ([1, 16, 3, 3], [64, 16, 2, 2], 1, 1),
-                                                 ([1, 64, 3, 3], [16, 64, 2, 2], 1, 1),
-                                                 // The image gradient split by image phase: a ragged 9x11 output.
-                                                 ([4, 4, 18, 22], [16, 4, 4, 4], 2, 1),
-                                                 // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and
-                                                 // above a vector; and stride 2 where the phases do not apply (odd sizes, padding 0).
-                                                 ([2, 3, 12, 14], [4, 3, 3, 3], 2, 1), ([1, 2, 10, 36], [3, 2, 5, 5], 2, 2),
-                                                 ([3, 3, 16, 16], [8, 3, 4, 4], 2, 1), ([2, 2, 8, 6], [3, 2, 4, 4], 2, 1),
-                                                 ([2, 3, 11, 13], [4, 3, 3, 3], 2, 1), ([2, 2, 8, 8], [3, 2, 3, 3], 2, 0)]
-        for (i, (xs, ws, stride, padding)) in cases.enumerated() {
-            let x = try randomTensor(xs, seed: UInt64(i)), w = try randomTensor(ws, seed: UInt64(i + 10))
-            let y = try conv2d(x, weight: w, stride: stride, padding: padding)
-            XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: stride, padding: padding).out), 1e-5, "case \(i) forward")
+        ConvCase([1, 2, 130, 130], [3, 2, 3, 3], 1, 1, [.direct, .direct, .direct]),
+        ConvCase([1, 3, 130, 130], [2, 3, 1, 1], 1, 0, [.pointwise, .pointwise, .pointwise]),
+        ConvCase([3, 3, 6, 6], [4, 3, 1, 1], 1, 0, [.pointwise, .pointwise, .pointwise]),
+        ConvCase([5, 2, 64, 64], [3, 2, 3, 3], 1, 1, [.direct, .direct, .direct]),
+        ConvCase([2, 3, 9, 9], [2, 3, 4, 4], 2, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([3, 4, 4, 4], [5, 4, 4, 4], 1, 0, [.fullyConnected, .fullyConnected, .fullyConnected]),
+        ConvCase([1, 5, 12, 12], [3, 5, 7, 7], 1, 3, [.direct, .direct, .direct]),
+        ConvCase([2, 4, 9, 9], [1, 4, 4, 4], 1, 1, [.direct, .direct, .direct]),
+        // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
+        ConvCase([2, 16, 9, 7], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([1, 20, 10, 10], [16, 20, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
+        ConvCase([1, 16, 20, 35], [16, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([1, 16, 18, 34], [16, 16, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
+        // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv (16-wide output: the image gradient
+        // onto the phase image).
+        ConvCase([2, 16, 7, 9], [16, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([3, 4, 18, 32], [18, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        // Winograd with samples in the lanes (planes under 16 wide): two sample blocks, the second partly empty; over
+        // phases at an 8x8 output.
+        ConvCase([11, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([9, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        // ... with more output channels than GEMM columns (products split by rows): forward and weight gradient over
+        // phases at a 4x4 output with 512 channels (its image gradient by im2col), and the flipped image gradient.
+        ConvCase([1, 4, 8, 8], [512, 4, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
+        ConvCase([1, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([1, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        // The image gradient split by image phase: a ragged 9x11 output.
+        ConvCase([4, 4, 18, 22], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and above a vector; and stride 2
+        // where the phases do not apply (odd sizes, padding 0).
+        ConvCase([2, 3, 12, 14], [4, 3, 3, 3], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([1, 2, 10, 36], [3, 2, 5, 5], 2, 2, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([3, 3, 16, 16], [8, 3, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([2, 2, 8, 6], [3, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([2, 3, 11, 13], [4, 3, 3, 3], 2, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([2, 2, 8, 8], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col]),
+        // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
+        ConvCase([2, 5, 1, 1], [5, 3, 4, 4], 1, 0, [.fullyConnected, .fullyConnected, .fullyConnected], transposed: true),
+        ConvCase([1, 2, 66, 66], [2, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
+        ConvCase([4, 3, 5, 5], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col], transposed: true),
+        ConvCase([2, 16, 8, 16], [16, 5, 4, 4], 2, 1, [.phases, .phases, .phases], transposed: true),
+        ConvCase([3, 8, 8, 8], [8, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
+        ConvCase([2, 3, 7, 9], [3, 2, 3, 3], 2, 1, [.im2col, .im2col, .im2col], transposed: true),
+        ConvCase([3, 16, 8, 8], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases], transposed: true),
+    ]
+
+    /// DCGAN-sized layers, whose routing the thresholds were tuned for, checked by geometry alone: 8x8, 16x16 and
+    /// 4x4 outputs (the last with 256 channels, below the phases' threshold at that size).
+    static let routingCases: [ConvCase] = [
+        ConvCase([1, 64, 16, 16], [128, 64, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        ConvCase([1, 128, 32, 32], [256, 128, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([1, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([1, 128, 8, 8], [256, 128, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+    ]
+
+    func testConvolutionPaths() throws {
+        for (i, c) in (GradientTests.convCases + GradientTests.routingCases).enumerated() {
+            XCTAssertEqual(ConvPass.allCases.map(c.geometry.algorithm), c.algorithms, "case \(i): \(c.x) \(c.w)")
+        }
+        for (i, c) in GradientTests.convCases.enumerated() {
+            let x = try randomTensor(c.x, seed: UInt64(i)), w = try randomTensor(c.w, seed: UInt64(i + 10))
+            let y = c.transposed ? try convTranspose2d(x, weight: w, stride: c.stride, padding: c.padding)
+                                 : try conv2d(x, weight: w, stride: c.stride, padding: c.padding)
+            if !c.transposed {
+                XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: c.stride, padding: c.padding).out), 1e-5,
+                                  "case \(i) forward")
+            }
             // The gradients are the adjoints: <conv(x, w), g> = <x, dL/dx> = <w, dL/dw>.
             let g = try randomTensor(y.shape, seed: UInt64(i + 20)).detached()
             let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
@@ -79,34 +143,6 @@ final class GradientTests: XCTestCase {
             XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) input grad")
             XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) weight grad")
         }
-        // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
-        let transposed: [([Int], [Int], Int, Int)] = [([2, 5, 1, 1], [5, 3, 4, 4], 1, 0), ([1, 2, 66, 66], [2, 2, 4, 4], 2, 1),
-                                                      ([4, 3, 5, 5], [3, 2, 3, 3], 2, 0), ([2, 16, 8, 16], [16, 5, 4, 4], 2, 1),
-                                                      ([3, 8, 8, 8], [8, 4, 4, 4], 2, 1), ([2, 3, 7, 9], [3, 2, 3, 3], 2, 1),
-                                                      ([3, 16, 8, 8], [16, 4, 4, 4], 2, 1)]
-        for (i, (xs, ws, stride, padding)) in transposed.enumerated() {
-            let x = try randomTensor(xs, seed: UInt64(i + 30)), w = try randomTensor(ws, seed: UInt64(i + 40))
-            let y = try convTranspose2d(x, weight: w, stride: stride, padding: padding)
-            let g = try randomTensor(y.shape, seed: UInt64(i + 50)).detached()
-            let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
-            let reference = dot(y, g)
-            XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "transposed \(i) input grad")
-            XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "transposed \(i) weight grad")
-        }
-        // The cases above reach the Winograd kernels (3x3 and 2x2) and the phase split of 4x4 stride-2 convs.
-        let geometry = { (c: Int, h: Int, w: Int, o: Int, k: Int, s: Int, p: Int) in
-            ConvGeometry(batch: 1, inChannels: c, inHeight: h, inWidth: w, outChannels: o, outHeight: (h + 2 * p - k) / s + 1,
-                         outWidth: (w + 2 * p - k) / s + 1, kernelHeight: k, kernelWidth: k, stride: s, padding: p)
-        }
-        XCTAssertTrue(geometry(16, 9, 7, 17, 3, 1, 1).usesWinograd && geometry(16, 7, 9, 16, 2, 1, 1).usesWinograd)
-        XCTAssertTrue(geometry(4, 18, 32, 18, 4, 2, 1).usesPhases && geometry(5, 16, 32, 16, 4, 2, 1).usesPhases)
-        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesPhases && geometry(64, 16, 16, 128, 4, 2, 1).usesSplitPhasesForImageGradient)
-        XCTAssertFalse(geometry(4, 8, 8, 512, 4, 2, 1).usesSplitPhasesForImageGradient || geometry(4, 32, 32, 16, 4, 2, 1).usesSplitPhasesForImageGradient)
-        XCTAssertFalse(geometry(128, 8, 8, 256, 4, 2, 1).usesPhases)  // 4x4 output: im2col over phases
-        XCTAssertTrue(geometry(64, 16, 16, 128, 4, 2, 1).usesStride2Phases && geometry(4, 12, 14, 4, 3, 2, 1).usesStride2Phases
-                      && geometry(2, 10, 36, 3, 5, 2, 2).usesStride2Phases && geometry(3, 16, 16, 8, 4, 2, 1).usesStride2Phases)
-        XCTAssertFalse(geometry(3, 11, 13, 4, 3, 2, 1).usesStride2Phases || geometry(2, 8, 8, 3, 3, 2, 0).usesStride2Phases)
-        XCTAssertTrue(geometry(128, 32, 32, 256, 4, 2, 1).usesPhasesForImageGradient)
         let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
         let wt = try randomTensor([3, 2, 3, 3], seed: 7), bt = try randomTensor([2], seed: 8)
@@ -150,7 +186,7 @@ final class GradientTests: XCTestCase {
             let geometry = ConvGeometry(batch: xs[0], inChannels: xs[1], inHeight: xs[2], inWidth: xs[3], outChannels: ws[0],
                                         outHeight: xs[2] + 2 * padding - ws[2] + 1, outWidth: xs[3] + 2 * padding - ws[3] + 1,
                                         kernelHeight: ws[2], kernelWidth: ws[3], stride: 1, padding: padding)
-            XCTAssertTrue(geometry.usesDirectKernels, "case \(k)")
+            XCTAssertEqual(ConvPass.allCases.map(geometry.algorithm), [.direct, .direct, .direct], "case \(k)")
             let x = try randomTensor(xs, seed: UInt64(k + 60)), w = try randomTensor(ws, seed: UInt64(k + 70))
             let g = try randomTensor(geometry.outputShape, seed: UInt64(k + 80)).detached()
             let reference = try naiveConv(x, w, stride: 1, padding: padding, outGrad: g)

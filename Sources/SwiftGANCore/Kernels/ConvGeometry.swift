@@ -128,12 +128,6 @@ struct ConvGeometry: Equatable {
     // for the tile's rows and one zero (or neighbouring) row above and below; a shift by one column wraps into the
     // next row at the edges, and those lanes are masked to zero.
 
-    /// Whether im2col and col2im take the phase path: stride 2, even sizes, output half the input, shifts of one.
-    var usesStride2Phases: Bool {
-        stride == 2 && inHeight % 2 == 0 && inWidth % 2 == 0 && outHeight == inHeight / 2 && outWidth == inWidth / 2
-            && padding >= 1 && padding <= 2 && kernelHeight - 1 - padding <= 3 && kernelWidth - 1 - padding <= 3
-    }
-
     /// The phase (0 even, 1 odd) and shift of kernel tap `k` along one axis.
     @inline(__always) private func phaseShift(_ k: Int) -> (phase: Int, shift: Int) { ((k - padding) & 1, (k - padding) >> 1) }
 
@@ -285,7 +279,7 @@ struct ConvGeometry: Equatable {
     /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
     /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
     var storesColumns: Bool {
-        !isFullyConnected && !isPointwise && !usesDirectKernels && !usesWinograd && !usesPhases && colRows * outPlane <= 4 * inChannels * inPlane
+        [.im2col, .stride2Im2col].contains(algorithm(.forward)) && colRows * outPlane <= 4 * inChannels * inPlane
             && storedColumnCount <= 1 << 26
     }
 
@@ -311,15 +305,14 @@ struct ConvGeometry: Equatable {
     /// With `storingColumns` (`storedColumnCount` floats), the im2col of every tile is kept there for `backwardWeight`.
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                  out: UnsafeMutablePointer<Float>, storingColumns store: UnsafeMutablePointer<Float>? = nil) throws {
-        if isFullyConnected {
-            sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows, c: out, ldc: outChannels)
-        } else if usesDirectKernels {
-            try directForward(image: image, weight: weight, out: out)
-        } else if usesWinograd {
-            try winogradForward(image: image, weight: weight, out: out)
-        } else if usesPhases {
-            try phaseForward(image: image, weight: weight, out: out)
-        } else {
+        switch algorithm(.forward) {
+        case .fullyConnected:
+            sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows,
+                  c: out, ldc: outChannels)
+        case .direct: try directForward(image: image, weight: weight, out: out)
+        case .winograd: try winogradForward(image: image, weight: weight, out: out)
+        case .phases: try phaseForward(image: image, weight: weight, out: out)
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases:
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
             try forEachTile(needsColumns: !inPlace, store: store) { t, col, block in
@@ -341,14 +334,16 @@ struct ConvGeometry: Equatable {
     /// imageGrad = conv^T(outGrad, weight): the gradient of `forward` with respect to the image, which is
     /// also the forward pass of conv-transpose. weight is [O, C*kh*kw]. Overwrites imageGrad.
     func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
-        if isFullyConnected {
+        switch algorithm(.imageGradient) {
+        case .fullyConnected:
             return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
                          c: imageGrad, ldc: colRows)
+        case .direct: return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .winograd: return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .splitPhases: return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .pointwise, .stride2Im2col, .im2col: break
         }
-        if usesDirectKernels { return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
-        if usesWinograd { return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
-        if usesPhasesForImageGradient { return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
-        if usesSplitPhasesForImageGradient { return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad) }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
         try forEachTile(needsColumns: !inPlace) { t, col, block in
@@ -375,13 +370,15 @@ struct ConvGeometry: Equatable {
     /// With `storedColumns` (from `forward(storingColumns:)`), the image is not read again.
     func backwardWeight(image: UnsafePointer<Float>?, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
                         storedColumns store: UnsafeMutablePointer<Float>? = nil) throws {
-        if isFullyConnected {
-            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!, ldb: colRows,
-                         c: weightGrad, ldc: colRows)
+        switch algorithm(.weightGradient) {
+        case .fullyConnected:
+            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!,
+                         ldb: colRows, c: weightGrad, ldc: colRows)
+        case .direct: return try directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
+        case .winograd: return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
+        case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases: break
         }
-        if usesDirectKernels { return try directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
-        if usesWinograd { return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
-        if usesPhases { return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad) }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
             let n = t.samples * t.rows * outWidth
@@ -399,12 +396,14 @@ struct ConvGeometry: Equatable {
     /// conv-transpose's backward needs both.
     func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
-        if usesPhases {
-            return try phaseForwardAndBackwardWeight(image: image, weight: weight, outGrad: outGrad, out: out, weightGrad: weightGrad)
-        }
-        if isFullyConnected || isPointwise || usesDirectKernels || usesWinograd {
+        switch algorithm(.forward) {
+        case .phases:
+            return try phaseForwardAndBackwardWeight(image: image, weight: weight, outGrad: outGrad, out: out,
+                                                     weightGrad: weightGrad)
+        case .fullyConnected, .pointwise, .direct, .winograd, .splitPhases:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+        case .stride2Im2col, .im2col: break  // one im2col per tile serves both GEMMs
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         let folded = tiles.tiles.contains { $0.samples > 1 }

@@ -9,9 +9,6 @@
 /// source channels and taps (`DirectCorrelation`); the weight gradient keeps 3 output channels by 4 taps of a kernel
 /// row while it runs over a band of pixels. Every result is summed in a fixed order whatever the thread count.
 extension ConvGeometry {
-    /// Whether `forward`, `backwardData` and `backwardWeight` take the direct kernels.
-    var usesDirectKernels: Bool { stride == 1 && outChannels <= 4 && !isPointwise && !isFullyConnected }
-
     /// out[n, o] = sum over c, i, j of w[o, c, i, j] * image[n, c] shifted by (i, j).
     func directForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
         let (c, kh, kw) = (inChannels, kernelHeight, kernelWidth)

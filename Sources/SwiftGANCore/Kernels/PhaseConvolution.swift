@@ -7,24 +7,6 @@
 /// Splitting into phases is a permutation of the image (each pixel lands in exactly one phase), so the image
 /// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
 extension ConvGeometry {
-    /// Whether the convolution and its weight gradient run over phases: 4x4, stride 2, padding 1, even sizes, an
-    /// output of at least 8x8, or 4x4 with 512 or more output channels (with only 4 tiles per sample, the transforms
-    /// pay only against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels), and a phase convolution that
-    /// takes the Winograd kernels.
-    var usesPhases: Bool {
-        kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0 && inWidth % 2 == 0
-            && (outHeight >= 8 && outWidth >= 8 || outHeight >= 4 && outWidth >= 4 && outChannels >= 512) && phaseGeometry.usesWinograd
-    }
-
-    /// Whether the image gradient runs over the phase image too, as the phase convolution's image gradient: planes 16
-    /// wide and up. That gradient is a convolution onto the phase image, one row and column larger than the output.
-    var usesPhasesForImageGradient: Bool { usesPhases && outWidth >= 16 }
-
-    /// Whether the image gradient runs split by image phase (`phaseSplitImageGradient`): outputs 8 to 15 wide, where
-    /// the phase image's extra row and column would cost a whole extra tile row and column (5x5 tiles for 4x4 at an
-    /// 8x8 output). At 4x4 outputs im2col + GEMM is faster; at 16 and up the two Winograd forms measured the same.
-    var usesSplitPhasesForImageGradient: Bool { usesPhases && !usesPhasesForImageGradient && outHeight >= 8 && outWidth >= 8 }
-
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
     var phaseGeometry: ConvGeometry {
         ConvGeometry(batch: batch, inChannels: 4 * inChannels, inHeight: inHeight / 2 + 1, inWidth: inWidth / 2 + 1,

@@ -11,14 +11,6 @@ import Glibc
 /// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
-    /// Whether the convolution takes the Winograd kernels: stride 1, a square 3x3 or 2x2 kernel, padding below the
-    /// kernel size (so the image gradient is again such a convolution), and enough channels on both sides for the
-    /// GEMMs to be worth it.
-    var usesWinograd: Bool {
-        stride == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 2) && padding < kernelHeight
-            && inChannels >= 16 && outChannels >= 16
-    }
-
     /// out = conv(image, weight) (no bias).
     func winogradForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
         if kernelHeight == 3 {

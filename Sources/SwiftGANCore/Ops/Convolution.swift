@@ -63,29 +63,51 @@ func convBackwardWeight(_ x: Tensor, _ g: Tensor, _ geo: ConvGeometry) throws ->
     }
 }
 
-private func checkConvArguments(_ op: String, _ x: Tensor, _ weight: Tensor, stride: Int, padding: Int) throws {
-    try require(x.rank == 4, "\(op): argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
-    try require(weight.rank == 4, "\(op): argument 'weight' must be 4-D, got \(Shape.describe(weight.shape))")
-    try require(!x.shape.contains(0), "\(op): argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
-    try require(!weight.shape.contains(0), "\(op): argument 'weight' has a zero-size dimension: \(Shape.describe(weight.shape))")
+private func checkConvArguments(_ op: String, _ x: [Int], _ weight: [Int], stride: Int, padding: Int) throws {
+    try require(x.count == 4, "\(op): argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x))")
+    try require(weight.count == 4, "\(op): argument 'weight' must be 4-D, got \(Shape.describe(weight))")
+    try require(!x.contains(0), "\(op): argument 'x' has a zero-size dimension: \(Shape.describe(x))")
+    try require(!weight.contains(0), "\(op): argument 'weight' has a zero-size dimension: \(Shape.describe(weight))")
     try require(stride >= 1, "\(op): argument 'stride' must be a positive integer, got \(stride)")
     try require(padding >= 0, "\(op): argument 'padding' must be a non-negative integer, got \(padding)")
 }
 
+/// The geometry of conv2d on inputs of shape `x` [N, C, H, W] and `weight` [O, C, kh, kw] (checked, naming the
+/// argument at fault).
+func conv2dGeometry(_ x: [Int], _ weight: [Int], stride: Int, padding: Int) throws -> ConvGeometry {
+    try checkConvArguments("conv2d", x, weight, stride: stride, padding: padding)
+    try require(weight[1] == x[1],
+                "conv2d: argument 'weight' expects \(weight[1]) input channels, but 'x' has \(x[1]) (x \(Shape.describe(x)), weight \(Shape.describe(weight)))")
+    let (kh, kw) = (weight[2], weight[3])
+    try require(x[2] + 2 * padding >= kh && x[3] + 2 * padding >= kw,
+                "conv2d: kernel \(kh)x\(kw) is larger than the padded input \(x[2] + 2 * padding)x\(x[3] + 2 * padding)")
+    return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: weight[0],
+                        outHeight: (x[2] + 2 * padding - kh) / stride + 1, outWidth: (x[3] + 2 * padding - kw) / stride + 1,
+                        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+}
+
+/// The geometry of conv_transpose2d on inputs of shape `x` [N, C, H, W] and `weight` [C, O, kh, kw]: that of the
+/// conv2d whose image gradient it is (checked, naming the argument at fault).
+func convTranspose2dGeometry(_ x: [Int], _ weight: [Int], stride: Int, padding: Int, outputPadding: Int) throws
+    -> ConvGeometry {
+    try checkConvArguments("conv_transpose2d", x, weight, stride: stride, padding: padding)
+    try require(weight[0] == x[1],
+                "conv_transpose2d: argument 'weight' expects \(weight[0]) input channels, but 'x' has \(x[1]) (x \(Shape.describe(x)), weight \(Shape.describe(weight)))")
+    try require(outputPadding >= 0 && outputPadding < stride,
+                "conv_transpose2d: argument 'output_padding' must be in 0..<stride (\(stride)), got \(outputPadding)")
+    let (kh, kw) = (weight[2], weight[3])
+    let outH = (x[2] - 1) * stride - 2 * padding + kh + outputPadding
+    let outW = (x[3] - 1) * stride - 2 * padding + kw + outputPadding
+    try require(outH > 0 && outW > 0, "conv_transpose2d: padding \(padding) leaves an empty output (\(outH)x\(outW))")
+    return ConvGeometry(batch: x[0], inChannels: weight[1], inHeight: outH, inWidth: outW,
+                        outChannels: weight[0], outHeight: x[2], outWidth: x[3],
+                        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+}
+
 /// 2-D convolution (cross-correlation, as in PyTorch): x [N, C, H, W], weight [O, C, kh, kw], bias [O].
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
-    try checkConvArguments("conv2d", x, weight, stride: stride, padding: padding)
-    try require(weight.shape[1] == x.shape[1],
-                "conv2d: argument 'weight' expects \(weight.shape[1]) input channels, but 'x' has \(x.shape[1]) (x \(Shape.describe(x.shape)), weight \(Shape.describe(weight.shape)))")
+    let geo = try conv2dGeometry(x.shape, weight.shape, stride: stride, padding: padding)
     try checkBias(bias, channels: weight.shape[0], op: "conv2d")
-    let (kh, kw) = (weight.shape[2], weight.shape[3])
-    try require(x.shape[2] + 2 * padding >= kh && x.shape[3] + 2 * padding >= kw,
-                "conv2d: kernel \(kh)x\(kw) is larger than the padded input \(x.shape[2] + 2 * padding)x\(x.shape[3] + 2 * padding)")
-    let geo = ConvGeometry(batch: x.shape[0], inChannels: x.shape[1], inHeight: x.shape[2], inWidth: x.shape[3],
-                           outChannels: weight.shape[0],
-                           outHeight: (x.shape[2] + 2 * padding - kh) / stride + 1,
-                           outWidth: (x.shape[3] + 2 * padding - kw) / stride + 1,
-                           kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     return try convForward(x, weight, bias, geo)
 }
 
@@ -93,18 +115,22 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 /// output size (H - 1) * stride - 2 * padding + kh + outputPadding.
 public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
                             outputPadding: Int = 0) throws -> Tensor {
-    try checkConvArguments("conv_transpose2d", x, weight, stride: stride, padding: padding)
-    try require(weight.shape[0] == x.shape[1],
-                "conv_transpose2d: argument 'weight' expects \(weight.shape[0]) input channels, but 'x' has \(x.shape[1]) (x \(Shape.describe(x.shape)), weight \(Shape.describe(weight.shape)))")
-    try require(outputPadding >= 0 && outputPadding < stride,
-                "conv_transpose2d: argument 'output_padding' must be in 0..<stride (\(stride)), got \(outputPadding)")
+    let geo = try convTranspose2dGeometry(x.shape, weight.shape, stride: stride, padding: padding,
+                                          outputPadding: outputPadding)
     try checkBias(bias, channels: weight.shape[1], op: "conv_transpose2d")
-    let (kh, kw) = (weight.shape[2], weight.shape[3])
-    let outH = (x.shape[2] - 1) * stride - 2 * padding + kh + outputPadding
-    let outW = (x.shape[3] - 1) * stride - 2 * padding + kw + outputPadding
-    try require(outH > 0 && outW > 0, "conv_transpose2d: padding \(padding) leaves an empty output (\(outH)x\(outW))")
-    let geo = ConvGeometry(batch: x.shape[0], inChannels: weight.shape[1], inHeight: outH, inWidth: outW,
-                           outChannels: weight.shape[0], outHeight: x.shape[2], outWidth: x.shape[3],
-                           kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     return try convBackwardData(x, weight, bias, geo)
+}
+
+/// The algorithm that computes each pass of conv2d (or, `transposed`, conv_transpose2d) on inputs of these shapes,
+/// in the caller's terms: its forward pass, the gradient of its input `x`, and the gradient of its weight (see
+/// `ConvAlgorithm`). For diagnostics: `swiftgan.debug.conv_algorithm`.
+public func convolutionAlgorithms(x: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+                                  transposed: Bool = false) throws -> (forward: ConvAlgorithm, inputGradient: ConvAlgorithm,
+                                                                       weightGradient: ConvAlgorithm) {
+    if transposed {
+        let geo = try convTranspose2dGeometry(x, weight, stride: stride, padding: padding, outputPadding: outputPadding)
+        return (geo.algorithm(.imageGradient), geo.algorithm(.forward), geo.algorithm(.weightGradient))
+    }
+    let geo = try conv2dGeometry(x, weight, stride: stride, padding: padding)
+    return (geo.algorithm(.forward), geo.algorithm(.imageGradient), geo.algorithm(.weightGradient))
 }

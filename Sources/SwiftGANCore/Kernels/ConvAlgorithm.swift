@@ -1,0 +1,98 @@
+/// Which kernel computes each pass of a convolution: the one table of the engine's convolution algorithms.
+///
+/// A convolution has three passes over one `ConvGeometry` (conv-transpose runs them with the roles swapped: its
+/// forward pass is the image gradient). `ConvGeometry.algorithm(_:)` maps a pass and a geometry to one
+/// `ConvAlgorithm`, and every entry point (`forward`, `backwardData`, `backwardWeight`,
+/// `forwardAndBackwardWeight`) dispatches on it; the thresholds below are the only tuned numbers in that choice.
+
+/// A pass of a convolution.
+public enum ConvPass: String, CaseIterable, Sendable {
+    /// out = conv(image, weight): conv2d's forward pass, and conv-transpose's image gradient.
+    case forward
+    /// The gradient with respect to the image: conv2d's input gradient, and conv-transpose's forward pass.
+    case imageGradient = "image_gradient"
+    /// The gradient with respect to the weight.
+    case weightGradient = "weight_gradient"
+}
+
+/// How a convolution pass is computed; all are exact up to float rounding.
+public enum ConvAlgorithm: String, CaseIterable, Sendable {
+    /// The kernel covers the whole unpadded image: one GEMM, like a fully connected layer (DCGAN's first G and last
+    /// D layers).
+    case fullyConnected = "fully_connected"
+    /// A 1x1 stride-1 unpadded kernel: a GEMM on the image itself, no im2col.
+    case pointwise
+    /// Register-blocked loops for stride 1 and very few output channels (CycleGAN's last 7x7 conv to RGB,
+    /// PatchGAN's last conv; `DirectConvolution.swift`).
+    case direct
+    /// Winograd F(2x2, 3x3) or F(2x2, 2x2) for stride-1 3x3 and 2x2 kernels (`WinogradConvolution.swift`).
+    case winograd
+    /// A 4x4 stride-2 convolution as a 2x2 Winograd F(2x2, 2x2) convolution over the image's four phases; for the
+    /// image gradient, that convolution's own image gradient onto the phase image (`PhaseConvolution.swift`).
+    case phases
+    /// The image gradient of a 4x4 stride-2 convolution as four F(2x2, 2x2) convolutions of the output gradient, one
+    /// per image phase (`phaseSplitImageGradient`).
+    case splitPhases = "split_phases"
+    /// im2col/col2im over the image split into its phases, with one GEMM per tile (stride 2, even sizes).
+    case stride2Im2col = "stride2_im2col"
+    /// im2col/col2im with one GEMM per tile: everything else.
+    case im2col
+}
+
+extension ConvGeometry {
+    /// The most output channels the direct kernels take (more make a GEMM worth its im2col).
+    static let directMaxOutputChannels = 4
+    /// The fewest channels on either side for which Winograd's transforms pay against its smaller GEMMs.
+    static let winogradMinChannels = 16
+    /// The smallest output side at which 4x4 stride-2 convolutions run over phases; at the next smaller side (4) only
+    /// with `phasesMinChannelsAtSmallOutputs` output channels (with 4 tiles per sample the transforms pay only
+    /// against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels).
+    static let phasesMinOutputSide = 8
+    static let phasesMinChannelsAtSmallOutputs = 512
+    /// The narrowest output whose image gradient runs onto the phase image (one row and column larger than the
+    /// output); narrower outputs of `phasesMinOutputSide` and up split the gradient by image phase instead, where
+    /// the extra row and column would cost a whole extra tile row and column. At 4x4 outputs im2col is faster.
+    static let phaseImageGradientMinWidth = 16
+
+    /// The algorithm of `pass` for this geometry.
+    public func algorithm(_ pass: ConvPass) -> ConvAlgorithm {
+        if isFullyConnected { return .fullyConnected }
+        if isPointwise { return .pointwise }
+        if stride == 1 && outChannels <= ConvGeometry.directMaxOutputChannels { return .direct }
+        if isWinogradShape { return .winograd }
+        if isPhaseShape {
+            switch pass {
+            case .forward, .weightGradient: return .phases
+            case .imageGradient:
+                if outWidth >= ConvGeometry.phaseImageGradientMinWidth { return .phases }
+                if outHeight >= ConvGeometry.phasesMinOutputSide && outWidth >= ConvGeometry.phasesMinOutputSide {
+                    return .splitPhases
+                }
+            }
+        }
+        return usesStride2Phases ? .stride2Im2col : .im2col
+    }
+
+    /// Stride 1, a square 3x3 or 2x2 kernel, padding below the kernel size (so the image gradient is again such a
+    /// convolution), and enough channels on both sides.
+    private var isWinogradShape: Bool {
+        stride == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 2) && padding < kernelHeight
+            && inChannels >= ConvGeometry.winogradMinChannels && outChannels >= ConvGeometry.winogradMinChannels
+    }
+
+    /// 4x4, stride 2, padding 1, even sizes, a large enough output, and a phase convolution that is Winograd's.
+    private var isPhaseShape: Bool {
+        let side = ConvGeometry.phasesMinOutputSide
+        let largeEnough = outHeight >= side && outWidth >= side
+            || outHeight >= side / 2 && outWidth >= side / 2 && outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
+        return kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0
+            && inWidth % 2 == 0 && largeEnough && phaseGeometry.algorithm(.forward) == .winograd
+    }
+
+    /// Whether im2col and col2im split the image into phases: stride 2, even sizes, output half the input, tap
+    /// shifts of at most one.
+    var usesStride2Phases: Bool {
+        stride == 2 && inHeight % 2 == 0 && inWidth % 2 == 0 && outHeight == inHeight / 2 && outWidth == inWidth / 2
+            && padding >= 1 && padding <= 2 && kernelHeight - 1 - padding <= 3 && kernelWidth - 1 - padding <= 3
+    }
+}
