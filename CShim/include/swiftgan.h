@@ -72,6 +72,14 @@ int32_t sg_op(const char *name,
 /* A comma-separated list of every op name (static storage). */
 const char *sg_op_names(void);
 
+/* The algorithm that computes each pass of conv2d (transposed != 0: conv_transpose2d) on inputs of these shapes
+ * (x [N, C, H, W], weight in the op's layout): names[0] for its forward pass, names[1] for the gradient of x,
+ * names[2] for the gradient of the weight, each one of "fully_connected", "pointwise", "direct", "winograd",
+ * "phases", "split_phases", "stride2_im2col", "im2col" (static strings). Fails as the op would on these shapes. */
+int32_t sg_conv_algorithms(const int64_t *x_shape, int32_t x_ndim, const int64_t *weight_shape, int32_t weight_ndim,
+                           int32_t stride, int32_t padding, int32_t output_padding, int32_t transposed,
+                           const char **names);
+
 /* --- autodiff --- */
 /* Gradients of sum_i <outputs[i], grad_outputs[i]> with respect to inputs (torch.autograd.grad).
  * grad_outputs may be NULL, or hold NULL entries, for scalar outputs (gradient 1). grads[j] is set to a new
@@ -113,24 +121,18 @@ int32_t sg_ema_update(int32_t n, sg_tensor *const *ema, sg_tensor *const *params
 
 /* --- models ---
  * A model owns its networks, optimizers, RNG and step counter; one call runs one whole training step in Swift.
- * kinds and their config attributes (numbers; absent ones take the paper defaults):
- *   "dcgan": image_size (64; a power of two from 16 to 128), channels (3), nz (100), ngf (64), ndf (64),
- *            lr_g (2e-4), lr_d (2e-4), beta1 (0.5), beta2 (0.999)
- *   "cyclegan": image_size (256; the training crop, a multiple of 4), in_channels (3), out_channels (3), ngf (64),
- *            ndf (64), n_blocks (9), n_layers_d (3), lambda_A (10), lambda_B (10), lambda_identity (0.5),
- *            pool_size (50), lr (2e-4), beta1 (0.5), beta2 (0.999), epoch_steps (1000; steps per epoch),
- *            n_epochs (100), n_epochs_decay (100)
- *   "stylegan": version (2: StyleGAN2; 1: StyleGAN with AdaIN and progressive growing, whose defaults differ:
- *            r1_gamma 10, r1_interval 1, pl_weight 0), phase_images (20000; v1 images per growth phase),
- *            initial_resolution (8; v1), resolution (32), channels (3), z_dim (256), w_dim (256), mapping_layers (8),
- *            mapping_lr_multiplier (0.01), channel_base (4096), channel_max (128), lr (0.002), beta1 (0), beta2 (0.99),
- *            r1_gamma (0.0002 * resolution^2 / 32), r1_interval (16), pl_interval (4), pl_weight (2), pl_decay (0.01),
- *            pl_batch_shrink (2), style_mixing (0.9), ema_images (10000), mbstd_group (4), ada (0: adaptive
- *            discriminator augmentation off), ada_target (0.6), ada_interval (4), ada_kimg (500), augment_p (0: initial p)
- * Names lists returned below are comma-separated, in a fixed order, valid until the model is released. */
+ * Kinds: "dcgan", "cyclegan", "stylegan". Each kind's configuration is declared once in the engine; its schema is a
+ * JSON list of fields in declaration order, each {"name", "type" (a Python type: "int", "float", "bool", "str",
+ * "tuple[float, float]", or "<type> | None"), "default", "doc", and for numbers "accepts" (a description such as
+ * "1 to 64"), "minimum", "maximum", "choices" where they apply}; the last field is "seed". */
 typedef struct sg_model sg_model;
-int32_t sg_model_create(const char *kind, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
-                        uint64_t seed, sg_model **out);
+/* *out = the schema of `kind` as JSON text (static storage). */
+int32_t sg_model_config_schema(const char *kind, const char **out);
+/* A model of `kind` from `config`, a JSON object of schema fields (absent ones take their defaults; unknown names,
+ * values of the wrong type (SG_ETYPE) or outside what a field accepts (SG_EVALUE) are refused, naming the field).
+ * max_state_floats >= 0 caps the floats building the model may allocate (SG_EMEMORY beyond), -1 for no cap.
+ * Names lists returned below are comma-separated, in a fixed order, valid until the model is released. */
+int32_t sg_model_create(const char *kind, const char *config, int64_t max_state_floats, sg_model **out);
 void sg_model_release(sg_model *m);
 /* The losses and statistics train_step reports (dcgan: "loss_d,loss_g,d_real,d_fake"; cyclegan:
  * "D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B"; stylegan: "loss_g,loss_d,loss_pl,loss_r1,d_real,d_fake,pl_mean,augment_p",

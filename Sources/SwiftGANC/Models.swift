@@ -30,105 +30,31 @@ final class ModelBox {
     }
 }
 
-/// Builds a model of `kind` from numeric config attributes (see swiftgan.h).
-func makeModel(kind: String, attrs: [String: Double], seed: UInt64) throws -> any GANModel {
-    let call = OpCall(op: kind, inputs: [:], attrs: attrs)
-    func allow(_ names: [String]) throws {
-        for key in attrs.keys where !names.contains(key) {
-            throw SwiftGANError.invalidArgument("\(kind): unknown config '\(key)' (expected \(names.joined(separator: ", ")))")
-        }
-    }
-    switch kind {
-    case "dcgan":
-        try allow(["image_size", "channels", "nz", "ngf", "ndf", "lr_g", "lr_d", "beta1", "beta2"])
-        var c = DCGAN.Config()
-        c.imageSize = try call.int("image_size", c.imageSize)
-        c.channels = try call.int("channels", c.channels)
-        c.nz = try call.int("nz", c.nz)
-        c.ngf = try call.int("ngf", c.ngf)
-        c.ndf = try call.int("ndf", c.ndf)
-        c.lrG = try call.float("lr_g", c.lrG)
-        c.lrD = try call.float("lr_d", c.lrD)
-        c.beta1 = try call.double("beta1", c.beta1)
-        c.beta2 = try call.double("beta2", c.beta2)
-        return try DCGAN(c, seed: seed)
-    case "cyclegan":
-        try allow(["image_size", "in_channels", "out_channels", "ngf", "ndf", "n_blocks", "n_layers_d", "lambda_A", "lambda_B",
-                   "lambda_identity", "pool_size", "lr", "beta1", "beta2", "epoch_steps", "n_epochs", "n_epochs_decay"])
-        var c = CycleGAN.Config()
-        c.imageSize = try call.int("image_size", c.imageSize)
-        c.inChannels = try call.int("in_channels", c.inChannels)
-        c.outChannels = try call.int("out_channels", c.outChannels)
-        c.ngf = try call.int("ngf", c.ngf)
-        c.ndf = try call.int("ndf", c.ndf)
-        c.blocks = try call.int("n_blocks", c.blocks)
-        c.discriminatorLayers = try call.int("n_layers_d", c.discriminatorLayers)
-        c.lambdaA = try call.float("lambda_A", c.lambdaA)
-        c.lambdaB = try call.float("lambda_B", c.lambdaB)
-        c.lambdaIdentity = try call.float("lambda_identity", c.lambdaIdentity)
-        c.poolSize = try call.int("pool_size", c.poolSize)
-        c.lr = try call.float("lr", c.lr)
-        c.beta1 = try call.double("beta1", c.beta1)
-        c.beta2 = try call.double("beta2", c.beta2)
-        c.epochSteps = try call.int("epoch_steps", c.epochSteps)
-        c.epochs = try call.int("n_epochs", c.epochs)
-        c.decayEpochs = try call.int("n_epochs_decay", c.decayEpochs)
-        return try CycleGAN(c, seed: seed)
-    case "stylegan":
-        try allow(["version", "resolution", "channels", "z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "channel_base",
-                   "channel_max", "lr", "beta1", "beta2", "r1_gamma", "r1_interval", "pl_interval", "pl_weight", "pl_decay",
-                   "pl_batch_shrink", "style_mixing", "ema_images", "ema_rampup", "mbstd_group", "ada", "ada_target", "ada_interval", "ada_kimg",
-                   "augment_p", "phase_images", "initial_resolution"])
-        let version = try call.int("version", 2)
-        try require(version == 1 || version == 2, "version: expected 1 (StyleGAN) or 2 (StyleGAN2), got \(version)")
-        var c = version == 1 ? StyleGAN.Config.version1() : StyleGAN.Config()
-        c.resolution = try call.int("resolution", c.resolution)
-        c.channels = try call.int("channels", c.channels)
-        c.zDim = try call.int("z_dim", c.zDim)
-        c.wDim = try call.int("w_dim", c.wDim)
-        c.mappingLayers = try call.int("mapping_layers", c.mappingLayers)
-        c.mappingLrMultiplier = try call.float("mapping_lr_multiplier", c.mappingLrMultiplier)
-        c.channelBase = try call.int("channel_base", c.channelBase)
-        c.channelMax = try call.int("channel_max", c.channelMax)
-        c.lr = try call.float("lr", c.lr)
-        c.beta1 = try call.double("beta1", c.beta1)
-        c.beta2 = try call.double("beta2", c.beta2)
-        if attrs["r1_gamma"] != nil { c.r1Gamma = try call.float("r1_gamma", 0) }
-        c.r1Interval = try call.int("r1_interval", c.r1Interval)
-        c.plInterval = try call.int("pl_interval", c.plInterval)
-        c.plWeight = try call.float("pl_weight", c.plWeight)
-        c.plDecay = try call.float("pl_decay", c.plDecay)
-        c.plBatchShrink = try call.int("pl_batch_shrink", c.plBatchShrink)
-        c.mixingProbability = try call.float("style_mixing", c.mixingProbability)
-        c.emaImages = try call.float("ema_images", c.emaImages)
-        c.emaRampup = try call.float("ema_rampup", c.emaRampup)
-        c.mbstdGroup = try call.int("mbstd_group", c.mbstdGroup)
-        c.ada = try call.bool("ada", c.ada)
-        c.adaTarget = try call.float("ada_target", c.adaTarget)
-        c.adaInterval = try call.int("ada_interval", c.adaInterval)
-        c.adaSpeedImages = try call.float("ada_kimg", c.adaSpeedImages / 1000) * 1000
-        c.augmentP = try call.float("augment_p", c.augmentP)
-        c.phaseImages = try call.int("phase_images", c.phaseImages)
-        c.initialResolution = try call.int("initial_resolution", c.initialResolution)
-        return try StyleGAN(c, seed: seed)
-    default:
-        throw SwiftGANError.invalidArgument("kind: unknown model '\(kind)'; expected 'dcgan', 'cyclegan' or 'stylegan'")
+/// The schema of each kind as JSON text (static storage, made on first use).
+nonisolated(unsafe) private let schemaTexts: [ModelKind: UnsafeMutablePointer<CChar>] = Dictionary(
+    uniqueKeysWithValues: ModelKind.allCases.map { ($0, strdup($0.schema.text)!) })
+
+@_cdecl("sg_model_config_schema")
+public func sg_model_config_schema(_ kind: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?)
+    -> Int32 {
+    guarded {
+        let out = try nonNull(out, "out")
+        out.pointee = UnsafePointer(schemaTexts[try ModelKind(named: try string(kind, "kind"))]!)
     }
 }
 
 @_cdecl("sg_model_create")
-public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?,
-                            _ attrValues: UnsafePointer<Double>?, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?, _ maxStateFloats: Int64,
+                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let kind = try string(kind, "kind"), out = try nonNull(out, "out")
-        var attrs = try readAttributes(nAttrs, attrNames, attrValues)
-        // "max_state_floats" (from loading a checkpoint) caps what building the model may allocate.
+        let kind = try ModelKind(named: try string(kind, "kind")), out = try nonNull(out, "out")
+        let json = try JSONValue.parse(try string(config, "config"), "config")
+        // A cap from loading a checkpoint: building the model may allocate at most about what the file holds.
         let model: any GANModel
-        if let budget = attrs.removeValue(forKey: "max_state_floats") {
-            try require(budget >= 0 && budget <= Double(Int.max / 2), "max_state_floats: expected a non-negative count")
-            model = try AllocationBudget.with(Int(budget), "\(kind) model") { try makeModel(kind: kind, attrs: attrs, seed: seed) }
+        if maxStateFloats >= 0 {
+            model = try AllocationBudget.with(Int(maxStateFloats), "\(kind.rawValue) model") { try kind.make(json) }
         } else {
-            model = try makeModel(kind: kind, attrs: attrs, seed: seed)
+            model = try kind.make(json)
         }
         out.pointee = OpaquePointer(Unmanaged.passRetained(ModelBox(model)).toOpaque())
     }

@@ -8,15 +8,15 @@ import XCTest
 final class CycleGANTests: XCTestCase {
     func smallConfig() -> CycleGAN.Config {
         var c = CycleGAN.Config()
-        (c.imageSize, c.ngf, c.ndf, c.blocks, c.poolSize, c.epochSteps, c.epochs, c.decayEpochs) = (16, 4, 4, 1, 3, 2, 1, 2)
-        c.discriminatorLayers = 2
+        (c.imageSize, c.ngf, c.ndf, c.nBlocks, c.poolSize, c.epochSteps, c.nEpochs, c.nEpochsDecay) = (16, 4, 4, 1, 3, 2, 1, 2)
+        c.nLayersD = 2
         return c
     }
 
     /// junyanz's ResnetGenerator (6 blocks) and PatchGAN outputs within 1e-3 relative, loaded under their names.
     func testFixtureParity() throws {
         var c = CycleGAN.Config()
-        (c.ngf, c.ndf, c.blocks, c.imageSize) = (16, 16, 6, 64)
+        (c.ngf, c.ndf, c.nBlocks, c.imageSize) = (16, 16, 6, 64)
         let model = try CycleGAN(c, seed: 0)
         for (file, net) in [("cyclegan_resnet6_G", "G_A"), ("cyclegan_patchgan_D", "D_A")] {
             let f = try Fixture("models/\(file).safetensors")

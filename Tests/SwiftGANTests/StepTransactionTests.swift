@@ -72,7 +72,7 @@ final class StepTransactionTests: XCTestCase {
     /// After warm-up the pools are full, so the step swaps pooled images.
     func testCycleGANStepRollsBack() throws {
         var c = CycleGAN.Config()
-        (c.imageSize, c.ngf, c.ndf, c.blocks, c.poolSize, c.epochSteps, c.discriminatorLayers) = (16, 4, 4, 1, 3, 2, 2)
+        (c.imageSize, c.ngf, c.ndf, c.nBlocks, c.poolSize, c.epochSteps, c.nLayersD) = (16, 4, 4, 1, 3, 2, 2)
         try checkRollback({ try CycleGAN(c, seed: 1) }, batches: try batches(4, [[2, 3, 16, 16], [2, 3, 16, 16]]), warmUp: 3)
     }
 

@@ -97,7 +97,8 @@ final class StyleGANTests: XCTestCase {
         XCTAssertEqual(stages.map(\.resolution), [8, 8, 8, 16, 16, 16, 16, 32, 32, 32])
         XCTAssertEqual(stages.map(\.alpha), [1, 1, 1, 0.5, 0.9, 1, 1, 0.5, 1, 1])
 
-        var c = StyleGAN.Config.version1()
+        var c = StyleGAN.Config()
+        c.version = 1
         (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (16, 3, 8, 8, 2, 32, 8)
         (c.phaseImages, c.initialResolution) = (8, 8)
         let model = try StyleGAN(c, seed: 1)

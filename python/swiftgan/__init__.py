@@ -21,7 +21,7 @@ from swiftgan._native import (
     set_num_threads,
     tensor,
 )
-from swiftgan import autograd, datasets, distributed, functional, images, metrics, models, optim, safetensors
+from swiftgan import autograd, datasets, debug, distributed, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
 from swiftgan.images import save_grid, show
 from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, NonFiniteLossWarning, StyleGAN, load
@@ -40,6 +40,7 @@ __all__ = [
     "Tensor",
     "autograd",
     "datasets",
+    "debug",
     "distributed",
     "functional",
     "get_num_threads",

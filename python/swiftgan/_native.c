@@ -1177,34 +1177,25 @@ static PyTypeObject OptimizerType = {
 /* Model */
 
 static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"kind", "attrs", "seed", NULL};
-    const char *kind;
-    PyObject *attrs_dict = NULL, *seed_arg = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|OO:Model", kwlist, &kind, &attrs_dict, &seed_arg)) {
+    static char *kwlist[] = {"kind", "config", "max_state_floats", NULL};
+    const char *kind, *config;
+    long long max_state_floats = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ss|L:Model", kwlist, &kind, &config, &max_state_floats)) {
         return -1;
     }
     if (self->handle != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
         return -1;
     }
-    uint64_t seed = 0;
-    if (seed_arg != NULL && uint64_parse(seed_arg, "Model", "seed", &seed) < 0) {
-        return -1;
-    }
     if (self->lock == NULL && (self->lock = PyThread_allocate_lock()) == NULL) {
         PyErr_NoMemory();
-        return -1;
-    }
-    Attrs attrs;
-    if (attrs_parse(attrs_dict, "Model", &attrs) < 0) {
         return -1;
     }
     sg_model *out = NULL;
     int32_t status;
     Py_BEGIN_ALLOW_THREADS
-    status = sg_model_create(kind, attrs.count, attrs.names, attrs.values, seed, &out);
+    status = sg_model_create(kind, config, (int64_t)max_state_floats, &out);
     Py_END_ALLOW_THREADS
-    attrs_free(&attrs);
     if (status != SG_OK) {
         raise_status(status);
         return -1;
@@ -1578,10 +1569,11 @@ static PyMethodDef Model_methods[] = {
 static PyTypeObject ModelType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "swiftgan._native.Model",
-    .tp_doc = PyDoc_STR("Model(kind, attrs=None, seed=0)\n\n"
+    .tp_doc = PyDoc_STR("Model(kind, config, max_state_floats=-1)\n\n"
                         "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
-                        "or 'stylegan', with the config attributes of swiftgan.h (absent ones take the paper\n"
-                        "defaults). Calls on one instance from several threads take turns (each waits with the GIL released)."),
+                        "or 'stylegan'; config a JSON object of the fields of config_schema(kind) (absent ones take\n"
+                        "their defaults); max_state_floats >= 0 caps what building it may allocate. Calls on one\n"
+                        "instance from several threads take turns (each waits with the GIL released)."),
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -1687,11 +1679,53 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
     return result;
 }
 
+static PyObject *mod_config_schema(PyObject *Py_UNUSED(module), PyObject *arg) {
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (kind == NULL) {
+        return PyErr_Occurred() ? NULL : raise_kind("config_schema", "kind", "a str", arg);
+    }
+    const char *schema = NULL;
+    int32_t status = sg_model_config_schema(kind, &schema);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return PyUnicode_FromString(schema);
+}
+
+static PyObject *mod_conv_algorithms(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"x_shape", "weight_shape", "stride", "padding", "output_padding", "transposed", NULL};
+    PyObject *x_arg, *weight_arg;
+    int stride = 1, padding = 0, output_padding = 0, transposed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|iiip:conv_algorithms", kwlist, &x_arg, &weight_arg, &stride,
+                                     &padding, &output_padding, &transposed)) {
+        return NULL;
+    }
+    int64_t x_shape[SG_MAX_NDIM], weight_shape[SG_MAX_NDIM];
+    int32_t x_ndim, weight_ndim;
+    if (shape_parse(x_arg, "conv_algorithm", x_shape, &x_ndim) < 0 ||
+        shape_parse(weight_arg, "conv_algorithm", weight_shape, &weight_ndim) < 0) {
+        return NULL;
+    }
+    const char *names[3] = {NULL, NULL, NULL};
+    int32_t status = sg_conv_algorithms(x_shape, x_ndim, weight_shape, weight_ndim, stride, padding, output_padding,
+                                        transposed, names);
+    if (status != SG_OK) {
+        return raise_status(status);
+    }
+    return Py_BuildValue("(sss)", names[0], names[1], names[2]);
+}
+
 static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
     return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
 }
 
 static PyMethodDef module_methods[] = {
+    {"config_schema", (PyCFunction)mod_config_schema, METH_O,
+     "config_schema(kind) -> str\n\nThe JSON schema of a model kind's configuration (see swiftgan.h)."},
+    {"conv_algorithms", (PyCFunction)(void (*)(void))mod_conv_algorithms, METH_VARARGS | METH_KEYWORDS,
+     "conv_algorithms(x_shape, weight_shape, stride=1, padding=0, output_padding=0, transposed=False)"
+     " -> tuple[str, str, str]\n\n"
+     "The algorithms of conv2d's (or conv_transpose2d's) forward pass, input gradient and weight gradient."},
     {"live_handles", (PyCFunction)mod_live_handles, METH_NOARGS,
      "live_handles() -> dict[str, int]\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
     {"dist_init", (PyCFunction)(void (*)(void))mod_dist_init, METH_VARARGS | METH_KEYWORDS,

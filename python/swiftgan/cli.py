@@ -2,8 +2,9 @@
 ``python -m swiftgan translate CKPT IMAGE ...``, and for StyleGAN checkpoints ``python -m swiftgan style-mix CKPT
 ...`` and ``python -m swiftgan interpolate CKPT ...``.
 
-``train`` has one subcommand per model kind, from :data:`TRAINERS`: each kind adds its own options (data,
-sizes, widths, learning rates) to the options every kind shares (steps, batch size, output folder, sampling
+``train`` has one subcommand per model kind, from :data:`TRAINERS`: each kind's options are its data options and
+one option per field of the model's config (the engine's declaration: ``--image-size``, ``--betas B1 B2``,
+``--lambda-A``, ``--ada``...), beside the options every kind shares (steps, batch size, output folder, sampling
 and checkpoint intervals, seed, threads, resume).
 
 A run's folder (``--out``) holds ``samples/step_XXXXXXX.png``, ``log.jsonl``, ``checkpoint.safetensors`` and
@@ -19,12 +20,11 @@ alone writes the run folder. ``--resume`` needs the checkpoint readable by every
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import pickle
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +34,72 @@ import swiftgan
 from swiftgan import datasets
 from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, StyleGAN
 from swiftgan.models.base import CHECKPOINT, BatchTransform
+from swiftgan.models.config import ConfigField
 
 RUN_FILE = "run.json"
 
 
 @dataclass(frozen=True)
 class ModelCommand:
-    """How ``train <kind>`` builds a model: its options (``add_arguments`` must define ``--data``, which
-    ``run.json`` records), how it loads the data (what ``GAN.fit`` takes), the model's configuration (its
-    constructor's keyword arguments) from the parsed options and the data, and the optional transform of every
-    training batch (``GAN.fit``'s ``transform``), likewise."""
+    """How ``train <kind>`` builds a model. Its options are the model's config fields (:attr:`GAN.config_fields`,
+    with ``cli_defaults`` in place of some defaults) and the data options of ``add_data_arguments`` (which must
+    define ``--data``, which ``run.json`` records); ``load_data`` loads what ``GAN.fit`` takes; ``data_config``
+    gives the config fields that follow from the data (channel counts), which have no option of their own; and
+    ``transform`` the optional transform of every training batch (``GAN.fit``'s ``transform``)."""
 
     model: type[GAN]
     help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
+    add_data_arguments: Callable[[argparse.ArgumentParser], None]
+    data_channels: str
+    """The channels of the built-in data sets and of folders, for ``--channels``' help."""
     load_data: Callable[[argparse.Namespace], np.ndarray | list[np.ndarray]]
-    config: Callable[[argparse.Namespace, Any], dict[str, Any]]
+    data_config: Callable[[np.ndarray | list[np.ndarray]], dict[str, int]]
+    cli_defaults: Mapping[str, Any] = field(default_factory=dict)
     transform: Callable[[argparse.Namespace, Any], BatchTransform | None] = lambda args, data: None
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """The data options, then one option per config field not set from the data (``seed`` is shared)."""
+        self.add_data_arguments(parser)
+        derived = self.data_config_fields()
+        parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                            help=f"image channels, which set the config's {' and '.join(derived)} (default: the "
+                                 f"data's: {self.data_channels})")
+        derived += ("seed",)
+        for config_field in self.model.config_fields:
+            if config_field.name not in derived:
+                _add_config_argument(parser, config_field, self.cli_defaults.get(config_field.name,
+                                                                                 config_field.default))
+
+    def data_config_fields(self) -> tuple[str, ...]:
+        """The config fields that follow from the data."""
+        return tuple(name for name in ("channels", "in_channels", "out_channels")
+                     if any(f.name == name for f in self.model.config_fields))
+
+    def config(self, args: argparse.Namespace, data: np.ndarray | list[np.ndarray]) -> dict[str, Any]:
+        """The model's keyword arguments from the parsed options and the data."""
+        from_data = self.data_config(data)
+        return {f.name: from_data[f.name] if f.name in from_data else getattr(args, f.name)
+                for f in self.model.config_fields}
+
+
+def _add_config_argument(parser: argparse.ArgumentParser, config_field: ConfigField, default: Any) -> None:
+    """``--name-with-dashes`` for one config field: a flag for a bool (``--no-...`` when it defaults to true), two
+    values for a pair, a number otherwise; its help is the field's doc."""
+    flag = "--" + config_field.name.replace("_", "-")
+    text = config_field.doc + (f" ({config_field.accepts})" if config_field.accepts else "")
+    if config_field.base_type == "bool":
+        if default:
+            parser.add_argument("--no-" + flag[2:], dest=config_field.name, action="store_false", help=f"not: {text}")
+        else:
+            parser.add_argument(flag, dest=config_field.name, action="store_true", help=text)
+        return
+    shown = "" if default is None else " (default: %(default)s)"
+    kind = {"int": int, "float": float, "tuple[float, float]": float}.get(config_field.base_type, str)
+    if config_field.base_type == "tuple[float, float]":
+        parser.add_argument(flag, dest=config_field.name, type=float, nargs=2, metavar=("A", "B"),
+                            default=None if default is None else list(default), help=text + shown)
+    else:
+        parser.add_argument(flag, dest=config_field.name, type=kind, default=default, help=text + shown)
 
 
 def _add_dcgan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,24 +107,15 @@ def _add_dcgan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fashion-mnist, digits or mnist5k, optionally with classes "
                              "(fashion-mnist:sneaker,ankle_boot; digits:3,5), or a folder of PNG/JPEG images "
                              "(default: %(default)s)")
-    parser.add_argument("--image-size", type=int, default=32, help="16, 32, 64 or 128 (default: %(default)s)")
-    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
-                        help="image channels (default: the data's: 1 for the built-in sets, 3 for folders)")
-    parser.add_argument("--nz", type=int, default=100, help="noise length (default: %(default)s)")
-    parser.add_argument("--ngf", type=int, default=64, help="generator width (default: %(default)s)")
-    parser.add_argument("--ndf", type=int, default=64, help="discriminator width (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default: %(default)s)")
-    parser.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 (default: %(default)s)")
 
 
 def _load_images(args: argparse.Namespace) -> np.ndarray:
     return datasets.from_spec(args.data, args.image_size, channels=args.channels)
 
 
-def _dcgan_config(args: argparse.Namespace, data: np.ndarray) -> dict[str, Any]:
-    return {"image_size": args.image_size, "channels": int(data.shape[1]), "nz": args.nz, "ngf": args.ngf,
-            "ndf": args.ndf, "lr": args.lr, "betas": [args.beta1, args.beta2], "seed": args.seed}
+def _image_channels(data: np.ndarray | list[np.ndarray]) -> dict[str, int]:
+    assert isinstance(data, np.ndarray)
+    return {"channels": int(data.shape[1])}
 
 
 def _add_cyclegan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,34 +123,10 @@ def _add_cyclegan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="two classes of a built-in set, A then B (fashion-mnist:sneaker,ankle_boot, "
                              "textures:grass,gravel, digits:3,8), or a folder holding trainA/ and trainB/ "
                              "(default: %(default)s)")
-    parser.add_argument("--image-size", type=int, default=32,
-                        help="side of the training crops, a multiple of 4 (default: %(default)s)")
     parser.add_argument("--load-size", type=int, default=None,
                         help="images are loaded at this size, then randomly cropped to --image-size (default: "
                              "--image-size for built-in sets, --image-size * 286 / 256 for folders)")
     parser.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
-    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
-                        help="image channels (default: the data's: 1 for the built-in sets, 3 for folders)")
-    parser.add_argument("--ngf", type=int, default=64, help="generator width (default: %(default)s)")
-    parser.add_argument("--ndf", type=int, default=64, help="discriminator width (default: %(default)s)")
-    parser.add_argument("--n-blocks", type=int, default=9,
-                        help="residual blocks per generator: 9 (resnet_9blocks) or 6 (default: %(default)s)")
-    parser.add_argument("--n-layers-d", type=int, default=3,
-                        help="stride-2 layers of the PatchGAN discriminators (default: %(default)s)")
-    parser.add_argument("--lambda-a", type=float, default=10.0, help="A -> B -> A cycle weight (default: %(default)s)")
-    parser.add_argument("--lambda-b", type=float, default=10.0, help="B -> A -> B cycle weight (default: %(default)s)")
-    parser.add_argument("--lambda-identity", type=float, default=0.5,
-                        help="identity loss weight, relative to the cycle weights (default: %(default)s)")
-    parser.add_argument("--pool-size", type=int, default=50, help="image pool size (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default: %(default)s)")
-    parser.add_argument("--beta2", type=float, default=0.999, help="Adam beta2 (default: %(default)s)")
-    parser.add_argument("--n-epochs", type=int, default=100,
-                        help="epochs at the initial learning rate (default: %(default)s)")
-    parser.add_argument("--n-epochs-decay", type=int, default=100,
-                        help="epochs of linear decay to zero (default: %(default)s)")
-    parser.add_argument("--epoch-steps", type=int, default=None,
-                        help="steps per epoch (default: the larger domain's size / batch size)")
 
 
 def _load_unpaired(args: argparse.Namespace) -> list[np.ndarray]:
@@ -118,13 +134,8 @@ def _load_unpaired(args: argparse.Namespace) -> list[np.ndarray]:
     return [data.a, data.b]
 
 
-def _cyclegan_config(args: argparse.Namespace, data: list[np.ndarray]) -> dict[str, Any]:
-    return {"image_size": args.image_size, "in_channels": int(data[0].shape[1]),
-            "out_channels": int(data[1].shape[1]), "ngf": args.ngf, "ndf": args.ndf, "n_blocks": args.n_blocks,
-            "n_layers_d": args.n_layers_d, "lambda_A": args.lambda_a, "lambda_B": args.lambda_b,
-            "lambda_identity": args.lambda_identity, "pool_size": args.pool_size, "lr": args.lr,
-            "betas": [args.beta1, args.beta2], "n_epochs": args.n_epochs, "n_epochs_decay": args.n_epochs_decay,
-            "epoch_steps": args.epoch_steps, "seed": args.seed}
+def _domain_channels(data: np.ndarray | list[np.ndarray]) -> dict[str, int]:
+    return {"in_channels": int(data[0].shape[1]), "out_channels": int(data[1].shape[1])}
 
 
 def _cyclegan_transform(args: argparse.Namespace, data: list[np.ndarray]) -> BatchTransform | None:
@@ -133,75 +144,30 @@ def _cyclegan_transform(args: argparse.Namespace, data: list[np.ndarray]) -> Bat
     return datasets.RandomCropFlip(args.image_size, flip=not args.no_flip)
 
 
-STYLEGAN_OPTIONS: tuple[tuple[str, type, str], ...] = (
-    ("version", int, "2 (StyleGAN2) or 1 (StyleGAN: AdaIN, progressive growing)"),
-    ("z_dim", int, "latent z length"),
-    ("w_dim", int, "intermediate latent w length"),
-    ("mapping_layers", int, "fully connected layers of the mapping network"),
-    ("mapping_lr_multiplier", float, "learning-rate multiplier of the mapping network"),
-    ("channel_base", int, "feature maps at resolution r: min(channel_base / r, channel_max)"),
-    ("channel_max", int, "the most feature maps at any resolution"),
-    ("lr", float, "Adam learning rate"),
-    ("r1_gamma", float, "R1 weight (default: 0.0002 * resolution^2 / 32 for version 2, 10 for version 1)"),
-    ("r1_interval", int, "steps between R1 penalties (default: 16 for version 2, 1 for version 1)"),
-    ("pl_interval", int, "steps between path-length penalties"),
-    ("pl_weight", float, "path-length penalty weight (default: 2 for version 2, 0 for version 1)"),
-    ("pl_decay", float, "decay of the running mean of path lengths"),
-    ("pl_batch_shrink", int, "the path-length penalty runs on batch size / this"),
-    ("style_mixing", float, "style-mixing probability"),
-    ("ema_images", float, "G_ema half-life in images"),
-    ("ema_rampup", float, "G_ema half-life at most this fraction of the images seen (0: off)"),
-    ("mbstd_group", int, "minibatch standard deviation group size"),
-    ("ada_target", float, "ADA target for the mean sign of D on reals"),
-    ("ada_interval", int, "steps between ADA adjustments"),
-    ("ada_kimg", float, "thousands of images for ADA's p to go from 0 to 1"),
-    ("augment_p", float, "initial ADA probability"),
-    ("phase_images", int, "version 1: real images per phase of progressive growing"),
-    ("initial_resolution", int, "version 1: the resolution growing starts from"),
-)
-"""StyleGAN keyword arguments that ``train stylegan`` takes as ``--name-with-dashes`` options, with their types and
-help; the defaults are :class:`StyleGAN`'s."""
-
-
 def _add_stylegan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="emoji",
                         help="emoji (about 1,200 color emoji, from fonts-noto-color-emoji), fashion-mnist, digits or "
                              "mnist5k, optionally with classes (fashion-mnist:sneaker,ankle_boot), or a folder of "
                              "PNG/JPEG images (default: %(default)s)")
-    parser.add_argument("--resolution", type=int, default=32,
-                        help="image side, a power of two from 8 to 256 (default: %(default)s)")
-    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
-                        help="image channels (default: the data's: 3 for emoji and folders, 1 for the other sets)")
-    defaults = inspect.signature(StyleGAN).parameters
-    for name, kind, text in STYLEGAN_OPTIONS:
-        default = defaults[name].default  # None: the version's default, which the help text gives
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default,
-                            help=text if default is None else f"{text} (default: %(default)s)")
-    parser.add_argument("--beta1", type=float, default=0.0, help="Adam beta1 (default: %(default)s)")
-    parser.add_argument("--beta2", type=float, default=0.99, help="Adam beta2 (default: %(default)s)")
-    parser.add_argument("--ada", action="store_true",
-                        help="adaptive discriminator augmentation, for small datasets such as emoji")
 
 
 def _load_stylegan_images(args: argparse.Namespace) -> np.ndarray:
     return datasets.from_spec(args.data, args.resolution, channels=args.channels)
 
 
-def _stylegan_config(args: argparse.Namespace, data: np.ndarray) -> dict[str, Any]:
-    return {"resolution": args.resolution, "channels": int(data.shape[1]),
-            **{name: getattr(args, name) for name, _, _ in STYLEGAN_OPTIONS},
-            "betas": [args.beta1, args.beta2], "ada": args.ada, "seed": args.seed}
-
-
 TRAINERS: dict[str, ModelCommand] = {
     "dcgan": ModelCommand(DCGAN, "DCGAN (Radford et al. 2015), as in pytorch/examples", _add_dcgan_arguments,
-                          _load_images, _dcgan_config),
+                          "1 for the built-in sets, 3 for folders", _load_images, _image_channels,
+                          cli_defaults={"image_size": 32}),
     "cyclegan": ModelCommand(CycleGAN, "CycleGAN (Zhu et al. 2017), as in junyanz/pytorch-CycleGAN-and-pix2pix",
-                             _add_cyclegan_arguments, _load_unpaired, _cyclegan_config, _cyclegan_transform),
+                             _add_cyclegan_arguments, "1 for the built-in sets, 3 for folders", _load_unpaired,
+                             _domain_channels, cli_defaults={"image_size": 32}, transform=_cyclegan_transform),
     "stylegan": ModelCommand(StyleGAN, "StyleGAN2 (Karras et al. 2020), as in NVlabs/stylegan2-ada-pytorch",
-                             _add_stylegan_arguments, _load_stylegan_images, _stylegan_config),
+                             _add_stylegan_arguments, "3 for emoji and folders, 1 for the other sets",
+                             _load_stylegan_images, _image_channels),
 }
-"""Model kind -> how ``train <kind>`` builds and feeds it."""
+"""Model kind -> how ``train <kind>`` builds and feeds it. The command line trains at 32x32 by default (DCGAN and
+CycleGAN models default to their papers' 64 and 256)."""
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
@@ -217,8 +183,8 @@ def _add_training_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=1000,
                         help="steps between checkpoints (default: %(default)s)")
     parser.add_argument("--log-every", type=int, default=10, help="steps between log lines (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seeds the weights, the training noise and the batch order (default: %(default)s)")
+    seed = next(f for f in TRAINERS[kind].model.config_fields if f.name == "seed")
+    parser.add_argument("--seed", type=int, default=seed.default, help=f"{seed.doc} (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help="engine threads (default: the engine's)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoint (up to --steps in all)")

@@ -8,35 +8,45 @@ import SwiftGANOptim
 /// reference's learning-rate schedule (constant for n_epochs, then linear decay to zero over n_epochs_decay).
 public final class CycleGAN: GANModel {
     /// Hyperparameters; the defaults are the reference's.
-    public struct Config: Sendable, Equatable {
-        public var imageSize = 256, inChannels = 3, outChannels = 3, ngf = 64, ndf = 64, blocks = 9, discriminatorLayers = 3
-        public var lambdaA: Float = 10, lambdaB: Float = 10, lambdaIdentity: Float = 0.5
-        public var poolSize = 50
-        public var lr: Float = 2e-4, beta1 = 0.5, beta2 = 0.999
-        /// Epoch length in training steps, and the schedule in epochs.
-        public var epochSteps = 1000, epochs = 100, decayEpochs = 100
-        public init() {}
+    public struct Config: ModelConfig {
+        @Param("side length of the training images (the reference's crop size)", .multiple(of: 4, from: 8, to: 4096))
+        public var imageSize = 256
+        @Param("channels of domain A images", .range(1, 64)) public var inChannels = 3
+        @Param("channels of domain B images", .range(1, 64)) public var outChannels = 3
+        @Param("generator width (channels after the first conv)", .range(1, 1024)) public var ngf = 64
+        @Param("discriminator width (channels of the first conv)", .range(1, 1024)) public var ndf = 64
+        @Param("residual blocks per generator (9: the reference's resnet_9blocks; 6: resnet_6blocks)", .range(0, 64))
+        public var nBlocks = 9
+        @Param("stride-2 convs of the PatchGAN discriminators", .range(1, 8)) public var nLayersD = 3
+        @Param("weight of the A -> B -> A cycle loss", .atLeast(0), name: "lambda_A") public var lambdaA: Float = 10
+        @Param("weight of the B -> A -> B cycle loss", .atLeast(0), name: "lambda_B") public var lambdaB: Float = 10
+        @Param("weight of the identity losses, relative to lambda_A and lambda_B (0 turns them off; they need "
+               + "in_channels == out_channels)", .atLeast(0))
+        public var lambdaIdentity: Float = 0.5
+        @Param("generated images kept per discriminator (0: no pool)", .range(0, 10_000)) public var poolSize = 50
+        @Param("Adam learning rate of the generators and of the discriminators", .atLeast(0)) public var lr: Float = 2e-4
+        @Param("Adam's (beta1, beta2)", .halfOpen(0, 1)) public var betas = Pair(0.5, 0.999)
+        @Param("epochs at the initial learning rate", .atLeast(0)) public var nEpochs = 100
+        @Param("epochs of linear decay to zero after them", .atLeast(0)) public var nEpochsDecay = 100
+        @Param("training steps per epoch; None (the reference) sets it when fit starts to max(len(A), len(B)) // "
+               + "batch_size", .range(1, 0x1p40))
+        public var epochSteps: Int? = nil
 
-        /// Checks every field, naming the one that is wrong.
+        public init() {}
+        public static let modelName = "CycleGAN"
+
         public func validate() throws {
-            try require(imageSize >= 8 && imageSize <= 4096 && imageSize % 4 == 0, "image_size: expected a multiple of 4 from 8 to 4096, got \(imageSize)")
-            try require(inChannels >= 1 && inChannels <= 64, "in_channels: expected 1 to 64, got \(inChannels)")
-            try require(outChannels >= 1 && outChannels <= 64, "out_channels: expected 1 to 64, got \(outChannels)")
-            try require(ngf >= 1 && ngf <= 1024 && ndf >= 1 && ndf <= 1024, "ngf, ndf: expected 1 to 1024")
-            try require(blocks >= 0 && blocks <= 64, "blocks: expected 0 to 64, got \(blocks)")
-            try require(discriminatorLayers >= 1 && discriminatorLayers <= 8, "n_layers_d: expected 1 to 8, got \(discriminatorLayers)")
-            try require(imageSize >> discriminatorLayers >= 3,
-                        "image_size: \(imageSize) is too small for a \(discriminatorLayers)-layer PatchGAN (at least \(3 << discriminatorLayers))")
-            try require(lambdaIdentity == 0 || inChannels == outChannels, "lambda_identity: the identity loss needs in_channels == out_channels")
-            try require([lambdaA, lambdaB, lambdaIdentity, lr].allSatisfy { $0 >= 0 && $0.isFinite }, "lambdas and lr: expected finite non-negative values")
-            try require(poolSize >= 0 && poolSize <= 10_000, "pool_size: expected 0 to 10000, got \(poolSize)")
-            try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected values in [0, 1)")
-            try require(epochSteps >= 1 && epochs >= 0 && decayEpochs >= 0, "epoch_steps, n_epochs, n_epochs_decay: expected epoch_steps >= 1 and non-negative epochs")
+            try require(imageSize >> nLayersD >= 3,
+                        "image_size: \(imageSize) is too small for a \(nLayersD)-layer PatchGAN (at least \(3 << nLayersD))")
+            try require(lambdaIdentity == 0 || inChannels == outChannels,
+                        "lambda_identity: the identity loss needs in_channels == out_channels")
         }
     }
 
-    /// The configuration; `epochSteps` may change after creation (the epoch length is known once the data is).
-    public private(set) var config: Config
+    public let config: Config
+    /// Training steps per epoch of the schedule: `config.epochSteps`, or set once the data is known (the counter
+    /// "epoch_steps"; 1000 until then).
+    public private(set) var epochSteps: Int
     public let generatorA: Sequential, generatorB: Sequential, discriminatorA: Sequential, discriminatorB: Sequential
     let optimizerG: Adam, optimizerD: Adam
     let poolA: ImagePool, poolB: ImagePool
@@ -55,13 +65,13 @@ public final class CycleGAN: GANModel {
     }
     public var extraState: [(String, Tensor)] { [("pool_A", poolA.images), ("pool_B", poolB.images)] }
     public var extraCounters: [(String, Int64)] {
-        [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)), ("epoch_steps", Int64(config.epochSteps))]
+        [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)), ("epoch_steps", Int64(epochSteps))]
     }
 
     public func setExtraCounter(_ name: String, _ value: Int64) throws {
         if name == "epoch_steps" {
             try require(value >= 1 && value <= 1 << 40, "epoch_steps: expected a positive step count, got \(value)")
-            config.epochSteps = Int(value)
+            epochSteps = Int(value)
             return
         }
         let pool = name == "pool_A.count" ? poolA : poolB
@@ -73,25 +83,26 @@ public final class CycleGAN: GANModel {
     public init(_ config: Config, seed: UInt64) throws {
         try config.validate()
         self.config = config
+        epochSteps = config.epochSteps ?? 1000
         var rng = RandomGenerator(seed: seed)
         let c = config
-        generatorA = try resnetGenerator(inChannels: c.inChannels, outChannels: c.outChannels, ngf: c.ngf, blocks: c.blocks, rng: &rng)
-        generatorB = try resnetGenerator(inChannels: c.outChannels, outChannels: c.inChannels, ngf: c.ngf, blocks: c.blocks, rng: &rng)
-        discriminatorA = try patchDiscriminator(inChannels: c.outChannels, ndf: c.ndf, layers: c.discriminatorLayers, rng: &rng)
-        discriminatorB = try patchDiscriminator(inChannels: c.inChannels, ndf: c.ndf, layers: c.discriminatorLayers, rng: &rng)
-        optimizerG = try Adam((generatorA.parameters + generatorB.parameters).map(\.1), beta1: c.beta1, beta2: c.beta2)
-        optimizerD = try Adam((discriminatorA.parameters + discriminatorB.parameters).map(\.1), beta1: c.beta1, beta2: c.beta2)
+        generatorA = try resnetGenerator(inChannels: c.inChannels, outChannels: c.outChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
+        generatorB = try resnetGenerator(inChannels: c.outChannels, outChannels: c.inChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
+        discriminatorA = try patchDiscriminator(inChannels: c.outChannels, ndf: c.ndf, layers: c.nLayersD, rng: &rng)
+        discriminatorB = try patchDiscriminator(inChannels: c.inChannels, ndf: c.ndf, layers: c.nLayersD, rng: &rng)
+        optimizerG = try Adam((generatorA.parameters + generatorB.parameters).map(\.1), beta1: c.betas.first, beta2: c.betas.second)
+        optimizerD = try Adam((discriminatorA.parameters + discriminatorB.parameters).map(\.1), beta1: c.betas.first, beta2: c.betas.second)
         // Pools hold generated images: fake B (for D_A) and fake A (for D_B).
         poolA = try ImagePool(capacity: c.poolSize, imageShape: [c.outChannels, c.imageSize, c.imageSize])
         poolB = try ImagePool(capacity: c.poolSize, imageShape: [c.inChannels, c.imageSize, c.imageSize])
         self.rng = rng
     }
 
-    /// The learning rate at the current step: constant for `epochs`, then linear decay to zero (the reference's
+    /// The learning rate at the current step: constant for `nEpochs`, then linear decay to zero (the reference's
     /// 'linear' policy with epoch_count 1, stepped once per epoch).
     public var learningRate: Float {
-        let epoch = step / config.epochSteps
-        let factor = 1 - Float(Swift.max(0, epoch + 1 - config.epochs)) / Float(config.decayEpochs + 1)
+        let epoch = step / epochSteps
+        let factor = 1 - Float(Swift.max(0, epoch + 1 - config.nEpochs)) / Float(config.nEpochsDecay + 1)
         return config.lr * Swift.max(0, factor)
     }
 
@@ -165,7 +176,7 @@ public final class CycleGAN: GANModel {
             try require(x.shape[2] % 4 == 0 && x.shape[3] % 4 == 0 && x.shape[2] >= 8 && x.shape[3] >= 8,
                         "x: \(name) needs a height and width that are multiples of 4 and at least 8, got \(x.shape[2])x\(x.shape[3])")
         } else {
-            let n = config.discriminatorLayers
+            let n = config.nLayersD
             try require(x.shape[2] >> n >= 3 && x.shape[3] >> n >= 3,
                         "x: \(name) needs images of at least \(3 << n) pixels a side, got \(x.shape[2])x\(x.shape[3])")
         }

@@ -11,21 +11,18 @@ import SwiftGANOptim
 /// numerically stable binary cross-entropy. Adam for both networks.
 public final class DCGAN: GANModel {
     /// Hyperparameters; the defaults are the paper's.
-    public struct Config: Sendable, Equatable {
-        public var imageSize = 64, channels = 3, nz = 100, ngf = 64, ndf = 64
-        public var lrG: Float = 2e-4, lrD: Float = 2e-4, beta1 = 0.5, beta2 = 0.999
-        public init() {}
+    public struct Config: ModelConfig {
+        @Param("side length of the square images", .oneOf([16, 32, 64, 128])) public var imageSize = 64
+        @Param("image channels (1 grayscale, 3 RGB, ...)", .range(1, 64)) public var channels = 3
+        @Param("length of the noise vector z", .range(1, 4096)) public var nz = 100
+        @Param("generator width (channels of its last hidden layer)", .range(1, 1024)) public var ngf = 64
+        @Param("discriminator width (channels of its first layer)", .range(1, 1024)) public var ndf = 64
+        @Param("Adam learning rate of both networks", .atLeast(0)) public var lr: Float = 2e-4
+        @Param("Adam's (beta1, beta2)", .halfOpen(0, 1)) public var betas = Pair(0.5, 0.999)
 
-        /// Checks every field, naming the one that is wrong.
-        public func validate() throws {
-            try require([16, 32, 64, 128].contains(imageSize), "image_size: expected 16, 32, 64 or 128, got \(imageSize)")
-            try require(channels >= 1 && channels <= 64, "channels: expected 1 to 64, got \(channels)")
-            try require(nz >= 1 && nz <= 4096, "nz: expected 1 to 4096, got \(nz)")
-            try require(ngf >= 1 && ngf <= 1024, "ngf: expected 1 to 1024, got \(ngf)")
-            try require(ndf >= 1 && ndf <= 1024, "ndf: expected 1 to 1024, got \(ndf)")
-            try require(lrG >= 0 && lrG.isFinite && lrD >= 0 && lrD.isFinite, "lr: expected a finite non-negative learning rate")
-            try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected values in [0, 1)")
-        }
+        public init() {}
+        public static let modelName = "DCGAN"
+        public func validate() throws {}
 
         /// Number of stride-2 blocks between 4x4 and the image size, beyond the last layer.
         var innerBlocks: Int { imageSize.trailingZeroBitCount - 3 }
@@ -70,8 +67,8 @@ public final class DCGAN: GANModel {
         d += [try Conv2d(config.ndf << blocks, 1, kernel: 4, bias: false, rng: &rng), Activation(.sigmoid)]
         generator = Sequential(g)
         discriminator = Sequential(d)
-        optimizerG = try Adam(generator.parameters.map(\.1), beta1: config.beta1, beta2: config.beta2)
-        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: config.beta1, beta2: config.beta2)
+        optimizerG = try Adam(generator.parameters.map(\.1), beta1: config.betas.first, beta2: config.betas.second)
+        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: config.betas.first, beta2: config.betas.second)
         self.rng = rng
     }
 
@@ -103,7 +100,7 @@ public final class DCGAN: GANModel {
         let logitsFake = try discriminatorLogits(fake.detached())
         let lossFake = try bceWithLogits(logitsFake, target: 0)
         try Autograd.backward(lossFake)
-        try optimizerD.update(lr: config.lrD)
+        try optimizerD.update(lr: config.lr)
 
         // G step: D's weights need no gradient here, so its weight-gradient GEMMs are skipped.
         optimizerG.zeroGrad()
@@ -113,7 +110,7 @@ public final class DCGAN: GANModel {
             return loss
         }
         StepTransaction.commit()  // the rest is G's update
-        try optimizerG.update(lr: config.lrG)
+        try optimizerG.update(lr: config.lr)
         step += 1
 
         let meanProbability = { (logits: Tensor) throws -> Float in try noGrad { try mean(try sigmoid(logits)).item } }

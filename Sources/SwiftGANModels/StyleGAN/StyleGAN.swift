@@ -20,63 +20,72 @@ extension ProgressiveSynthesis: StyleSynthesis {}
 ///   progressive growing of both networks with fade-in, phases counted in images; R1 every step.
 public final class StyleGAN: GANModel {
     /// Hyperparameters. The defaults suit a 2-core CPU at 32x32: w and z of 256, 8 mapping layers, 128 channels.
-    public struct Config: Sendable, Equatable {
+    public struct Config: ModelConfig {
+        @Param("side length of the square images", .powerOfTwo(8, 256)) public var resolution = 32
+        @Param("image channels (1 grayscale, 3 RGB, ...)", .range(1, 64)) public var channels = 3
+        @Param("2 (StyleGAN2) or 1 (StyleGAN: AdaIN, progressive growing)", .oneOf([1, 2]).described("1 (StyleGAN) or 2 (StyleGAN2)"))
         public var version = 2
-        public var resolution = 32, channels = 3
-        public var zDim = 256, wDim = 256, mappingLayers = 8, mappingLrMultiplier: Float = 0.01
-        public var channelBase = 4096, channelMax = 128
-        public var lr: Float = 0.002, beta1 = 0.0, beta2 = 0.99
-        /// R1 weight; nil takes NVlabs' heuristic 0.0002 * resolution^2 / 32 (batch 32).
+        @Param("length of the latent z", .range(1, 4096)) public var zDim = 256
+        @Param("length of the intermediate latent w", .range(1, 4096)) public var wDim = 256
+        @Param("fully connected layers of the mapping network", .range(1, 16)) public var mappingLayers = 8
+        @Param("feature maps at resolution r are min(channel_base // r, channel_max)", .atLeast(1))
+        public var channelBase = 4096
+        @Param("the most feature maps at any resolution", .atLeast(1)) public var channelMax = 128
+        @Param("Adam learning rate of G and D (before the lazy-regularization scaling)", .atLeast(0))
+        public var lr: Float = 0.002
+        @Param("Adam's (beta1, beta2) (likewise)", .halfOpen(0, 1)) public var betas = Pair(0, 0.99)
+        @Param("R1 weight; None: version 2's NVlabs heuristic 0.0002 * resolution**2 / 32, version 1's 10",
+               .atLeast(0))
         public var r1Gamma: Float? = nil
-        public var r1Interval = 16, plInterval = 4
-        public var plWeight: Float = 2, plDecay: Float = 0.01, plBatchShrink = 2
-        public var mixingProbability: Float = 0.9
-        /// G_ema half-life in images, and its ramp-up: the half-life is at most this fraction of the images seen so far
-        /// (NVlabs' 0.05; 0 turns the ramp-up off), so G_ema follows G closely early in training.
-        public var emaImages: Float = 10_000, emaRampup: Float = 0.05
-        public var mbstdGroup = 4
-        /// Adaptive discriminator augmentation (off by default: for small datasets), its target for the mean sign of
-        /// D on reals, how often p moves, how many images p takes to go from 0 to 1, and p's starting value.
-        public var ada = false, adaTarget: Float = 0.6, adaInterval = 4, adaSpeedImages: Float = 500_000, augmentP: Float = 0
-        /// Version 1's progressive growing: images per phase (training a resolution, then fading the next one in take
-        /// one phase each) and the starting resolution.
-        public var phaseImages = 20_000, initialResolution = 8
+        @Param("steps between R1 penalties; None: 16 (lazy) for version 2, 1 for version 1", .atLeast(1))
+        public var r1Interval: Int? = nil
+        @Param("steps between path-length penalties (version 2)", .atLeast(1)) public var plInterval = 4
+        @Param("path-length penalty weight; None: 2 for version 2, 0 (none) for version 1", .atLeast(0))
+        public var plWeight: Float? = nil
+        @Param("probability that a training batch mixes the ws of two z from a random layer on",
+               .range(0, 1).described("a probability"))
+        public var styleMixing: Float = 0.9
+        @Param("half-life of G_ema in images", .atLeast(0)) public var emaImages: Float = 10_000
+        @Param("the G_ema half-life is at most this fraction of the images seen so far (NVlabs' ramp-up), so G_ema "
+               + "follows G closely early in a run; 0 keeps the half-life fixed", .atLeast(0))
+        public var emaRampup: Float = 0.05
+        @Param("adaptive discriminator augmentation (for small datasets)") public var ada = false
+        @Param("ADA's target for the mean sign of D's outputs on reals", .range(-1, 1)) public var adaTarget: Float = 0.6
+        @Param("ADA's initial augmentation probability (needs ada)", .range(0, 1)) public var augmentP: Float = 0
+        @Param("learning-rate multiplier of the mapping network", .above(0)) public var mappingLrMultiplier: Float = 0.01
+        @Param("decay of the running mean of path lengths (pl_mean)", .range(0, 1)) public var plDecay: Float = 0.01
+        @Param("the path-length penalty runs on batch_size // pl_batch_shrink samples", .atLeast(1))
+        public var plBatchShrink = 2
+        @Param("group size of D's minibatch standard deviation", .atLeast(1)) public var mbstdGroup = 4
+        @Param("steps between ADA's adjustments of p", .atLeast(1)) public var adaInterval = 4
+        @Param("thousands of images for ADA's p to go from 0 to 1 at full speed", .above(0)) public var adaKimg: Float = 500
+        @Param("version 1: real images per phase of progressive growing", .atLeast(1)) public var phaseImages = 20_000
+        @Param("version 1: the resolution growing starts from", .powerOfTwo(4, 256)) public var initialResolution = 8
+
         public init() {}
+        public static let modelName = "StyleGAN"
 
-        /// Version 1's defaults where they differ: R1 with gamma 10 every step, no path-length regularization.
-        public static func version1() -> Config {
-            var c = Config()
-            (c.version, c.r1Gamma, c.r1Interval, c.plWeight) = (1, 10, 1, 0)
-            return c
-        }
-
-        public var gamma: Float { r1Gamma ?? 0.0002 * Float(resolution * resolution) / 32 }
+        /// The R1 weight: `r1Gamma`, or the version's default.
+        public var gamma: Float { r1Gamma ?? (version == 1 ? 10 : 0.0002 * Float(resolution * resolution) / 32) }
+        /// Steps between R1 penalties: `r1Interval`, or the version's default (lazy for version 2).
+        public var r1Every: Int { r1Interval ?? (version == 1 ? 1 : 16) }
+        /// The path-length penalty weight: `plWeight`, or the version's default (none for version 1).
+        public var pathLengthWeight: Float { plWeight ?? (version == 1 ? 0 : 2) }
+        /// Images for ADA's p to go from 0 to 1.
+        public var adaSpeedImages: Float { adaKimg * 1000 }
 
         /// Feature maps at a resolution: min(channel_base / r, channel_max).
         public func channels(at r: Int) -> Int { Swift.min(channelBase / r, channelMax) }
 
-        /// Checks every field, naming the one that is wrong.
         public func validate() throws {
-            try require(version == 1 || version == 2, "version: expected 1 (StyleGAN) or 2 (StyleGAN2), got \(version)")
-            try require([8, 16, 32, 64, 128, 256].contains(resolution), "resolution: expected a power of two from 8 to 256, got \(resolution)")
-            try require(version == 2 || (phaseImages >= 1 && [4, 8, 16, 32, 64, 128, 256].contains(initialResolution) && initialResolution <= resolution),
-                        "phase_images, initial_resolution: expected a positive phase and a power of two from 4 to the resolution")
-            try require(version == 2 || plWeight == 0, "pl_weight: path-length regularization is StyleGAN2's; set it to 0 for version 1")
-            try require(channels >= 1 && channels <= 64, "channels: expected 1 to 64, got \(channels)")
-            try require(zDim >= 1 && zDim <= 4096 && wDim >= 1 && wDim <= 4096, "z_dim, w_dim: expected 1 to 4096")
-            try require(mappingLayers >= 1 && mappingLayers <= 16, "mapping_layers: expected 1 to 16, got \(mappingLayers)")
-            try require(channelBase >= 1 && channelMax >= 1 && channels(at: resolution) >= 1,
+            try require(version == 2 || initialResolution <= resolution,
+                        "initial_resolution: expected a power of two from 4 to the resolution, got \(initialResolution)")
+            try require(version == 2 || pathLengthWeight == 0,
+                        "pl_weight: path-length regularization is StyleGAN2's; set it to 0 for version 1")
+            try require(channels(at: resolution) >= 1,
                         "channel_base, channel_max: need at least one channel at \(resolution)x\(resolution)")
-            try require(lr >= 0 && lr.isFinite && mappingLrMultiplier > 0, "lr: expected a finite non-negative learning rate")
-            try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "betas: expected values in [0, 1)")
-            try require(gamma >= 0 && gamma.isFinite && plWeight >= 0 && plDecay >= 0 && plDecay <= 1, "r1_gamma, pl_weight, pl_decay: expected non-negative values")
-            try require(r1Interval >= 1 && plInterval >= 1 && plBatchShrink >= 1, "intervals and pl_batch_shrink: expected positive integers")
-            try require(mixingProbability >= 0 && mixingProbability <= 1, "style_mixing: expected a probability, got \(mixingProbability)")
-            try require(emaImages >= 0 && emaImages.isFinite, "ema_images: expected a non-negative number")
-            try require(emaRampup >= 0 && emaRampup.isFinite, "ema_rampup: expected a non-negative number")
-            try require(mbstdGroup >= 1, "mbstd_group: expected a positive integer")
-            try require(adaTarget >= -1 && adaTarget <= 1 && adaInterval >= 1 && adaSpeedImages > 0 && augmentP >= 0 && augmentP <= 1,
-                        "ada_target, ada_interval, ada_kimg, augment_p: expected a target in [-1, 1], positive interval and pace, p in [0, 1]")
+            try require(gamma.isFinite, "r1_gamma: expected a finite number")
+            try require(augmentP == 0 || ada, "StyleGAN: augment_p is ADA's initial probability; it needs ada=True")
         }
     }
 
@@ -148,8 +157,8 @@ public final class StyleGAN: GANModel {
             : try ResidualDiscriminator(resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
                                         mbstdGroup: config.mbstdGroup, rng: &rng)
         let (cG, cD) = StyleGAN.lazyFactors(config)
-        optimizerG = try Adam(generator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cG), beta2: Glibc.pow(config.beta2, cG))
-        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: Glibc.pow(config.beta1, cD), beta2: Glibc.pow(config.beta2, cD))
+        optimizerG = try Adam(generator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cG), beta2: Glibc.pow(config.betas.second, cG))
+        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cD), beta2: Glibc.pow(config.betas.second, cD))
         plMean = try Tensor(zeros: [])
         augment = config.ada ? try AdaptiveAugment(target: config.adaTarget, interval: config.adaInterval,
                                                    speedImages: config.adaSpeedImages, initialP: config.augmentP) : nil
@@ -159,7 +168,7 @@ public final class StyleGAN: GANModel {
     /// Lazy regularization (version 2) scales lr and betas by c = k / (k + 1) for a network regularized every k steps.
     static func lazyFactors(_ c: Config) -> (g: Double, d: Double) {
         guard c.version == 2 else { return (1, 1) }
-        return (Double(c.plInterval) / Double(c.plInterval + 1), Double(c.r1Interval) / Double(c.r1Interval + 1))
+        return (Double(c.plInterval) / Double(c.plInterval + 1), Double(c.r1Every) / Double(c.r1Every + 1))
     }
 
     var learningRates: (g: Float, d: Float) {
@@ -228,7 +237,7 @@ public final class StyleGAN: GANModel {
         // Gmain: the non-saturating loss through a frozen D.
         optimizerG.zeroGrad()
         let lossG = try frozen(optimizerD.parameters) { () throws -> Tensor in
-            let ws = try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.mixingProbability)
+            let ws = try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.styleMixing)
             let img = try generator.synthesis(ws, noise: .random, rng: &rng)
             let loss = try mean(try softplus(try neg(try discriminate(img))))
             try Autograd.backward(loss)
@@ -237,10 +246,10 @@ public final class StyleGAN: GANModel {
         try optimizerG.update(lr: lr.g)
 
         // Greg: path-length regularization, the gradient of <img, noise> with respect to ws differentiated again.
-        if c.plWeight > 0 && step % c.plInterval == 0 {
+        if c.pathLengthWeight > 0 && step % c.plInterval == 0 {
             optimizerG.zeroGrad()
             let m = Swift.max(1, n / c.plBatchShrink)
-            let ws = try mappedWithMixing(try rng.normal([m, c.zDim]), mixing: c.mixingProbability)
+            let ws = try mappedWithMixing(try rng.normal([m, c.zDim]), mixing: c.styleMixing)
             let img = try generator.synthesis(ws, noise: .random, rng: &rng)
             let noise = try scale(try rng.normal(img.shape), 1 / Float(img.shape[2] * img.shape[3]).squareRoot())
             let grads = try Autograd.grad([try sum(try mul(img, noise))], wrt: [ws], createGraph: true)[0]!
@@ -252,20 +261,20 @@ public final class StyleGAN: GANModel {
             try StepTransaction.preserve(plMean)
             plMean.data[0] = updated
             let penalty = try mean(try square(try affine(lengths, scale: 1, shift: -updated)))
-            try Autograd.backward(try scale(penalty, c.plWeight * Float(c.plInterval)))
-            lastPenalties.pl = penalty.item * c.plWeight
+            try Autograd.backward(try scale(penalty, c.pathLengthWeight * Float(c.plInterval)))
+            lastPenalties.pl = penalty.item * c.pathLengthWeight
             try optimizerG.update(lr: lr.g)
         }
 
         // Dmain: logistic loss on a fresh fake batch and the reals.
         optimizerD.zeroGrad()
-        let fake = try noGrad { try generator.synthesis(try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.mixingProbability),
+        let fake = try noGrad { try generator.synthesis(try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.styleMixing),
                                                         noise: .random, rng: &rng) }
         let logitsFake = try discriminate(fake), logitsReal = try discriminate(real)
         try augment?.observe(realLogits: logitsReal, batch: n * worldSize, step: step, communicator: dataParallel?.communicator)
         let lossD = try add(try mean(try softplus(logitsFake)), try mean(try softplus(try neg(logitsReal))))
         try Autograd.backward(lossD)
-        let r1Step = c.gamma > 0 && step % c.r1Interval == 0
+        let r1Step = c.gamma > 0 && step % c.r1Every == 0
         if !r1Step { StepTransaction.commit() }  // the rest is D's update and the EMA
         try optimizerD.update(lr: lr.d)
 
@@ -276,7 +285,7 @@ public final class StyleGAN: GANModel {
             try x.setRequiresGrad(true)
             let g = try Autograd.grad([try sum(try discriminate(x))], wrt: [x], createGraph: true)[0]!
             let penalty = try mean(try sum(try square(g), axes: [1, 2, 3]))
-            try Autograd.backward(try scale(penalty, c.gamma / 2 * Float(c.r1Interval)))
+            try Autograd.backward(try scale(penalty, c.gamma / 2 * Float(c.r1Every)))
             lastPenalties.r1 = penalty.item * c.gamma / 2
             StepTransaction.commit()
             try optimizerD.update(lr: lr.d)

@@ -38,6 +38,14 @@ from tqdm import tqdm
 
 from swiftgan import _native, distributed
 from swiftgan.images import save_grid
+from swiftgan.models.config import (
+    ConfigField,
+    config_docs,
+    config_fields,
+    config_json,
+    config_signature,
+    normalize_config,
+)
 from swiftgan.safetensors import load_file, save_file
 
 __all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "CHECKPOINT", "FORMAT",
@@ -252,10 +260,10 @@ def batch_generator(seed: int, stream: int, step: int) -> np.random.Generator:
 class GAN:
     """Base class of swiftgan's models.
 
-    Subclasses register under their engine kind (``class DCGAN(GAN, kind="dcgan")``), take their configuration
-    as keyword arguments with the paper's defaults, and pass it to ``GAN.__init__`` as ``config`` (what
-    checkpoints store, so that ``cls(**config)`` rebuilds the model; it includes ``seed``) and as the engine's
-    numeric ``attrs``.
+    Subclasses register under their engine kind (``class DCGAN(GAN, kind="dcgan")``); their keyword arguments are
+    the fields of the engine's config for that kind (:attr:`config_fields`), with the paper's defaults, and the
+    ``{args}`` line of their docstring becomes the list of them. ``config`` holds every field's value (what
+    checkpoints store, so that ``cls(**config)`` rebuilds the model; it includes ``seed``).
     They implement :meth:`preview`, the images of the periodic sample grids.
 
     Attributes:
@@ -266,6 +274,8 @@ class GAN:
 
     kind: ClassVar[str]
     """The engine's model kind, and the ``kind`` of this model's checkpoints."""
+    config_fields: ClassVar[tuple[ConfigField, ...]]
+    """The model's keyword arguments, as the engine declares its config (see :mod:`swiftgan.models.config`)."""
     preview_nrow: ClassVar[int | None] = None
     """Images per row of the sample grids (None: a square grid)."""
     default_batch_size: ClassVar[int] = 64
@@ -278,14 +288,18 @@ class GAN:
                 raise ValueError(f"model kind {kind!r} is already registered by {_REGISTRY[kind].__name__}")
             cls.kind = kind
             _REGISTRY[kind] = cls
+            # The keyword arguments, their defaults and their docs are the engine's declaration of the config.
+            cls.config_fields = config_fields(kind)
+            cls.__signature__ = config_signature(cls.config_fields)
+            if cls.__doc__ is not None:
+                cls.__doc__ = cls.__doc__.replace("    {args}", config_docs(cls.config_fields))
 
-    def __init__(self, config: Mapping[str, Any], attrs: Mapping[str, float]) -> None:
-        self.config: dict[str, Any] = json.loads(json.dumps(dict(config)))
-        native_attrs = dict(attrs)
+    def __init__(self, **config: Any) -> None:
+        """See the class docstring: every keyword argument is a field of the model's config (:attr:`config_fields`),
+        with the defaults of the paper the model follows."""
+        self.config: dict[str, Any] = normalize_config(type(self).__name__, self.config_fields, config)
         budget = _construction_budget.get()
-        if budget is not None:
-            native_attrs["max_state_floats"] = float(budget)
-        self._model = _native.Model(self.kind, native_attrs, self.seed)
+        self._model = _native.Model(self.kind, config_json(self.config), -1 if budget is None else budget)
         self.loss_names: tuple[str, ...] = tuple(self._model.loss_names())
         self._state_shapes = {name: self._model.state_tensor(name).shape for name in self._model.state_names()}
         self.nets: dict[str, Net] = {name: Net(self, name) for name in self._model.net_names()}

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from PIL import Image
 
-from swiftgan.functional import _check_float, _check_int
+from swiftgan.functional import _check_int
 from swiftgan.images import resize
 from swiftgan.models.base import GAN
 from swiftgan.torch_io import load_torch_state_dict
@@ -52,26 +52,7 @@ class CycleGAN(GAN, kind="cyclegan"):
     ``gan.nets["G_A"].load_state_dict(...)``, and its published generators with
     :meth:`from_pretrained_generator`.
 
-    Args:
-        image_size: side length of the training images (the reference's crop size), a multiple of 4.
-        in_channels: channels of domain A images.
-        out_channels: channels of domain B images.
-        ngf: generator width (channels after the first conv).
-        ndf: discriminator width (channels of the first conv).
-        n_blocks: residual blocks per generator (the reference's ``resnet_9blocks``; 6 for ``resnet_6blocks``).
-        n_layers_d: stride-2 convs of the PatchGAN discriminators.
-        lambda_A: weight of the A -> B -> A cycle loss.
-        lambda_B: weight of the B -> A -> B cycle loss.
-        lambda_identity: weight of the identity losses, relative to lambda_A and lambda_B (0 turns them off;
-            they need in_channels == out_channels).
-        pool_size: generated images kept per discriminator (0: no pool).
-        lr: Adam learning rate of the generators and of the discriminators.
-        betas: Adam's (beta1, beta2).
-        n_epochs: epochs at the initial learning rate.
-        n_epochs_decay: epochs of linear decay to zero after them.
-        epoch_steps: training steps per epoch; None (the reference) sets it when :meth:`fit` starts to
-            ``max(len(A), len(B)) // batch_size``.
-        seed: seeds the initial weights, the image pools' draws and the order and augmentation of the batches.
+    {args}
 
     ``train_step(batch_a, batch_b)`` takes a batch of each domain, (B, in_channels, image_size, image_size) and
     (B, out_channels, image_size, image_size) in [-1, 1], and returns the reference's losses ``D_A``, ``G_A``,
@@ -84,36 +65,6 @@ class CycleGAN(GAN, kind="cyclegan"):
     preview_nrow: ClassVar[int | None] = 8
     default_batch_size: ClassVar[int] = 1
 
-    def __init__(self, *, image_size: int = 256, in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
-                 ndf: int = 64, n_blocks: int = 9, n_layers_d: int = 3, lambda_A: float = 10.0,
-                 lambda_B: float = 10.0, lambda_identity: float = 0.5, pool_size: int = 50, lr: float = 2e-4,
-                 betas: tuple[float, float] = (0.5, 0.999), n_epochs: int = 100, n_epochs_decay: int = 100,
-                 epoch_steps: int | None = None, seed: int = 0) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"CycleGAN: argument 'betas' must be a pair of floats, got {betas!r}")
-        name = "CycleGAN"
-        config: dict[str, Any] = {
-            "image_size": _check_int(name, "image_size", image_size),
-            "in_channels": _check_int(name, "in_channels", in_channels),
-            "out_channels": _check_int(name, "out_channels", out_channels),
-            "ngf": _check_int(name, "ngf", ngf),
-            "ndf": _check_int(name, "ndf", ndf),
-            "n_blocks": _check_int(name, "n_blocks", n_blocks),
-            "n_layers_d": _check_int(name, "n_layers_d", n_layers_d),
-            "lambda_A": _check_float(name, "lambda_A", lambda_A),
-            "lambda_B": _check_float(name, "lambda_B", lambda_B),
-            "lambda_identity": _check_float(name, "lambda_identity", lambda_identity),
-            "pool_size": _check_int(name, "pool_size", pool_size),
-            "lr": _check_float(name, "lr", lr),
-            "betas": [_check_float(name, "betas", beta) for beta in betas],
-            "n_epochs": _check_int(name, "n_epochs", n_epochs),
-            "n_epochs_decay": _check_int(name, "n_epochs_decay", n_epochs_decay),
-            "epoch_steps": None if epoch_steps is None else _check_int(name, "epoch_steps", epoch_steps),
-            "seed": _check_int(name, "seed", seed),
-        }
-        attrs = {key: value for key, value in config.items() if key not in ("betas", "seed") and value is not None}
-        attrs.update(beta1=config["betas"][0], beta2=config["betas"][1])
-        super().__init__(config, attrs)
 
     # -- training -------------------------------------------------------------------------------------------
 

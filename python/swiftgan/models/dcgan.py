@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from swiftgan.functional import _check_float, _check_int
 from swiftgan.models.base import GAN
 
 __all__ = ["DCGAN"]
@@ -26,38 +25,13 @@ class DCGAN(GAN, kind="dcgan"):
     against D (non-saturating loss), each with its own Adam. Parameter names are pytorch/examples' (``main.N.*``),
     so its state dicts load with ``gan.nets["G"].load_state_dict(...)``.
 
-    Args:
-        image_size: side length of the square images: 16, 32, 64 or 128.
-        channels: image channels (1 grayscale, 3 RGB, ...).
-        nz: length of the noise vector z.
-        ngf: generator width (channels of its last hidden layer).
-        ndf: discriminator width (channels of its first layer).
-        lr: Adam learning rate of both networks.
-        betas: Adam's (beta1, beta2).
-        seed: seeds the initial weights, the training noise and the order of the batches in :meth:`fit`.
+    {args}
 
     ``train_step(batch)`` takes real images (B, channels, image_size, image_size) in [-1, 1] and returns
     ``loss_d``, ``loss_g``, ``d_real`` (D's mean probability on the reals) and ``d_fake`` (on the fakes, before
     the G step).
     """
 
-    def __init__(self, *, image_size: int = 64, channels: int = 3, nz: int = 100, ngf: int = 64, ndf: int = 64,
-                 lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), seed: int = 0) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"DCGAN: argument 'betas' must be a pair of floats, got {betas!r}")
-        config: dict[str, Any] = {
-            "image_size": _check_int("DCGAN", "image_size", image_size),
-            "channels": _check_int("DCGAN", "channels", channels),
-            "nz": _check_int("DCGAN", "nz", nz),
-            "ngf": _check_int("DCGAN", "ngf", ngf),
-            "ndf": _check_int("DCGAN", "ndf", ndf),
-            "lr": _check_float("DCGAN", "lr", lr),
-            "betas": [_check_float("DCGAN", "betas", beta) for beta in betas],
-            "seed": _check_int("DCGAN", "seed", seed),
-        }
-        attrs = {key: config[key] for key in ("image_size", "channels", "nz", "ngf", "ndf")}
-        attrs.update(lr_g=config["lr"], lr_d=config["lr"], beta1=config["betas"][0], beta2=config["betas"][1])
-        super().__init__(config, attrs)
 
     def _world_size_change_problem(self, saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
         """BatchNorm's training statistics are over each rank's slice unless ``sync_batchnorm`` (or one rank): a

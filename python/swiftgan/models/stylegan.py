@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
 from swiftgan import _native
-from swiftgan.functional import _check_flag, _check_float, _check_int, _choice
+from swiftgan.functional import _check_float, _check_int, _choice
 from swiftgan.models.base import GAN
 
 __all__ = ["StyleGAN", "NOISE_MODES", "SAMPLE_BATCH"]
@@ -60,37 +58,7 @@ class StyleGAN(GAN, kind="stylegan"):
     probability 0.9, a G_ema half-life of 10k images, ADA's target 0.6. Train on small sets (a few thousand images,
     such as :func:`swiftgan.datasets.emoji`) with ``ada=True``.
 
-    Args:
-        resolution: side length of the square images, a power of two from 8 to 256.
-        channels: image channels (1 grayscale, 3 RGB, ...).
-        version: 2 (StyleGAN2) or 1 (StyleGAN).
-        z_dim: length of the latent z.
-        w_dim: length of the intermediate latent w.
-        mapping_layers: fully connected layers of the mapping network.
-        channel_base: feature maps at resolution r are ``min(channel_base // r, channel_max)``.
-        channel_max: the most feature maps at any resolution.
-        lr: Adam learning rate of G and D (before the lazy-regularization scaling).
-        betas: Adam's (beta1, beta2) (likewise).
-        r1_gamma: R1 weight; None: version 2's NVlabs heuristic ``0.0002 * resolution**2 / 32``, version 1's 10.
-        r1_interval: steps between R1 penalties; None: 16 (lazy) for version 2, 1 for version 1.
-        pl_interval: steps between path-length penalties (version 2).
-        pl_weight: path-length penalty weight; None: 2 for version 2, 0 (none) for version 1.
-        style_mixing: probability that a training batch mixes the ws of two z from a random layer on.
-        ema_images: half-life of G_ema in images.
-        ema_rampup: the half-life is at most this fraction of the images seen so far (NVlabs' ramp-up), so G_ema
-            follows G closely early in a run; 0 keeps the half-life fixed.
-        ada: adaptive discriminator augmentation.
-        ada_target: ADA's target for the mean sign of D's outputs on reals.
-        augment_p: ADA's initial augmentation probability (needs ``ada``).
-        seed: seeds the initial weights, the training noise and the order of the batches in :meth:`fit`.
-        mapping_lr_multiplier: learning-rate multiplier of the mapping network.
-        pl_decay: decay of the running mean of path lengths (``pl_mean``).
-        pl_batch_shrink: the path-length penalty runs on batch_size // pl_batch_shrink samples.
-        mbstd_group: group size of D's minibatch standard deviation.
-        ada_interval: steps between ADA's adjustments of p.
-        ada_kimg: thousands of images for p to go from 0 to 1 at full speed.
-        phase_images: version 1: real images per phase of progressive growing.
-        initial_resolution: version 1: the resolution growing starts from.
+    {args}
 
     ``train_step(batch)`` takes real images (B, channels, resolution, resolution) in [-1, 1] and returns ``loss_g``,
     ``loss_d``, ``loss_pl`` and ``loss_r1`` (the penalties as of their latest lazy step), ``d_real`` and ``d_fake``
@@ -102,55 +70,6 @@ class StyleGAN(GAN, kind="stylegan"):
     preview_nrow = 8
     default_batch_size = 16
 
-    def __init__(self, *, resolution: int = 32, channels: int = 3, version: int = 2, z_dim: int = 256,
-                 w_dim: int = 256, mapping_layers: int = 8, channel_base: int = 4096, channel_max: int = 128,
-                 lr: float = 0.002, betas: tuple[float, float] = (0.0, 0.99), r1_gamma: float | None = None,
-                 r1_interval: int | None = None, pl_interval: int = 4, pl_weight: float | None = None,
-                 style_mixing: float = 0.9, ema_images: float = 10000, ema_rampup: float = 0.05, ada: bool = False, ada_target: float = 0.6,
-                 augment_p: float = 0.0, seed: int = 0, mapping_lr_multiplier: float = 0.01, pl_decay: float = 0.01,
-                 pl_batch_shrink: int = 2, mbstd_group: int = 4, ada_interval: int = 4, ada_kimg: float = 500,
-                 phase_images: int = 20000, initial_resolution: int = 8) -> None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"StyleGAN: argument 'betas' must be a pair of floats, got {betas!r}")
-        integer = functools.partial(_check_int, "StyleGAN")
-        real = functools.partial(_check_float, "StyleGAN")
-        config: dict[str, Any] = {
-            "resolution": integer("resolution", resolution),
-            "channels": integer("channels", channels),
-            "version": integer("version", version),
-            "z_dim": integer("z_dim", z_dim),
-            "w_dim": integer("w_dim", w_dim),
-            "mapping_layers": integer("mapping_layers", mapping_layers),
-            "channel_base": integer("channel_base", channel_base),
-            "channel_max": integer("channel_max", channel_max),
-            "lr": real("lr", lr),
-            "betas": [real("betas", beta) for beta in betas],
-            "r1_gamma": None if r1_gamma is None else real("r1_gamma", r1_gamma),
-            "r1_interval": None if r1_interval is None else integer("r1_interval", r1_interval),
-            "pl_interval": integer("pl_interval", pl_interval),
-            "pl_weight": None if pl_weight is None else real("pl_weight", pl_weight),
-            "style_mixing": real("style_mixing", style_mixing),
-            "ema_images": real("ema_images", ema_images),
-            "ema_rampup": real("ema_rampup", ema_rampup),
-            "ada": _check_flag("StyleGAN", "ada", ada),
-            "ada_target": real("ada_target", ada_target),
-            "augment_p": real("augment_p", augment_p),
-            "seed": integer("seed", seed),
-            "mapping_lr_multiplier": real("mapping_lr_multiplier", mapping_lr_multiplier),
-            "pl_decay": real("pl_decay", pl_decay),
-            "pl_batch_shrink": integer("pl_batch_shrink", pl_batch_shrink),
-            "mbstd_group": integer("mbstd_group", mbstd_group),
-            "ada_interval": integer("ada_interval", ada_interval),
-            "ada_kimg": real("ada_kimg", ada_kimg),
-            "phase_images": integer("phase_images", phase_images),
-            "initial_resolution": integer("initial_resolution", initial_resolution),
-        }
-        if config["augment_p"] and not config["ada"]:
-            raise ValueError("StyleGAN: augment_p is ADA's initial probability; it needs ada=True")
-        # None leaves a setting to the engine, whose defaults depend on the version.
-        attrs = {name: value for name, value in config.items() if name not in ("seed", "betas") and value is not None}
-        attrs.update(beta1=config["betas"][0], beta2=config["betas"][1])
-        super().__init__(config, attrs)
 
     # -- properties -----------------------------------------------------------------------------------------
 
