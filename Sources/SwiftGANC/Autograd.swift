@@ -25,7 +25,7 @@ public func sg_grad(_ nOutputs: Int32, _ outputs: UnsafePointer<OpaquePointer?>?
             try require(t.requiresGrad, "inputs[\(i)]: does not require grad, so it has no gradient")
         }
         let grads = try nonNull(grads, "grads")
-        let result = try Autograd.grad(outs, seeds: seeds, wrt: ins, createGraph: createGraph != 0)
+        let result = try tapeLock.hold { try Autograd.grad(outs, seeds: seeds, wrt: ins, createGraph: createGraph != 0) }
         for (i, g) in result.enumerated() { Handle.store(g, grads + i) }
     }
 }
@@ -35,6 +35,6 @@ public func sg_backward(_ output: OpaquePointer?, _ gradOutput: OpaquePointer?, 
     guarded {
         let out = try Handle.tensor(output, "output")
         try require(out.requiresGrad, "output: does not require grad (no input of the ops that made it requires grad)")
-        try Autograd.backward(out, seed: Handle.optionalTensor(gradOutput), createGraph: createGraph != 0)
+        try tapeLock.hold { try Autograd.backward(out, seed: Handle.optionalTensor(gradOutput), createGraph: createGraph != 0) }
     }
 }

@@ -42,12 +42,12 @@ public func sg_dist_allreduce_sum(_ values: UnsafeMutablePointer<Double>?, _ n: 
 @_cdecl("sg_model_set_data_parallel")
 public func sg_model_set_data_parallel(_ m: OpaquePointer?, _ enabled: Int32, _ syncBatchNorm: Int32) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model
-        if enabled != 0 {
-            DataParallel.detach(from: model)
-            try DataParallel.attach(to: model, communicator: try mpiCommunicator(), syncBatchNorm: syncBatchNorm != 0)
-        } else {
-            DataParallel.detach(from: model)
+        try ModelBox.with(m) { box in
+            DataParallel.detach(from: box.model)
+            if enabled != 0 {
+                try DataParallel.attach(to: box.model, communicator: try mpiCommunicator(),
+                                        syncBatchNorm: syncBatchNorm != 0)
+            }
         }
     }
 }

@@ -4,9 +4,12 @@ import SwiftGANDistributed
 import SwiftGANModels
 import SwiftGANOptim
 
-/// An sg_model* is a retained Unmanaged<ModelBox>: the model plus its name lists as C strings.
+/// An sg_model* is a retained Unmanaged<ModelBox>: the model, its lock, and its name lists as C strings.
 final class ModelBox {
     let model: any GANModel
+    /// Held by every call on the model (see `CallLock`).
+    let lock = CallLock(busy: "this model is in the middle of a training step on this thread (a signal handler "
+                              + "cannot use it until the step has finished or been stopped)")
     let lossNames: UnsafeMutablePointer<CChar>
     let netNames: UnsafeMutablePointer<CChar>
     let stateNames: UnsafeMutablePointer<CChar>
@@ -27,6 +30,12 @@ final class ModelBox {
 
     static func from(_ p: OpaquePointer?) throws -> ModelBox {
         Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(try nonNull(p, "model"))).takeUnretainedValue()
+    }
+
+    /// Runs `body` on the model behind `p`, holding it.
+    static func with<T>(_ p: OpaquePointer?, _ body: (ModelBox) throws -> T) throws -> T {
+        let box = try from(p)
+        return try box.lock.hold { try body(box) }
     }
 }
 
@@ -90,16 +99,19 @@ public func sg_model_counter_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>?
 /// where the ranks must take every step together).
 private func trainStep(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
                        _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32, shouldStop: (() -> Bool)?) throws {
-    let model = try ModelBox.from(m).model
     let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
     let losses = try nonNull(losses, "losses")
-    try require(Int(capacity) >= model.lossNames.count, "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
-    let values = if let shouldStop, model.dataParallel == nil {
-        try StepTransaction.run(model, shouldCancel: shouldStop) { try model.distributedTrainStep(batches) }
-    } else {
-        try model.distributedTrainStep(batches)
+    try ModelBox.with(m) { box in
+        let model = box.model
+        try require(Int(capacity) >= model.lossNames.count,
+                    "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
+        let values = if let shouldStop, model.dataParallel == nil {
+            try StepTransaction.run(model, shouldCancel: shouldStop) { try model.distributedTrainStep(batches) }
+        } else {
+            try model.distributedTrainStep(batches)
+        }
+        for (i, v) in values.enumerated() { losses[i] = Double(v) }
     }
-    for (i, v) in values.enumerated() { losses[i] = Double(v) }
 }
 
 @_cdecl("sg_model_train_step")
@@ -121,16 +133,19 @@ public func sg_model_train_step_interruptible(_ m: OpaquePointer?, _ nInputs: In
 public func sg_model_forward(_ m: OpaquePointer?, _ net: UnsafePointer<CChar>?, _ x: OpaquePointer?, _ training: Int32,
                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
-        Handle.store(try model.forward(net: try string(net, "net"), try Handle.tensor(x, "x"), training: training != 0), out)
+        let out = try nonNull(out, "out")
+        try ModelBox.with(m) { box in
+            Handle.store(try box.model.forward(net: try string(net, "net"), try Handle.tensor(x, "x"),
+                                               training: training != 0), out)
+        }
     }
 }
 
 @_cdecl("sg_model_generate")
 public func sg_model_generate(_ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
-        Handle.store(try model.generate(count: Int(n), seed: seed), out)
+        let out = try nonNull(out, "out")
+        try ModelBox.with(m) { box in Handle.store(try box.model.generate(count: Int(n), seed: seed), out) }
     }
 }
 
@@ -142,21 +157,24 @@ public func sg_model_state_tensor(_ m: OpaquePointer?, _ name: UnsafePointer<CCh
         guard let t = box.stateByName[key] else {
             throw SwiftGANError.invalidArgument("name: the model has no state tensor '\(key)'")
         }
-        Handle.store(t, out)
+        out.pointee = Handle.make(t, owner: box)
     }
 }
 
 @_cdecl("sg_model_get_counter")
 public func sg_model_get_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model, value = try nonNull(value, "value")
-        value.pointee = try model.counter(try string(name, "name"))
+        let value = try nonNull(value, "value"), name = try string(name, "name")
+        try ModelBox.with(m) { box in value.pointee = try box.model.counter(name) }
     }
 }
 
 @_cdecl("sg_model_set_counter")
 public func sg_model_set_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: Int64) -> Int32 {
-    guarded { try ModelBox.from(m).model.setCounter(try string(name, "name"), value) }
+    guarded {
+        let name = try string(name, "name")
+        try ModelBox.with(m) { box in try box.model.setCounter(name, value) }
+    }
 }
 
 /// Model-specific methods: StyleGAN's mapping and synthesis.
@@ -195,9 +213,9 @@ public func sg_model_call(_ m: OpaquePointer?, _ method: UnsafePointer<CChar>?, 
                           _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?, _ attrValues: UnsafePointer<Double>?,
                           _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guarded {
-        let model = try ModelBox.from(m).model, out = try nonNull(out, "out")
-        let name = try string(method, "method")
+        let out = try nonNull(out, "out"), name = try string(method, "method")
         let tensors = try readNamedTensors(nInputs, inputNames, inputs, allowNull: false)
-        Handle.store(try callMethod(model, name, inputs: tensors, attrs: try readAttributes(nAttrs, attrNames, attrValues)), out)
+        let attrs = try readAttributes(nAttrs, attrNames, attrValues)
+        try ModelBox.with(m) { box in Handle.store(try callMethod(box.model, name, inputs: tensors, attrs: attrs), out) }
     }
 }

@@ -54,12 +54,18 @@ public func sg_optimizer_release(_ o: OpaquePointer?) {
 public func sg_optimizer_step(_ o: OpaquePointer?, _ lr: Double) -> Int32 {
     guarded {
         try require(lr.isFinite && lr >= 0, "lr: expected a finite non-negative learning rate, got \(lr)")
-        try OptimizerBox.from(o).update(lr: Float(lr))
+        let optimizer = try OptimizerBox.from(o)
+        try tapeLock.hold { try optimizer.update(lr: Float(lr)) }
     }
 }
 
 @_cdecl("sg_optimizer_zero_grad")
-public func sg_optimizer_zero_grad(_ o: OpaquePointer?) -> Int32 { guarded { try OptimizerBox.from(o).zeroGrad() } }
+public func sg_optimizer_zero_grad(_ o: OpaquePointer?) -> Int32 {
+    guarded {
+        let optimizer = try OptimizerBox.from(o)
+        try tapeLock.hold { optimizer.zeroGrad() }
+    }
+}
 
 @_cdecl("sg_optimizer_get_step")
 public func sg_optimizer_get_step(_ o: OpaquePointer?) -> Int64 { (try? OptimizerBox.from(o)).map { Int64($0.step) } ?? -1 }
@@ -88,6 +94,7 @@ public func sg_optimizer_state(_ o: OpaquePointer?, _ index: Int32, _ slot: Int3
 @_cdecl("sg_ema_update")
 public func sg_ema_update(_ n: Int32, _ ema: UnsafePointer<OpaquePointer?>?, _ params: UnsafePointer<OpaquePointer?>?, _ decay: Double) -> Int32 {
     guarded {
-        try emaUpdate(try readTensors(ema, n, "ema").map { $0! }, try readTensors(params, n, "params").map { $0! }, decay: Float(decay))
+        let (ema, params) = (try readTensors(ema, n, "ema").map { $0! }, try readTensors(params, n, "params").map { $0! })
+        try tapeLock.hold { try emaUpdate(ema, params, decay: Float(decay)) }
     }
 }

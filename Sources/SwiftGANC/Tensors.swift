@@ -4,16 +4,36 @@ import SwiftGANDistributed
 import SwiftGANModels
 import SwiftGANOptim
 
-/// Handles: an sg_tensor* is a retained Unmanaged<Tensor>.
-enum Handle {
-    static func make(_ t: Tensor) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(t).toOpaque()) }
-    static func tensor(_ p: OpaquePointer?, _ argument: String) throws -> Tensor {
-        Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer(try nonNull(p, argument))).takeUnretainedValue()
+/// Handles: an sg_tensor* is a retained Unmanaged<Handle>, a tensor and, for a model's state tensor, that model
+/// (whose lock reading and writing it hold, see `CallLock`).
+final class Handle {
+    let tensor: Tensor
+    let owner: ModelBox?
+
+    private init(_ tensor: Tensor, owner: ModelBox?) { (self.tensor, self.owner) = (tensor, owner) }
+
+    static func make(_ t: Tensor, owner: ModelBox? = nil) -> OpaquePointer {
+        OpaquePointer(Unmanaged.passRetained(Handle(t, owner: owner)).toOpaque())
     }
+
+    static func from(_ p: OpaquePointer?, _ argument: String) throws -> Handle {
+        Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(try nonNull(p, argument))).takeUnretainedValue()
+    }
+
+    static func tensor(_ p: OpaquePointer?, _ argument: String) throws -> Tensor { try from(p, argument).tensor }
+
     static func optionalTensor(_ p: OpaquePointer?) -> Tensor? {
-        p.map { Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+        p.map { Unmanaged<Handle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue().tensor }
     }
-    static func store(_ t: Tensor?, _ out: UnsafeMutablePointer<OpaquePointer?>) { out.pointee = t.map(make) }
+
+    static func store(_ t: Tensor?, _ out: UnsafeMutablePointer<OpaquePointer?>) { out.pointee = t.map { make($0) } }
+
+    /// Runs `body` on the tensor behind `p`, holding its owner model if it has one.
+    static func withTensor<T>(_ p: OpaquePointer?, _ argument: String, _ body: (Tensor) throws -> T) throws -> T {
+        let handle = try from(p, argument)
+        guard let owner = handle.owner else { return try body(handle.tensor) }
+        return try owner.lock.hold { try body(handle.tensor) }
+    }
 }
 
 /// A shape from a C array, checked for rank and size.
@@ -45,7 +65,7 @@ public func sg_tensor_create(_ data: UnsafePointer<Float>?, _ shape: UnsafePoint
 @_cdecl("sg_tensor_release")
 public func sg_tensor_release(_ t: OpaquePointer?) {
     guard let t else { return }
-    Unmanaged<Tensor>.fromOpaque(UnsafeRawPointer(t)).release()
+    Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(t)).release()
 }
 
 @_cdecl("sg_tensor_ndim")
@@ -67,18 +87,20 @@ public func sg_tensor_numel(_ t: OpaquePointer?) -> Int64 { Handle.optionalTenso
 @_cdecl("sg_tensor_read")
 public func sg_tensor_read(_ t: OpaquePointer?, _ dst: UnsafeMutablePointer<Float>?, _ capacity: Int64) -> Int32 {
     guarded {
-        let t = try Handle.tensor(t, "tensor")
-        try require(capacity >= Int64(t.count), "dst: holds \(capacity) floats, the tensor has \(t.count)")
-        if t.count > 0 { try nonNull(dst, "dst").update(from: t.data, count: t.count) }
+        try Handle.withTensor(t, "tensor") { t in
+            try require(capacity >= Int64(t.count), "dst: holds \(capacity) floats, the tensor has \(t.count)")
+            if t.count > 0 { try nonNull(dst, "dst").update(from: t.data, count: t.count) }
+        }
     }
 }
 
 @_cdecl("sg_tensor_write")
 public func sg_tensor_write(_ t: OpaquePointer?, _ src: UnsafePointer<Float>?, _ count: Int64) -> Int32 {
     guarded {
-        let t = try Handle.tensor(t, "tensor")
-        try require(count == Int64(t.count), "src: expected \(t.count) floats, got \(count)")
-        if t.count > 0 { t.data.update(from: try nonNull(src, "src"), count: t.count) }
+        try Handle.withTensor(t, "tensor") { t in
+            try require(count == Int64(t.count), "src: expected \(t.count) floats, got \(count)")
+            if t.count > 0 { t.data.update(from: try nonNull(src, "src"), count: t.count) }
+        }
     }
 }
 
@@ -96,7 +118,9 @@ public func sg_tensor_grad(_ t: OpaquePointer?, _ out: UnsafeMutablePointer<Opaq
 }
 
 @_cdecl("sg_tensor_zero_grad")
-public func sg_tensor_zero_grad(_ t: OpaquePointer?) -> Int32 { guarded { try Handle.tensor(t, "tensor").grad = nil } }
+public func sg_tensor_zero_grad(_ t: OpaquePointer?) -> Int32 {
+    guarded { try Handle.withTensor(t, "tensor") { t in try tapeLock.hold { t.grad = nil } } }
+}
 
 @_cdecl("sg_tensor_detach")
 public func sg_tensor_detach(_ t: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {

@@ -1,13 +1,15 @@
 /*
  * swiftgan._native: the thin CPython binding of libswiftgan (CShim/include/swiftgan.h).
  *
- * It parses arguments, checks buffers (float32, C-contiguous, at most SG_MAX_NDIM dimensions), releases the
- * GIL around every engine call and turns status codes into Python exceptions. Arrays cross the boundary
- * through the buffer protocol, so the extension does not depend on numpy's C API or ABI; numpy is imported
- * at run time only to allocate result arrays and to compare dtypes.
+ * It parses arguments, checks buffers (float32, C-contiguous, at most SG_MAX_NDIM dimensions) and wraps results.
+ * Every engine call goes through ENGINE(), which releases the GIL around the call and turns a failed status into
+ * a Python exception; the engine itself holds the locks that calls from several threads need (swiftgan.h and
+ * Sources/SwiftGANC/Locks.swift). Arrays cross the boundary through the buffer protocol, so the extension does not
+ * depend on numpy's C API or ABI; numpy is imported at run time only to allocate result arrays and compare dtypes.
  *
- * Objects handed to the engine while the GIL is released are kept alive by tuples this module owns, so
- * another Python thread cannot free them mid-call.
+ * Objects handed to the engine while the GIL is released are kept alive by tuples this module owns, so another
+ * Python thread cannot free them mid-call. Each docstring starts with its signature (CPython's __text_signature__
+ * form), which test_native_stubs.py compares with _native.pyi.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -34,7 +36,6 @@ static PyTypeObject ModelType;
 typedef struct {
     PyObject_HEAD
     sg_tensor *handle;
-    PyObject *owner; /* the Model whose live state this tensor is (state_tensor), or NULL */
 } TensorObject;
 
 typedef struct {
@@ -46,12 +47,10 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     sg_model *handle;
-    PyThread_type_lock lock; /* held by the thread running an engine call on this model (the GIL released) */
-    unsigned long holder;    /* the thread holding `lock`, or 0; read and written under the GIL */
 } ModelObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
-/* errors */
+/* errors, and the one way to call the engine */
 
 /* Raises the Python exception for a failed engine call and returns NULL. */
 static PyObject *raise_status(int32_t status) {
@@ -62,6 +61,7 @@ static PyObject *raise_status(int32_t status) {
     case SG_ETYPE: type = PyExc_TypeError; break;
     case SG_EIO: type = PyExc_OSError; break;
     case SG_EMEMORY: type = PyExc_MemoryError; break;
+    case SG_ECANCELLED: type = PyExc_KeyboardInterrupt; break;
     default: type = SwiftGANError; break;
     }
     if (message == NULL || message[0] == '\0') {
@@ -71,6 +71,27 @@ static PyObject *raise_status(int32_t status) {
     }
     return NULL;
 }
+
+/* 1 for SG_OK; otherwise raises the status's exception (unless one is already set, by a callback the engine ran:
+ * a signal handler or should_stop) and returns 0. */
+static int engine_ok(int32_t status) {
+    if (status == SG_OK && !PyErr_Occurred()) {
+        return 1;
+    }
+    if (!PyErr_Occurred()) {
+        raise_status(status);
+    }
+    return 0;
+}
+
+/* ENGINE(sg_...(...)): runs one engine call with the GIL released (the engine may wait for another thread's call
+ * on the same model, and runs for a long time); 1 when it succeeded, 0 with the Python exception set. */
+#define ENGINE(call)                                                                                                \
+    engine_ok(__extension__({                                                                                      \
+        int32_t status_;                                                                                           \
+        Py_BEGIN_ALLOW_THREADS status_ = (call);                                                                   \
+        Py_END_ALLOW_THREADS status_;                                                                              \
+    }))
 
 /* Raises TypeError "<caller>: argument '<name>' must be <what>, got <type of obj>" and returns NULL. */
 static PyObject *raise_kind(const char *caller, const char *name, const char *what, PyObject *obj) {
@@ -93,9 +114,16 @@ static PyObject *tensor_wrap(sg_tensor *handle) {
         return NULL;
     }
     self->handle = handle;
-    self->owner = NULL;
     live_tensors++;
     return (PyObject *)self;
+}
+
+/* A tensor returned by an engine call that must return one: NULL with SwiftGANError if it returned none. */
+static PyObject *tensor_result(sg_tensor *handle, const char *what) {
+    if (handle == NULL) {
+        return PyErr_Format(SwiftGANError, "%s: the engine returned no tensor", what);
+    }
+    return tensor_wrap(handle);
 }
 
 static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, &TensorType); }
@@ -105,68 +133,7 @@ static void Tensor_dealloc(TensorObject *self) {
         live_tensors--;
     }
     sg_tensor_release(self->handle);
-    Py_XDECREF(self->owner);
     Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-/* Takes `lock`, waiting with the GIL released while another thread holds it. */
-static void lock_hold(PyThread_type_lock lock) {
-    if (!PyThread_acquire_lock(lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(lock, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
-}
-
-/* Held by the engine calls that write gradients and parameters of Python-built graphs (grad, backward, zero_grad,
- * optimizer steps, EMA updates): two threads differentiating graphs that share a tensor, or stepping the same
- * parameters, take turns instead of racing on the tape and on .grad. Ops (forward passes) run concurrently. */
-static PyThread_type_lock tape_lock;
-
-/* Holds a model for one engine call: waits, with the GIL released, while another thread runs one (the engine does
- * not share a model between threads; calls from two threads take turns). Returns 0, or -1 with RuntimeError set
- * when this thread already holds it: a signal handler run during an interruptible training step (see
- * Model_train_step) that uses the same model, which would otherwise wait for itself forever. */
-static int model_acquire(PyObject *model) {
-    ModelObject *m = (ModelObject *)model;
-    unsigned long me = PyThread_get_thread_ident();
-    if (m->holder == me) {
-        PyErr_SetString(PyExc_RuntimeError, "this model is in the middle of a training step on this thread (a signal "
-                                             "handler cannot use it until the step has finished or been stopped)");
-        return -1;
-    }
-    lock_hold(m->lock);
-    m->holder = me;
-    return 0;
-}
-
-static void model_release(PyObject *model) {
-    ((ModelObject *)model)->holder = 0;
-    PyThread_release_lock(((ModelObject *)model)->lock);
-}
-
-/* A state tensor is part of its model: reading or writing it holds the model, as a training step does. */
-static int owner_acquire(TensorObject *self) { return self->owner != NULL ? model_acquire(self->owner) : 0; }
-
-static void owner_release(TensorObject *self) {
-    if (self->owner != NULL) {
-        model_release(self->owner);
-    }
-}
-
-/* Reads the tensor's shape; returns its ndim, or -1 with an exception set. */
-static int tensor_shape(TensorObject *self, int64_t shape[SG_MAX_NDIM]) {
-    int32_t ndim = sg_tensor_ndim(self->handle);
-    if (ndim < 0 || ndim > SG_MAX_NDIM) {
-        PyErr_Format(SwiftGANError, "engine reported an invalid ndim %d", (int)ndim);
-        return -1;
-    }
-    int32_t status = sg_tensor_shape(self->handle, shape);
-    if (status != SG_OK) {
-        raise_status(status);
-        return -1;
-    }
-    return ndim;
 }
 
 static PyObject *shape_tuple(const int64_t *shape, int ndim) {
@@ -183,6 +150,16 @@ static PyObject *shape_tuple(const int64_t *shape, int ndim) {
         PyTuple_SET_ITEM(tuple, i, dim);
     }
     return tuple;
+}
+
+/* Reads the tensor's shape; returns its ndim, or -1 with an exception set. */
+static int tensor_shape(TensorObject *self, int64_t shape[SG_MAX_NDIM]) {
+    int32_t ndim = sg_tensor_ndim(self->handle);
+    if (ndim < 0 || ndim > SG_MAX_NDIM) {
+        PyErr_Format(SwiftGANError, "engine reported an invalid ndim %d", (int)ndim);
+        return -1;
+    }
+    return engine_ok(sg_tensor_shape(self->handle, shape)) ? ndim : -1;
 }
 
 static PyObject *Tensor_get_shape(TensorObject *self, void *Py_UNUSED(closure)) {
@@ -208,21 +185,12 @@ static int Tensor_set_requires_grad(TensorObject *self, PyObject *value, void *P
         raise_kind("Tensor.requires_grad", "value", "a bool", value);
         return -1;
     }
-    int32_t status = sg_tensor_set_requires_grad(self->handle, value == Py_True);
-    if (status != SG_OK) {
-        raise_status(status);
-        return -1;
-    }
-    return 0;
+    return ENGINE(sg_tensor_set_requires_grad(self->handle, value == Py_True)) ? 0 : -1;
 }
 
 static PyObject *Tensor_get_grad(TensorObject *self, void *Py_UNUSED(closure)) {
     sg_tensor *grad = NULL;
-    int32_t status = sg_tensor_grad(self->handle, &grad);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return tensor_wrap(grad);
+    return ENGINE(sg_tensor_grad(self->handle, &grad)) ? tensor_wrap(grad) : NULL;
 }
 
 /* A new float32 numpy array of the given shape (uninitialised). */
@@ -239,10 +207,7 @@ static PyObject *new_float32_array(const int64_t *shape, int ndim) {
 static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
     int64_t shape[SG_MAX_NDIM];
     int ndim = tensor_shape(self, shape);
-    if (ndim < 0) {
-        return NULL;
-    }
-    PyObject *array = new_float32_array(shape, ndim);
+    PyObject *array = ndim < 0 ? NULL : new_float32_array(shape, ndim);
     if (array == NULL) {
         return NULL;
     }
@@ -251,45 +216,21 @@ static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) 
         Py_DECREF(array);
         return NULL;
     }
-    if (owner_acquire(self) < 0) {
-        PyBuffer_Release(&view);
-        Py_DECREF(array);
-        return NULL;
-    }
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
-    Py_END_ALLOW_THREADS
-    owner_release(self);
+    int ok = ENGINE(sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float))));
     PyBuffer_Release(&view);
-    if (status != SG_OK) {
-        Py_DECREF(array);
-        return raise_status(status);
+    if (!ok) {
+        Py_CLEAR(array);
     }
     return array;
 }
 
 static PyObject *Tensor_detach(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
     sg_tensor *out = NULL;
-    int32_t status = sg_tensor_detach(self->handle, &out);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return tensor_wrap(out);
+    return ENGINE(sg_tensor_detach(self->handle, &out)) ? tensor_result(out, "detach") : NULL;
 }
 
 static PyObject *Tensor_zero_grad(TensorObject *self, PyObject *Py_UNUSED(ignored)) {
-    if (owner_acquire(self) < 0) {
-        return NULL;
-    }
-    lock_hold(tape_lock);
-    int32_t status = sg_tensor_zero_grad(self->handle);
-    PyThread_release_lock(tape_lock);
-    owner_release(self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_tensor_zero_grad(self->handle)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *kwargs) {
@@ -303,16 +244,7 @@ static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *k
         return raise_kind("backward", "grad", "a swiftgan.Tensor or None", grad);
     }
     sg_tensor *grad_handle = grad == Py_None ? NULL : ((TensorObject *)grad)->handle;
-    int32_t status;
-    lock_hold(tape_lock);
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_backward(self->handle, grad_handle, create_graph);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(tape_lock);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_backward(self->handle, grad_handle, create_graph)) ? Py_NewRef(Py_None) : NULL;
 }
 
 /* Borrows a float32 C-contiguous buffer of `obj`, a numpy ndarray. On failure sets an exception naming
@@ -369,15 +301,9 @@ static PyObject *array_to_tensor(PyObject *obj, int requires_grad, const char *c
         shape[i] = (int64_t)view.shape[i];
     }
     sg_tensor *out = NULL;
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_tensor_create((const float *)view.buf, shape, view.ndim, requires_grad, &out);
-    Py_END_ALLOW_THREADS
+    int ok = ENGINE(sg_tensor_create((const float *)view.buf, shape, view.ndim, requires_grad, &out));
     PyBuffer_Release(&view);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return tensor_wrap(out);
+    return ok ? tensor_result(out, caller) : NULL;
 }
 
 static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwargs) {
@@ -408,21 +334,10 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
         }
         return NULL;
     }
-    if (owner_acquire(self) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_tensor_write(self->handle, (const float *)view.buf,
-                             (int64_t)(view.len / (Py_ssize_t)sizeof(float)));
-    Py_END_ALLOW_THREADS
-    owner_release(self);
+    int ok = ENGINE(sg_tensor_write(self->handle, (const float *)view.buf,
+                                    (int64_t)(view.len / (Py_ssize_t)sizeof(float))));
     PyBuffer_Release(&view);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Tensor_repr(TensorObject *self) {
@@ -447,17 +362,17 @@ static PyGetSetDef Tensor_getset[] = {
 };
 
 static PyMethodDef Tensor_methods[] = {
-    {"numpy", (PyCFunction)Tensor_numpy, METH_NOARGS, "numpy() -> numpy.ndarray\n\nA float32 copy of the values."},
+    {"numpy", (PyCFunction)Tensor_numpy, METH_NOARGS, "numpy($self, /)\n--\n\nA float32 copy of the values."},
     {"detach", (PyCFunction)Tensor_detach, METH_NOARGS,
-     "detach() -> Tensor\n\nA tensor sharing values with this one, cut from the autodiff tape."},
-    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, "zero_grad() -> None\n\nClears the accumulated gradient."},
+     "detach($self, /)\n--\n\nA tensor sharing values with this one, cut from the autodiff tape."},
+    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, "zero_grad($self, /)\n--\n\nClears the accumulated gradient."},
     {"backward", (PyCFunction)(void (*)(void))Tensor_backward, METH_VARARGS | METH_KEYWORDS,
-     "backward(grad=None, *, create_graph=False) -> None\n\n"
+     "backward($self, /, grad=None, *, create_graph=False)\n--\n\n"
      "Accumulates the gradient of sum(self * grad) into the .grad of every leaf that requires grad.\n"
      "grad may be None for a scalar (0-d or one-element) tensor. With create_graph the gradients are\n"
      "recorded on the tape, so they can be differentiated again."},
     {"copy_", (PyCFunction)(void (*)(void))Tensor_copy_, METH_VARARGS | METH_KEYWORDS,
-     "copy_(array) -> None\n\nOverwrites the values in place from a float32 numpy array of the same shape."},
+     "copy_($self, /, array)\n--\n\nOverwrites the values in place from a float32 numpy array of the same shape."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -750,6 +665,37 @@ static int int64_parse(PyObject *obj, const char *caller, const char *name, int6
     return 0;
 }
 
+/* The items of an engine's comma-separated names list as a list of str (NULL or "" -> empty list). */
+static PyObject *split_names(const char *names) {
+    if (names == NULL || names[0] == '\0') {
+        return PyList_New(0);
+    }
+    PyObject *joined = PyUnicode_FromString(names);
+    PyObject *comma = PyUnicode_FromString(",");
+    PyObject *list = joined == NULL || comma == NULL ? NULL : PyUnicode_Split(joined, comma, -1);
+    Py_XDECREF(joined);
+    Py_XDECREF(comma);
+    return list;
+}
+
+/* A list of new Tensors from `n` handles (NULL -> None), taking every handle (released on failure). */
+static PyObject *tensor_list(sg_tensor **handles, Py_ssize_t n) {
+    PyObject *result = PyList_New(n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (result == NULL) {
+            sg_tensor_release(handles[i]);
+            continue;
+        }
+        PyObject *item = tensor_wrap(handles[i]);
+        if (item == NULL) {
+            Py_CLEAR(result);
+            continue;
+        }
+        PyList_SET_ITEM(result, i, item);
+    }
+    return result;
+}
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* module functions */
 
@@ -769,8 +715,7 @@ static PyObject *mod_tensor(PyObject *Py_UNUSED(module), PyObject *args, PyObjec
 static PyObject *mod_op(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"name", "inputs", "attrs", NULL};
     const char *name;
-    PyObject *inputs_dict;
-    PyObject *attrs_dict = NULL;
+    PyObject *inputs_dict, *attrs_dict = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|O:op", kwlist, &name, &inputs_dict, &attrs_dict)) {
         return NULL;
     }
@@ -783,22 +728,12 @@ static PyObject *mod_op(PyObject *Py_UNUSED(module), PyObject *args, PyObject *k
         named_inputs_free(&inputs);
         return NULL;
     }
-    PyObject *result = NULL;
     sg_tensor *out = NULL;
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_op(name, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names, attrs.values, &out);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        raise_status(status);
-    } else if (out == NULL) {
-        PyErr_Format(SwiftGANError, "%s: the engine returned no output", name);
-    } else {
-        result = tensor_wrap(out);
-    }
+    int ok = ENGINE(sg_op(name, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names, attrs.values,
+                          &out));
     named_inputs_free(&inputs);
     attrs_free(&attrs);
-    return result;
+    return ok ? tensor_result(out, name) : NULL;
 }
 
 static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
@@ -840,29 +775,9 @@ static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
         }
         goto done;
     }
-    int32_t status;
-    lock_hold(tape_lock);
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_grad((int32_t)n_outputs, output_handles, grad_output_handles, (int32_t)n_inputs, input_handles,
-                     create_graph, grads);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(tape_lock);
-    if (status != SG_OK) {
-        raise_status(status);
-        goto done;
-    }
-    result = PyList_New(n_inputs);
-    for (Py_ssize_t i = 0; i < n_inputs; i++) {
-        if (result == NULL) {
-            sg_tensor_release(grads[i]);
-            continue;
-        }
-        PyObject *item = tensor_wrap(grads[i]); /* takes the handle, or releases it on failure */
-        if (item == NULL) {
-            Py_CLEAR(result);
-            continue;
-        }
-        PyList_SET_ITEM(result, i, item);
+    if (ENGINE(sg_grad((int32_t)n_outputs, output_handles, grad_output_handles, (int32_t)n_inputs, input_handles,
+                       create_graph, grads))) {
+        result = tensor_list(grads, n_inputs);
     }
 done:
     PyMem_Free(output_handles);
@@ -886,11 +801,7 @@ static PyObject *mod_set_num_threads(PyObject *Py_UNUSED(module), PyObject *arg)
     if (n < 1 || n > INT32_MAX) {
         return PyErr_Format(PyExc_ValueError, "set_num_threads: argument 'n' must be >= 1, got %ld", n);
     }
-    int32_t status = sg_set_num_threads((int32_t)n);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_set_num_threads((int32_t)n)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *mod_get_num_threads(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
@@ -902,19 +813,6 @@ static PyObject *mod_set_grad_enabled(PyObject *Py_UNUSED(module), PyObject *arg
         return raise_kind("set_grad_enabled", "enabled", "a bool", arg);
     }
     return PyBool_FromLong(sg_set_grad_enabled(arg == Py_True));
-}
-
-/* The items of an engine's comma-separated names list as a list of str (NULL or "" -> empty list). */
-static PyObject *split_names(const char *names) {
-    if (names == NULL || names[0] == '\0') {
-        return PyList_New(0);
-    }
-    PyObject *joined = PyUnicode_FromString(names);
-    PyObject *comma = PyUnicode_FromString(",");
-    PyObject *list = joined == NULL || comma == NULL ? NULL : PyUnicode_Split(joined, comma, -1);
-    Py_XDECREF(joined);
-    Py_XDECREF(comma);
-    return list;
 }
 
 static PyObject *mod_op_names(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
@@ -937,14 +835,7 @@ static PyObject *random_tensor(random_fn fn, const char *caller, PyObject *args,
         return NULL;
     }
     sg_tensor *out = NULL;
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = fn(seed, offset, shape, ndim, &out);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return tensor_wrap(out);
+    return ENGINE(fn(seed, offset, shape, ndim, &out)) ? tensor_result(out, caller) : NULL;
 }
 
 static PyObject *mod_random_normal(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
@@ -976,26 +867,117 @@ static PyObject *mod_ema_update(PyObject *Py_UNUSED(module), PyObject *args, PyO
     }
     ema_handles = handles_of(ema);
     param_handles = ema_handles == NULL ? NULL : handles_of(params);
-    if (param_handles == NULL) {
-        goto done;
+    if (param_handles != NULL &&
+        ENGINE(sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay))) {
+        result = Py_NewRef(Py_None);
     }
-    int32_t status;
-    lock_hold(tape_lock);
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(tape_lock);
-    if (status != SG_OK) {
-        raise_status(status);
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
 done:
     PyMem_Free(ema_handles);
     PyMem_Free(param_handles);
     Py_XDECREF(ema);
     Py_XDECREF(params);
     return result;
+}
+
+static PyObject *mod_config_schema(PyObject *Py_UNUSED(module), PyObject *arg) {
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (kind == NULL) {
+        return PyErr_Occurred() ? NULL : raise_kind("config_schema", "kind", "a str", arg);
+    }
+    const char *schema = NULL;
+    return ENGINE(sg_model_config_schema(kind, &schema)) ? PyUnicode_FromString(schema) : NULL;
+}
+
+static PyObject *mod_conv_algorithms(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"x_shape", "weight_shape", "stride", "padding", "output_padding", "transposed", NULL};
+    PyObject *x_arg, *weight_arg;
+    int stride = 1, padding = 0, output_padding = 0, transposed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|iiip:conv_algorithms", kwlist, &x_arg, &weight_arg, &stride,
+                                     &padding, &output_padding, &transposed)) {
+        return NULL;
+    }
+    int64_t x_shape[SG_MAX_NDIM], weight_shape[SG_MAX_NDIM];
+    int32_t x_ndim, weight_ndim;
+    if (shape_parse(x_arg, "conv_algorithm", x_shape, &x_ndim) < 0 ||
+        shape_parse(weight_arg, "conv_algorithm", weight_shape, &weight_ndim) < 0) {
+        return NULL;
+    }
+    const char *names[3] = {NULL, NULL, NULL};
+    if (!ENGINE(sg_conv_algorithms(x_shape, x_ndim, weight_shape, weight_ndim, stride, padding, output_padding,
+                                   transposed, names))) {
+        return NULL;
+    }
+    return Py_BuildValue("(sss)", names[0], names[1], names[2]);
+}
+
+static PyObject *mod_dist_init(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"library", NULL};
+    const char *library = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z:dist_init", kwlist, &library)) {
+        return NULL;
+    }
+    int32_t rank = 0, size = 0;
+    return ENGINE(sg_dist_init(library, &rank, &size)) ? Py_BuildValue("(ii)", (int)rank, (int)size) : NULL;
+}
+
+static PyObject *mod_dist_finalize(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return ENGINE(sg_dist_finalize()) ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *mod_dist_barrier(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return ENGINE(sg_dist_barrier()) ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *mod_dist_abort(PyObject *Py_UNUSED(module), PyObject *arg) {
+    long code = PyLong_AsLong(arg);
+    if (code == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    return ENGINE(sg_dist_abort((int32_t)code)) ? Py_NewRef(Py_None) : NULL;
+}
+
+/* dist_allreduce_sum(values: sequence of float) -> list[float], summed over all ranks. */
+static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *arg) {
+    PyObject *seq = PySequence_Fast(arg, "dist_allreduce_sum: argument 'values' must be a sequence of floats");
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > INT32_MAX) {
+        Py_DECREF(seq);
+        return PyErr_Format(PyExc_ValueError, "dist_allreduce_sum: too many values (%zd)", n);
+    }
+    double *values = PyMem_Malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    if (values == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        values[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        if (values[i] == -1.0 && PyErr_Occurred()) {
+            PyMem_Free(values);
+            Py_DECREF(seq);
+            return NULL;
+        }
+    }
+    Py_DECREF(seq);
+    PyObject *result = NULL;
+    if (ENGINE(sg_dist_allreduce_sum(values, (int32_t)n)) && (result = PyList_New(n)) != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyFloat_FromDouble(values[i]);
+            if (item == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, i, item);
+        }
+    }
+    PyMem_Free(values);
+    return result;
+}
+
+static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1018,25 +1000,16 @@ static int Optimizer_init(OptimizerObject *self, PyObject *args, PyObject *kwarg
     }
     int rc = -1;
     sg_tensor **handles = NULL;
-    PyObject *params = tensor_tuple(params_arg, "Optimizer", "params", 0);
-    if (params == NULL || (handles = handles_of(params)) == NULL) {
-        goto done;
-    }
     sg_optimizer *out = NULL;
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_optimizer_create(kind, (int32_t)PyTuple_GET_SIZE(params), handles, attrs.count, attrs.names,
-                                 attrs.values, &out);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        raise_status(status);
-        goto done;
+    PyObject *params = tensor_tuple(params_arg, "Optimizer", "params", 0);
+    if (params != NULL && (handles = handles_of(params)) != NULL &&
+        ENGINE(sg_optimizer_create(kind, (int32_t)PyTuple_GET_SIZE(params), handles, attrs.count, attrs.names,
+                                   attrs.values, &out))) {
+        self->handle = out;
+        self->n_params = PyTuple_GET_SIZE(params);
+        live_optimizers++;
+        rc = 0;
     }
-    self->handle = out;
-    live_optimizers++;
-    self->n_params = PyTuple_GET_SIZE(params);
-    rc = 0;
-done:
     PyMem_Free(handles);
     Py_XDECREF(params);
     attrs_free(&attrs);
@@ -1065,29 +1038,14 @@ static PyObject *Optimizer_step(OptimizerObject *self, PyObject *args, PyObject 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "d:step", kwlist, &lr) || !optimizer_ready(self)) {
         return NULL;
     }
-    int32_t status;
-    lock_hold(tape_lock);
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_optimizer_step(self->handle, lr);
-    Py_END_ALLOW_THREADS
-    PyThread_release_lock(tape_lock);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_optimizer_step(self->handle, lr)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Optimizer_zero_grad(OptimizerObject *self, PyObject *Py_UNUSED(ignored)) {
     if (!optimizer_ready(self)) {
         return NULL;
     }
-    lock_hold(tape_lock);
-    int32_t status = sg_optimizer_zero_grad(self->handle);
-    PyThread_release_lock(tape_lock);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_optimizer_zero_grad(self->handle)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Optimizer_state(OptimizerObject *self, PyObject *args, PyObject *kwargs) {
@@ -1097,11 +1055,7 @@ static PyObject *Optimizer_state(OptimizerObject *self, PyObject *args, PyObject
         return NULL;
     }
     sg_tensor *out = NULL;
-    int32_t status = sg_optimizer_state(self->handle, index, slot, &out);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return tensor_wrap(out);
+    return ENGINE(sg_optimizer_state(self->handle, index, slot, &out)) ? tensor_result(out, "state") : NULL;
 }
 
 static PyObject *Optimizer_get_step_count(OptimizerObject *self, void *Py_UNUSED(closure)) {
@@ -1124,12 +1078,7 @@ static int Optimizer_set_step_count(OptimizerObject *self, PyObject *value, void
     if (step == -1 && PyErr_Occurred()) {
         return -1;
     }
-    int32_t status = sg_optimizer_set_step(self->handle, step);
-    if (status != SG_OK) {
-        raise_status(status);
-        return -1;
-    }
-    return 0;
+    return ENGINE(sg_optimizer_set_step(self->handle, step)) ? 0 : -1;
 }
 
 static PyObject *Optimizer_get_slots(OptimizerObject *self, void *Py_UNUSED(closure)) {
@@ -1150,18 +1099,18 @@ static PyGetSetDef Optimizer_getset[] = {
 
 static PyMethodDef Optimizer_methods[] = {
     {"step", (PyCFunction)(void (*)(void))Optimizer_step, METH_VARARGS | METH_KEYWORDS,
-     "step(lr) -> None\n\nOne update of every parameter from its .grad, at learning rate lr."},
+     "step($self, /, lr)\n--\n\nOne update of every parameter from its .grad, at learning rate lr."},
     {"zero_grad", (PyCFunction)Optimizer_zero_grad, METH_NOARGS,
-     "zero_grad() -> None\n\nClears the gradients of every parameter."},
+     "zero_grad($self, /)\n--\n\nClears the gradients of every parameter."},
     {"state", (PyCFunction)(void (*)(void))Optimizer_state, METH_VARARGS | METH_KEYWORDS,
-     "state(index, slot) -> Tensor\n\nState tensor `slot` of parameter `index`, sharing the optimizer's storage."},
+     "state($self, /, index, slot)\n--\n\nState tensor `slot` of parameter `index`, sharing the optimizer's storage."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyTypeObject OptimizerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "swiftgan._native.Optimizer",
-    .tp_doc = PyDoc_STR("Optimizer(kind, params, attrs)\n\n"
+    .tp_doc = PyDoc_STR("Optimizer(kind, params, attrs)\n--\n\n"
                         "An engine optimizer: kind 'adam' (attrs lr, beta1, beta2, eps, weight_decay) or\n"
                         "'sgd' (attrs lr, momentum, weight_decay) over a sequence of leaf Tensors."),
     .tp_basicsize = sizeof(OptimizerObject),
@@ -1187,17 +1136,8 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
         return -1;
     }
-    if (self->lock == NULL && (self->lock = PyThread_allocate_lock()) == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
     sg_model *out = NULL;
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_model_create(kind, config, (int64_t)max_state_floats, &out);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        raise_status(status);
+    if (!ENGINE(sg_model_create(kind, config, (int64_t)max_state_floats, &out))) {
         return -1;
     }
     self->handle = out;
@@ -1210,14 +1150,10 @@ static void Model_dealloc(ModelObject *self) {
         live_models--;
     }
     sg_model_release(self->handle);
-    if (self->lock != NULL) {
-        PyThread_free_lock(self->lock);
-    }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Whether the model may be used: initialised. Sets an exception and returns 0 otherwise. (Calls from two threads
- * take turns: see model_acquire.) */
+/* Whether the model was initialised; sets an exception and returns 0 otherwise. */
 static int model_ready(ModelObject *self) {
     if (self->handle == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Model.__init__ was not called");
@@ -1299,39 +1235,22 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
         PyErr_NoMemory();
         goto done;
     }
-    int32_t status;
-    if (model_acquire((PyObject *)self) < 0) {
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    if (request.should_stop != NULL) {
-        status = sg_model_train_step_interruptible(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
-                                                   (int32_t)n_losses, ask_should_stop, &request);
-    } else {
-        status = sg_model_train_step(self->handle, (int32_t)PyTuple_GET_SIZE(inputs), handles, losses,
-                                     (int32_t)n_losses);
-    }
-    Py_END_ALLOW_THREADS
-    model_release((PyObject *)self);
-    if (PyErr_Occurred()) {
-        goto done;  /* raised by a signal handler or should_stop: the step was rolled back */
-    }
-    if (status == SG_ECANCELLED) {
-        PyErr_SetNone(PyExc_KeyboardInterrupt);
-        goto done;
-    }
-    if (status != SG_OK) {
-        raise_status(status);
-        goto done;
-    }
-    result = PyTuple_New(n_losses);
-    for (Py_ssize_t i = 0; result != NULL && i < n_losses; i++) {
-        PyObject *value = PyFloat_FromDouble(losses[i]);
-        if (value == NULL) {
-            Py_CLEAR(result);
-            break;
+    int32_t n_inputs = (int32_t)PyTuple_GET_SIZE(inputs);
+    /* A step stopped by should_stop raises KeyboardInterrupt (SG_ECANCELLED), or what a handler or should_stop
+     * raised; either way the step was rolled back. */
+    int ok = request.should_stop != NULL
+        ? ENGINE(sg_model_train_step_interruptible(self->handle, n_inputs, handles, losses, (int32_t)n_losses,
+                                                   ask_should_stop, &request))
+        : ENGINE(sg_model_train_step(self->handle, n_inputs, handles, losses, (int32_t)n_losses));
+    if (ok && (result = PyTuple_New(n_losses)) != NULL) {
+        for (Py_ssize_t i = 0; i < n_losses; i++) {
+            PyObject *value = PyFloat_FromDouble(losses[i]);
+            if (value == NULL) {
+                Py_CLEAR(result);
+                break;
+            }
+            PyTuple_SET_ITEM(result, i, value);
         }
-        PyTuple_SET_ITEM(result, i, value);
     }
 done:
     PyMem_Free(handles);
@@ -1353,21 +1272,10 @@ static PyObject *Model_forward(ModelObject *self, PyObject *args, PyObject *kwar
         return raise_kind("forward", "x", "a swiftgan.Tensor", x);
     }
     sg_tensor *out = NULL;
-    int32_t status;
-    if (model_acquire((PyObject *)self) < 0) {
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out);
-    Py_END_ALLOW_THREADS
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    if (out == NULL) {
-        return PyErr_Format(SwiftGANError, "forward: the engine returned no output");
-    }
-    return tensor_wrap(out);
+    Py_INCREF(x);  /* kept alive while the GIL is released */
+    int ok = ENGINE(sg_model_forward(self->handle, net, ((TensorObject *)x)->handle, training, &out));
+    Py_DECREF(x);
+    return ok ? tensor_result(out, "forward") : NULL;
 }
 
 static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1385,21 +1293,7 @@ static PyObject *Model_generate(ModelObject *self, PyObject *args, PyObject *kwa
         return PyErr_Format(PyExc_ValueError, "generate: argument 'n' must be an int in [1, 2**31), got %R", n_arg);
     }
     sg_tensor *out = NULL;
-    int32_t status;
-    if (model_acquire((PyObject *)self) < 0) {
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_model_generate(self->handle, (int32_t)n, seed, &out);
-    Py_END_ALLOW_THREADS
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    if (out == NULL) {
-        return PyErr_Format(SwiftGANError, "generate: the engine returned no output");
-    }
-    return tensor_wrap(out);
+    return ENGINE(sg_model_generate(self->handle, (int32_t)n, seed, &out)) ? tensor_result(out, "generate") : NULL;
 }
 
 static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1419,29 +1313,12 @@ static PyObject *Model_call(ModelObject *self, PyObject *args, PyObject *kwargs)
         named_inputs_free(&inputs);
         return NULL;
     }
-    PyObject *result = NULL;
     sg_tensor *out = NULL;
-    int32_t status;
-    if (model_acquire((PyObject *)self) < 0) {
-        named_inputs_free(&inputs);
-        attrs_free(&attrs);
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count, attrs.names,
-                           attrs.values, &out);
-    Py_END_ALLOW_THREADS
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        raise_status(status);
-    } else if (out == NULL) {
-        PyErr_Format(SwiftGANError, "%s: the engine returned no output", method);
-    } else {
-        result = tensor_wrap(out);
-    }
+    int ok = ENGINE(sg_model_call(self->handle, method, inputs.count, inputs.names, inputs.handles, attrs.count,
+                                  attrs.names, attrs.values, &out));
     named_inputs_free(&inputs);
     attrs_free(&attrs);
-    return result;
+    return ok ? tensor_result(out, method) : NULL;
 }
 
 static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1451,23 +1328,7 @@ static PyObject *Model_state_tensor(ModelObject *self, PyObject *args, PyObject 
         return NULL;
     }
     sg_tensor *out = NULL;
-    if (model_acquire((PyObject *)self) < 0) {
-        return NULL;
-    }
-    int32_t status = sg_model_state_tensor(self->handle, name, &out);
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    if (out == NULL) {
-        return PyErr_Format(SwiftGANError, "state_tensor: the engine returned no tensor for %s", name);
-    }
-    PyObject *tensor = tensor_wrap(out);
-    if (tensor != NULL) {
-        Py_INCREF(self);
-        ((TensorObject *)tensor)->owner = (PyObject *)self;
-    }
-    return tensor;
+    return ENGINE(sg_model_state_tensor(self->handle, name, &out)) ? tensor_result(out, "state_tensor") : NULL;
 }
 
 static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1477,38 +1338,19 @@ static PyObject *Model_get_counter(ModelObject *self, PyObject *args, PyObject *
         return NULL;
     }
     int64_t value = 0;
-    if (model_acquire((PyObject *)self) < 0) {
-        return NULL;
-    }
-    int32_t status = sg_model_get_counter(self->handle, name, &value);
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return PyLong_FromLongLong(value);
+    return ENGINE(sg_model_get_counter(self->handle, name, &value)) ? PyLong_FromLongLong(value) : NULL;
 }
 
 static PyObject *Model_set_counter(ModelObject *self, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"name", "value", NULL};
     const char *name;
     PyObject *value_arg;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO:set_counter", kwlist, &name, &value_arg) ||
-        !model_ready(self)) {
-        return NULL;
-    }
     int64_t value;
-    if (int64_parse(value_arg, "set_counter", "value", &value) < 0) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO:set_counter", kwlist, &name, &value_arg) ||
+        !model_ready(self) || int64_parse(value_arg, "set_counter", "value", &value) < 0) {
         return NULL;
     }
-    if (model_acquire((PyObject *)self) < 0) {
-        return NULL;
-    }
-    int32_t status = sg_model_set_counter(self->handle, name, value);
-    model_release((PyObject *)self);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_model_set_counter(self->handle, name, value)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *Model_set_data_parallel(ModelObject *self, PyObject *args, PyObject *kwargs) {
@@ -1518,62 +1360,58 @@ static PyObject *Model_set_data_parallel(ModelObject *self, PyObject *args, PyOb
         !model_ready(self)) {
         return NULL;
     }
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_model_set_data_parallel(self->handle, enabled, sync_batchnorm);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
+    return ENGINE(sg_model_set_data_parallel(self->handle, enabled, sync_batchnorm)) ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyMethodDef Model_methods[] = {
     {"set_data_parallel", (PyCFunction)(void (*)(void))Model_set_data_parallel, METH_VARARGS | METH_KEYWORDS,
-     "set_data_parallel(enabled, sync_batchnorm=False) -> None\n\nCollective: attaches (or detaches) data parallelism over "
-     "MPI_COMM_WORLD; rank 0's state is broadcast to every rank."},
+     "set_data_parallel($self, /, enabled, sync_batchnorm=False)\n--\n\n"
+     "Collective: attaches (or detaches) data parallelism over MPI_COMM_WORLD; rank 0's state is broadcast to every "
+     "rank."},
     {"loss_names", (PyCFunction)Model_loss_names, METH_NOARGS,
-     "loss_names() -> list[str]\n\nThe losses and statistics train_step reports, in order."},
-    {"net_names", (PyCFunction)Model_net_names, METH_NOARGS, "net_names() -> list[str]\n\nThe networks."},
+     "loss_names($self, /)\n--\n\nThe losses and statistics train_step reports, in order."},
+    {"net_names", (PyCFunction)Model_net_names, METH_NOARGS, "net_names($self, /)\n--\n\nThe networks."},
     {"state_names", (PyCFunction)Model_state_names, METH_NOARGS,
-     "state_names() -> list[str]\n\nEvery state tensor: \"<net>.<reference name>\" for network parameters and\n"
+     "state_names($self, /)\n--\n\nEvery state tensor: \"<net>.<reference name>\" for network parameters and\n"
      "buffers, \"opt_<net>.exp_avg.<reference name>\" and \"opt_<net>.exp_avg_sq.<reference name>\" for Adam."},
     {"counter_names", (PyCFunction)Model_counter_names, METH_NOARGS,
-     "counter_names() -> list[str]\n\nThe integer state (\"step\", \"rng_seed\", \"rng_offset\", \"opt_<net>.step\")."},
+     "counter_names($self, /)\n--\n\nThe integer state (\"step\", \"rng_seed\", \"rng_offset\", \"opt_<net>.step\")."},
     {"train_step", (PyCFunction)(void (*)(void))Model_train_step, METH_VARARGS | METH_KEYWORDS,
-     "train_step(inputs, should_stop=None) -> tuple[float, ...]\n\n"
+     "train_step($self, /, inputs, should_stop=None)\n--\n\n"
      "One training step on a sequence of Tensors (dcgan: one batch of real images [B, C, H, W] in [-1, 1]);\n"
      "returns one value per loss name. should_stop: a callable asked about every 50 ms during the step, after\n"
      "Python's pending signal handlers have run; when it returns true the step is rolled back, leaving the model\n"
      "as it was, and KeyboardInterrupt is raised (when it or a signal handler raises, that exception is).\n"
      "Under data parallelism the step is not interruptible."},
     {"forward", (PyCFunction)(void (*)(void))Model_forward, METH_VARARGS | METH_KEYWORDS,
-     "forward(net, x, training=False) -> Tensor\n\n"
+     "forward($self, /, net, x, training=False)\n--\n\n"
      "Runs network `net` on x without recording. training: batch statistics (running averages are updated)."},
     {"generate", (PyCFunction)(void (*)(void))Model_generate, METH_VARARGS | METH_KEYWORDS,
-     "generate(n, seed) -> Tensor\n\n"
+     "generate($self, /, n, seed)\n--\n\n"
      "n samples drawn from `seed` alone (not from the training RNG), in evaluation mode: [n, C, H, W] in [-1, 1]."},
     {"call", (PyCFunction)(void (*)(void))Model_call, METH_VARARGS | METH_KEYWORDS,
-     "call(method, inputs, attrs=None) -> Tensor\n\n"
+     "call($self, /, method, inputs, attrs=None)\n--\n\n"
      "A model-specific method (stylegan 'mapping', 'synthesis') on `inputs`, a dict of str -> Tensor, with\n"
      "`attrs`, a dict of str -> bool | int | float. Nothing is recorded for autodiff."},
     {"state_tensor", (PyCFunction)(void (*)(void))Model_state_tensor, METH_VARARGS | METH_KEYWORDS,
-     "state_tensor(name) -> Tensor\n\nThe live state tensor `name`: writing into it (copy_) changes the model."},
+     "state_tensor($self, /, name)\n--\n\n"
+     "The live state tensor `name`: writing into it (copy_) changes the model; reading or writing it waits for a\n"
+     "training step on another thread, as any call on the model does."},
     {"get_counter", (PyCFunction)(void (*)(void))Model_get_counter, METH_VARARGS | METH_KEYWORDS,
-     "get_counter(name) -> int\n\nThe value of an integer state entry."},
+     "get_counter($self, /, name)\n--\n\nThe value of an integer state entry."},
     {"set_counter", (PyCFunction)(void (*)(void))Model_set_counter, METH_VARARGS | METH_KEYWORDS,
-     "set_counter(name, value) -> None\n\nSets an integer state entry (to resume from a checkpoint)."},
+     "set_counter($self, /, name, value)\n--\n\nSets an integer state entry (to resume from a checkpoint)."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyTypeObject ModelType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "swiftgan._native.Model",
-    .tp_doc = PyDoc_STR("Model(kind, config, max_state_floats=-1)\n\n"
+    .tp_doc = PyDoc_STR("Model(kind, config, max_state_floats=-1)\n--\n\n"
                         "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
                         "or 'stylegan'; config a JSON object of the fields of config_schema(kind) (absent ones take\n"
                         "their defaults); max_state_floats >= 0 caps what building it may allocate. Calls on one\n"
-                        "instance from several threads take turns (each waits with the GIL released)."),
+                        "model from several threads take turns (each waits with the GIL released)."),
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -1585,187 +1423,53 @@ static PyTypeObject ModelType = {
 /* ------------------------------------------------------------------------------------------------------ */
 /* module */
 
-static PyObject *mod_dist_init(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"library", NULL};
-    const char *library = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|z:dist_init", kwlist, &library)) {
-        return NULL;
-    }
-    int32_t rank = 0, size = 0, status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_dist_init(library, &rank, &size);
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return Py_BuildValue("(ii)", (int)rank, (int)size);
-}
-
-/* Runs an argument-less engine call with the GIL released: None, or the error it reports. */
-static PyObject *call_released(int32_t (*function)(void)) {
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = function();
-    Py_END_ALLOW_THREADS
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
-}
-
-static PyObject *mod_dist_finalize(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
-    return call_released(sg_dist_finalize);
-}
-
-static PyObject *mod_dist_barrier(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
-    return call_released(sg_dist_barrier);
-}
-
-static PyObject *mod_dist_abort(PyObject *Py_UNUSED(module), PyObject *arg) {
-    long code = PyLong_AsLong(arg);
-    if (code == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    int32_t status = sg_dist_abort((int32_t)code);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    Py_RETURN_NONE;
-}
-
-/* dist_allreduce_sum(values: sequence of float) -> list[float], summed over all ranks. */
-static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *arg) {
-    PyObject *seq = PySequence_Fast(arg, "dist_allreduce_sum: argument 'values' must be a sequence of floats");
-    if (seq == NULL) {
-        return NULL;
-    }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    if (n > INT32_MAX) {
-        Py_DECREF(seq);
-        return PyErr_Format(PyExc_ValueError, "dist_allreduce_sum: too many values (%zd)", n);
-    }
-    double *values = PyMem_Malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    if (values == NULL) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        values[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
-        if (values[i] == -1.0 && PyErr_Occurred()) {
-            PyMem_Free(values);
-            Py_DECREF(seq);
-            return NULL;
-        }
-    }
-    Py_DECREF(seq);
-    int32_t status;
-    Py_BEGIN_ALLOW_THREADS
-    status = sg_dist_allreduce_sum(values, (int32_t)n);
-    Py_END_ALLOW_THREADS
-    PyObject *result = NULL;
-    if (status != SG_OK) {
-        raise_status(status);
-    } else if ((result = PyList_New(n)) != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *item = PyFloat_FromDouble(values[i]);
-            if (item == NULL) {
-                Py_CLEAR(result);
-                break;
-            }
-            PyList_SET_ITEM(result, i, item);
-        }
-    }
-    PyMem_Free(values);
-    return result;
-}
-
-static PyObject *mod_config_schema(PyObject *Py_UNUSED(module), PyObject *arg) {
-    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
-    if (kind == NULL) {
-        return PyErr_Occurred() ? NULL : raise_kind("config_schema", "kind", "a str", arg);
-    }
-    const char *schema = NULL;
-    int32_t status = sg_model_config_schema(kind, &schema);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return PyUnicode_FromString(schema);
-}
-
-static PyObject *mod_conv_algorithms(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"x_shape", "weight_shape", "stride", "padding", "output_padding", "transposed", NULL};
-    PyObject *x_arg, *weight_arg;
-    int stride = 1, padding = 0, output_padding = 0, transposed = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|iiip:conv_algorithms", kwlist, &x_arg, &weight_arg, &stride,
-                                     &padding, &output_padding, &transposed)) {
-        return NULL;
-    }
-    int64_t x_shape[SG_MAX_NDIM], weight_shape[SG_MAX_NDIM];
-    int32_t x_ndim, weight_ndim;
-    if (shape_parse(x_arg, "conv_algorithm", x_shape, &x_ndim) < 0 ||
-        shape_parse(weight_arg, "conv_algorithm", weight_shape, &weight_ndim) < 0) {
-        return NULL;
-    }
-    const char *names[3] = {NULL, NULL, NULL};
-    int32_t status = sg_conv_algorithms(x_shape, x_ndim, weight_shape, weight_ndim, stride, padding, output_padding,
-                                        transposed, names);
-    if (status != SG_OK) {
-        return raise_status(status);
-    }
-    return Py_BuildValue("(sss)", names[0], names[1], names[2]);
-}
-
-static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
-    return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
-}
-
 static PyMethodDef module_methods[] = {
-    {"config_schema", (PyCFunction)mod_config_schema, METH_O,
-     "config_schema(kind) -> str\n\nThe JSON schema of a model kind's configuration (see swiftgan.h)."},
-    {"conv_algorithms", (PyCFunction)(void (*)(void))mod_conv_algorithms, METH_VARARGS | METH_KEYWORDS,
-     "conv_algorithms(x_shape, weight_shape, stride=1, padding=0, output_padding=0, transposed=False)"
-     " -> tuple[str, str, str]\n\n"
-     "The algorithms of conv2d's (or conv_transpose2d's) forward pass, input gradient and weight gradient."},
     {"live_handles", (PyCFunction)mod_live_handles, METH_NOARGS,
-     "live_handles() -> dict[str, int]\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
+     "live_handles()\n--\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
     {"dist_init", (PyCFunction)(void (*)(void))mod_dist_init, METH_VARARGS | METH_KEYWORDS,
-     "dist_init(library=None) -> (rank, size)\n\nLoads Open MPI with dlopen and joins MPI_COMM_WORLD (once per process)."},
+     "dist_init(library=None)\n--\n\nLoads Open MPI with dlopen and joins MPI_COMM_WORLD (once per process); returns "
+     "(rank, size)."},
     {"dist_finalize", (PyCFunction)mod_dist_finalize, METH_NOARGS,
-     "dist_finalize() -> None\n\nMPI_Finalize, if dist_init initialized MPI."},
-    {"dist_barrier", (PyCFunction)mod_dist_barrier, METH_NOARGS, "dist_barrier() -> None\n\nWaits for every rank."},
+     "dist_finalize()\n--\n\nMPI_Finalize, if dist_init initialized MPI."},
+    {"dist_barrier", (PyCFunction)mod_dist_barrier, METH_NOARGS, "dist_barrier()\n--\n\nWaits for every rank."},
     {"dist_abort", (PyCFunction)mod_dist_abort, METH_O,
-     "dist_abort(code) -> None\n\nMPI_Abort: ends every rank of the job with exit status code."},
+     "dist_abort(code, /)\n--\n\nMPI_Abort: ends every rank of the job with exit status code."},
     {"dist_allreduce_sum", (PyCFunction)mod_dist_allreduce_sum, METH_O,
-     "dist_allreduce_sum(values) -> list[float]\n\nThe element-wise sums of values over all ranks."},
+     "dist_allreduce_sum(values, /)\n--\n\nThe element-wise sums of values over all ranks."},
     {"tensor", (PyCFunction)(void (*)(void))mod_tensor, METH_VARARGS | METH_KEYWORDS,
-     "tensor(array, requires_grad=False, *, name='array', caller='tensor') -> Tensor\n\n"
+     "tensor(array, requires_grad=False, *, name='array', caller='tensor')\n--\n\n"
      "A new tensor holding a copy of `array`, a float32 C-contiguous numpy array with at most 8 dimensions.\n"
      "`name` and `caller` only shape error messages (\"<caller>: argument '<name>' ...\")."},
     {"op", (PyCFunction)(void (*)(void))mod_op, METH_VARARGS | METH_KEYWORDS,
-     "op(name, inputs, attrs=None) -> Tensor\n\n"
+     "op(name, inputs, attrs=None)\n--\n\n"
      "Runs the engine op `name` (see op_names()) on `inputs`, a dict of str -> Tensor | None, with `attrs`,\n"
      "a dict of str -> bool | int | float. Records on the autodiff tape when grad is enabled."},
     {"grad", (PyCFunction)(void (*)(void))mod_grad, METH_VARARGS | METH_KEYWORDS,
-     "grad(outputs, inputs, grad_outputs=None, create_graph=False) -> list[Tensor | None]\n\n"
+     "grad(outputs, inputs, grad_outputs=None, create_graph=False)\n--\n\n"
      "Gradients of sum_i <outputs[i], grad_outputs[i]> with respect to each of `inputs` (None where an\n"
      "input does not influence the outputs). grad_outputs may be None, or hold None, for scalar outputs."},
     {"set_num_threads", (PyCFunction)mod_set_num_threads, METH_O,
-     "set_num_threads(n) -> None\n\nThreads used by the engine's parallel loops and by its BLAS; n >= 1."},
+     "set_num_threads(n, /)\n--\n\nThreads used by the engine's parallel loops and by its BLAS; n >= 1."},
     {"get_num_threads", (PyCFunction)mod_get_num_threads, METH_NOARGS,
-     "get_num_threads() -> int\n\nThreads used by the engine."},
+     "get_num_threads()\n--\n\nThreads used by the engine."},
     {"set_grad_enabled", (PyCFunction)mod_set_grad_enabled, METH_O,
-     "set_grad_enabled(enabled) -> bool\n\n"
+     "set_grad_enabled(enabled, /)\n--\n\n"
      "Whether ops record on the autodiff tape on this thread; returns the previous setting."},
-    {"op_names", (PyCFunction)mod_op_names, METH_NOARGS, "op_names() -> list[str]\n\nThe names of every engine op."},
+    {"op_names", (PyCFunction)mod_op_names, METH_NOARGS, "op_names()\n--\n\nThe names of every engine op."},
     {"random_normal", (PyCFunction)(void (*)(void))mod_random_normal, METH_VARARGS | METH_KEYWORDS,
-     "random_normal(seed, offset, shape) -> Tensor\n\n"
+     "random_normal(seed, offset, shape)\n--\n\n"
      "Standard normal samples from a counter-based RNG: the same seed and offset give the same values."},
     {"random_uniform", (PyCFunction)(void (*)(void))mod_random_uniform, METH_VARARGS | METH_KEYWORDS,
-     "random_uniform(seed, offset, shape) -> Tensor\n\n"
+     "random_uniform(seed, offset, shape)\n--\n\n"
      "Uniform samples in [0, 1) from a counter-based RNG: the same seed and offset give the same values."},
     {"ema_update", (PyCFunction)(void (*)(void))mod_ema_update, METH_VARARGS | METH_KEYWORDS,
-     "ema_update(ema, params, decay) -> None\n\n"
+     "ema_update(ema, params, decay)\n--\n\n"
      "ema[i] = decay * ema[i] + (1 - decay) * params[i], in place, for two equally long sequences of Tensors."},
+    {"config_schema", (PyCFunction)mod_config_schema, METH_O,
+     "config_schema(kind, /)\n--\n\nThe JSON schema of a model kind's configuration (see swiftgan.h)."},
+    {"conv_algorithms", (PyCFunction)(void (*)(void))mod_conv_algorithms, METH_VARARGS | METH_KEYWORDS,
+     "conv_algorithms(x_shape, weight_shape, stride=1, padding=0, output_padding=0, transposed=False)\n--\n\n"
+     "The algorithms of conv2d's (or conv_transpose2d's) forward pass, input gradient and weight gradient."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1780,9 +1484,6 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0) {
         return NULL;
-    }
-    if (tape_lock == NULL && (tape_lock = PyThread_allocate_lock()) == NULL) {
-        return PyErr_NoMemory();
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
     if (numpy == NULL) {
