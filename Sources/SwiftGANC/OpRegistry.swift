@@ -153,8 +153,9 @@ nonisolated(unsafe) let opRegistry: [String: OpSpec] = {
     r["upsample_nearest2d"] = OpSpec(inputs: ["x"], attrs: ["scale"]) {
         try upsampleNearest2d(try $0.tensor("x"), scale: try $0.int("scale", 2))
     }
-    r["upsample_bilinear2d"] = OpSpec(inputs: ["x"], attrs: ["scale"]) {
-        try upsampleBilinear2d(try $0.tensor("x"), scale: try $0.int("scale", 2))
+    r["upsample_bilinear2d"] = OpSpec(inputs: ["x"], attrs: ["scale", "align_corners"]) {
+        try upsampleBilinear2d(try $0.tensor("x"), scale: try $0.int("scale", 2),
+                               alignCorners: try $0.bool("align_corners", false))
     }
     r["avg_pool2d"] = OpSpec(inputs: ["x"], attrs: ["kernel_size", "stride", "padding"]) {
         let k = try $0.int("kernel_size")

@@ -27,8 +27,9 @@ final class OpFixtureTests: XCTestCase {
         case "softplus": return try softplus(x!)
         case "avg_pool2d": return try avgPool2d(x!, kernelSize: f.int("kernel", 2))
         case "upsample":
-            return f.spec["mode"] as! String == "bilinear" ? try upsampleBilinear2d(x!, scale: f.int("scale", 2))
-                                                           : try upsampleNearest2d(x!, scale: f.int("scale", 2))
+            return f.spec["mode"] as! String == "bilinear"
+                ? try upsampleBilinear2d(x!, scale: f.int("scale", 2), alignCorners: f.bool("align_corners", false))
+                : try upsampleNearest2d(x!, scale: f.int("scale", 2))
         case "reflection_pad2d": return try reflectionPad2d(x!, padding: Array(repeating: f.int("padding", 0), count: 4))
         case "adain": return try adain(x!, style: inputs["style"]!)
         case "modulated_conv2d":
@@ -52,11 +53,12 @@ final class OpFixtureTests: XCTestCase {
         return try reshape(try mean(try sum(try square(gx), axes: [1, 2, 3])), [1])
     }
 
+    /// The shared fixtures (ops/) and those this project computed with PyTorch itself (computed/).
     func testEveryOpFixture() throws {
-        let names = try Fixture.names(in: "ops")
-        XCTAssertGreaterThanOrEqual(names.count, 29)
+        let names = try Fixture.names(in: "ops").map { "ops/\($0)" } + Fixture.names(in: "computed").map { "computed/\($0)" }
+        XCTAssertGreaterThanOrEqual(names.count, 31)
         for name in names {
-            let f = try Fixture("ops/\(name).safetensors")
+            let f = try Fixture("\(name).safetensors")
             var inputs: [String: Tensor] = [:]
             for (key, t) in f.tensors where key.hasPrefix("in.") {
                 let leaf = try t.copy()

@@ -345,11 +345,22 @@ def pad(x: Array, pad: Padding4, mode: str = "constant") -> Array:
     return _run(op, {"x": x}, ints={"padding": _padding4("pad", "pad", pad)}, caller="pad")
 
 
-def interpolate(x: Array, scale_factor: int = 2, mode: str = "nearest") -> Array:
-    """Upsamples x ``[N, C, H, W]`` by an integer ``scale_factor``; ``"bilinear"`` uses align_corners=False."""
+def interpolate(x: Array, scale_factor: int = 2, mode: str = "nearest", align_corners: bool | None = None) -> Array:
+    """Upsamples x ``[N, C, H, W]`` by an integer ``scale_factor``, as ``torch.nn.functional.interpolate``.
+
+    ``mode`` is ``"nearest"`` or ``"bilinear"``. For bilinear, ``align_corners`` (None: False, PyTorch's default)
+    chooses how output pixels map onto the input: False maps pixel centres (output ``o`` reads input coordinate
+    ``(o + 0.5) / scale_factor - 0.5``), True aligns the corner pixels (``o * (H - 1) / (H * scale_factor - 1)``).
+    Nearest takes no ``align_corners`` (ValueError, as PyTorch).
+    """
     op = _choice("interpolate", "mode", mode, _UPSAMPLE_OPS)
     scale = _check_int("interpolate", "scale_factor", scale_factor)
-    return _run(op, {"x": x}, ints={"scale": scale}, caller="interpolate")
+    if align_corners is None:
+        return _run(op, {"x": x}, ints={"scale": scale}, caller="interpolate")
+    corners = _check_flag("interpolate", "align_corners", align_corners)
+    if mode != "bilinear":
+        raise ValueError(f"interpolate: align_corners can only be set with mode='bilinear', got mode={mode!r}")
+    return _run(op, {"x": x}, ints={"scale": scale}, flags={"align_corners": corners}, caller="interpolate")
 
 
 # ---------------------------------------------------------------------------------------------------------

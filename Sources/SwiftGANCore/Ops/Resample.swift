@@ -83,22 +83,27 @@ public func upsampleNearest2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
                                              cols: gatherAxis(w * scale) { $0 / scale }))
 }
 
-/// Bilinear upsampling by an integer factor, align_corners=False (PyTorch's default).
-public func upsampleBilinear2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
+/// Bilinear upsampling by an integer factor, as PyTorch's `interpolate(mode="bilinear")`: with `alignCorners`
+/// false (its default) output pixel centres map to input coordinates (o + 0.5) / scale - 0.5; with it true the
+/// corner pixels of input and output coincide, and output o reads input o * (n - 1) / (n * scale - 1).
+public func upsampleBilinear2d(_ x: Tensor, scale: Int = 2, alignCorners: Bool = false) throws -> Tensor {
     try checkImage(x, "upsample_bilinear2d")
     try checkScale(scale, "upsample_bilinear2d")
     try checkOutputSize(x, x.shape[2] * scale, x.shape[3] * scale, "upsample_bilinear2d")
     func axis(_ n: Int) -> SeparableResample.Axis {
         var a = SeparableResample.Axis()
+        // PyTorch computes the step in float too.
+        let step = n > 1 ? Float(n - 1) / Float(n * scale - 1) : 0
         for o in 0..<(n * scale) {
-            let src = Swift.max((Float(o) + 0.5) / Float(scale) - 0.5, 0)
+            let src = alignCorners ? step * Float(o) : Swift.max((Float(o) + 0.5) / Float(scale) - 0.5, 0)
             let i0 = Swift.min(Int(src), n - 1), i1 = Swift.min(i0 + 1, n - 1)
             let l1 = src - Float(i0)
             a.add(i0 == i1 ? [(i0, Float(1))] : [(i0, 1 - l1), (i1, l1)])
         }
         return a
     }
-    return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: axis(x.shape[2]), cols: axis(x.shape[3])))
+    return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: axis(x.shape[2]),
+                                             cols: axis(x.shape[3])))
 }
 
 /// Average pooling with zero padding counted in the average (PyTorch's count_include_pad=True).
