@@ -12,7 +12,7 @@ let package = Package(
     name: "swiftgan",
     products: [
         // The shared library that the CPython extension links: the engine plus its C ABI.
-        .library(name: "swiftgan", type: .dynamic, targets: ["SwiftGANC"]),
+        .library(name: "swiftgan", type: .dynamic, targets: ["SwiftGANC"])
     ],
     targets: [
         // OpenBLAS's cblas.h (and a few C vector helpers) as a Swift module.
@@ -20,12 +20,14 @@ let package = Package(
         .target(name: "SwiftGANCore", dependencies: ["CShim"], swiftSettings: optimize),
         .target(name: "SwiftGANNN", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
         .target(name: "SwiftGANOptim", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
-        .target(name: "SwiftGANModels", dependencies: ["SwiftGANCore", "SwiftGANNN", "SwiftGANOptim"],
-                swiftSettings: optimize),
+        .target(
+            name: "SwiftGANModels", dependencies: ["SwiftGANCore", "SwiftGANNN", "SwiftGANOptim"],
+            swiftSettings: optimize),
         .target(name: "SwiftGANDistributed", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
         // The @_cdecl implementations of CShim/include/swiftgan.h.
         .target(name: "SwiftGANC", dependencies: ["SwiftGANModels", "SwiftGANDistributed"], swiftSettings: optimize),
-        .testTarget(name: "SwiftGANTests", dependencies: ["SwiftGANModels", "SwiftGANDistributed"],
-                    path: "Tests/SwiftGANTests"),
+        .testTarget(
+            name: "SwiftGANTests", dependencies: ["SwiftGANModels", "SwiftGANDistributed"],
+            path: "Tests/SwiftGANTests"),
     ]
 )

@@ -13,7 +13,9 @@ func mpiCommunicator() throws -> MPICommunicator {
 }
 
 @_cdecl("sg_dist_init")
-public func sg_dist_init(_ library: UnsafePointer<CChar>?, _ rank: UnsafeMutablePointer<Int32>?, _ size: UnsafeMutablePointer<Int32>?) -> Int32 {
+public func sg_dist_init(
+    _ library: UnsafePointer<CChar>?, _ rank: UnsafeMutablePointer<Int32>?, _ size: UnsafeMutablePointer<Int32>?
+) -> Int32 {
     guarded {
         let (rank, size) = (try nonNull(rank, "rank"), try nonNull(size, "size"))
         let c = try MPICommunicator.initialize(library: library.map { String(cString: $0) })
@@ -45,8 +47,9 @@ public func sg_model_set_data_parallel(_ m: OpaquePointer?, _ enabled: Int32, _ 
         try ModelBox.with(m) { box in
             DataParallel.detach(from: box.model)
             if enabled != 0 {
-                try DataParallel.attach(to: box.model, communicator: try mpiCommunicator(),
-                                        syncBatchNorm: syncBatchNorm != 0)
+                try DataParallel.attach(
+                    to: box.model, communicator: try mpiCommunicator(),
+                    syncBatchNorm: syncBatchNorm != 0)
             }
         }
     }

@@ -8,8 +8,9 @@ import SwiftGANOptim
 final class ModelBox {
     let model: any GANModel
     /// Held by every call on the model (see `CallLock`).
-    let lock = CallLock(busy: "this model is in the middle of a training step on this thread (a signal handler "
-                              + "cannot use it until the step has finished or been stopped)")
+    let lock = CallLock(
+        busy: "this model is in the middle of a training step on this thread (a signal handler "
+            + "cannot use it until the step has finished or been stopped)")
     let lossNames: UnsafeMutablePointer<CChar>
     let netNames: UnsafeMutablePointer<CChar>
     let stateNames: UnsafeMutablePointer<CChar>
@@ -44,8 +45,11 @@ nonisolated(unsafe) private let schemaTexts: [ModelKind: UnsafeMutablePointer<CC
     uniqueKeysWithValues: ModelKind.allCases.map { ($0, strdup($0.schema.text)!) })
 
 @_cdecl("sg_model_config_schema")
-public func sg_model_config_schema(_ kind: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?)
-    -> Int32 {
+public func sg_model_config_schema(
+    _ kind: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+)
+    -> Int32
+{
     guarded {
         let out = try nonNull(out, "out")
         out.pointee = UnsafePointer(schemaTexts[try ModelKind(named: try string(kind, "kind"))]!)
@@ -53,8 +57,10 @@ public func sg_model_config_schema(_ kind: UnsafePointer<CChar>?, _ out: UnsafeM
 }
 
 @_cdecl("sg_model_create")
-public func sg_model_create(_ kind: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?, _ maxStateFloats: Int64,
-                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_create(
+    _ kind: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?, _ maxStateFloats: Int64,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let kind = try ModelKind(named: try string(kind, "kind")), out = try nonNull(out, "out")
         let json = try JSONValue.parse(try string(config, "config"), "config")
@@ -97,52 +103,68 @@ public func sg_model_counter_names(_ m: OpaquePointer?) -> UnsafePointer<CChar>?
 
 /// One training step for the C ABI; with `shouldStop`, run as a `StepTransaction` (except under data parallelism,
 /// where the ranks must take every step together).
-private func trainStep(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
-                       _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32, shouldStop: (() -> Bool)?) throws {
+private func trainStep(
+    _ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+    _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32, shouldStop: (() -> Bool)?
+) throws {
     let batches = try readTensors(inputs, nInputs, "inputs").map { $0! }
     let losses = try nonNull(losses, "losses")
     try ModelBox.with(m) { box in
         let model = box.model
-        try require(Int(capacity) >= model.lossNames.count,
-                    "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
-        let values = if let shouldStop, model.dataParallel == nil {
-            try StepTransaction.run(model, shouldCancel: shouldStop) { try model.distributedTrainStep(batches) }
-        } else {
-            try model.distributedTrainStep(batches)
-        }
+        try require(
+            Int(capacity) >= model.lossNames.count,
+            "losses: holds \(capacity) values, the model reports \(model.lossNames.count)")
+        let values =
+            if let shouldStop, model.dataParallel == nil {
+                try StepTransaction.run(model, shouldCancel: shouldStop) { try model.distributedTrainStep(batches) }
+            } else {
+                try model.distributedTrainStep(batches)
+            }
         for (i, v) in values.enumerated() { losses[i] = Double(v) }
     }
 }
 
 @_cdecl("sg_model_train_step")
-public func sg_model_train_step(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
-                                _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32) -> Int32 {
+public func sg_model_train_step(
+    _ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+    _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32
+) -> Int32 {
     guarded { try trainStep(m, nInputs, inputs, losses, capacity, shouldStop: nil) }
 }
 
 @_cdecl("sg_model_train_step_interruptible")
-public func sg_model_train_step_interruptible(_ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
-                                              _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32,
-                                              _ shouldStop: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
-                                              _ context: UnsafeMutableRawPointer?) -> Int32 {
+public func sg_model_train_step_interruptible(
+    _ m: OpaquePointer?, _ nInputs: Int32, _ inputs: UnsafePointer<OpaquePointer?>?,
+    _ losses: UnsafeMutablePointer<Double>?, _ capacity: Int32,
+    _ shouldStop: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
+    _ context: UnsafeMutableRawPointer?
+) -> Int32 {
     nonisolated(unsafe) let context = context
-    return guarded { try trainStep(m, nInputs, inputs, losses, capacity, shouldStop: shouldStop.map { f in { f(context) != 0 } }) }
+    return guarded {
+        try trainStep(m, nInputs, inputs, losses, capacity, shouldStop: shouldStop.map { f in { f(context) != 0 } })
+    }
 }
 
 @_cdecl("sg_model_forward")
-public func sg_model_forward(_ m: OpaquePointer?, _ net: UnsafePointer<CChar>?, _ x: OpaquePointer?, _ training: Int32,
-                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_forward(
+    _ m: OpaquePointer?, _ net: UnsafePointer<CChar>?, _ x: OpaquePointer?, _ training: Int32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let out = try nonNull(out, "out")
         try ModelBox.with(m) { box in
-            Handle.store(try box.model.forward(net: try string(net, "net"), try Handle.tensor(x, "x"),
-                                               training: training != 0), out)
+            Handle.store(
+                try box.model.forward(
+                    net: try string(net, "net"), try Handle.tensor(x, "x"),
+                    training: training != 0), out)
         }
     }
 }
 
 @_cdecl("sg_model_generate")
-public func sg_model_generate(_ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_generate(
+    _ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let out = try nonNull(out, "out")
         try ModelBox.with(m) { box in Handle.store(try box.model.generate(count: Int(n), seed: seed), out) }
@@ -150,7 +172,9 @@ public func sg_model_generate(_ m: OpaquePointer?, _ n: Int32, _ seed: UInt64, _
 }
 
 @_cdecl("sg_model_state_tensor")
-public func sg_model_state_tensor(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_state_tensor(
+    _ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let box = try ModelBox.from(m), out = try nonNull(out, "out")
         let key = try string(name, "name")
@@ -162,7 +186,9 @@ public func sg_model_state_tensor(_ m: OpaquePointer?, _ name: UnsafePointer<CCh
 }
 
 @_cdecl("sg_model_get_counter")
-public func sg_model_get_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<Int64>?) -> Int32 {
+public func sg_model_get_counter(
+    _ m: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<Int64>?
+) -> Int32 {
     guarded {
         let value = try nonNull(value, "value"), name = try string(name, "name")
         try ModelBox.with(m) { box in value.pointee = try box.model.counter(name) }
@@ -178,14 +204,18 @@ public func sg_model_set_counter(_ m: OpaquePointer?, _ name: UnsafePointer<CCha
 }
 
 /// Model-specific methods: StyleGAN's mapping and synthesis.
-func callMethod(_ model: any GANModel, _ method: String, inputs: [String: Tensor], attrs: [String: Double]) throws -> Tensor {
+func callMethod(
+    _ model: any GANModel, _ method: String, inputs: [String: Tensor], attrs: [String: Double]
+) throws -> Tensor {
     let call = OpCall(op: method, inputs: inputs, attrs: attrs)
     func allow(_ inputNames: [String], _ attrNames: [String]) throws {
         for key in inputs.keys where !inputNames.contains(key) {
-            throw SwiftGANError.invalidArgument("\(method): unknown input '\(key)' (expected \(inputNames.joined(separator: ", ")))")
+            throw SwiftGANError.invalidArgument(
+                "\(method): unknown input '\(key)' (expected \(inputNames.joined(separator: ", ")))")
         }
         for key in attrs.keys where !attrNames.contains(key) {
-            throw SwiftGANError.invalidArgument("\(method): unknown argument '\(key)' (expected \(attrNames.joined(separator: ", ")))")
+            throw SwiftGANError.invalidArgument(
+                "\(method): unknown argument '\(key)' (expected \(attrNames.joined(separator: ", ")))")
         }
     }
     switch (model, method) {
@@ -193,14 +223,19 @@ func callMethod(_ model: any GANModel, _ method: String, inputs: [String: Tensor
         try allow(["z"], ["truncation_psi", "truncation_cutoff", "ema"])
         let cutoff = attrs["truncation_cutoff"] != nil ? try call.int("truncation_cutoff") : nil
         try require(cutoff == nil || cutoff! >= 0, "truncation_cutoff: expected a non-negative layer count")
-        return try m.mapping(try call.tensor("z"), psi: try call.float("truncation_psi", 1), cutoff: cutoff, ema: try call.bool("ema", true))
+        return try m.mapping(
+            try call.tensor("z"), psi: try call.float("truncation_psi", 1), cutoff: cutoff,
+            ema: try call.bool("ema", true))
     case (let m as StyleGAN, "synthesis"):
         try allow(["ws"], ["noise_mode", "seed", "ema"])
         guard let noise = NoiseMode(rawValue: try call.int("noise_mode", 1)) else {
-            throw SwiftGANError.invalidArgument("synthesis: argument 'noise_mode' must be 0 (random), 1 (const) or 2 (none)")
+            throw SwiftGANError.invalidArgument(
+                "synthesis: argument 'noise_mode' must be 0 (random), 1 (const) or 2 (none)")
         }
         let seed = try call.double("seed", 0)
-        try require(seed >= 0 && seed < 0x1p53 && seed == seed.rounded(), "synthesis: argument 'seed' must be a non-negative integer below 2^53")
+        try require(
+            seed >= 0 && seed < 0x1p53 && seed == seed.rounded(),
+            "synthesis: argument 'seed' must be a non-negative integer below 2^53")
         return try m.synthesis(try call.tensor("ws"), noise: noise, ema: try call.bool("ema", true), seed: UInt64(seed))
     default:
         throw SwiftGANError.invalidArgument("method: this model has no method '\(method)'")
@@ -208,14 +243,17 @@ func callMethod(_ model: any GANModel, _ method: String, inputs: [String: Tensor
 }
 
 @_cdecl("sg_model_call")
-public func sg_model_call(_ m: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ nInputs: Int32,
-                          _ inputNames: UnsafePointer<UnsafePointer<CChar>?>?, _ inputs: UnsafePointer<OpaquePointer?>?,
-                          _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?, _ attrValues: UnsafePointer<Double>?,
-                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_model_call(
+    _ m: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ nInputs: Int32,
+    _ inputNames: UnsafePointer<UnsafePointer<CChar>?>?, _ inputs: UnsafePointer<OpaquePointer?>?,
+    _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?, _ attrValues: UnsafePointer<Double>?,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let out = try nonNull(out, "out"), name = try string(method, "method")
         let tensors = try readNamedTensors(nInputs, inputNames, inputs, allowNull: false)
         let attrs = try readAttributes(nAttrs, attrNames, attrValues)
-        try ModelBox.with(m) { box in Handle.store(try callMethod(box.model, name, inputs: tensors, attrs: attrs), out) }
+        try ModelBox.with(m) { box in Handle.store(try callMethod(box.model, name, inputs: tensors, attrs: attrs), out)
+        }
     }
 }

@@ -12,7 +12,9 @@ struct OpCall {
     let attrs: [String: Double]
 
     func tensor(_ name: String) throws -> Tensor {
-        guard let t = inputs[name] else { throw SwiftGANError.invalidArgument("\(op): missing required input '\(name)'") }
+        guard let t = inputs[name] else {
+            throw SwiftGANError.invalidArgument("\(op): missing required input '\(name)'")
+        }
         return t
     }
     func optional(_ name: String) -> Tensor? { inputs[name] }
@@ -20,17 +22,21 @@ struct OpCall {
     func list(_ name: String) throws -> [Tensor] {
         var out: [Tensor] = []
         while let t = inputs["\(name).\(out.count)"] { out.append(t) }
-        try require(out.count == inputs.keys.filter { $0.hasPrefix(name + ".") }.count,
-                    "\(op): inputs '\(name).N' must be numbered 0, 1, 2, ... without gaps")
+        try require(
+            out.count == inputs.keys.filter { $0.hasPrefix(name + ".") }.count,
+            "\(op): inputs '\(name).N' must be numbered 0, 1, 2, ... without gaps")
         return out
     }
     func int(_ name: String, _ fallback: Int? = nil) throws -> Int {
         guard let v = attrs[name] else {
-            guard let fallback else { throw SwiftGANError.invalidArgument("\(op): missing required attribute '\(name)'") }
+            guard let fallback else {
+                throw SwiftGANError.invalidArgument("\(op): missing required attribute '\(name)'")
+            }
             return fallback
         }
-        try require(v.isFinite && v == v.rounded() && Swift.abs(v) <= 2_147_483_647.0,
-                    "\(op): argument '\(name)' must be an integer, got \(v)")
+        try require(
+            v.isFinite && v == v.rounded() && Swift.abs(v) <= 2_147_483_647.0,
+            "\(op): argument '\(name)' must be an integer, got \(v)")
         return Int(v)
     }
     func ints(_ name: String, count: Int, _ fallback: [Int]) throws -> [Int] {
@@ -60,7 +66,8 @@ struct OpCall {
     func reduction() throws -> Reduction {
         let r = try int("reduction", 1)
         guard let red = Reduction(rawValue: r) else {
-            throw SwiftGANError.invalidArgument("\(op): argument 'reduction' must be 0 (none), 1 (mean) or 2 (sum), got \(r)")
+            throw SwiftGANError.invalidArgument(
+                "\(op): argument 'reduction' must be 0 (none), 1 (mean) or 2 (sum), got \(r)")
         }
         return red
     }
@@ -98,22 +105,29 @@ nonisolated(unsafe) let opRegistry: [String: OpSpec] = {
     }
     r["matmul"] = OpSpec(inputs: ["a", "b"], attrs: []) { try matmul(try $0.tensor("a"), try $0.tensor("b")) }
     r["conv2d"] = OpSpec(inputs: ["x", "weight", "bias"], attrs: ["stride", "padding"]) {
-        try conv2d(try $0.tensor("x"), weight: try $0.tensor("weight"), bias: $0.optional("bias"),
-                   stride: try $0.int("stride", 1), padding: try $0.int("padding", 0))
+        try conv2d(
+            try $0.tensor("x"), weight: try $0.tensor("weight"), bias: $0.optional("bias"),
+            stride: try $0.int("stride", 1), padding: try $0.int("padding", 0))
     }
     r["conv_transpose2d"] = OpSpec(inputs: ["x", "weight", "bias"], attrs: ["stride", "padding", "output_padding"]) {
-        try convTranspose2d(try $0.tensor("x"), weight: try $0.tensor("weight"), bias: $0.optional("bias"),
-                            stride: try $0.int("stride", 1), padding: try $0.int("padding", 0),
-                            outputPadding: try $0.int("output_padding", 0))
+        try convTranspose2d(
+            try $0.tensor("x"), weight: try $0.tensor("weight"), bias: $0.optional("bias"),
+            stride: try $0.int("stride", 1), padding: try $0.int("padding", 0),
+            outputPadding: try $0.int("output_padding", 0))
     }
-    r["batch_norm"] = OpSpec(inputs: ["x", "running_mean", "running_var", "weight", "bias"],
-                             attrs: ["training", "momentum", "eps"]) {
-        try batchNorm(try $0.tensor("x"), runningMean: $0.optional("running_mean"), runningVar: $0.optional("running_var"),
-                      weight: $0.optional("weight"), bias: $0.optional("bias"), training: try $0.bool("training", false),
-                      momentum: try $0.float("momentum", 0.1), eps: try $0.float("eps", 1e-5))
+    r["batch_norm"] = OpSpec(
+        inputs: ["x", "running_mean", "running_var", "weight", "bias"],
+        attrs: ["training", "momentum", "eps"]
+    ) {
+        try batchNorm(
+            try $0.tensor("x"), runningMean: $0.optional("running_mean"), runningVar: $0.optional("running_var"),
+            weight: $0.optional("weight"), bias: $0.optional("bias"), training: try $0.bool("training", false),
+            momentum: try $0.float("momentum", 0.1), eps: try $0.float("eps", 1e-5))
     }
     r["instance_norm"] = OpSpec(inputs: ["x", "weight", "bias"], attrs: ["eps"]) {
-        try instanceNorm(try $0.tensor("x"), weight: $0.optional("weight"), bias: $0.optional("bias"), eps: try $0.float("eps", 1e-5))
+        try instanceNorm(
+            try $0.tensor("x"), weight: $0.optional("weight"), bias: $0.optional("bias"), eps: try $0.float("eps", 1e-5)
+        )
     }
     unary("relu", relu)
     unary("tanh", tanh)
@@ -139,7 +153,9 @@ nonisolated(unsafe) let opRegistry: [String: OpSpec] = {
     r["mean"] = OpSpec(inputs: ["x"], attrs: ["dim.*", "keepdim"]) {
         try mean(try $0.tensor("x"), axes: try $0.intList("dim"), keepDim: try $0.bool("keepdim", false))
     }
-    r["reshape"] = OpSpec(inputs: ["x"], attrs: ["shape.*"]) { try reshape(try $0.tensor("x"), try $0.intList("shape") ?? []) }
+    r["reshape"] = OpSpec(inputs: ["x"], attrs: ["shape.*"]) {
+        try reshape(try $0.tensor("x"), try $0.intList("shape") ?? [])
+    }
     r["cat"] = OpSpec(inputs: ["x.*"], attrs: ["dim"]) { try cat(try $0.list("x"), dim: try $0.int("dim", 0)) }
     r["narrow"] = OpSpec(inputs: ["x"], attrs: ["dim", "start", "length"]) {
         try narrow(try $0.tensor("x"), dim: try $0.int("dim"), start: try $0.int("start"), length: try $0.int("length"))
@@ -154,28 +170,33 @@ nonisolated(unsafe) let opRegistry: [String: OpSpec] = {
         try upsampleNearest2d(try $0.tensor("x"), scale: try $0.int("scale", 2))
     }
     r["upsample_bilinear2d"] = OpSpec(inputs: ["x"], attrs: ["scale", "align_corners"]) {
-        try upsampleBilinear2d(try $0.tensor("x"), scale: try $0.int("scale", 2),
-                               alignCorners: try $0.bool("align_corners", false))
+        try upsampleBilinear2d(
+            try $0.tensor("x"), scale: try $0.int("scale", 2),
+            alignCorners: try $0.bool("align_corners", false))
     }
     r["avg_pool2d"] = OpSpec(inputs: ["x"], attrs: ["kernel_size", "stride", "padding"]) {
         let k = try $0.int("kernel_size")
-        return try avgPool2d(try $0.tensor("x"), kernelSize: k, stride: try $0.int("stride", k), padding: try $0.int("padding", 0))
+        return try avgPool2d(
+            try $0.tensor("x"), kernelSize: k, stride: try $0.int("stride", k), padding: try $0.int("padding", 0))
     }
     r["upfirdn2d"] = OpSpec(inputs: ["x", "filter"], attrs: ["up", "down", "padding", "padding.*", "gain"]) {
-        try upfirdn2d(try $0.tensor("x"), filter: try $0.tensor("filter"), up: try $0.int("up", 1), down: try $0.int("down", 1),
-                      padding: try $0.ints("padding", count: 4, [0, 0, 0, 0]), gain: try $0.float("gain", 1))
+        try upfirdn2d(
+            try $0.tensor("x"), filter: try $0.tensor("filter"), up: try $0.int("up", 1), down: try $0.int("down", 1),
+            padding: try $0.ints("padding", count: 4, [0, 0, 0, 0]), gain: try $0.float("gain", 1))
     }
     r["adain"] = OpSpec(inputs: ["x", "style"], attrs: ["eps"]) {
         try adain(try $0.tensor("x"), style: try $0.tensor("style"), eps: try $0.float("eps", 1e-8))
     }
     r["modulated_conv2d"] = OpSpec(inputs: ["x", "weight", "style"], attrs: ["demodulate", "padding", "eps"]) {
-        try modulatedConv2d(try $0.tensor("x"), weight: try $0.tensor("weight"), style: try $0.tensor("style"),
-                            demodulate: try $0.bool("demodulate", true), padding: try $0.int("padding", 0),
-                            eps: try $0.float("eps", 1e-8))
+        try modulatedConv2d(
+            try $0.tensor("x"), weight: try $0.tensor("weight"), style: try $0.tensor("style"),
+            demodulate: try $0.bool("demodulate", true), padding: try $0.int("padding", 0),
+            eps: try $0.float("eps", 1e-8))
     }
     r["minibatch_stddev"] = OpSpec(inputs: ["x"], attrs: ["group", "num_channels", "eps"]) {
-        try minibatchStddev(try $0.tensor("x"), group: try $0.int("group", 4), numChannels: try $0.int("num_channels", 1),
-                            eps: try $0.float("eps", 1e-8))
+        try minibatchStddev(
+            try $0.tensor("x"), group: try $0.int("group", 4), numChannels: try $0.int("num_channels", 1),
+            eps: try $0.float("eps", 1e-8))
     }
     r["bce_with_logits"] = OpSpec(inputs: ["x", "target"], attrs: ["target", "reduction"]) {
         if let t = $0.optional("target") {
@@ -198,22 +219,27 @@ nonisolated(unsafe) let opNames: UnsafeMutablePointer<CChar> = strdup(opRegistry
 /// Runs a registered op after checking every argument name against its spec.
 func runOp(_ name: String, inputs: [String: Tensor], attrs: [String: Double]) throws -> Tensor {
     guard let spec = opRegistry[name] else {
-        throw SwiftGANError.invalidArgument("unknown op '\(name)'; known ops: \(opRegistry.keys.sorted().joined(separator: ", "))")
+        throw SwiftGANError.invalidArgument(
+            "unknown op '\(name)'; known ops: \(opRegistry.keys.sorted().joined(separator: ", "))")
     }
     for key in inputs.keys where !OpSpec.accepts(spec.inputs, key) {
-        throw SwiftGANError.invalidArgument("\(name): unknown input '\(key)' (expected \(spec.inputs.joined(separator: ", ")))")
+        throw SwiftGANError.invalidArgument(
+            "\(name): unknown input '\(key)' (expected \(spec.inputs.joined(separator: ", ")))")
     }
     for key in attrs.keys where !OpSpec.accepts(spec.attrs, key) {
-        throw SwiftGANError.invalidArgument("\(name): unknown argument '\(key)'"
-            + (spec.attrs.isEmpty ? " (it takes none)" : " (expected \(spec.attrs.joined(separator: ", ")))"))
+        throw SwiftGANError.invalidArgument(
+            "\(name): unknown argument '\(key)'"
+                + (spec.attrs.isEmpty ? " (it takes none)" : " (expected \(spec.attrs.joined(separator: ", ")))"))
     }
     return try spec.run(OpCall(op: name, inputs: inputs, attrs: attrs))
 }
 
 @_cdecl("sg_op")
-public func sg_op(_ name: UnsafePointer<CChar>?, _ nInputs: Int32, _ inputNames: UnsafePointer<UnsafePointer<CChar>?>?,
-                  _ inputs: UnsafePointer<OpaquePointer?>?, _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?,
-                  _ attrValues: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_op(
+    _ name: UnsafePointer<CChar>?, _ nInputs: Int32, _ inputNames: UnsafePointer<UnsafePointer<CChar>?>?,
+    _ inputs: UnsafePointer<OpaquePointer?>?, _ nAttrs: Int32, _ attrNames: UnsafePointer<UnsafePointer<CChar>?>?,
+    _ attrValues: UnsafePointer<Double>?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let op = try string(name, "name")
         let out = try nonNull(out, "out")

@@ -78,7 +78,9 @@ public func sg_set_grad_enabled(_ enabled: Int32) -> Int32 {
 }
 
 /// Numeric attributes from parallel C arrays of names and values.
-func readAttributes(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?) throws -> [String: Double] {
+func readAttributes(
+    _ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ values: UnsafePointer<Double>?
+) throws -> [String: Double] {
     try require(n >= 0 && n <= 4096, "attrs: expected 0 to 4096 attributes, got \(n)")
     var attrs: [String: Double] = [:]
     if n > 0 {
@@ -90,8 +92,10 @@ func readAttributes(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, 
 
 /// Named tensors from parallel C arrays of names and handles; NULL handles (absent optional inputs) are skipped
 /// where `allowNull`, refused otherwise.
-func readNamedTensors(_ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ handles: UnsafePointer<OpaquePointer?>?,
-                      allowNull: Bool) throws -> [String: Tensor] {
+func readNamedTensors(
+    _ n: Int32, _ names: UnsafePointer<UnsafePointer<CChar>?>?, _ handles: UnsafePointer<OpaquePointer?>?,
+    allowNull: Bool
+) throws -> [String: Tensor] {
     try require(n >= 0 && n <= 4096, "inputs: expected 0 to 4096 inputs, got \(n)")
     var tensors: [String: Tensor] = [:]
     if n > 0 {

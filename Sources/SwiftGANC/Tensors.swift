@@ -51,8 +51,10 @@ func readShape(_ shape: UnsafePointer<Int64>?, _ ndim: Int32, _ argument: String
 }
 
 @_cdecl("sg_tensor_create")
-public func sg_tensor_create(_ data: UnsafePointer<Float>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
-                             _ requiresGrad: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_tensor_create(
+    _ data: UnsafePointer<Float>?, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+    _ requiresGrad: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         let out = try nonNull(out, "out")
         let t = try Tensor(uninitialized: try readShape(shape, ndim, "shape"))
@@ -105,7 +107,9 @@ public func sg_tensor_write(_ t: OpaquePointer?, _ src: UnsafePointer<Float>?, _
 }
 
 @_cdecl("sg_tensor_requires_grad")
-public func sg_tensor_requires_grad(_ t: OpaquePointer?) -> Int32 { Handle.optionalTensor(t)?.requiresGrad == true ? 1 : 0 }
+public func sg_tensor_requires_grad(_ t: OpaquePointer?) -> Int32 {
+    Handle.optionalTensor(t)?.requiresGrad == true ? 1 : 0
+}
 
 @_cdecl("sg_tensor_set_requires_grad")
 public func sg_tensor_set_requires_grad(_ t: OpaquePointer?, _ flag: Int32) -> Int32 {
@@ -128,8 +132,10 @@ public func sg_tensor_detach(_ t: OpaquePointer?, _ out: UnsafeMutablePointer<Op
 }
 
 @_cdecl("sg_random_normal")
-public func sg_random_normal(_ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
-                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_random_normal(
+    _ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         var rng = RandomGenerator(seed: seed, offset: offset)
         Handle.store(try rng.normal(try readShape(shape, ndim, "shape")), try nonNull(out, "out"))
@@ -137,8 +143,10 @@ public func sg_random_normal(_ seed: UInt64, _ offset: UInt64, _ shape: UnsafePo
 }
 
 @_cdecl("sg_random_uniform")
-public func sg_random_uniform(_ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
-                              _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+public func sg_random_uniform(
+    _ seed: UInt64, _ offset: UInt64, _ shape: UnsafePointer<Int64>?, _ ndim: Int32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
     guarded {
         var rng = RandomGenerator(seed: seed, offset: offset)
         Handle.store(try rng.uniform(try readShape(shape, ndim, "shape")), try nonNull(out, "out"))

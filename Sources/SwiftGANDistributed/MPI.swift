@@ -8,16 +8,24 @@ import SwiftGANCore
 /// `ompi_mpi_op_sum`, ...) and `MPI_IN_PLACE` is `(void *)1`; both are resolved here with `dlsym`. Other MPI
 /// implementations (MPICH's integer handles) are refused with a clear error.
 public final class MPICommunicator: Communicator {
-    typealias InitThreadFn = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) -> Int32
+    typealias InitThreadFn =
+        @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) ->
+        Int32
     typealias FlagFn = @convention(c) (UnsafeMutablePointer<Int32>?) -> Int32
     typealias CommIntFn = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias AllreduceFn = @convention(c) (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?,
-                                            UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32
-    typealias BcastFn = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?) -> Int32
+    typealias AllreduceFn =
+        @convention(c) (
+            UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?,
+            UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
+        ) -> Int32
+    typealias BcastFn =
+        @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?, Int32, UnsafeMutableRawPointer?) ->
+        Int32
     typealias CommFn = @convention(c) (UnsafeMutableRawPointer?) -> Int32
     typealias VoidFn = @convention(c) () -> Int32
     typealias AbortFn = @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32
-    typealias ErrorStringFn = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
+    typealias ErrorStringFn =
+        @convention(c) (Int32, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32
 
     /// MPI_THREAD_SERIALIZED: any thread may call MPI, one at a time (the caller of a training step, not the
     /// engine's worker threads).
@@ -48,7 +56,9 @@ public final class MPICommunicator: Communicator {
     public static func initialize(library: String? = nil) throws -> MPICommunicator {
         if let shared { return shared }
         var candidates = [String]()
-        if let library { candidates.append(library) } else {
+        if let library {
+            candidates.append(library)
+        } else {
             if let env = getenv("SWIFTGAN_MPI_LIBRARY") { candidates.append(String(cString: env)) }
             candidates += ["libmpi.so.40", "libmpi.so"]
         }
@@ -62,14 +72,16 @@ public final class MPICommunicator: Communicator {
             }
             errors.append(dlerror().map { String(cString: $0) } ?? name)
         }
-        throw SwiftGANError.invalidArgument("distributed: cannot load the MPI library (install Open MPI: apt-get install openmpi-bin "
-                                            + "libopenmpi-dev; or set SWIFTGAN_MPI_LIBRARY): \(errors.joined(separator: "; "))")
+        throw SwiftGANError.invalidArgument(
+            "distributed: cannot load the MPI library (install Open MPI: apt-get install openmpi-bin "
+                + "libopenmpi-dev; or set SWIFTGAN_MPI_LIBRARY): \(errors.joined(separator: "; "))")
     }
 
     private init(handle: UnsafeMutableRawPointer, library: String) throws {
         func symbol(_ name: String) throws -> UnsafeMutableRawPointer {
             guard let p = dlsym(handle, name) else {
-                throw SwiftGANError.invalidArgument("distributed: \(library) has no symbol '\(name)' (swiftgan needs Open MPI's library)")
+                throw SwiftGANError.invalidArgument(
+                    "distributed: \(library) has no symbol '\(name)' (swiftgan needs Open MPI's library)")
             }
             return p
         }
@@ -93,13 +105,18 @@ public final class MPICommunicator: Communicator {
         ownsInitialization = flag == 0
         if ownsInitialization {
             var provided: Int32 = 0
-            let status = try function("MPI_Init_thread", InitThreadFn.self)(nil, nil, MPICommunicator.threadSerialized, &provided)
-            guard status == 0 else { throw SwiftGANError.invalidArgument("distributed: MPI_Init_thread failed with code \(status)") }
+            let status = try function("MPI_Init_thread", InitThreadFn.self)(
+                nil, nil, MPICommunicator.threadSerialized, &provided)
+            guard status == 0 else {
+                throw SwiftGANError.invalidArgument("distributed: MPI_Init_thread failed with code \(status)")
+            }
         }
         var value: Int32 = 0
-        try MPICommunicator.check(try function("MPI_Comm_rank", CommIntFn.self)(world, &value), "MPI_Comm_rank", errorStringFn)
+        try MPICommunicator.check(
+            try function("MPI_Comm_rank", CommIntFn.self)(world, &value), "MPI_Comm_rank", errorStringFn)
         rank = Int(value)
-        try MPICommunicator.check(try function("MPI_Comm_size", CommIntFn.self)(world, &value), "MPI_Comm_size", errorStringFn)
+        try MPICommunicator.check(
+            try function("MPI_Comm_size", CommIntFn.self)(world, &value), "MPI_Comm_size", errorStringFn)
         size = Int(value)
     }
 
@@ -108,17 +125,25 @@ public final class MPICommunicator: Communicator {
         var text = [CChar](repeating: 0, count: 512)
         var length: Int32 = 0
         if let errorString { _ = errorString(status, &text, &length) }
-        let message = String(decoding: text.prefix(Int(Swift.max(0, Swift.min(length, 511)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let message = String(
+            decoding: text.prefix(Int(Swift.max(0, Swift.min(length, 511)))).map { UInt8(bitPattern: $0) },
+            as: UTF8.self)
         throw SwiftGANError.invalidArgument("distributed: \(call) failed with code \(status): \(message)")
     }
 
-    private func check(_ status: Int32, _ call: String) throws { try MPICommunicator.check(status, call, errorStringFn) }
+    private func check(_ status: Int32, _ call: String) throws {
+        try MPICommunicator.check(status, call, errorStringFn)
+    }
 
-    private func allreduce(_ buffer: UnsafeMutableRawPointer, count: Int, elementSize: Int, type: UnsafeMutableRawPointer) throws {
+    private func allreduce(
+        _ buffer: UnsafeMutableRawPointer, count: Int, elementSize: Int, type: UnsafeMutableRawPointer
+    ) throws {
         var done = 0
         while done < count {
             let n = Swift.min(count - done, MPICommunicator.maxChunk)
-            try check(allreduceFn(UnsafeRawPointer(bitPattern: 1), buffer + done * elementSize, Int32(n), type, sumOp, world), "MPI_Allreduce")
+            try check(
+                allreduceFn(UnsafeRawPointer(bitPattern: 1), buffer + done * elementSize, Int32(n), type, sumOp, world),
+                "MPI_Allreduce")
             done += n
         }
     }

@@ -22,12 +22,17 @@ public final class DataParallel {
     /// Batch statistics over all ranks' batches (`SyncBatchNorm`) rather than per rank.
     public let syncBatchNorm: Bool
 
-    /// Attaches data parallelism to `model` (collective: every rank calls it): rank 0's complete state (tensors
-    /// and counters) is broadcast so all ranks start identical, and the RNG gets its shard. Returns the attached object, also stored as `model.dataParallel`.
+    /// Attaches data parallelism to `model` (collective: every rank calls it): rank 0's complete state (tensors and
+    /// counters) is broadcast so all ranks start identical, and the RNG gets its shard. Returns the attached object,
+    /// also stored as `model.dataParallel`.
     @discardableResult
-    public static func attach(to model: any GANModel, communicator: any Communicator, syncBatchNorm: Bool) throws -> DataParallel {
+    public static func attach(
+        to model: any GANModel, communicator: any Communicator, syncBatchNorm: Bool
+    ) throws -> DataParallel {
         let dp = DataParallel(communicator: communicator, syncBatchNorm: syncBatchNorm)
-        for (_, t) in model.stateTensors { try communicator.broadcast(UnsafeMutableRawPointer(t.data), bytes: t.count * 4, root: 0) }
+        for (_, t) in model.stateTensors {
+            try communicator.broadcast(UnsafeMutableRawPointer(t.data), bytes: t.count * 4, root: 0)
+        }
         var counters = try model.counterNames.map { try model.counter($0) }
         try counters.withUnsafeMutableBytes { try communicator.broadcast($0.baseAddress!, bytes: $0.count, root: 0) }
         for (name, value) in zip(model.counterNames, counters) { try model.setCounter(name, value) }

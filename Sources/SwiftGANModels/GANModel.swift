@@ -52,7 +52,8 @@ extension GANModel {
     /// The network called `name`.
     public func net(_ name: String) throws -> any Module {
         guard let n = nets.first(where: { $0.0 == name }) else {
-            throw SwiftGANError.invalidArgument("net: unknown network '\(name)'; expected one of \(nets.map(\.0).joined(separator: ", "))")
+            throw SwiftGANError.invalidArgument(
+                "net: unknown network '\(name)'; expected one of \(nets.map(\.0).joined(separator: ", "))")
         }
         return n.1
     }
@@ -88,7 +89,8 @@ extension GANModel {
         default:
             if let o = optimizers.first(where: { "opt_\($0.name).step" == name }) { return Int64(o.optimizer.step) }
             if let c = extraCounters.first(where: { $0.0 == name }) { return c.1 }
-            throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
+            throw SwiftGANError.invalidArgument(
+                "counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
         }
     }
 
@@ -109,7 +111,8 @@ extension GANModel {
             } else if extraCounters.contains(where: { $0.0 == name }) {
                 try setExtraCounter(name, value)
             } else {
-                throw SwiftGANError.invalidArgument("counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
+                throw SwiftGANError.invalidArgument(
+                    "counter: unknown name '\(name)'; expected one of \(counterNames.joined(separator: ", "))")
             }
         }
     }
@@ -118,10 +121,13 @@ extension GANModel {
 extension StepTransaction {
     /// Runs one training step of `model` as a transaction (see `run(interval:shouldCancel:restore:_:)`): a step
     /// rolled back also gets the model's counters back.
-    public static func run<T>(_ model: any GANModel, interval: Double = 0.05, shouldCancel: @escaping () -> Bool,
-                              _ body: () throws -> T) throws -> T {
+    public static func run<T>(
+        _ model: any GANModel, interval: Double = 0.05, shouldCancel: @escaping () -> Bool,
+        _ body: () throws -> T
+    ) throws -> T {
         let counters = try model.counterNames.map { ($0, try model.counter($0)) }
-        return try run(interval: interval, shouldCancel: shouldCancel,
-                       restore: { for (name, value) in counters { try? model.setCounter(name, value) } }, body)
+        return try run(
+            interval: interval, shouldCancel: shouldCancel,
+            restore: { for (name, value) in counters { try? model.setCounter(name, value) } }, body)
     }
 }

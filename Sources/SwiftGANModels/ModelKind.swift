@@ -17,7 +17,9 @@ public enum ModelKind: String, CaseIterable, Sendable {
     public init(named name: String) throws {
         guard let kind = ModelKind(rawValue: name) else {
             throw SwiftGANError.invalidArgument(
-                "kind: unknown model '\(name)'; expected \(ModelKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")
+                "kind: unknown model '\(name)'; expected "
+                    + ModelKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            )
         }
         self = kind
     }

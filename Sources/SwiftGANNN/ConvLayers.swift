@@ -23,8 +23,10 @@ public final class Conv2d: Layer {
     public let stride: Int, padding: Int
 
     /// Weights drawn from N(0, initStd) (DCGAN's and CycleGAN's init); bias zero when present.
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
-                initStd: Float = 0.02, rng: inout RandomGenerator) throws {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true,
+        initStd: Float = 0.02, rng: inout RandomGenerator
+    ) throws {
         weight = try parameter([outChannels, inChannels, kernel, kernel], std: initStd, rng: &rng)
         self.bias = bias ? try zeroParameter([outChannels]) : nil
         (self.stride, self.padding) = (stride, padding)
@@ -44,15 +46,18 @@ public final class ConvTranspose2d: Layer {
     public let stride: Int, padding: Int, outputPadding: Int
 
     /// Weights drawn from N(0, initStd); bias zero when present.
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
-                bias: Bool = true, initStd: Float = 0.02, rng: inout RandomGenerator) throws {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+        bias: Bool = true, initStd: Float = 0.02, rng: inout RandomGenerator
+    ) throws {
         weight = try parameter([inChannels, outChannels, kernel, kernel], std: initStd, rng: &rng)
         self.bias = bias ? try zeroParameter([outChannels]) : nil
         (self.stride, self.padding, self.outputPadding) = (stride, padding, outputPadding)
     }
 
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-        try convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+        try convTranspose2d(
+            x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
     }
 
     public var parameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }

@@ -4,8 +4,6 @@ import SwiftGANCore
 /// multiplier and scaled at run time by lrMultiplier / sqrt(fan_in), so every layer learns at the same speed under
 /// Adam. Biases are scaled by the lr multiplier.
 
-
-
 /// sqrt(2): the gain that keeps a leaky-ReLU(0.2) layer's output variance.
 public let leakyGain = Float(2).squareRoot()
 
@@ -14,8 +12,10 @@ public final class EqualizedLinear: Layer {
     public let weight: Tensor, bias: Tensor
     public let weightGain: Float, lrMultiplier: Float, activate: Bool
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, biasInit: Float = 0, lrMultiplier: Float = 1, activate: Bool,
-                rng: inout RandomGenerator) throws {
+    public init(
+        _ inFeatures: Int, _ outFeatures: Int, biasInit: Float = 0, lrMultiplier: Float = 1, activate: Bool,
+        rng: inout RandomGenerator
+    ) throws {
         weight = try parameter([outFeatures, inFeatures], std: 1 / lrMultiplier, rng: &rng)
         bias = try Tensor(repeating: biasInit / lrMultiplier, shape: [outFeatures])
         try bias.setRequiresGrad(true)
@@ -24,7 +24,8 @@ public final class EqualizedLinear: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-        let y = try linear(x, weight: try scale(weight, weightGain), bias: lrMultiplier == 1 ? bias : try scale(bias, lrMultiplier))
+        let y = try linear(
+            x, weight: try scale(weight, weightGain), bias: lrMultiplier == 1 ? bias : try scale(bias, lrMultiplier))
         return activate ? try scale(try leakyRelu(y, negativeSlope: 0.2), leakyGain) : y
     }
 
@@ -37,8 +38,10 @@ public final class EqualizedConv2d: Layer {
     public let weightGain: Float, activate: Bool, down: Bool
     let filter: Tensor
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, bias: Bool = true, activate: Bool, down: Bool = false,
-                rng: inout RandomGenerator) throws {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, bias: Bool = true, activate: Bool, down: Bool = false,
+        rng: inout RandomGenerator
+    ) throws {
         weight = try parameter([outChannels, inChannels, kernel, kernel], std: 1, rng: &rng)
         self.bias = bias ? try zeroParameter([outChannels]) : nil
         weightGain = 1 / Float(inChannels * kernel * kernel).squareRoot()

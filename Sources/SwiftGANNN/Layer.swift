@@ -69,6 +69,8 @@ public func prefixed(_ prefix: String, _ entries: [(String, Tensor)]) -> [(Strin
 }
 
 /// The state of several named modules, each under its name.
-public func namedState(_ modules: [(String, (any Module)?)], _ pick: (any Module) -> [(String, Tensor)]) -> [(String, Tensor)] {
+public func namedState(
+    _ modules: [(String, (any Module)?)], _ pick: (any Module) -> [(String, Tensor)]
+) -> [(String, Tensor)] {
     modules.flatMap { name, m in m.map { prefixed(name, pick($0)) } ?? [] }
 }

@@ -9,7 +9,9 @@ public final class BatchNorm2d: Layer {
     public let momentum: Float, eps: Float
 
     /// Scale drawn from N(1, initStd) as DCGAN initializes it (initStd 0 gives PyTorch's default of ones).
-    public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5, initStd: Float = 0.02, rng: inout RandomGenerator) throws {
+    public init(
+        _ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5, initStd: Float = 0.02, rng: inout RandomGenerator
+    ) throws {
         weight = try parameter([channels], mean: 1, std: initStd, rng: &rng)
         bias = try zeroParameter([channels])
         runningMean = try Tensor(zeros: [channels])
@@ -18,8 +20,9 @@ public final class BatchNorm2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-        try batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
-                      momentum: momentum, eps: eps)
+        try batchNorm(
+            x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+            momentum: momentum, eps: eps)
     }
 
     public var parameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }

@@ -10,7 +10,9 @@ public final class Residual: Layer {
         self.body = body
     }
 
-    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try add(x, try body(x, training: training)) }
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+        try add(x, try body(x, training: training))
+    }
     public var parameters: [(String, Tensor)] { body.parameters.map { ("\(name).\($0.0)", $0.1) } }
     public var buffers: [(String, Tensor)] { body.buffers.map { ("\(name).\($0.0)", $0.1) } }
 }

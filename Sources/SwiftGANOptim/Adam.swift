@@ -11,7 +11,9 @@ public final class Adam: Optimizer {
     public let m: [Tensor], v: [Tensor]
     public var state: [[Tensor]] { zip(m, v).map { [$0, $1] } }
 
-    public init(_ parameters: [Tensor], beta1: Double = 0.9, beta2: Double = 0.999, eps: Float = 1e-8, weightDecay: Float = 0) throws {
+    public init(
+        _ parameters: [Tensor], beta1: Double = 0.9, beta2: Double = 0.999, eps: Float = 1e-8, weightDecay: Float = 0
+    ) throws {
         try checkParameters(parameters)
         try require(beta1 >= 0 && beta1 < 1, "beta1: expected a value in [0, 1), got \(beta1)")
         try require(beta2 >= 0 && beta2 < 1, "beta2: expected a value in [0, 1), got \(beta2)")

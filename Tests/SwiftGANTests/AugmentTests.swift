@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -74,11 +75,15 @@ final class AugmentTests: XCTestCase {
         let first = try StyleGAN(c, seed: 8)
         for b in batches.prefix(3) { _ = try first.trainStep([b]) }
         let resumed = try StyleGAN(c, seed: 1)
-        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) {
+            to.data.update(from: from.data, count: from.count)
+        }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         resumed.lastPenalties = first.lastPenalties
         _ = try resumed.trainStep([batches[3]])
-        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) {
+            XCTAssertEqual(a.values, b.values, name)
+        }
         XCTAssertNotEqual(straight.augment!.p.item, 0.5, "p adapted")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -8,7 +9,9 @@ import XCTest
 final class CycleGANTests: XCTestCase {
     func smallConfig() -> CycleGAN.Config {
         var c = CycleGAN.Config()
-        (c.imageSize, c.ngf, c.ndf, c.nBlocks, c.poolSize, c.epochSteps, c.nEpochs, c.nEpochsDecay) = (16, 4, 4, 1, 3, 2, 1, 2)
+        (c.imageSize, c.ngf, c.ndf, c.nBlocks, c.poolSize, c.epochSteps, c.nEpochs, c.nEpochsDecay) = (
+            16, 4, 4, 1, 3, 2, 1, 2
+        )
         c.nLayersD = 2
         return c
     }
@@ -34,7 +37,9 @@ final class CycleGANTests: XCTestCase {
 
     func testResumeIsBitIdenticalIncludingPoolsAndSchedule() throws {
         var rng = RandomGenerator(seed: 5)
-        let batches = try (0..<6).map { _ in [try rng.uniform([2, 3, 16, 16], low: -1, high: 1), try rng.uniform([2, 3, 16, 16], low: -1, high: 1)] }
+        let batches = try (0..<6).map { _ in
+            [try rng.uniform([2, 3, 16, 16], low: -1, high: 1), try rng.uniform([2, 3, 16, 16], low: -1, high: 1)]
+        }
         let straight = try CycleGAN(smallConfig(), seed: 3)
         var straightLosses: [[Float]] = []
         for b in batches { straightLosses.append(try straight.trainStep(b)) }
@@ -42,26 +47,34 @@ final class CycleGANTests: XCTestCase {
         let first = try CycleGAN(smallConfig(), seed: 3)
         for b in batches.prefix(3) { _ = try first.trainStep(b) }
         let resumed = try CycleGAN(smallConfig(), seed: 42)
-        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) {
+            to.data.update(from: from.data, count: from.count)
+        }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         var resumedLosses: [[Float]] = []
         for b in batches.suffix(3) { resumedLosses.append(try resumed.trainStep(b)) }
 
         XCTAssertEqual(Array(straightLosses.suffix(3)), resumedLosses)
-        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) {
+            XCTAssertEqual(a.values, b.values, name)
+        }
         XCTAssertEqual(try straight.counter("pool_A.count"), 3)
         XCTAssertTrue(straightLosses.joined().allSatisfy { $0.isFinite })
     }
 
     func testScheduleAndValidation() throws {
         let model = try CycleGAN(smallConfig(), seed: 1)
-        let rates = try (0..<8).map { s -> Float in try model.setCounter("step", Int64(s)); return model.learningRate }
+        let rates = try (0..<8).map { s -> Float in
+            try model.setCounter("step", Int64(s))
+            return model.learningRate
+        }
         // epoch_steps 2, 1 constant epoch, then 2 decay epochs: 1, 1, 2/3, 2/3, 1/3, 1/3, 0, 0 (times lr).
         let expected: [Float] = [1, 1, 2.0 / 3, 2.0 / 3, 1.0 / 3, 1.0 / 3, 0, 0].map { $0 * 2e-4 }
         for (r, e) in zip(rates, expected) { XCTAssertEqual(r, e, accuracy: 1e-9) }
         XCTAssertThrowsError(try model.forward(net: "G_A", try Tensor(zeros: [1, 3, 18, 18]), training: false))
         XCTAssertThrowsError(try model.forward(net: "G_A", try Tensor(zeros: [1, 1, 16, 16]), training: false))
-        XCTAssertEqual(try model.forward(net: "G_B", try Tensor(zeros: [1, 3, 24, 32]), training: false).shape, [1, 3, 24, 32])
+        XCTAssertEqual(
+            try model.forward(net: "G_B", try Tensor(zeros: [1, 3, 24, 32]), training: false).shape, [1, 3, 24, 32])
         XCTAssertThrowsError(try model.trainStep([try Tensor(zeros: [1, 3, 16, 16])]))
         try model.setCounter("epoch_steps", 4)
         try model.setCounter("step", 5)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -45,7 +46,9 @@ final class DCGANTests: XCTestCase {
         let first = try smallModel(seed: 3)
         for b in batches.prefix(2) { _ = try first.trainStep([b]) }
         let resumed = try smallModel(seed: 99)  // different init: everything must come from the copied state
-        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) {
+            to.data.update(from: from.data, count: from.count)
+        }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         for b in batches.suffix(2) { _ = try resumed.trainStep([b]) }
 

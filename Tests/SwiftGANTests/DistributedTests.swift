@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -11,8 +12,12 @@ final class ReplicaCommunicator: Communicator {
     let rank = 0
     let size: Int
     init(size: Int) { self.size = size }
-    func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws { for i in 0..<count { buffer[i] *= Float(size) } }
-    func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) throws { for i in 0..<count { buffer[i] *= Double(size) } }
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        for i in 0..<count { buffer[i] *= Float(size) }
+    }
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) throws {
+        for i in 0..<count { buffer[i] *= Double(size) }
+    }
     func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) throws {}
     func barrier() throws {}
 }
@@ -28,8 +33,9 @@ final class DistributedTests: XCTestCase {
                 var shard = RandomGenerator(seed: 9, offset: 3)
                 shard.shard = (UInt64(r), UInt64(world))
                 let values = try shard.normal([count])
-                XCTAssertEqual((0..<count).map { values.data[$0] }, (0..<count).map { expected.data[r * count + $0] },
-                               "world \(world), count \(count), shard \(r)")
+                XCTAssertEqual(
+                    (0..<count).map { values.data[$0] }, (0..<count).map { expected.data[r * count + $0] },
+                    "world \(world), count \(count), shard \(r)")
                 XCTAssertEqual(shard.offset, whole.offset)
             }
         }
@@ -73,15 +79,18 @@ final class DistributedTests: XCTestCase {
             let normalize = {
                 try batchNorm(input, runningMean: rm, runningVar: rv, weight: weight, bias: b, training: true)
             }
-            let out = sync
-                ? try ExecutionContext.withCommunicator(ReplicaCommunicator(size: world), syncBatchNorm: true, normalize)
+            let out =
+                sync
+                ? try ExecutionContext.withCommunicator(
+                    ReplicaCommunicator(size: world), syncBatchNorm: true, normalize)
                 : try normalize()
             let grads = try Autograd.grad([out], seeds: [upstream], wrt: [input, weight, b])
             return (out, grads, rm, rv)
         }
         let (out, grads, rm, rv) = try run(x, seed, sync: true)
-        let (outAll, gradsAll, rmAll, rvAll) = try run(try cat(Array(repeating: x, count: world)).detached(),
-                                                       try cat(Array(repeating: seed, count: world)), sync: false)
+        let (outAll, gradsAll, rmAll, rvAll) = try run(
+            try cat(Array(repeating: x, count: world)).detached(),
+            try cat(Array(repeating: seed, count: world)), sync: false)
         XCTAssertLessThan(relativeError(out, try narrow(outAll, dim: 0, start: 0, length: 2)), 1e-5)
         XCTAssertLessThan(relativeError(grads[0]!, try narrow(gradsAll[0]!, dim: 0, start: 0, length: 2)), 1e-4)
         XCTAssertLessThan(relativeError(try scale(grads[1]!, Float(world)), gradsAll[1]!), 1e-5)

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -11,32 +12,47 @@ final class GradientTests: XCTestCase {
 
     /// Direct-loop conv2d, the reference for the other kernels: the output and, for an output gradient g, the image and
     /// weight gradients.
-    func naiveConv(_ x: Tensor, _ w: Tensor, stride: Int, padding: Int,
-                   outGrad g: Tensor? = nil) throws -> (out: Tensor, imageGrad: Tensor, weightGrad: Tensor) {
+    func naiveConv(
+        _ x: Tensor, _ w: Tensor, stride: Int, padding: Int,
+        outGrad g: Tensor? = nil
+    ) throws -> (out: Tensor, imageGrad: Tensor, weightGrad: Tensor) {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let (ho, wo) = ((h + 2 * padding - kh) / stride + 1, (wd + 2 * padding - kw) / stride + 1)
         let y = try Tensor(zeros: [n, o, ho, wo]), gx = try Tensor(zeros: x.shape), gw = try Tensor(zeros: w.shape)
-        for b in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
-            let yi = ((b * o + oc) * ho + oy) * wo + ox, gv = g?.data[yi] ?? 0
-            var s: Float = 0
-            for ic in 0..<c { for i in 0..<kh { for j in 0..<kw {
-                let iy = oy * stride - padding + i, ix = ox * stride - padding + j
-                guard iy >= 0 && iy < h && ix >= 0 && ix < wd else { continue }
-                let xi = ((b * c + ic) * h + iy) * wd + ix, wi = ((oc * c + ic) * kh + i) * kw + j
-                s += x.data[xi] * w.data[wi]
-                gx.data[xi] += gv * w.data[wi]
-                gw.data[wi] += gv * x.data[xi]
-            } } }
-            y.data[yi] = s
-        } } } }
+        for b in 0..<n {
+            for oc in 0..<o {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        let yi = ((b * o + oc) * ho + oy) * wo + ox, gv = g?.data[yi] ?? 0
+                        var s: Float = 0
+                        for ic in 0..<c {
+                            for i in 0..<kh {
+                                for j in 0..<kw {
+                                    let iy = oy * stride - padding + i, ix = ox * stride - padding + j
+                                    guard iy >= 0 && iy < h && ix >= 0 && ix < wd else { continue }
+                                    let xi = ((b * c + ic) * h + iy) * wd + ix, wi = ((oc * c + ic) * kh + i) * kw + j
+                                    s += x.data[xi] * w.data[wi]
+                                    gx.data[xi] += gv * w.data[wi]
+                                    gw.data[wi] += gv * x.data[xi]
+                                }
+                            }
+                        }
+                        y.data[yi] = s
+                    }
+                }
+            }
+        }
         return (y, gx, gw)
     }
 
-    func dot(_ a: Tensor, _ b: Tensor) -> Double { (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) } }
+    func dot(_ a: Tensor, _ b: Tensor) -> Double {
+        (0..<a.count).reduce(0) { $0 + Double(a.data[$1]) * Double(b.data[$1]) }
+    }
 
     func testConvolutionPathsInRowBands() throws {
-        // A small column budget forces one-sample tiles split into bands of output rows (and Winograd tiles into chunks).
+        // A small column budget forces one-sample tiles split into bands of output rows (and Winograd tiles into
+        // chunks).
         let saved = ConvGeometry.columnBudget
         ConvGeometry.columnBudget = 600
         defer { ConvGeometry.columnBudget = saved }
@@ -51,19 +67,26 @@ final class GradientTests: XCTestCase {
         let algorithms: [ConvAlgorithm]
         var transposed = false
 
-        init(_ x: [Int], _ w: [Int], _ stride: Int, _ padding: Int, _ algorithms: [ConvAlgorithm], transposed: Bool = false) {
-            (self.x, self.w, self.stride, self.padding, self.algorithms, self.transposed) = (x, w, stride, padding, algorithms, transposed)
+        init(
+            _ x: [Int], _ w: [Int], _ stride: Int, _ padding: Int, _ algorithms: [ConvAlgorithm],
+            transposed: Bool = false
+        ) {
+            (self.x, self.w, self.stride, self.padding, self.algorithms, self.transposed) = (
+                x, w, stride, padding, algorithms, transposed
+            )
         }
 
         var geometry: ConvGeometry {
             if transposed {
                 let (h, wd) = ((x[2] - 1) * stride - 2 * padding + w[2], (x[3] - 1) * stride - 2 * padding + w[3])
-                return ConvGeometry(batch: x[0], inChannels: w[1], inHeight: h, inWidth: wd, outChannels: w[0], outHeight: x[2],
-                                    outWidth: x[3], kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
+                return ConvGeometry(
+                    batch: x[0], inChannels: w[1], inHeight: h, inWidth: wd, outChannels: w[0], outHeight: x[2],
+                    outWidth: x[3], kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
             }
-            return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: w[0],
-                                outHeight: (x[2] + 2 * padding - w[2]) / stride + 1, outWidth: (x[3] + 2 * padding - w[3]) / stride + 1,
-                                kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
+            return ConvGeometry(
+                batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: w[0],
+                outHeight: (x[2] + 2 * padding - w[2]) / stride + 1, outWidth: (x[3] + 2 * padding - w[3]) / stride + 1,
+                kernelHeight: w[2], kernelWidth: w[3], stride: stride, padding: padding)
         }
     }
 
@@ -106,11 +129,14 @@ final class GradientTests: XCTestCase {
         ConvCase([2, 3, 11, 13], [4, 3, 3, 3], 2, 1, [.im2col, .im2col, .im2col]),
         ConvCase([2, 2, 8, 8], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col]),
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
-        ConvCase([2, 5, 1, 1], [5, 3, 4, 4], 1, 0, [.fullyConnected, .fullyConnected, .fullyConnected], transposed: true),
-        ConvCase([1, 2, 66, 66], [2, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
+        ConvCase(
+            [2, 5, 1, 1], [5, 3, 4, 4], 1, 0, [.fullyConnected, .fullyConnected, .fullyConnected], transposed: true),
+        ConvCase(
+            [1, 2, 66, 66], [2, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
         ConvCase([4, 3, 5, 5], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col], transposed: true),
         ConvCase([2, 16, 8, 16], [16, 5, 4, 4], 2, 1, [.phases, .phases, .phases], transposed: true),
-        ConvCase([3, 8, 8, 8], [8, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
+        ConvCase(
+            [3, 8, 8, 8], [8, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
         ConvCase([2, 3, 7, 9], [3, 2, 3, 3], 2, 1, [.im2col, .im2col, .im2col], transposed: true),
         ConvCase([3, 16, 8, 8], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases], transposed: true),
     ]
@@ -130,25 +156,32 @@ final class GradientTests: XCTestCase {
         }
         for (i, c) in GradientTests.convCases.enumerated() {
             let x = try randomTensor(c.x, seed: UInt64(i)), w = try randomTensor(c.w, seed: UInt64(i + 10))
-            let y = c.transposed ? try convTranspose2d(x, weight: w, stride: c.stride, padding: c.padding)
-                                 : try conv2d(x, weight: w, stride: c.stride, padding: c.padding)
+            let y =
+                c.transposed
+                ? try convTranspose2d(x, weight: w, stride: c.stride, padding: c.padding)
+                : try conv2d(x, weight: w, stride: c.stride, padding: c.padding)
             if !c.transposed {
-                XCTAssertLessThan(relativeError(y, try naiveConv(x, w, stride: c.stride, padding: c.padding).out), 1e-5,
-                                  "case \(i) forward")
+                XCTAssertLessThan(
+                    relativeError(y, try naiveConv(x, w, stride: c.stride, padding: c.padding).out), 1e-5,
+                    "case \(i) forward")
             }
             // The gradients are the adjoints: <conv(x, w), g> = <x, dL/dx> = <w, dL/dw>.
             let g = try randomTensor(y.shape, seed: UInt64(i + 20)).detached()
             let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
             let reference = dot(y, g)
-            XCTAssertEqual(dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) input grad")
-            XCTAssertEqual(dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) weight grad")
+            XCTAssertEqual(
+                dot(x, grads[0]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) input grad")
+            XCTAssertEqual(
+                dot(w, grads[1]!), reference, accuracy: 1e-4 * Swift.abs(reference) + 1e-3, "case \(i) weight grad")
         }
-        let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4), b = try randomTensor([4], seed: 5)
+        let x = try randomTensor([5, 3, 6, 6], seed: 3), w1 = try randomTensor([4, 3, 1, 1], seed: 4),
+            b = try randomTensor([4], seed: 5)
         XCTAssertLessThan(try gradientError([x, w1, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
         let wt = try randomTensor([3, 2, 3, 3], seed: 7), bt = try randomTensor([2], seed: 8)
-        XCTAssertLessThan(try gradientError([x, wt, bt]) {
-            try convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1)
-        }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x, wt, bt]) {
+                try convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1)
+            }, tolerance)
     }
 
     /// Within a scope that declares a weight constant, its Winograd transform is computed once and reused: forward
@@ -174,18 +207,21 @@ final class GradientTests: XCTestCase {
         // 32 pixels with ragged and sub-vector widths, padding 0 (in place) and above 0 (padded rows), more than k - 1
         // (a cropping image gradient), non-square kernels, 1, 3 and 4 output channels, wide rows whose source channels
         // are summed in several groups, batch 2.
-        let cases: [([Int], [Int], Int)] = [([1, 5, 20, 20], [3, 5, 7, 7], 0), ([2, 4, 23, 41], [3, 4, 7, 7], 3),
-                                            ([1, 4, 46, 46], [3, 4, 7, 7], 0), ([1, 20, 9, 262], [3, 20, 7, 7], 0),
-                                            ([1, 20, 3, 262], [3, 20, 7, 7], 3), ([2, 3, 5, 5], [4, 3, 3, 3], 1),
-                                            ([1, 7, 12, 37], [1, 7, 3, 3], 1), ([2, 9, 17, 30], [4, 9, 3, 3], 1),
-                                            ([1, 2, 6, 6], [2, 2, 3, 3], 3), ([1, 3, 10, 40], [2, 3, 3, 5], 2),
-                                            ([2, 6, 7, 7], [1, 6, 4, 4], 1)]
+        let cases: [([Int], [Int], Int)] = [
+            ([1, 5, 20, 20], [3, 5, 7, 7], 0), ([2, 4, 23, 41], [3, 4, 7, 7], 3),
+            ([1, 4, 46, 46], [3, 4, 7, 7], 0), ([1, 20, 9, 262], [3, 20, 7, 7], 0),
+            ([1, 20, 3, 262], [3, 20, 7, 7], 3), ([2, 3, 5, 5], [4, 3, 3, 3], 1),
+            ([1, 7, 12, 37], [1, 7, 3, 3], 1), ([2, 9, 17, 30], [4, 9, 3, 3], 1),
+            ([1, 2, 6, 6], [2, 2, 3, 3], 3), ([1, 3, 10, 40], [2, 3, 3, 5], 2),
+            ([2, 6, 7, 7], [1, 6, 4, 4], 1),
+        ]
         let threads = Threads.count
         defer { try? Threads.set(threads) }
         for (k, (xs, ws, padding)) in cases.enumerated() {
-            let geometry = ConvGeometry(batch: xs[0], inChannels: xs[1], inHeight: xs[2], inWidth: xs[3], outChannels: ws[0],
-                                        outHeight: xs[2] + 2 * padding - ws[2] + 1, outWidth: xs[3] + 2 * padding - ws[3] + 1,
-                                        kernelHeight: ws[2], kernelWidth: ws[3], stride: 1, padding: padding)
+            let geometry = ConvGeometry(
+                batch: xs[0], inChannels: xs[1], inHeight: xs[2], inWidth: xs[3], outChannels: ws[0],
+                outHeight: xs[2] + 2 * padding - ws[2] + 1, outWidth: xs[3] + 2 * padding - ws[3] + 1,
+                kernelHeight: ws[2], kernelWidth: ws[3], stride: 1, padding: padding)
             XCTAssertEqual(ConvPass.allCases.map(geometry.algorithm), [.direct, .direct, .direct], "case \(k)")
             let x = try randomTensor(xs, seed: UInt64(k + 60)), w = try randomTensor(ws, seed: UInt64(k + 70))
             let g = try randomTensor(geometry.outputShape, seed: UInt64(k + 80)).detached()
@@ -208,18 +244,26 @@ final class GradientTests: XCTestCase {
     func testLinearOpsAndShapes() throws {
         let a = try randomTensor([3, 4], seed: 1), b = try randomTensor([5, 4], seed: 2)
         XCTAssertLessThan(try gradientError([a, b]) { try matmul($0[0], $0[1], transposeB: true) }, tolerance)
-        XCTAssertLessThan(try gradientError([a, b]) { try matmul($0[1], $0[0], transposeA: false, transposeB: true) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([a, b]) { try matmul($0[1], $0[0], transposeA: false, transposeB: true) }, tolerance)
         let c = try randomTensor([4, 3], seed: 3)
-        XCTAssertLessThan(try gradientError([a, c]) { try matmul($0[0], $0[1], transposeA: true, transposeB: true) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([a, c]) { try matmul($0[0], $0[1], transposeA: true, transposeB: true) }, tolerance)
         let x = try randomTensor([2, 3, 4, 5], seed: 4), y = try randomTensor([1, 3, 1, 5], seed: 5)
         let z = try randomTensor([2, 1, 4, 5], seed: 7)
-        XCTAssertLessThan(try gradientError([x, z]) { try cat([try narrow($0[0], dim: 1, start: 1, length: 2), $0[1]], dim: 1) }, tolerance)
-        XCTAssertLessThan(try gradientError([x, y]) { try mul(try add($0[0], $0[1]), try sub($0[1], $0[0])) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x, z]) { try cat([try narrow($0[0], dim: 1, start: 1, length: 2), $0[1]], dim: 1) },
+            tolerance)
+        XCTAssertLessThan(
+            try gradientError([x, y]) { try mul(try add($0[0], $0[1]), try sub($0[1], $0[0])) }, tolerance)
         let pos = try randomTensor([1, 3, 1, 5], seed: 6, low: 0.5, high: 2)
         XCTAssertLessThan(try gradientError([x, pos], step: 1e-3) { try div($0[0], $0[1]) }, tolerance)
         XCTAssertLessThan(try gradientError([x]) { try mean($0[0], axes: [0, 2], keepDim: true) }, tolerance)
         XCTAssertLessThan(try gradientError([x]) { try sum($0[0], axes: [-1]) }, tolerance)
-        XCTAssertLessThan(try gradientError([x]) { try reshape(try broadcast(try reshape($0[0], [2, 3, 20, 1]), to: [2, 3, 20, 2]), [-1]) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x]) {
+                try reshape(try broadcast(try reshape($0[0], [2, 3, 20, 1]), to: [2, 3, 20, 2]), [-1])
+            }, tolerance)
     }
 
     func testElementwiseMath() throws {
@@ -230,28 +274,36 @@ final class GradientTests: XCTestCase {
         let x = try randomTensor([2, 7], seed: 2)
         XCTAssertLessThan(try gradientError([x], step: 1e-3) { try abs($0[0]) }, tolerance)
         let target = try randomTensor([2, 7], seed: 3, low: 0, high: 1)
-        XCTAssertLessThan(try gradientError([x]) { try bceWithLogits($0[0], target: target.detached(), reduction: .sum) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x]) { try bceWithLogits($0[0], target: target.detached(), reduction: .sum) }, tolerance)
     }
 
     func testResampling() throws {
         let x = try randomTensor([2, 2, 5, 6], seed: 1)
         XCTAssertLessThan(try gradientError([x]) { try zeroPad2d($0[0], padding: [1, 2, 0, 3]) }, tolerance)
         XCTAssertLessThan(try gradientError([x]) { try upsampleNearest2d($0[0], scale: 3) }, tolerance)
-        XCTAssertLessThan(try gradientError([x]) { try avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x]) { try avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) }, tolerance)
         let f = try Tensor([1, 3, 3, 1, 3, 9, 9, 3, 3, 9, 9, 3, 1, 3, 3, 1].map { $0 / 64 }, shape: [4, 4])
-        XCTAssertLessThan(try gradientError([x]) { try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4) }, tolerance)
-        XCTAssertLessThan(try gradientError([x]) { try upfirdn2d($0[0], filter: f, down: 2, padding: [1, 1, 1, 1]) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x]) { try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4) }, tolerance
+        )
+        XCTAssertLessThan(
+            try gradientError([x]) { try upfirdn2d($0[0], filter: f, down: 2, padding: [1, 1, 1, 1]) }, tolerance)
         let up = try upfirdn2d(x, filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4)
         XCTAssertEqual(up.shape, [2, 2, 10, 12])
     }
 
     func testNormalization() throws {
-        let x = try randomTensor([3, 2, 4, 4], seed: 1), w = try randomTensor([2], seed: 2), b = try randomTensor([2], seed: 3)
-        XCTAssertLessThan(try gradientError([x, w, b], step: 1e-3) { try instanceNorm($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
+        let x = try randomTensor([3, 2, 4, 4], seed: 1), w = try randomTensor([2], seed: 2),
+            b = try randomTensor([2], seed: 3)
+        XCTAssertLessThan(
+            try gradientError([x, w, b], step: 1e-3) { try instanceNorm($0[0], weight: $0[1], bias: $0[2]) }, tolerance)
         let rm = try Tensor([0.1, -0.2], shape: [2]), rv = try Tensor([1.5, 0.5], shape: [2])
-        XCTAssertLessThan(try gradientError([x, w, b]) {
-            try batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false)
-        }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x, w, b]) {
+                try batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false)
+            }, tolerance)
         // Running statistics: momentum update with the unbiased batch variance.
         let rm2 = try Tensor(zeros: [2]), rv2 = try Tensor(repeating: 1, shape: [2])
         _ = try batchNorm(x, runningMean: rm2, runningVar: rv2, training: true, momentum: 0.1)
@@ -264,22 +316,42 @@ final class GradientTests: XCTestCase {
 
     func testStyleGANOps() throws {
         let x = try randomTensor([4, 4, 3, 3], seed: 1)
-        XCTAssertLessThan(try gradientError([x], step: 1e-3) { try minibatchStddev($0[0], group: 2, numChannels: 2) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x], step: 1e-3) { try minibatchStddev($0[0], group: 2, numChannels: 2) }, tolerance)
         let w = try randomTensor([3, 4, 3, 3], seed: 2), s = try randomTensor([4, 4], seed: 3, low: 0.5, high: 1.5)
-        XCTAssertLessThan(try gradientError([x, w, s], step: 1e-3) { try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1) }, tolerance)
+        XCTAssertLessThan(
+            try gradientError([x, w, s], step: 1e-3) {
+                try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1)
+            }, tolerance)
     }
 
     func testDoubleBackward() throws {
         let x = try randomTensor([2, 3, 4, 4], seed: 1), w = try randomTensor([2, 3, 3, 3], seed: 2)
         let s = try randomTensor([2, 3], seed: 3, low: 0.5, high: 1.5), bw = try randomTensor([3], seed: 4)
-        XCTAssertLessThan(try doubleBackwardError([x, w], step: 1e-3) { try tanh(try conv2d($0[0], weight: $0[1], padding: 1)) }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x, w], step: 1e-3) { try tanh(try conv2d($0[0], weight: $0[1], padding: 1)) },
+            tolerance)
         let wt = try randomTensor([3, 2, 3, 3], seed: 5)
-        XCTAssertLessThan(try doubleBackwardError([x, wt], step: 1e-3) { try sigmoid(try convTranspose2d($0[0], weight: $0[1], stride: 2, padding: 1)) }, tolerance)
-        XCTAssertLessThan(try doubleBackwardError([x, w, s], step: 1e-3) { try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1) }, tolerance)
-        XCTAssertLessThan(try doubleBackwardError([x, bw], step: 1e-3) { try batchNorm($0[0], weight: $0[1], training: true) }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x, wt], step: 1e-3) {
+                try sigmoid(try convTranspose2d($0[0], weight: $0[1], stride: 2, padding: 1))
+            }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x, w, s], step: 1e-3) {
+                try modulatedConv2d($0[0], weight: $0[1], style: $0[2], padding: 1)
+            }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x, bw], step: 1e-3) { try batchNorm($0[0], weight: $0[1], training: true) },
+            tolerance)
         XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try softplus(try instanceNorm($0[0])) }, tolerance)
         let f = try Tensor([1, 3, 3, 1].map { $0 / 8 }, shape: [1, 4])
-        XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try tanh(try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 0, 0])) }, tolerance)
-        XCTAssertLessThan(try doubleBackwardError([x], step: 1e-3) { try sqrt(try affine(try avgPool2d(try square($0[0]), kernelSize: 2), scale: 1, shift: 1)) }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x], step: 1e-3) {
+                try tanh(try upfirdn2d($0[0], filter: f, up: 2, padding: [2, 1, 0, 0]))
+            }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x], step: 1e-3) {
+                try sqrt(try affine(try avgPool2d(try square($0[0]), kernelSize: 2), scale: 1, shift: 1))
+            }, tolerance)
     }
 }

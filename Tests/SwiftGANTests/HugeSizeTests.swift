@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -21,7 +22,8 @@ final class HugeSizeTests: XCTestCase {
             guard case SwiftGANError.invalidArgument = error else { return XCTFail("\(error)") }
         }
         let available = try XCTUnwrap(Storage.availableBytes())
-        XCTAssertThrowsError(try Storage.checkAllocation(available / 4 + (1 << 26), "more than is available")) { error in
+        XCTAssertThrowsError(try Storage.checkAllocation(available / 4 + (1 << 26), "more than is available")) {
+            error in
             guard case SwiftGANError.outOfMemory = error else { return XCTFail("\(error)") }
         }
         XCTAssertNoThrow(try Storage.checkAllocation(1 << 20, "4 MB"))

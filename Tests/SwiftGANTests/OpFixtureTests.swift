@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -12,12 +13,17 @@ final class OpFixtureTests: XCTestCase {
         let x = inputs["x"]
         switch f.spec["op"] as! String {
         case "conv2d":
-            return try conv2d(x!, weight: inputs["weight"]!, bias: inputs["bias"], stride: f.int("stride", 1), padding: f.int("padding", 0))
+            return try conv2d(
+                x!, weight: inputs["weight"]!, bias: inputs["bias"], stride: f.int("stride", 1),
+                padding: f.int("padding", 0))
         case "conv_transpose2d":
-            return try convTranspose2d(x!, weight: inputs["weight"]!, bias: inputs["bias"], stride: f.int("stride", 1),
-                                       padding: f.int("padding", 0), outputPadding: f.int("output_padding", 0))
+            return try convTranspose2d(
+                x!, weight: inputs["weight"]!, bias: inputs["bias"], stride: f.int("stride", 1),
+                padding: f.int("padding", 0), outputPadding: f.int("output_padding", 0))
         case "batch_norm":
-            return try batchNorm(x!, weight: inputs["weight"], bias: inputs["bias"], training: f.bool("training", false), eps: f.float("eps", 1e-5))
+            return try batchNorm(
+                x!, weight: inputs["weight"], bias: inputs["bias"], training: f.bool("training", false),
+                eps: f.float("eps", 1e-5))
         case "instance_norm": return try instanceNorm(x!, eps: f.float("eps", 1e-5))
         case "linear": return try linear(x!, weight: inputs["weight"]!, bias: inputs["bias"])
         case "relu": return try relu(x!)
@@ -30,11 +36,13 @@ final class OpFixtureTests: XCTestCase {
             return f.spec["mode"] as! String == "bilinear"
                 ? try upsampleBilinear2d(x!, scale: f.int("scale", 2), alignCorners: f.bool("align_corners", false))
                 : try upsampleNearest2d(x!, scale: f.int("scale", 2))
-        case "reflection_pad2d": return try reflectionPad2d(x!, padding: Array(repeating: f.int("padding", 0), count: 4))
+        case "reflection_pad2d":
+            return try reflectionPad2d(x!, padding: Array(repeating: f.int("padding", 0), count: 4))
         case "adain": return try adain(x!, style: inputs["style"]!)
         case "modulated_conv2d":
-            return try modulatedConv2d(x!, weight: inputs["weight"]!, style: inputs["style"]!, demodulate: f.bool("demodulate", true),
-                                       padding: f.int("padding", 0), eps: f.float("eps", 1e-8))
+            return try modulatedConv2d(
+                x!, weight: inputs["weight"]!, style: inputs["style"]!, demodulate: f.bool("demodulate", true),
+                padding: f.int("padding", 0), eps: f.float("eps", 1e-8))
         case "minibatch_stddev": return try minibatchStddev(x!, group: f.int("group", 4), eps: f.float("eps", 1e-8))
         case "bce_with_logits": return try bceWithLogits(x!, target: f.float("target", 1))
         case "mse": return try mseLoss(x!, inputs["y"]!)
@@ -44,10 +52,12 @@ final class OpFixtureTests: XCTestCase {
         }
     }
 
-    /// The double-backward case: mean_b ||d sum(D(x)) / dx_b||^2 for D = conv(s2, p1) + b1 -> lrelu(0.2) -> conv -> mean.
+    /// The double-backward case: mean_b ||d sum(D(x)) / dx_b||^2 for D = conv(s2, p1) + b1 -> lrelu(0.2) -> conv ->
+    /// mean.
     func r1PenaltyTinyD(_ inputs: [String: Tensor]) throws -> Tensor {
         let x = inputs["x"]!
-        var h = try leakyRelu(try conv2d(x, weight: inputs["w1"]!, bias: inputs["b1"]!, stride: 2, padding: 1), negativeSlope: 0.2)
+        var h = try leakyRelu(
+            try conv2d(x, weight: inputs["w1"]!, bias: inputs["b1"]!, stride: 2, padding: 1), negativeSlope: 0.2)
         h = try mean(try conv2d(h, weight: inputs["w2"]!), axes: [1, 2, 3])
         let gx = try Autograd.grad([try sum(h)], wrt: [x], createGraph: true)[0]!
         return try reshape(try mean(try sum(try square(gx), axes: [1, 2, 3])), [1])
@@ -55,7 +65,8 @@ final class OpFixtureTests: XCTestCase {
 
     /// The shared fixtures (ops/) and those this project computed with PyTorch itself (computed/).
     func testEveryOpFixture() throws {
-        let names = try Fixture.names(in: "ops").map { "ops/\($0)" } + Fixture.names(in: "computed").map { "computed/\($0)" }
+        let names =
+            try Fixture.names(in: "ops").map { "ops/\($0)" } + Fixture.names(in: "computed").map { "computed/\($0)" }
         XCTAssertGreaterThanOrEqual(names.count, 31)
         for name in names {
             let f = try Fixture("\(name).safetensors")

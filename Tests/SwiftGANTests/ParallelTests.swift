@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -17,7 +18,10 @@ final class ParallelTests: XCTestCase {
         defer { hits.deallocate() }
         nonisolated(unsafe) let h = hits
         parallelFor(count, costPerItem: 1 << 20) { i in
-            if nested == 0 { h[i] += 1; return }
+            if nested == 0 {
+                h[i] += 1
+                return
+            }
             parallelFor(nested, costPerItem: 1 << 20) { j in h[i * nested + j] += 1 }
         }
         return Array(UnsafeBufferPointer(start: hits, count: count * Swift.max(1, nested)))
@@ -29,7 +33,8 @@ final class ParallelTests: XCTestCase {
         for n in [1, 2, 3, 7, 2] {
             try Threads.set(n)
             for count in [2, 3, 5, 64, 1000] {
-                XCTAssertEqual(ParallelTests.counts(count), Array(repeating: 1, count: count), "\(n) threads, \(count) items")
+                XCTAssertEqual(
+                    ParallelTests.counts(count), Array(repeating: 1, count: count), "\(n) threads, \(count) items")
             }
             XCTAssertEqual(ParallelTests.counts(9, nested: 5), Array(repeating: 1, count: 45), "\(n) threads, nested")
         }
@@ -45,7 +50,10 @@ final class ParallelTests: XCTestCase {
         defer { failures.deallocate() }
         nonisolated(unsafe) let f = failures
         DispatchQueue.concurrentPerform(iterations: callers) { caller in
-            for round in 0..<rounds where ParallelTests.counts(3 + (caller + round) % 40) != Array(repeating: 1, count: 3 + (caller + round) % 40) {
+            for round in 0..<rounds
+            where ParallelTests.counts(3 + (caller + round) % 40)
+                != Array(repeating: 1, count: 3 + (caller + round) % 40)
+            {
                 f[caller] += 1
             }
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -23,17 +24,22 @@ final class StepTransactionTests: XCTestCase {
     @discardableResult
     func step(_ model: any GANModel, _ batches: [Tensor], stopAt: Int?) throws -> Int {
         var checks = 0
-        _ = try StepTransaction.run(model, interval: 0, shouldCancel: {
-            checks += 1
-            return checks == stopAt
-        }) { try model.trainStep(batches) }
+        _ = try StepTransaction.run(
+            model, interval: 0,
+            shouldCancel: {
+                checks += 1
+                return checks == stopAt
+            }
+        ) { try model.trainStep(batches) }
         return checks
     }
 
     /// For a model after `warmUp` steps: a step cancelled at each of `samples` points spread over the step leaves
     /// the model unchanged, and the next full step matches an uninterrupted model's.
-    func checkRollback(_ make: () throws -> any GANModel, batches: [[Tensor]], warmUp: Int, samples: Int = 24,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkRollback(
+        _ make: () throws -> any GANModel, batches: [[Tensor]], warmUp: Int, samples: Int = 24,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let reference = try make()
         for b in batches.prefix(warmUp) { _ = try reference.trainStep(b) }
         let checks = try step(reference, batches[warmUp], stopAt: nil)
@@ -45,14 +51,17 @@ final class StepTransactionTests: XCTestCase {
         let before = try Snapshot(model)
         for k in 0..<samples {
             let stopAt = 1 + k * (checks - 1) / (samples - 1)
-            XCTAssertThrowsError(try step(model, batches[warmUp], stopAt: stopAt), "stopped at check \(stopAt)", file: file, line: line) {
+            XCTAssertThrowsError(
+                try step(model, batches[warmUp], stopAt: stopAt), "stopped at check \(stopAt)", file: file, line: line
+            ) {
                 guard case SwiftGANError.cancelled = $0 else { return XCTFail("\($0)", file: file, line: line) }
             }
             let after = try Snapshot(model)
             for (name, values) in before.tensors where after.tensors[name] != values {
                 XCTFail("stopped at check \(stopAt) of \(checks): \(name) changed", file: file, line: line)
             }
-            XCTAssertEqual(after.counters, before.counters, "stopped at check \(stopAt) of \(checks)", file: file, line: line)
+            XCTAssertEqual(
+                after.counters, before.counters, "stopped at check \(stopAt) of \(checks)", file: file, line: line)
         }
         try step(model, batches[warmUp], stopAt: nil)
         XCTAssertTrue(try Snapshot(model) == expected, "a full step after stopped ones", file: file, line: line)
@@ -73,7 +82,8 @@ final class StepTransactionTests: XCTestCase {
     func testCycleGANStepRollsBack() throws {
         var c = CycleGAN.Config()
         (c.imageSize, c.ngf, c.ndf, c.nBlocks, c.poolSize, c.epochSteps, c.nLayersD) = (16, 4, 4, 1, 3, 2, 2)
-        try checkRollback({ try CycleGAN(c, seed: 1) }, batches: try batches(4, [[2, 3, 16, 16], [2, 3, 16, 16]]), warmUp: 3)
+        try checkRollback(
+            { try CycleGAN(c, seed: 1) }, batches: try batches(4, [[2, 3, 16, 16], [2, 3, 16, 16]]), warmUp: 3)
     }
 
     /// A step with both regularizers, adaptive augmentation's update and the EMA.

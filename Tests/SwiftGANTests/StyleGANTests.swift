@@ -1,5 +1,6 @@
 import Glibc
 import XCTest
+
 @testable import SwiftGANCore
 @testable import SwiftGANDistributed
 @testable import SwiftGANModels
@@ -16,7 +17,9 @@ final class StyleGANTests: XCTestCase {
         XCTAssertNotEqual(images.values, try model.generate(count: 3, seed: 6).values)
         // psi = 0 maps every seed to w_avg.
         var rng = RandomGenerator(seed: 3)
-        for (i, v) in model.generatorEMA.mapping.wAverage.values.enumerated() { model.generatorEMA.mapping.wAverage.data[i] = v + Float(i) }
+        for (i, v) in model.generatorEMA.mapping.wAverage.values.enumerated() {
+            model.generatorEMA.mapping.wAverage.data[i] = v + Float(i)
+        }
         let ws = try model.mapping(try rng.normal([4, 8]), psi: 0)
         for row in 0..<(4 * 4) {
             XCTAssertEqual(Array(ws.values[(row * 8)..<(row * 8 + 8)]), model.generatorEMA.mapping.wAverage.values)
@@ -28,7 +31,7 @@ final class StyleGANTests: XCTestCase {
         var switches = Set<Int>()
         for _ in 0..<20 {
             let ws = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 1)
-            let rows = (0..<4).map { Array(ws.values[($0 * 8)..<($0 * 8 + 8)]) }   // sample 0's four ws
+            let rows = (0..<4).map { Array(ws.values[($0 * 8)..<($0 * 8 + 8)]) }  // sample 0's four ws
             let changes = (1..<4).filter { rows[$0] != rows[$0 - 1] }
             XCTAssertEqual(changes.count, 1, "mixing replaces the ws from one cutoff on")
             switches.insert(changes[0])
@@ -45,7 +48,8 @@ final class StyleGANTests: XCTestCase {
         let d = model.discriminator as! ResidualDiscriminator
         let params = [d.epilogue.conv.weight, d.blocks[0].conv0.weight]
         let r1 = { () throws -> Tensor in
-            let g = try Autograd.grad([try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
+            let g = try Autograd.grad(
+                [try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
             return try mean(try sum(try square(g), axes: [1, 2, 3]))
         }
         try checkParameterGradients(params, r1)
@@ -85,40 +89,50 @@ final class StyleGANTests: XCTestCase {
                 let (minus, zero, plus) = (try at(-h), try at(0), try at(h))
                 let quotients = [(plus - minus) / (2 * h), (zero - minus) / h, (plus - zero) / h]
                 let analytic = g!.data[i]
-                XCTAssertTrue(quotients.contains { Swift.abs($0 - analytic) <= 2e-2 * Swift.max(1, Swift.abs($0)) },
-                              "entry \(i) of \(p.shape): analytic \(analytic), finite differences \(quotients)")
+                XCTAssertTrue(
+                    quotients.contains { Swift.abs($0 - analytic) <= 2e-2 * Swift.max(1, Swift.abs($0)) },
+                    "entry \(i) of \(p.shape): analytic \(analytic), finite differences \(quotients)")
             }
         }
     }
 
     func testVersion1GrowsProgressively() throws {
         // The schedule: train 8 for a phase, fade 16 in over a phase, train 16, ... (phases of 10 images).
-        let stages = [0, 9, 10, 15, 19, 20, 30, 35, 40, 100].map { GrowthStage.at(images: $0, phaseImages: 10, initial: 8, final: 32) }
+        let stages = [0, 9, 10, 15, 19, 20, 30, 35, 40, 100].map {
+            GrowthStage.at(images: $0, phaseImages: 10, initial: 8, final: 32)
+        }
         XCTAssertEqual(stages.map(\.resolution), [8, 8, 8, 16, 16, 16, 16, 32, 32, 32])
         XCTAssertEqual(stages.map(\.alpha), [1, 1, 1, 0.5, 0.9, 1, 1, 0.5, 1, 1])
 
         var c = StyleGAN.Config()
         c.version = 1
-        (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (16, 3, 8, 8, 2, 32, 8)
+        (c.resolution, c.channels, c.zDim, c.wDim, c.mappingLayers, c.channelBase, c.channelMax) = (
+            16, 3, 8, 8, 2, 32, 8
+        )
         (c.phaseImages, c.initialResolution) = (8, 8)
         let model = try StyleGAN(c, seed: 1)
         XCTAssertEqual(model.generator.synthesis.numWs, 6)
         var rng = RandomGenerator(seed: 2)
         let batches = try (0..<5).map { _ in try rng.uniform([4, 3, 16, 16], low: -1, high: 1) }
         var losses: [[Float]] = []
-        for b in batches { losses.append(try model.trainStep([b])) }   // 8x8, 8x8, fade 16 (0.5), fade (1.0)...
+        for b in batches { losses.append(try model.trainStep([b])) }  // 8x8, 8x8, fade 16 (0.5), fade (1.0)...
         XCTAssertTrue(losses.joined().allSatisfy { $0.isFinite })
         XCTAssertEqual(model.stage(images: 12), GrowthStage(resolution: 16, alpha: 0.5))
-        XCTAssertEqual(try model.generate(count: 2, seed: 3).shape, [2, 3, 16, 16], "samples are full size at every stage")
+        XCTAssertEqual(
+            try model.generate(count: 2, seed: 3).shape, [2, 3, 16, 16], "samples are full size at every stage")
 
         // Resume in the middle of the fade-in.
         let first = try StyleGAN(c, seed: 1), resumed = try StyleGAN(c, seed: 9)
         for b in batches.prefix(3) { _ = try first.trainStep([b]) }
-        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) {
+            to.data.update(from: from.data, count: from.count)
+        }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         resumed.lastPenalties = first.lastPenalties
         for b in batches.suffix(2) { _ = try resumed.trainStep([b]) }
-        for ((name, a), (_, b)) in zip(model.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+        for ((name, a), (_, b)) in zip(model.stateTensors, resumed.stateTensors) {
+            XCTAssertEqual(a.values, b.values, name)
+        }
     }
 
     func testEMARampUp() throws {
@@ -132,11 +146,17 @@ final class StyleGANTests: XCTestCase {
             let model = try StyleGAN(config, seed: 12)
             let before = model.generatorEMA.parameters.map { $0.1.values }
             _ = try model.trainStep([batch])
-            for ((name, g), (e, old)) in zip(model.generator.parameters, zip(model.generatorEMA.parameters.map(\.1), before))
+            for ((name, g), (e, old)) in zip(
+                model.generator.parameters, zip(model.generatorEMA.parameters.map(\.1), before))
             where g.values != old {
-                if follows { XCTAssertEqual(e.values, g.values, name) } else { XCTAssertNotEqual(e.values, g.values, name) }
+                if follows {
+                    XCTAssertEqual(e.values, g.values, name)
+                } else {
+                    XCTAssertNotEqual(e.values, g.values, name)
+                }
             }
-            let g0 = model.generator.parameters.map { $0.1.values }, e0 = model.generatorEMA.parameters.map { $0.1.values }
+            let g0 = model.generator.parameters.map { $0.1.values },
+                e0 = model.generatorEMA.parameters.map { $0.1.values }
             _ = try model.trainStep([batch])
             let beta = Float(Glibc.pow(0.5, follows ? 20 : 4.0 / 10_000))
             for (i, ((_, g), (_, e))) in zip(model.generator.parameters, model.generatorEMA.parameters).enumerated() {
@@ -157,14 +177,18 @@ final class StyleGANTests: XCTestCase {
         let first = try StyleGAN(tinyStyleGANConfig(), seed: 8)
         for b in batches.prefix(3) { _ = try first.trainStep([b]) }
         let resumed = try StyleGAN(tinyStyleGANConfig(), seed: 99)
-        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) { to.data.update(from: from.data, count: from.count) }
+        for ((_, to), (_, from)) in zip(resumed.stateTensors, first.stateTensors) {
+            to.data.update(from: from.data, count: from.count)
+        }
         for name in first.counterNames { try resumed.setCounter(name, try first.counter(name)) }
         resumed.lastPenalties = first.lastPenalties
         var resumedLosses: [[Float]] = []
         for b in batches.suffix(2) { resumedLosses.append(try resumed.trainStep([b])) }
 
         XCTAssertEqual(Array(straightLosses.suffix(2)), resumedLosses)
-        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) { XCTAssertEqual(a.values, b.values, name) }
+        for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) {
+            XCTAssertEqual(a.values, b.values, name)
+        }
         XCTAssertTrue(straightLosses.joined().allSatisfy { $0.isFinite })
         XCTAssertNotEqual(straight.plMean.item, 0, "path-length regularization ran")
         XCTAssertTrue(straight.stateTensors.contains { $0.0 == "G_ema.mapping.w_avg" })

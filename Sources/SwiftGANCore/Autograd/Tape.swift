@@ -36,8 +36,10 @@ final class GradFn {
 
 /// Records `output` as produced by `name` from `inputs`, when recording is on and an input requires grad.
 @discardableResult
-func record(_ output: Tensor, _ name: StaticString, _ inputs: [Tensor],
-            _ backward: @escaping (Tensor, [Bool]) throws -> [Tensor?]) -> Tensor {
+func record(
+    _ output: Tensor, _ name: StaticString, _ inputs: [Tensor],
+    _ backward: @escaping (Tensor, [Bool]) throws -> [Tensor?]
+) -> Tensor {
     guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
     output.requiresGrad = true
     output.gradFn = GradFn(name: name, inputs: inputs, backward: backward)
@@ -48,8 +50,10 @@ func record(_ output: Tensor, _ name: StaticString, _ inputs: [Tensor],
 /// saved and handed back to `backward` as a tensor on the tape (produced by this op, so it can be differentiated
 /// again), without the op holding its output object: that would be a reference cycle.
 @discardableResult
-func recordWithOutput(_ output: Tensor, _ name: StaticString, _ inputs: [Tensor],
-                      _ backward: @escaping (Tensor, [Bool], Tensor) throws -> [Tensor?]) -> Tensor {
+func recordWithOutput(
+    _ output: Tensor, _ name: StaticString, _ inputs: [Tensor],
+    _ backward: @escaping (Tensor, [Bool], Tensor) throws -> [Tensor?]
+) -> Tensor {
     guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
     let (storage, shape) = (output.storage, output.shape)
     let fn = GradFn(name: name, inputs: inputs, backward: nil)
@@ -68,21 +72,27 @@ public enum Autograd {
     /// Gradients of `sum_i <outputs[i], seeds[i]>` with respect to `inputs` (nil where an input has no
     /// influence). A nil seed means 1 and needs a one-element output. With `createGraph` the gradients are
     /// recorded, so they can be differentiated again; the graph is then kept.
-    public static func grad(_ outputs: [Tensor], seeds: [Tensor?]? = nil, wrt inputs: [Tensor],
-                            createGraph: Bool = false, retainGraph: Bool? = nil) throws -> [Tensor?] {
+    public static func grad(
+        _ outputs: [Tensor], seeds: [Tensor?]? = nil, wrt inputs: [Tensor],
+        createGraph: Bool = false, retainGraph: Bool? = nil
+    ) throws -> [Tensor?] {
         let keys = inputs.map { Edge($0).id }
         let targets = Set(keys.compactMap { $0 })
-        let grads = try run(outputs, seeds: seeds, isTarget: { targets.contains($0) }, createGraph: createGraph,
-                            retainGraph: retainGraph ?? createGraph)
+        let grads = try run(
+            outputs, seeds: seeds, isTarget: { targets.contains($0) }, createGraph: createGraph,
+            retainGraph: retainGraph ?? createGraph)
         return keys.map { $0.flatMap { grads[$0] } }
     }
 
     /// Accumulates the gradient of `<output, seed>` into `.grad` of every leaf that requires grad.
-    public static func backward(_ output: Tensor, seed: Tensor? = nil, createGraph: Bool = false,
-                                retainGraph: Bool? = nil) throws {
+    public static func backward(
+        _ output: Tensor, seed: Tensor? = nil, createGraph: Bool = false,
+        retainGraph: Bool? = nil
+    ) throws {
         var leaves: [ObjectIdentifier: Tensor] = [:]
-        let grads = try run([output], seeds: [seed], isTarget: { _ in false }, leaf: { leaves[ObjectIdentifier($0)] = $0 },
-                            createGraph: createGraph, retainGraph: retainGraph ?? createGraph)
+        let grads = try run(
+            [output], seeds: [seed], isTarget: { _ in false }, leaf: { leaves[ObjectIdentifier($0)] = $0 },
+            createGraph: createGraph, retainGraph: retainGraph ?? createGraph)
         try GradMode.with(enabled: createGraph) {
             for (id, g) in grads {
                 guard let leaf = leaves[id] else { continue }
@@ -93,8 +103,10 @@ public enum Autograd {
 
     /// Runs the backward pass. Nodes leading to a target (or, with `leaf`, to any leaf: every leaf edge then counts
     /// as a target and is reported) are visited in reverse topological order; returns the gradients of the targets.
-    private static func run(_ outputs: [Tensor], seeds: [Tensor?]?, isTarget: (ObjectIdentifier) -> Bool,
-                            leaf: ((Tensor) -> Void)? = nil, createGraph: Bool, retainGraph: Bool) throws -> [ObjectIdentifier: Tensor] {
+    private static func run(
+        _ outputs: [Tensor], seeds: [Tensor?]?, isTarget: (ObjectIdentifier) -> Bool,
+        leaf: ((Tensor) -> Void)? = nil, createGraph: Bool, retainGraph: Bool
+    ) throws -> [ObjectIdentifier: Tensor] {
         guard seeds == nil || seeds!.count == outputs.count else {
             throw SwiftGANError.invalidArgument("grad_outputs: expected \(outputs.count) entries, got \(seeds!.count)")
         }
@@ -142,13 +154,17 @@ public enum Autograd {
                 if let s = seeds?[i] {
                     guard s.shape == out.shape else {
                         throw SwiftGANError.invalidArgument(
-                            "grad_outputs[\(i)]: expected shape \(Shape.describe(out.shape)), got \(Shape.describe(s.shape))")
+                            "grad_outputs[\(i)]: expected shape \(Shape.describe(out.shape)), "
+                                + "got \(Shape.describe(s.shape))"
+                        )
                     }
                     seed = s
                 } else {
                     guard out.count == 1 else {
                         throw SwiftGANError.invalidArgument(
-                            "grad can be implicitly created only for one-element outputs, got \(Shape.describe(out.shape))")
+                            "grad can be implicitly created only for one-element outputs, "
+                                + "got \(Shape.describe(out.shape))"
+                        )
                     }
                     seed = try Tensor(repeating: 1, shape: out.shape)
                 }
@@ -170,9 +186,12 @@ public enum Autograd {
         return grads
     }
 
-    private static func accumulate(_ grads: inout [ObjectIdentifier: Tensor], _ id: ObjectIdentifier, _ g: Tensor, shape: [Int]) throws {
+    private static func accumulate(
+        _ grads: inout [ObjectIdentifier: Tensor], _ id: ObjectIdentifier, _ g: Tensor, shape: [Int]
+    ) throws {
         guard g.shape == shape else {
-            throw SwiftGANError.internalError("gradient shape \(Shape.describe(g.shape)) does not match tensor \(Shape.describe(shape))")
+            throw SwiftGANError.internalError(
+                "gradient shape \(Shape.describe(g.shape)) does not match tensor \(Shape.describe(shape))")
         }
         grads[id] = try grads[id].map { try add($0, g) } ?? g
     }

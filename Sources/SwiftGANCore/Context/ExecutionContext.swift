@@ -30,8 +30,10 @@ public final class ExecutionContext {
 
     /// Runs `body` as part of a data-parallel step over `communicator` (batch statistics over all ranks when
     /// `syncBatchNorm`), restoring the previous group afterwards.
-    public static func withCommunicator<T>(_ communicator: any Communicator, syncBatchNorm: Bool,
-                                           _ body: () throws -> T) rethrows -> T {
+    public static func withCommunicator<T>(
+        _ communicator: any Communicator, syncBatchNorm: Bool,
+        _ body: () throws -> T
+    ) rethrows -> T {
         let context = current
         let previous = (context.communicator, context.syncBatchNorm)
         (context.communicator, context.syncBatchNorm) = (communicator, syncBatchNorm)

@@ -1,17 +1,18 @@
 import Glibc
 
-/// A training step that can be stopped part-way (Ctrl-C in a notebook) and then leaves the model exactly as it
-/// was before the step, as if it had never started.
+/// A training step that can be stopped part-way (Ctrl-C in a notebook) and then leaves the model exactly as it was
+/// before the step, as if it had never started.
 ///
 /// While `StepTransaction.run` runs a step on the calling thread (as the thread's `ExecutionContext.transaction`),
 /// every tensor allocation (so every op, forward and backward) asks `checkCancellation`, which calls the caller's
-/// `shouldCancel` at most once per `interval` seconds; a true answer throws `SwiftGANError.cancelled` out of the step. Code that writes model state in
-/// place (optimizer updates, running statistics, image pools, ...) first calls `preserve`, which copies the
-/// values it is about to overwrite the first time in the step; `remember` does the same for Swift properties.
-/// A step that throws, cancelled or failed, gets those values back, and its owner's other state through `restore`.
+/// `shouldCancel` at most once per `interval` seconds; a true answer throws `SwiftGANError.cancelled` out of the step.
+/// Code that writes model state in place (optimizer updates, running statistics, image pools, ...) first calls
+/// `preserve`, which copies the values it is about to overwrite the first time in the step; `remember` does the same
+/// for Swift properties. A step that throws, cancelled or failed, gets those values back, and its owner's other state
+/// through `restore`.
 ///
-/// A step calls `commit()` where only its final updates remain: from there on it runs to completion, nothing is
-/// checked or copied any more, so updates that end a step cost nothing extra.
+/// A step calls `commit()` where only its final updates remain: from there on it runs to completion, nothing is checked
+/// or copied any more, so updates that end a step cost nothing extra.
 public final class StepTransaction {
     private struct Saved {
         let tensor: Tensor, offset: Int, values: Storage  // engine storage: its buffers are reused step after step
@@ -37,8 +38,10 @@ public final class StepTransaction {
     /// Runs one step as a transaction on this thread: `shouldCancel` is asked at most every `interval` seconds until
     /// the step commits. When `body` throws before it commits, every preserved value is put back, `restore` runs
     /// (for state the step's owner keeps outside tensors, such as counters) and the error is rethrown.
-    public static func run<T>(interval: Double = 0.05, shouldCancel: @escaping () -> Bool, restore: () -> Void,
-                              _ body: () throws -> T) throws -> T {
+    public static func run<T>(
+        interval: Double = 0.05, shouldCancel: @escaping () -> Bool, restore: () -> Void,
+        _ body: () throws -> T
+    ) throws -> T {
         let transaction = StepTransaction(interval: interval, shouldCancel: shouldCancel)
         let context = ExecutionContext.current
         let previous = context.transaction
@@ -74,7 +77,9 @@ public final class StepTransaction {
         let time = StepTransaction.now()
         guard time >= nextCheck else { return }
         nextCheck = time + interval
-        if shouldCancel() { throw SwiftGANError.cancelled("the training step was cancelled; the model is as it was before it") }
+        if shouldCancel() {
+            throw SwiftGANError.cancelled("the training step was cancelled; the model is as it was before it")
+        }
     }
 
     /// Keeps the values of `tensor` (or of `count` elements from `offset`) for a rollback, before they are

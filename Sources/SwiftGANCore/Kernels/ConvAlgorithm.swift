@@ -83,8 +83,10 @@ extension ConvGeometry {
     /// 4x4, stride 2, padding 1, even sizes, a large enough output, and a phase convolution that is Winograd's.
     private var isPhaseShape: Bool {
         let side = ConvGeometry.phasesMinOutputSide
-        let largeEnough = outHeight >= side && outWidth >= side
-            || outHeight >= side / 2 && outWidth >= side / 2 && outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
+        let largeEnough =
+            outHeight >= side && outWidth >= side
+            || outHeight >= side / 2 && outWidth >= side / 2
+                && outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
         return kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0
             && inWidth % 2 == 0 && largeEnough && phaseGeometry.algorithm(.forward) == .winograd
     }

@@ -42,12 +42,16 @@ struct ConvGeometry: Equatable {
         let memoryCap = ConvGeometry.columnBudget / Swift.max(colRows * outPlane, 1)
         let samples = Swift.max(1, Swift.min(batch, wanted, memoryCap))
         if samples > 1 || memoryCap >= 1 {
-            let t = Swift.stride(from: 0, to: batch, by: samples).map { Tile(n0: $0, samples: Swift.min(samples, batch - $0), row0: 0, rows: outHeight) }
+            let t = Swift.stride(from: 0, to: batch, by: samples).map {
+                Tile(n0: $0, samples: Swift.min(samples, batch - $0), row0: 0, rows: outHeight)
+            }
             return (t, samples * outPlane)
         }
         let rows = Swift.max(1, Swift.min(outHeight, ConvGeometry.columnBudget / Swift.max(colRows * outWidth, 1)))
         let t = (0..<batch).flatMap { n in
-            Swift.stride(from: 0, to: outHeight, by: rows).map { Tile(n0: n, samples: 1, row0: $0, rows: Swift.min(rows, outHeight - $0)) }
+            Swift.stride(from: 0, to: outHeight, by: rows).map {
+                Tile(n0: n, samples: 1, row0: $0, rows: Swift.min(rows, outHeight - $0))
+            }
         }
         return (t, rows * outWidth)
     }
@@ -66,7 +70,8 @@ struct ConvGeometry: Equatable {
         let g = self
         let ld = t.samples * t.rows * outWidth
         parallelFor(colRows, costPerItem: ld) { row in
-            let j = row % g.kernelWidth, i = (row / g.kernelWidth) % g.kernelHeight, c = row / (g.kernelWidth * g.kernelHeight)
+            let j = row % g.kernelWidth, i = (row / g.kernelWidth) % g.kernelHeight,
+                c = row / (g.kernelWidth * g.kernelHeight)
             let valid = g.validColumns(j), shift = j - g.padding, s = g.stride
             var dst = col + row * ld
             for sample in 0..<t.samples {
@@ -129,7 +134,9 @@ struct ConvGeometry: Equatable {
     // next row at the edges, and those lanes are masked to zero.
 
     /// The phase (0 even, 1 odd) and shift of kernel tap `k` along one axis.
-    @inline(__always) private func phaseShift(_ k: Int) -> (phase: Int, shift: Int) { ((k - padding) & 1, (k - padding) >> 1) }
+    @inline(__always) private func phaseShift(_ k: Int) -> (phase: Int, shift: Int) {
+        ((k - padding) & 1, (k - padding) >> 1)
+    }
 
     /// Floats of one phase buffer of tile `t`: rows row0 - 1 ... row0 + rows, plus one guard float at either end.
     private func phaseSize(_ t: Tile) -> Int { (t.rows + 2) * outWidth + 2 }
@@ -142,9 +149,12 @@ struct ConvGeometry: Equatable {
     }
 
     /// Where tap (i, j)'s run for output row row0 begins in the phase buffers, and the mask its column shift needs.
-    @inline(__always) private func tapRun(_ phases: UnsafeMutablePointer<Float>, _ t: Tile, i: Int, j: Int,
-                                          _ masks: (first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>))
-        -> (UnsafeMutablePointer<Float>, UnsafePointer<UInt32>?) {
+    @inline(__always) private func tapRun(
+        _ phases: UnsafeMutablePointer<Float>, _ t: Tile, i: Int, j: Int,
+        _ masks: (first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>)
+    )
+        -> (UnsafeMutablePointer<Float>, UnsafePointer<UInt32>?)
+    {
         let (a, si) = phaseShift(i), (b, sj) = phaseShift(j)
         let run = phases + (2 * a + b) * phaseSize(t) + 1 + (1 + si) * outWidth + sj
         return (run, sj < 0 ? masks.first : sj > 0 ? masks.last : nil)
@@ -167,7 +177,8 @@ struct ConvGeometry: Equatable {
     }
 
     /// Runs body(masks) with `edgeMasks(t)` as pointers.
-    private func withEdgeMasks(_ t: Tile, _ body: ((first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>)) -> Void) {
+    private func withEdgeMasks(_ t: Tile, _ body: ((first: UnsafePointer<UInt32>, last: UnsafePointer<UInt32>)) -> Void)
+    {
         let masks = edgeMasks(t)
         masks.first.withUnsafeBufferPointer { first in
             masks.last.withUnsafeBufferPointer { last in body((first.baseAddress!, last.baseAddress!)) }
@@ -216,7 +227,8 @@ struct ConvGeometry: Equatable {
                         for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
                             for a in 0..<2 {
                                 let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * g.outWidth
-                                interleave(row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
+                                interleave(
+                                    row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
                             }
                         }
                     }
@@ -226,7 +238,9 @@ struct ConvGeometry: Equatable {
     }
 
     /// Copies samples [n0, n0+nb) of an [N, C, P] tensor into a [C, nb*P] matrix.
-    static func gather(_ t: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into m: UnsafeMutablePointer<Float>) {
+    static func gather(
+        _ t: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into m: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let t = t, m = m
         parallelFor(channels, costPerItem: nb * plane) { c in
             for s in 0..<nb {
@@ -236,7 +250,9 @@ struct ConvGeometry: Equatable {
     }
 
     /// Copies a [C, nb*P] matrix into samples [n0, n0+nb) of an [N, C, P] tensor.
-    static func scatter(_ m: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into t: UnsafeMutablePointer<Float>) {
+    static func scatter(
+        _ m: UnsafePointer<Float>, channels: Int, plane: Int, n0: Int, nb: Int, into t: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let t = t, m = m
         parallelFor(channels, costPerItem: nb * plane) { c in
             for s in 0..<nb {
@@ -246,7 +262,9 @@ struct ConvGeometry: Equatable {
     }
 
     /// Adds bias[c] to every pixel of channel c of an [N, C, P] tensor.
-    static func addBias(_ t: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int) {
+    static func addBias(
+        _ t: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int
+    ) {
         nonisolated(unsafe) let t = t, bias = bias
         parallelFor(batch * channels, costPerItem: plane) { nc in
             let b = bias[nc % channels], p = t + nc * plane
@@ -259,8 +277,10 @@ struct ConvGeometry: Equatable {
     /// (nil when a tile is one sample, whose rows of the output are already a strided matrix in place).
     /// With `store` (a buffer of `storedColumnCount` floats), tile t's columns live at their own place in it instead
     /// of a shared scratch buffer, so a later call can reuse them.
-    private func forEachTile(needsColumns: Bool, store: UnsafeMutablePointer<Float>? = nil,
-                             _ body: (Tile, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void) throws {
+    private func forEachTile(
+        needsColumns: Bool, store: UnsafeMutablePointer<Float>? = nil,
+        _ body: (Tile, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    ) throws {
         let (tiles, columns) = self.tiles
         let folded = tiles.contains { $0.samples > 1 }
         try Scratch.with(needsColumns && store == nil ? colRows * columns : 0) { col in
@@ -295,7 +315,9 @@ struct ConvGeometry: Equatable {
         } else if isPointwise {
             let columns = t.rows * outWidth, src = outputRows(image, t, channels: inChannels)
             nonisolated(unsafe) let col = col
-            parallelFor(inChannels, costPerItem: columns) { c in (col + c * columns).update(from: src + c * self.outPlane, count: columns) }
+            parallelFor(inChannels, costPerItem: columns) { c in
+                (col + c * columns).update(from: src + c * self.outPlane, count: columns)
+            }
         } else {
             im2col(image, t, into: col)
         }
@@ -303,12 +325,15 @@ struct ConvGeometry: Equatable {
 
     /// out = conv(image, weight) + bias. weight is [O, C*kh*kw].
     /// With `storingColumns` (`storedColumnCount` floats), the im2col of every tile is kept there for `backwardWeight`.
-    func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                 out: UnsafeMutablePointer<Float>, storingColumns store: UnsafeMutablePointer<Float>? = nil) throws {
+    func forward(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, storingColumns store: UnsafeMutablePointer<Float>? = nil
+    ) throws {
         switch algorithm(.forward) {
         case .fullyConnected:
-            sgemm(transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows,
-                  c: out, ldc: outChannels)
+            sgemm(
+                transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows,
+                c: out, ldc: outChannels)
         case .direct: try directForward(image: image, weight: weight, out: out)
         case .winograd: try winogradForward(image: image, weight: weight, out: out)
         case .phases: try phaseForward(image: image, weight: weight, out: out)
@@ -318,13 +343,16 @@ struct ConvGeometry: Equatable {
             try forEachTile(needsColumns: !inPlace, store: store) { t, col, block in
                 let n = t.samples * t.rows * outWidth
                 if let col { columns(image, t, into: col) }
-                let (b, ldb) = col.map { (UnsafePointer($0), n) } ?? (outputRows(image, t, channels: inChannels), outPlane)
+                let (b, ldb) =
+                    col.map { (UnsafePointer($0), n) } ?? (outputRows(image, t, channels: inChannels), outPlane)
                 if let block {
                     sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb, c: block, ldc: n)
-                    ConvGeometry.scatter(block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
+                    ConvGeometry.scatter(
+                        block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
                 } else {
-                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb,
-                          c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
+                    sgemm(
+                        m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb,
+                        c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
                 }
             }
         }
@@ -333,11 +361,14 @@ struct ConvGeometry: Equatable {
 
     /// imageGrad = conv^T(outGrad, weight): the gradient of `forward` with respect to the image, which is
     /// also the forward pass of conv-transpose. weight is [O, C*kh*kw]. Overwrites imageGrad.
-    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    func backwardData(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         switch algorithm(.imageGradient) {
         case .fullyConnected:
-            return sgemm(m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
-                         c: imageGrad, ldc: colRows)
+            return sgemm(
+                m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
+                c: imageGrad, ldc: colRows)
         case .direct: return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .winograd: return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
@@ -350,16 +381,20 @@ struct ConvGeometry: Equatable {
             let n = t.samples * t.rows * outWidth
             var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
             if let block {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
+                ConvGeometry.gather(
+                    outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
                 (g, ldg) = (UnsafePointer(block), n)
             }
             guard let col else {
-                return sgemm(transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg,
-                             c: UnsafeMutablePointer(mutating: outputRows(imageGrad, t, channels: inChannels)), ldc: inPlane)
+                return sgemm(
+                    transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg,
+                    c: UnsafeMutablePointer(mutating: outputRows(imageGrad, t, channels: inChannels)), ldc: inPlane)
             }
-            sgemm(transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg, c: col, ldc: n)
+            sgemm(
+                transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg, c: col, ldc: n)
             if isPointwise {
-                ConvGeometry.scatter(col, channels: inChannels, plane: inPlane, n0: t.n0, nb: t.samples, into: imageGrad)
+                ConvGeometry.scatter(
+                    col, channels: inChannels, plane: inPlane, n0: t.n0, nb: t.samples, into: imageGrad)
             } else {
                 col2im(col, t, into: imageGrad)
             }
@@ -368,12 +403,15 @@ struct ConvGeometry: Equatable {
 
     /// weightGrad [O, C*kh*kw] = outGrad x im2col(image)^T: the gradient of `forward` with respect to the weight.
     /// With `storedColumns` (from `forward(storingColumns:)`), the image is not read again.
-    func backwardWeight(image: UnsafePointer<Float>?, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
-                        storedColumns store: UnsafeMutablePointer<Float>? = nil) throws {
+    func backwardWeight(
+        image: UnsafePointer<Float>?, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
+        storedColumns store: UnsafeMutablePointer<Float>? = nil
+    ) throws {
         switch algorithm(.weightGradient) {
         case .fullyConnected:
-            return sgemm(transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!,
-                         ldb: colRows, c: weightGrad, ldc: colRows)
+            return sgemm(
+                transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!,
+                ldb: colRows, c: weightGrad, ldc: colRows)
         case .direct: return try directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .winograd: return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
@@ -385,21 +423,27 @@ struct ConvGeometry: Equatable {
             if store == nil { columns(image!, t, into: col!) }
             var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
             if let block {
-                ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
+                ConvGeometry.gather(
+                    outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
                 (g, ldg) = (UnsafePointer(block), n)
             }
-            sgemm(transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad, ldc: colRows)
+            sgemm(
+                transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad,
+                ldc: colRows)
         }
     }
 
     /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per tile:
     /// conv-transpose's backward needs both.
-    func forwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
-                                  out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func forwardAndBackwardWeight(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         switch algorithm(.forward) {
         case .phases:
-            return try phaseForwardAndBackwardWeight(image: image, weight: weight, outGrad: outGrad, out: out,
-                                                     weightGrad: weightGrad)
+            return try phaseForwardAndBackwardWeight(
+                image: image, weight: weight, outGrad: outGrad, out: out,
+                weightGrad: weightGrad)
         case .fullyConnected, .pointwise, .direct, .winograd, .splitPhases:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
@@ -414,14 +458,19 @@ struct ConvGeometry: Equatable {
                 var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
                 if let block {
                     sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n, c: block, ldc: n)
-                    ConvGeometry.scatter(block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
-                    ConvGeometry.gather(outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: gathered)
+                    ConvGeometry.scatter(
+                        block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
+                    ConvGeometry.gather(
+                        outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: gathered)
                     (g, ldg) = (UnsafePointer(gathered), n)
                 } else {
-                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n,
-                          c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
+                    sgemm(
+                        m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n,
+                        c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
                 }
-                sgemm(transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad, ldc: colRows)
+                sgemm(
+                    transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1,
+                    c: weightGrad, ldc: colRows)
             }
         }
     }

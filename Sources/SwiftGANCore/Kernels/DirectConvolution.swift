@@ -10,33 +10,49 @@
 /// row while it runs over a band of pixels. Every result is summed in a fixed order whatever the thread count.
 extension ConvGeometry {
     /// out[n, o] = sum over c, i, j of w[o, c, i, j] * image[n, c] shifted by (i, j).
-    func directForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+    func directForward(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) throws {
         let (c, kh, kw) = (inChannels, kernelHeight, kernelWidth)
-        try DirectCorrelation(batch: batch, sources: inChannels, sourceHeight: inHeight, sourceWidth: inWidth,
-                              channels: outChannels, height: outHeight, width: outWidth, kernelHeight: kh, kernelWidth: kw,
-                              rowPadding: padding, columnPadding: padding)
-            .run(source: image, out: out) { o, ci, i, j in weight[((o * c + ci) * kh + i) * kw + j] }
+        try DirectCorrelation(
+            batch: batch, sources: inChannels, sourceHeight: inHeight, sourceWidth: inWidth,
+            channels: outChannels, height: outHeight, width: outWidth, kernelHeight: kh, kernelWidth: kw,
+            rowPadding: padding, columnPadding: padding
+        )
+        .run(source: image, out: out) { o, ci, i, j in weight[((o * c + ci) * kh + i) * kw + j] }
     }
 
     /// imageGrad[n, c] = sum over o, i, j of w[o, c, i, j] * outGrad[n, o] shifted back: the correlation of outGrad
     /// with the flipped kernel.
-    func directBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    func directBackwardData(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         let (c, kh, kw) = (inChannels, kernelHeight, kernelWidth)
-        try DirectCorrelation(batch: batch, sources: outChannels, sourceHeight: outHeight, sourceWidth: outWidth,
-                              channels: inChannels, height: inHeight, width: inWidth, kernelHeight: kh, kernelWidth: kw,
-                              rowPadding: kh - 1 - padding, columnPadding: kw - 1 - padding)
-            .run(source: outGrad, out: imageGrad) { ci, o, i, j in weight[((o * c + ci) * kh + kh - 1 - i) * kw + kw - 1 - j] }
+        try DirectCorrelation(
+            batch: batch, sources: outChannels, sourceHeight: outHeight, sourceWidth: outWidth,
+            channels: inChannels, height: inHeight, width: inWidth, kernelHeight: kh, kernelWidth: kw,
+            rowPadding: kh - 1 - padding, columnPadding: kw - 1 - padding
+        )
+        .run(source: outGrad, out: imageGrad) { ci, o, i, j in
+            weight[((o * c + ci) * kh + kh - 1 - i) * kw + kw - 1 - j]
+        }
     }
 
     /// weightGrad[o, c, i, j] = sum over n and pixels of outGrad[n, o] * image[n, c] shifted: parallel over channels c.
     /// For each band of `DirectCorrelation.rows` output rows (which stay in cache) and kernel row i, `weightBlock` sums
     /// blocks of output channels by taps in registers. Rows of both operands get zero columns up to whole vectors, so
     /// every load is a whole vector.
-    func directBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func directBackwardWeight(
+        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         let g = self, (kh, kw) = (kernelHeight, kernelWidth), columns = (outWidth + 7) / 8 * 8
-        try withPaddedRows(outGrad, planes: batch * outChannels, height: outHeight, width: outWidth, left: 0, columns: columns) { grads, gradStride in
-            try withPaddedRows(image, planes: batch * inChannels, height: inHeight, width: inWidth, left: padding,
-                               columns: columns + kw - 1) { images, imageStride in
+        try withPaddedRows(
+            outGrad, planes: batch * outChannels, height: outHeight, width: outWidth, left: 0, columns: columns
+        ) { grads, gradStride in
+            try withPaddedRows(
+                image, planes: batch * inChannels, height: inHeight, width: inWidth, left: padding,
+                columns: columns + kw - 1
+            ) { images, imageStride in
                 nonisolated(unsafe) let (x, gy, gw) = (images, grads, weightGrad)
                 let gradPlane = outHeight * gradStride
                 parallelFor(inChannels, costPerItem: batch * outChannels * kh * kw * outPlane) { c in
@@ -47,20 +63,27 @@ extension ConvGeometry {
                             let plane = x + (n * g.inChannels + c) * g.inHeight * imageStride
                             forEachBlock(g.outHeight, atMost: DirectCorrelation.rows) { y0, rows in
                                 for i in 0..<kh {
-                                    let ys = g.validRange(i, out: g.outHeight, input: g.inHeight).clamped(to: y0..<(y0 + rows))
+                                    let ys = g.validRange(i, out: g.outHeight, input: g.inHeight).clamped(
+                                        to: y0..<(y0 + rows))
                                     forEachBlock(g.outChannels, atMost: 3) { o0, blockChannels in
                                         forEachBlock(kw, atMost: 4) { j0, blockTaps in
-                                            g.weightBlock(blockChannels, blockTaps, rows: ys,
-                                                          grad: { y in gy + ((n * g.outChannels + o0) * g.outHeight + y) * gradStride }, gradPlane: gradPlane,
-                                                          image: { y in plane + (y - g.padding + i) * imageStride + j0 },
-                                                          into: sums.baseAddress! + (o0 * kh + i) * kw + j0, channelStride: kh * kw)
+                                            g.weightBlock(
+                                                blockChannels, blockTaps, rows: ys,
+                                                grad: { y in
+                                                    gy + ((n * g.outChannels + o0) * g.outHeight + y) * gradStride
+                                                }, gradPlane: gradPlane,
+                                                image: { y in plane + (y - g.padding + i) * imageStride + j0 },
+                                                into: sums.baseAddress! + (o0 * kh + i) * kw + j0,
+                                                channelStride: kh * kw)
                                         }
                                     }
                                 }
                             }
                         }
                         for o in 0..<g.outChannels {
-                            for t in 0..<(kh * kw) { gw[(o * g.inChannels + c) * kh * kw + t] = sums[o * kh * kw + t].sum() }
+                            for t in 0..<(kh * kw) {
+                                gw[(o * g.inChannels + c) * kh * kw + t] = sums[o * kh * kw + t].sum()
+                            }
                         }
                     }
                 }
@@ -68,11 +91,13 @@ extension ConvGeometry {
         }
     }
 
-    /// sums[a * channelStride + t] += the sum over `rows` y and pixels x of grad(y)[a * gradPlane + x] * image(y)[x + t],
-    /// for A (up to 3) channels by T (up to 4) taps: twelve accumulators; each step loads A outGrad and T image vectors
-    /// for A * T FMAs.
-    @inline(__always) private func weightBlock(_ A: Int, _ T: Int, rows: Range<Int>, grad: (Int) -> UnsafePointer<Float>, gradPlane: Int,
-                                               image: (Int) -> UnsafePointer<Float>, into sums: UnsafeMutablePointer<SIMD8<Float>>, channelStride: Int) {
+    /// sums[a * channelStride + t] += the sum over `rows` y and pixels x of grad(y)[a * gradPlane + x] * image(y)[x +
+    /// t], for A (up to 3) channels by T (up to 4) taps: twelve accumulators; each step loads A outGrad and T image
+    /// vectors for A * T FMAs.
+    @inline(__always) private func weightBlock(
+        _ A: Int, _ T: Int, rows: Range<Int>, grad: (Int) -> UnsafePointer<Float>, gradPlane: Int,
+        image: (Int) -> UnsafePointer<Float>, into sums: UnsafeMutablePointer<SIMD8<Float>>, channelStride: Int
+    ) {
         withConstant(A) { A in
             withConstant(T) { T in
                 withVectors { acc in
@@ -81,7 +106,9 @@ extension ConvGeometry {
                         forEachVector(outWidth) { x in
                             for t in 0..<T {
                                 let s = load8(xRow + x + t)
-                                for a in 0..<A { acc[a * T + t] = multiplyAdd(load8(gRow + a * gradPlane + x), s, acc[a * T + t]) }
+                                for a in 0..<A {
+                                    acc[a * T + t] = multiplyAdd(load8(gRow + a * gradPlane + x), s, acc[a * T + t])
+                                }
                             }
                         }
                     }
@@ -117,7 +144,9 @@ private struct DirectCorrelation {
 
     /// Writes out ([batch, channels, height, width]) from source ([batch, sources, sourceHeight, sourceWidth]) and the
     /// weights w(a, b, i, j): parallel over bands of rows.
-    func run(source: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, weight: (Int, Int, Int, Int) -> Float) throws {
+    func run(
+        source: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, weight: (Int, Int, Int, Int) -> Float
+    ) throws {
         let (kh, kw) = (kernelHeight, kernelWidth), perChannel = sources * kh * kw
         try Scratch.with(channels * perChannel) { packed in
             // The weights of the output block a0 ..< a0 + A, in the order the band reads them: for each source channel
@@ -125,14 +154,18 @@ private struct DirectCorrelation {
             forEachBlock(channels, atMost: 3) { a0, count in
                 for b in 0..<sources {
                     for t in 0..<(kh * kw) {
-                        for a in 0..<count { packed[a0 * perChannel + (b * kh * kw + t) * count + a] = weight(a0 + a, b, t / kw, t % kw) }
+                        for a in 0..<count {
+                            packed[a0 * perChannel + (b * kh * kw + t) * count + a] = weight(a0 + a, b, t / kw, t % kw)
+                        }
                     }
                 }
             }
             // Every band reads whole vectors: the rows get zero columns for the padding and up to the last band's end.
             let columns = (width + Self.bandWidth - 1) / Self.bandWidth * Self.bandWidth + kw - 1
-            try withPaddedRows(source, planes: batch * sources, height: sourceHeight, width: sourceWidth, left: columnPadding,
-                               columns: columns) { rows, rowStride in
+            try withPaddedRows(
+                source, planes: batch * sources, height: sourceHeight, width: sourceWidth, left: columnPadding,
+                columns: columns
+            ) { rows, rowStride in
                 nonisolated(unsafe) let (src, weights, out) = (rows, UnsafePointer(packed), out)
                 let correlation = self, items = (height + Self.rows - 1) / Self.rows
                 let group = Swift.max(1, Self.passFloats / ((Self.rows + kh - 1) * rowStride))
@@ -143,8 +176,10 @@ private struct DirectCorrelation {
                             forEachBlock(correlation.channels, atMost: 3) { a0, blockChannels in
                                 for band in 0..<(correlation.width + Self.bandWidth - 1) / Self.bandWidth {
                                     withConstant(blockChannels) { A in
-                                        correlation.band(A, n: n, y: y, x0: band * Self.bandWidth, a0: a0, group: b0..<(b0 + count), src: src,
-                                                         rowStride: rowStride, weights: weights + a0 * perChannel, out: out)
+                                        correlation.band(
+                                            A, n: n, y: y, x0: band * Self.bandWidth, a0: a0, group: b0..<(b0 + count),
+                                            src: src,
+                                            rowStride: rowStride, weights: weights + a0 * perChannel, out: out)
                                     }
                                 }
                             }
@@ -158,11 +193,14 @@ private struct DirectCorrelation {
     /// out[n, a0 ..< a0 + A, y, x0 ..< x0 + 32]: the sum over the group of source channels, added to what earlier
     /// groups stored (the first group starts from zero). A channels by 4 vectors of accumulators; each source vector
     /// loaded feeds A FMAs.
-    @inline(__always) private func band(_ A: Int, n: Int, y: Int, x0: Int, a0: Int, group: Range<Int>, src: UnsafePointer<Float>,
-                                        rowStride: Int, weights: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+    @inline(__always) private func band(
+        _ A: Int, n: Int, y: Int, x0: Int, a0: Int, group: Range<Int>, src: UnsafePointer<Float>,
+        rowStride: Int, weights: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
         let (kh, kw) = (kernelHeight, kernelWidth), V = Self.bandWidth / 8, plane = height * width
         let dst = out + ((n * channels + a0) * height + y) * width + x0
-        let first = Swift.max(0, rowPadding - y), taps = first..<Swift.max(first, Swift.min(kh, sourceHeight + rowPadding - y))
+        let first = Swift.max(0, rowPadding - y),
+            taps = first..<Swift.max(first, Swift.min(kh, sourceHeight + rowPadding - y))
         @inline(__always) func lanes(_ v: Int) -> Int { Swift.max(0, Swift.min(8, width - x0 - 8 * v)) }
         withVectors { acc in
             if group.lowerBound > 0 {
@@ -189,8 +227,10 @@ private struct DirectCorrelation {
 /// Calls body(rows, rowStride) with the planes [planes, height, width] of `source` as rows of `columns` floats that
 /// hold source column x at x + left and zeros around it: the source itself when it already is that (left 0 and
 /// columns within its width), else a padded copy.
-private func withPaddedRows<R>(_ source: UnsafePointer<Float>, planes: Int, height: Int, width: Int, left: Int, columns: Int,
-                               _ body: (UnsafePointer<Float>, Int) throws -> R) throws -> R {
+private func withPaddedRows<R>(
+    _ source: UnsafePointer<Float>, planes: Int, height: Int, width: Int, left: Int, columns: Int,
+    _ body: (UnsafePointer<Float>, Int) throws -> R
+) throws -> R {
     if left == 0 && columns <= width { return try body(source, width) }
     return try Scratch.with(planes * height * columns) { padded in
         nonisolated(unsafe) let (source, padded) = (source, padded)

@@ -29,32 +29,48 @@ enum Fn {
     /// g where x > 0, else slope * g.
     struct LeakyReluGrad: BinaryFunction {
         let slope: Float
-        @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { x > 0 ? g : (slope == 0 ? 0 : g * slope) }
+        @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float {
+            x > 0 ? g : (slope == 0 ? 0 : g * slope)
+        }
     }
     struct Tanh: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { Glibc.tanhf(x) } }
     /// g * (1 - y^2) with y = tanh(x).
-    struct TanhGrad: BinaryFunction { @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) } }
+    struct TanhGrad: BinaryFunction {
+        @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) }
+    }
     struct Sigmoid: UnaryFunction {
         @inline(__always) func callAsFunction(_ x: Float) -> Float {
             x >= 0 ? 1 / (1 + Glibc.expf(-x)) : Glibc.expf(x) / (1 + Glibc.expf(x))
         }
     }
     /// g * y * (1 - y) with y = sigmoid(x).
-    struct SigmoidGrad: BinaryFunction { @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) } }
+    struct SigmoidGrad: BinaryFunction {
+        @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) }
+    }
     struct Softplus: UnaryFunction {
-        @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.max(x, 0) + Glibc.log1pf(Glibc.expf(-Swift.abs(x))) }
+        @inline(__always) func callAsFunction(_ x: Float) -> Float {
+            Swift.max(x, 0) + Glibc.log1pf(Glibc.expf(-Swift.abs(x)))
+        }
     }
     /// g * sigmoid(x).
-    struct SoftplusGrad: BinaryFunction { @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { g * Sigmoid()(x) } }
+    struct SoftplusGrad: BinaryFunction {
+        @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { g * Sigmoid()(x) }
+    }
     struct Exp: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { Glibc.expf(x) } }
     struct Log: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { Glibc.logf(x) } }
     struct Sqrt: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { x.squareRoot() } }
     struct Rsqrt: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { 1 / x.squareRoot() } }
     /// -g * y^3 / 2 with y = rsqrt(x).
-    struct RsqrtGrad: BinaryFunction { @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { -0.5 * g * y * y * y } }
+    struct RsqrtGrad: BinaryFunction {
+        @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { -0.5 * g * y * y * y }
+    }
     struct Square: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { x * x } }
     /// 2 g x.
-    struct SquareGrad: BinaryFunction { @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { 2 * g * x } }
+    struct SquareGrad: BinaryFunction {
+        @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { 2 * g * x }
+    }
     struct Abs: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.abs(x) } }
-    struct Sign: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) } }
+    struct Sign: UnaryFunction {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+    }
 }

@@ -5,9 +5,11 @@ import CShim
 ///
 /// OpenBLAS runs single-threaded; the engine splits C into column (or row) blocks over its own threads. So only
 /// one set of threads ever runs, and OpenBLAS's workers never spin against the engine's parallel loops.
-func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+func sgemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
@@ -17,9 +19,10 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
     func block(_ rows: Range<Int>, _ cols: Range<Int>) {
         let aBlock = transA ? a + rows.lowerBound : a + rows.lowerBound * lda
         let bBlock = transB ? b + cols.lowerBound * ldb : b + cols.lowerBound
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(rows.count), Int32(cols.count), Int32(k), alpha, aBlock, Int32(lda), bBlock, Int32(ldb), beta,
-                    c + rows.lowerBound * ldc + cols.lowerBound, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(rows.count), Int32(cols.count), Int32(k), alpha, aBlock, Int32(lda), bBlock, Int32(ldb), beta,
+            c + rows.lowerBound * ldc + cols.lowerBound, Int32(ldc))
     }
     let threads = Threads.count
     let work = m * n * k

@@ -14,7 +14,8 @@ struct NormLayout {
     @inline(__always) func channel(ofGroup g: Int) -> Int { perSample ? g % channels : g }
 
     /// Mean and biased variance of each group (two passes; planes summed with SIMD, planes added in double).
-    func statistics(_ x: UnsafePointer<Float>, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>) {
+    func statistics(_ x: UnsafePointer<Float>, mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>)
+    {
         nonisolated(unsafe) let x = x, mean = mean, variance = variance
         let l = self
         parallelFor(groups, costPerItem: groupSize) { g in
@@ -29,8 +30,10 @@ struct NormLayout {
     }
 
     /// out = (x - mean) * invstd * weight + bias.
-    func normalize(_ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
-                   weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+    func normalize(
+        _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let x = x, mean = mean, invstd = invstd, weight = weight, bias = bias, out = out
         let l = self
         parallelFor(batch * channels, costPerItem: plane) { p in
@@ -44,10 +47,13 @@ struct NormLayout {
 
     /// Fused first-order backward: gx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)) per group, and the
     /// per-group sums of g and g * xhat (for the bias and weight gradients).
-    func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
-                  weight: UnsafePointer<Float>?, gx: UnsafeMutablePointer<Float>,
-                  sumG: UnsafeMutablePointer<Float>, sumGXhat: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let g = g, x = x, mean = mean, invstd = invstd, weight = weight, gx = gx, sumG = sumG, sumGXhat = sumGXhat
+    func backward(
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>?, gx: UnsafeMutablePointer<Float>,
+        sumG: UnsafeMutablePointer<Float>, sumGXhat: UnsafeMutablePointer<Float>
+    ) {
+        nonisolated(unsafe) let g = g, x = x, mean = mean, invstd = invstd, weight = weight, gx = gx, sumG = sumG,
+            sumGXhat = sumGXhat
         let l = self
         parallelFor(groups, costPerItem: 2 * groupSize) { grp in
             let m = mean[grp], s = invstd[grp]

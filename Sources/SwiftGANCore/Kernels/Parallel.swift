@@ -39,7 +39,10 @@ func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Int) -> Void) {
 @inlinable @inline(__always)
 public func parallelRanges(_ count: Int, minChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
     let chunks = Swift.max(1, Swift.min(Threads.count, count / minChunk))
-    if chunks == 1 { body(0..<count); return }
+    if chunks == 1 {
+        body(0..<count)
+        return
+    }
     WorkerPool.shared.run(chunks) { c in body((c * count / chunks)..<((c + 1) * count / chunks)) }
 }
 
@@ -57,8 +60,9 @@ final class WorkerPool: @unchecked Sendable {
     private static let spinSeconds = 0.0002
 
     /// The published loop: generation << 32 | chunk count << 16 | next unclaimed chunk. A thread claims chunk i by
-    /// advancing the word from i to i + 1; a word of another generation, or with no chunk left, claims nothing. One word
-    /// holds all three, so a claim that succeeds belongs to the loop that is running (its caller is still waiting).
+    /// advancing the word from i to i + 1; a word of another generation, or with no chunk left, claims nothing. One
+    /// word holds all three, so a claim that succeeds belongs to the loop that is running (its caller is still
+    /// waiting).
     private let cursor = Atomic<Int>(0)
     /// Chunks of the running loop not finished yet.
     private let unfinished = Atomic<Int>(0)
@@ -82,7 +86,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_atfork(nil, nil) { WorkerPool.shared.resetAfterFork() }
     }
 
-    /// Runs body(c) for c in 0..<chunks (at most 65,535) on the calling thread and the workers; returns when all are done.
+    /// Runs body(c) for c in 0..<chunks (at most 65,535) on the calling thread and the workers; returns when all are
+    /// done.
     @usableFromInline
     func run(_ chunks: Int, _ body: (Int) -> Void) {
         guard chunks > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
@@ -115,7 +120,10 @@ final class WorkerPool: @unchecked Sendable {
             let (chunks, next) = ((word >> 16) & 0xffff, word & 0xffff)
             guard next < chunks else { return }
             let (claimed, seen) = cursor.compareExchange(expected: word, desired: word + 1, ordering: .acquiring)
-            if !claimed { word = seen; continue }
+            if !claimed {
+                word = seen
+                continue
+            }
             body!(next)
             unfinished.subtract(1, ordering: .releasing)
             word = cursor.load(ordering: .acquiring)
@@ -131,10 +139,14 @@ final class WorkerPool: @unchecked Sendable {
             let id = started
             var thread = pthread_t()
             let context = Unmanaged.passRetained(Box(id)).toOpaque()
-            guard pthread_create(&thread, nil, { raw in
-                let id = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().id
-                WorkerPool.shared.workerLoop(id)
-            }, context) == 0 else {
+            guard
+                pthread_create(
+                    &thread, nil,
+                    { raw in
+                        let id = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().id
+                        WorkerPool.shared.workerLoop(id)
+                    }, context) == 0
+            else {
                 Unmanaged<Box>.fromOpaque(context).release()
                 break  // fewer workers: the loops still finish, on the threads there are
             }
@@ -162,7 +174,9 @@ final class WorkerPool: @unchecked Sendable {
                 if spins & 255 == 0 && now() > deadline {
                     pthread_mutex_lock(&mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while cursor.load(ordering: .sequentiallyConsistent) >> 32 == seen { pthread_cond_wait(&wake, &mutex) }
+                    while cursor.load(ordering: .sequentiallyConsistent) >> 32 == seen {
+                        pthread_cond_wait(&wake, &mutex)
+                    }
                     sleepers.subtract(1, ordering: .relaxed)
                     pthread_mutex_unlock(&mutex)
                 } else {

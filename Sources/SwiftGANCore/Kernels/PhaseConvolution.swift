@@ -9,13 +9,16 @@
 extension ConvGeometry {
     /// The equivalent 2x2 stride-1 unpadded convolution over the phase image.
     var phaseGeometry: ConvGeometry {
-        ConvGeometry(batch: batch, inChannels: 4 * inChannels, inHeight: inHeight / 2 + 1, inWidth: inWidth / 2 + 1,
-                     outChannels: outChannels, outHeight: outHeight, outWidth: outWidth,
-                     kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 0)
+        ConvGeometry(
+            batch: batch, inChannels: 4 * inChannels, inHeight: inHeight / 2 + 1, inWidth: inWidth / 2 + 1,
+            outChannels: outChannels, outHeight: outHeight, outWidth: outWidth,
+            kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 0)
     }
 
     /// Runs body(phase geometry, phase image buffer, phase kernel buffer) with scratch buffers of those sizes.
-    private func withPhaseBuffers(_ body: (ConvGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void) throws {
+    private func withPhaseBuffers(
+        _ body: (ConvGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void
+    ) throws {
         let phases = phaseGeometry
         try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { image in
             try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, image, kernels) }
@@ -23,7 +26,9 @@ extension ConvGeometry {
     }
 
     /// out = conv(image, weight) (no bias).
-    func phaseForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+    func phaseForward(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) throws {
         try withPhaseBuffers { phases, s, w in
             splitPhases(image, into: s)
             permuteKernels(weight, into: w, toPhases: true)
@@ -32,7 +37,9 @@ extension ConvGeometry {
     }
 
     /// imageGrad = conv^T(outGrad, weight).
-    func phaseBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    func phaseBackwardData(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         try withPhaseBuffers { phases, ds, w in
             permuteKernels(weight, into: w, toPhases: true)
             try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
@@ -43,18 +50,29 @@ extension ConvGeometry {
     /// imageGrad = conv^T(outGrad, weight) by image phases, with no phase image and no col2im: pixel (2Y + r, 2X + q)
     /// of the image gradient sums outGrad[o, Y + a + r - 1, X + b + q - 1] * weight[o, c, 3 - 2a - r, 3 - 2b - q] over
     /// o and a, b in {0, 1}. So each of the four phases is a 2x2 stride-1 convolution of the output gradient, the size
-    /// of the output gradient, padded by 1 - r rows above and 1 - q columns left: Winograd F(2x2, 2x2) with that origin.
-    func phaseSplitImageGradient(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    /// of the output gradient, padded by 1 - r rows above and 1 - q columns left: Winograd F(2x2, 2x2) with that
+    /// origin.
+    func phaseSplitImageGradient(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         let (o, c, ho, wo) = (outChannels, inChannels, outHeight, outWidth), plane = batch * c * ho * wo
-        let phase = ConvGeometry(batch: batch, inChannels: o, inHeight: ho, inWidth: wo, outChannels: c, outHeight: ho, outWidth: wo,
-                                 kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 1)
+        let phase = ConvGeometry(
+            batch: batch, inChannels: o, inHeight: ho, inWidth: wo, outChannels: c, outHeight: ho, outWidth: wo,
+            kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 1)
         try Scratch.with(4 * plane) { phases in
             try Scratch.with(c * o * 4) { kernel in
                 for r in 0..<2 {
                     for q in 0..<2 {
-                        for ci in 0..<c { for oi in 0..<o { for a in 0..<2 { for b in 0..<2 {
-                            kernel[((ci * o + oi) * 2 + a) * 2 + b] = weight[((oi * c + ci) * 4 + 3 - 2 * a - r) * 4 + 3 - 2 * b - q]
-                        } } } }
+                        for ci in 0..<c {
+                            for oi in 0..<o {
+                                for a in 0..<2 {
+                                    for b in 0..<2 {
+                                        kernel[((ci * o + oi) * 2 + a) * 2 + b] =
+                                            weight[((oi * c + ci) * 4 + 3 - 2 * a - r) * 4 + 3 - 2 * b - q]
+                                    }
+                                }
+                            }
+                        }
                         try WinogradConvolution<WinogradF2x2>(phase, origin: (1 - r, 1 - q))
                             .forward(image: outGrad, weight: kernel, out: phases + (2 * r + q) * plane)
                     }
@@ -72,7 +90,9 @@ extension ConvGeometry {
     }
 
     /// weightGrad = the weight gradient of `phaseForward`.
-    func phaseBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func phaseBackwardWeight(
+        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         try withPhaseBuffers { phases, s, dw in
             splitPhases(image, into: s)
             try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw)
@@ -82,8 +102,10 @@ extension ConvGeometry {
 
     /// `phaseForward` and `phaseBackwardWeight` of the same image (conv-transpose's backward needs both), splitting
     /// the image into phases once.
-    func phaseForwardAndBackwardWeight(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
-                                       out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func phaseForwardAndBackwardWeight(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
+        out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         try withPhaseBuffers { phases, s, w in
             splitPhases(image, into: s)
             permuteKernels(weight, into: w, toPhases: true)
@@ -100,8 +122,13 @@ extension ConvGeometry {
         let (h, w, hp, wp) = (inHeight, inWidth, inHeight / 2 + 1, inWidth / 2 + 1)
         parallelFor(batch * inChannels, costPerItem: 4 * hp * wp) { nc in
             let src = x + nc * h * w, phases = s + nc * 4 * hp * wp
-            @inline(__always) func row(_ r: Int, _ q: Int, _ py: Int) -> UnsafeMutablePointer<Float> { phases + ((2 * r + q) * hp + py) * wp }
-            for q in 0..<2 { row(0, q, 0).update(repeating: 0, count: wp); row(1, q, hp - 1).update(repeating: 0, count: wp) }
+            @inline(__always) func row(_ r: Int, _ q: Int, _ py: Int) -> UnsafeMutablePointer<Float> {
+                phases + ((2 * r + q) * hp + py) * wp
+            }
+            for q in 0..<2 {
+                row(0, q, 0).update(repeating: 0, count: wp)
+                row(1, q, hp - 1).update(repeating: 0, count: wp)
+            }
             for y in 0..<h {
                 let (py, r) = ((y + 1) / 2, (y + 1) % 2)
                 let (q0, q1) = (row(r, 0, py), row(r, 1, py))  // image columns 2X - 1 and 2X
@@ -130,10 +157,17 @@ extension ConvGeometry {
     /// 4c + 2r + q), or back.
     private func permuteKernels(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, toPhases: Bool) {
         for oc in 0..<(outChannels * inChannels) {
-            for r in 0..<2 { for q in 0..<2 { for a in 0..<2 { for b in 0..<2 {
-                let full = oc * 16 + (2 * a + r) * 4 + 2 * b + q, phase = (oc * 4 + 2 * r + q) * 4 + 2 * a + b
-                if toPhases { to[phase] = from[full] } else { to[full] = from[phase] }
-            } } } }
+            for r in 0..<2 {
+                for q in 0..<2 {
+                    for a in 0..<2 {
+                        for b in 0..<2 {
+                            let full = oc * 16 + (2 * a + r) * 4 + 2 * b + q,
+                                phase = (oc * 4 + 2 * r + q) * 4 + 2 * a + b
+                            if toPhases { to[phase] = from[full] } else { to[full] = from[phase] }
+                        }
+                    }
+                }
+            }
         }
     }
 }

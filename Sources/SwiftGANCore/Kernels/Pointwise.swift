@@ -7,16 +7,20 @@ enum Pointwise {
     }
 
     /// out[i] = f(a[i], b[i]).
-    static func zip<F: BinaryFunction>(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                                       _ n: Int, _ f: F) {
+    static func zip<F: BinaryFunction>(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        _ n: Int, _ f: F
+    ) {
         nonisolated(unsafe) let a = a, b = b, out = out
         parallelRanges(n) { r in for i in r { out[i] = f(a[i], b[i]) } }
     }
 
     /// out = f(a, b) with numpy broadcasting; `aStrides`/`bStrides` are the inputs' strides in the output's
     /// rank, 0 along broadcast dimensions.
-    static func broadcastZip<F: BinaryFunction>(_ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
-                                                _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int], _ f: F) {
+    static func broadcastZip<F: BinaryFunction>(
+        _ a: UnsafePointer<Float>, _ aStrides: [Int], _ b: UnsafePointer<Float>,
+        _ bStrides: [Int], _ out: UnsafeMutablePointer<Float>, _ shape: [Int], _ f: F
+    ) {
         let rank = shape.count
         let inner = rank == 0 ? 1 : shape[rank - 1]
         let sa = rank == 0 ? 0 : aStrides[rank - 1], sb = rank == 0 ? 0 : bStrides[rank - 1]
@@ -40,7 +44,9 @@ enum Pointwise {
     /// Sums x (of `shape`) into out (zeroed by the caller), whose strides in x's rank are `outStrides`
     /// (0 along reduced dimensions). Runs of up to 4096 values are summed with SIMD; a total over everything adds
     /// those partial sums in double precision.
-    static func reduceSum(_ x: UnsafePointer<Float>, _ shape: [Int], _ out: UnsafeMutablePointer<Float>, _ outStrides: [Int]) {
+    static func reduceSum(
+        _ x: UnsafePointer<Float>, _ shape: [Int], _ out: UnsafeMutablePointer<Float>, _ outStrides: [Int]
+    ) {
         let rank = shape.count
         let count = shape.reduce(1, *)
         if count == 0 { return }
@@ -55,7 +61,9 @@ enum Pointwise {
                 parallelFor(chunks, costPerItem: 1 << 20) { c in
                     let start = c * count / chunks, end = (c + 1) * count / chunks
                     var s: Double = 0
-                    for block in Swift.stride(from: start, to: end, by: 4096) { s += Double(sum(x + block, Swift.min(4096, end - block))) }
+                    for block in Swift.stride(from: start, to: end, by: 4096) {
+                        s += Double(sum(x + block, Swift.min(4096, end - block)))
+                    }
                     p[c] = s
                 }
             }

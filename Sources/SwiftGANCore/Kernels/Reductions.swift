@@ -38,7 +38,12 @@ func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
 @inline(__always)
 func squaredDeviations(_ a: UnsafePointer<Float>, _ m: Float, _ n: Int) -> Float {
     let mv = SIMD8<Float>(repeating: m)
-    return reduce(n, { let d = load(a, $0) - mv; return d * d }, { (a[$0] - m) * (a[$0] - m) })
+    return reduce(
+        n,
+        {
+            let d = load(a, $0) - mv
+            return d * d
+        }, { (a[$0] - m) * (a[$0] - m) })
 }
 
 /// sum of g[i] * (a[i] - m).

@@ -9,7 +9,10 @@ struct SeparableResample {
         var start: [Int] = [0], index: [Int] = [], weight: [Float] = []
         var outputs: Int { start.count - 1 }
         mutating func add(_ taps: [(Int, Float)]) {
-            for (i, w) in taps { index.append(i); weight.append(w) }
+            for (i, w) in taps {
+                index.append(i)
+                weight.append(w)
+            }
             start.append(index.count)
         }
         /// Raw views of the taps for the kernels' inner loops.
@@ -17,9 +20,13 @@ struct SeparableResample {
             let start: UnsafeBufferPointer<Int>, index: UnsafeBufferPointer<Int>, weight: UnsafeBufferPointer<Float>
         }
         func withTaps<R>(_ body: (Taps) -> R) -> R {
-            start.withUnsafeBufferPointer { s in index.withUnsafeBufferPointer { i in weight.withUnsafeBufferPointer { w in
-                body(Taps(start: s, index: i, weight: w))
-            } } }
+            start.withUnsafeBufferPointer { s in
+                index.withUnsafeBufferPointer { i in
+                    weight.withUnsafeBufferPointer { w in
+                        body(Taps(start: s, index: i, weight: w))
+                    }
+                }
+            }
         }
 
         /// A run of outputs that copy consecutive inputs (`source` nil: outputs that read nothing, so are zero).
@@ -36,7 +43,9 @@ struct SeparableResample {
                 guard taps == 0 || (taps == 1 && weight[start[o]] == 1) else { return nil }
                 let source = taps == 1 ? index[start[o]] : nil
                 if let last = runs.last, last.output + last.count == o,
-                   (last.source == nil && source == nil) || (last.source.map { $0 + last.count } == source && source != nil) {
+                    (last.source == nil && source == nil)
+                        || (last.source.map { $0 + last.count } == source && source != nil)
+                {
                     runs[runs.count - 1] = Run(output: last.output, source: last.source, count: last.count + 1)
                 } else {
                     runs.append(Run(output: o, source: source, count: 1))
@@ -65,75 +74,86 @@ struct SeparableResample {
     func forward(_ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, out = out
         let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
-        rows.withTaps { ry in cols.withTaps { cx in
-            forEachChunk(planes: planes) { range, tmp in
-                for p in range {
-                    let src = x + p * inH * inW, dst = out + p * outH * outW
-                    for iy in 0..<inH {
-                        let srow = src + iy * inW, trow = tmp + iy * outW
-                        if let runs {
-                            for run in runs {
-                                if let source = run.source {
-                                    (trow + run.output).update(from: srow + source, count: run.count)
-                                } else {
-                                    (trow + run.output).update(repeating: 0, count: run.count)
+        rows.withTaps { ry in
+            cols.withTaps { cx in
+                forEachChunk(planes: planes) { range, tmp in
+                    for p in range {
+                        let src = x + p * inH * inW, dst = out + p * outH * outW
+                        for iy in 0..<inH {
+                            let srow = src + iy * inW, trow = tmp + iy * outW
+                            if let runs {
+                                for run in runs {
+                                    if let source = run.source {
+                                        (trow + run.output).update(from: srow + source, count: run.count)
+                                    } else {
+                                        (trow + run.output).update(repeating: 0, count: run.count)
+                                    }
                                 }
+                                continue
                             }
-                            continue
+                            for ox in 0..<outW {
+                                var s: Float = 0
+                                for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
+                                trow[ox] = s
+                            }
                         }
-                        for ox in 0..<outW {
-                            var s: Float = 0
-                            for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
-                            trow[ox] = s
-                        }
-                    }
-                    for oy in 0..<outH {
-                        let drow = dst + oy * outW
-                        let (lo, hi) = (ry.start[oy], ry.start[oy + 1])
-                        guard lo < hi else { drow.update(repeating: 0, count: outW); continue }
-                        let t0 = tmp + ry.index[lo] * outW, w0 = ry.weight[lo]
-                        for ox in 0..<outW { drow[ox] = w0 * t0[ox] }
-                        for t in (lo + 1)..<hi {
-                            let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
-                            for ox in 0..<outW { drow[ox] += w * trow[ox] }
+                        for oy in 0..<outH {
+                            let drow = dst + oy * outW
+                            let (lo, hi) = (ry.start[oy], ry.start[oy + 1])
+                            guard lo < hi else {
+                                drow.update(repeating: 0, count: outW)
+                                continue
+                            }
+                            let t0 = tmp + ry.index[lo] * outW, w0 = ry.weight[lo]
+                            for ox in 0..<outW { drow[ox] = w0 * t0[ox] }
+                            for t in (lo + 1)..<hi {
+                                let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
+                                for ox in 0..<outW { drow[ox] += w * trow[ox] }
+                            }
                         }
                     }
                 }
             }
-        } }
+        }
     }
 
     /// The adjoint: gx = resample^T(g), overwriting gx. The transpose of `forward`'s two passes in reverse order.
     func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let g = g, gx = gx
         let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
-        rows.withTaps { ry in cols.withTaps { cx in
-            forEachChunk(planes: planes) { range, tmp in
-                for p in range {
-                    let src = g + p * outH * outW, dst = gx + p * inH * inW
-                    tmp.update(repeating: 0, count: inH * outW)
-                    for oy in 0..<outH {
-                        let grow = src + oy * outW
-                        for t in ry.start[oy]..<ry.start[oy + 1] {
-                            let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
-                            for ox in 0..<outW { trow[ox] += w * grow[ox] }
+        rows.withTaps { ry in
+            cols.withTaps { cx in
+                forEachChunk(planes: planes) { range, tmp in
+                    for p in range {
+                        let src = g + p * outH * outW, dst = gx + p * inH * inW
+                        tmp.update(repeating: 0, count: inH * outW)
+                        for oy in 0..<outH {
+                            let grow = src + oy * outW
+                            for t in ry.start[oy]..<ry.start[oy + 1] {
+                                let trow = tmp + ry.index[t] * outW, w = ry.weight[t]
+                                for ox in 0..<outW { trow[ox] += w * grow[ox] }
+                            }
                         }
-                    }
-                    dst.update(repeating: 0, count: inH * inW)
-                    for iy in 0..<inH {
-                        let trow = tmp + iy * outW, drow = dst + iy * inW
-                        if let runs {
-                            for run in runs { if let source = run.source { addFloats(trow + run.output, into: drow + source, run.count) } }
-                            continue
-                        }
-                        for ox in 0..<outW {
-                            let v = trow[ox]
-                            for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
+                        dst.update(repeating: 0, count: inH * inW)
+                        for iy in 0..<inH {
+                            let trow = tmp + iy * outW, drow = dst + iy * inW
+                            if let runs {
+                                for run in runs {
+                                    if let source = run.source {
+                                        addFloats(trow + run.output, into: drow + source, run.count)
+                                    }
+                                }
+                                continue
+                            }
+                            for ox in 0..<outW {
+                                let v = trow[ox]
+                                for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
+                            }
                         }
                     }
                 }
             }
-        } }
+        }
     }
 }
 
@@ -162,7 +182,10 @@ struct FIRResample: Equatable {
         }
     }
 
-    func forward(_ x: UnsafePointer<Float>, filter: UnsafePointer<Float>, gain: Float, planes: Int, out: UnsafeMutablePointer<Float>) {
+    func forward(
+        _ x: UnsafePointer<Float>, filter: UnsafePointer<Float>, gain: Float, planes: Int,
+        out: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let x = x, out = out, filter = filter
         let r = self, oh = outHeight, ow = outWidth
         parallelFor(planes, costPerItem: oh * ow * filterHeight * filterWidth) { p in
@@ -177,7 +200,10 @@ struct FIRResample: Equatable {
         }
     }
 
-    func adjoint(_ g: UnsafePointer<Float>, filter: UnsafePointer<Float>, gain: Float, planes: Int, out gx: UnsafeMutablePointer<Float>) {
+    func adjoint(
+        _ g: UnsafePointer<Float>, filter: UnsafePointer<Float>, gain: Float, planes: Int,
+        out gx: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let g = g, gx = gx, filter = filter
         let r = self, oh = outHeight, ow = outWidth
         parallelFor(planes, costPerItem: oh * ow * filterHeight * filterWidth) { p in

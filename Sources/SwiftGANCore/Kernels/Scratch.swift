@@ -22,7 +22,9 @@ enum Scratch {
     private static func take(_ count: Int) throws -> Storage {
         pthread_mutex_lock(&mutex)
         var best: Int? = nil
-        for (i, s) in cache.enumerated() where s.count >= count && (best == nil || s.count < cache[best!].count) { best = i }
+        for (i, s) in cache.enumerated() where s.count >= count && (best == nil || s.count < cache[best!].count) {
+            best = i
+        }
         let found = best.map { cache.remove(at: $0) }
         pthread_mutex_unlock(&mutex)
         return try found ?? Storage(uninitialized: count)

@@ -29,7 +29,14 @@ import CShim
         let ((e0, o0), (e1, o1), (e2, o2), (e3, o3)) = (split(a0, a1), split(a2, a3), split(a4, a5), split(a6, a7))
         (a0, a1, a2, a3, a4, a5, a6, a7) = (e0, e1, e2, e3, o0, o1, o2, o3)
     }
-    out(0, a0); out(1, a1); out(2, a2); out(3, a3); out(4, a4); out(5, a5); out(6, a6); out(7, a7)
+    out(0, a0)
+    out(1, a1)
+    out(2, a2)
+    out(3, a3)
+    out(4, a4)
+    out(5, a5)
+    out(6, a6)
+    out(7, a7)
 }
 
 /// a * b + c: one fused multiply-add where the target CPU has FMA, a multiply and an add where it has not (C may
@@ -40,8 +47,10 @@ import CShim
 
 /// Splits line[0..<count] by the parity of col + shift: element col goes to even[(col + shift) / 2] when col + shift
 /// is even, else to odd[(col + shift) / 2]. Sixteen at a time, as the even and odd halves of one vector.
-@inline(__always) func deinterleave(_ line: UnsafePointer<Float>, _ count: Int, shift: Int,
-                                    even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+@inline(__always) func deinterleave(
+    _ line: UnsafePointer<Float>, _ count: Int, shift: Int,
+    even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>
+) {
     // Even columns 2m land in a[m + shift / 2], odd columns 2m + 1 in b[m + (shift + 1) / 2].
     let (a, b) = shift & 1 == 0 ? (even, odd) : (odd, even)
     let (oa, ob) = (shift >> 1, (shift + 1) >> 1)
@@ -59,8 +68,10 @@ import CShim
 
 /// line[col] = (col even ? even : odd)[col / 2] for col below count: the inverse of `deinterleave` with shift 0;
 /// with `adding`, line[col] += that instead.
-@inline(__always) func interleave(_ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
-                                  into line: UnsafeMutablePointer<Float>, adding: Bool = false) {
+@inline(__always) func interleave(
+    _ even: UnsafePointer<Float>, _ odd: UnsafePointer<Float>, _ count: Int,
+    into line: UnsafeMutablePointer<Float>, adding: Bool = false
+) {
     var m = 0
     while 2 * m + 16 <= count {
         var v = SIMD16<Float>()
@@ -77,11 +88,15 @@ import CShim
 }
 
 /// dst[k] = src[k] for k below count, cleared where mask[k] is 0 (mask nil: all kept; masks are all-ones or zero).
-@inline(__always) func maskedCopy(_ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+@inline(__always) func maskedCopy(
+    _ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int
+) {
     guard let mask else { return dst.update(from: src, count: count) }
     var k = 0
     while k + 8 <= count {
-        let bits = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self) & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
+        let bits =
+            UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self)
+            & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
         UnsafeMutableRawPointer(dst + k).storeBytes(of: bits, as: SIMD8<UInt32>.self)
         k += 8
     }
@@ -92,11 +107,15 @@ import CShim
 }
 
 /// dst[k] += src[k] for k below count where mask[k] is not 0 (mask nil: everywhere).
-@inline(__always) func maskedAdd(_ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int) {
+@inline(__always) func maskedAdd(
+    _ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int
+) {
     guard let mask else { return addFloats(src, into: dst, count) }
     var k = 0
     while k + 8 <= count {
-        let bits = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self) & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
+        let bits =
+            UnsafeRawPointer(src + k).loadUnaligned(as: SIMD8<UInt32>.self)
+            & UnsafeRawPointer(mask + k).loadUnaligned(as: SIMD8<UInt32>.self)
         store8(load8(dst + k) + unsafeBitCast(bits, to: SIMD8<Float>.self), dst + k)
         k += 8
     }

@@ -12,7 +12,9 @@ import Glibc
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
     /// out = conv(image, weight) (no bias).
-    func winogradForward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
+    func winogradForward(
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) throws {
         if kernelHeight == 3 {
             try WinogradConvolution<WinogradF2x3>(self).forward(image: image, weight: weight, out: out)
         } else {
@@ -21,20 +23,28 @@ extension ConvGeometry {
     }
 
     /// imageGrad = conv^T(outGrad, weight).
-    func winogradBackwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    func winogradBackwardData(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         if kernelHeight == 3 {
-            try WinogradConvolution<WinogradF2x3>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+            try WinogradConvolution<WinogradF2x3>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         } else {
-            try WinogradConvolution<WinogradF2x2>(self).backwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+            try WinogradConvolution<WinogradF2x2>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         }
     }
 
     /// weightGrad = the adjoint of the forward algorithm in the weight.
-    func winogradBackwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func winogradBackwardWeight(
+        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         if kernelHeight == 3 {
-            try WinogradConvolution<WinogradF2x3>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+            try WinogradConvolution<WinogradF2x3>(self).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
         } else {
-            try WinogradConvolution<WinogradF2x2>(self).backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
+            try WinogradConvolution<WinogradF2x2>(self).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
     }
 }
@@ -62,23 +72,35 @@ enum WinogradF2x3: WinogradAlgorithm {
     static let taps = 3
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
-        out(0, d0 - d2); out(1, d1 + d2); out(2, d2 - d1); out(3, d1 - d3)
+        out(0, d0 - d2)
+        out(1, d1 + d2)
+        out(2, d2 - d1)
+        out(3, d1 - d3)
     }
     @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (g0, g1, g2) = (g(0), g(1), g(2))
-        out(0, g0); out(1, 0.5 * (g0 + g1 + g2)); out(2, 0.5 * (g0 - g1 + g2)); out(3, g2)
+        out(0, g0)
+        out(1, 0.5 * (g0 + g1 + g2))
+        out(2, 0.5 * (g0 - g1 + g2))
+        out(3, g2)
     }
     @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (u0, u1, u2, u3) = (u(0), u(1), u(2), u(3))
-        out(0, u0 + 0.5 * (u1 + u2)); out(1, 0.5 * (u1 - u2)); out(2, 0.5 * (u1 + u2) + u3)
+        out(0, u0 + 0.5 * (u1 + u2))
+        out(1, 0.5 * (u1 - u2))
+        out(2, 0.5 * (u1 + u2) + u3)
     }
     @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (m0, m1, m2, m3) = (m(0), m(1), m(2), m(3))
-        out(0, m0 + m1 + m2); out(1, m1 - m2 - m3)
+        out(0, m0 + m1 + m2)
+        out(1, m1 - m2 - m3)
     }
     @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (y0, y1) = (y(0), y(1))
-        out(0, y0); out(1, y0 + y1); out(2, y0 - y1); out(3, -y1)
+        out(0, y0)
+        out(1, y0 + y1)
+        out(2, y0 - y1)
+        out(3, -y1)
     }
 }
 
@@ -87,23 +109,31 @@ enum WinogradF2x2: WinogradAlgorithm {
     static let taps = 2
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2) = (d(0), d(1), d(2))
-        out(0, d0 - d1); out(1, d1); out(2, d2 - d1)
+        out(0, d0 - d1)
+        out(1, d1)
+        out(2, d2 - d1)
     }
     @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (g0, g1) = (g(0), g(1))
-        out(0, g0); out(1, g0 + g1); out(2, g1)
+        out(0, g0)
+        out(1, g0 + g1)
+        out(2, g1)
     }
     @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (u0, u1, u2) = (u(0), u(1), u(2))
-        out(0, u0 + u1); out(1, u1 + u2)
+        out(0, u0 + u1)
+        out(1, u1 + u2)
     }
     @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (m0, m1, m2) = (m(0), m(1), m(2))
-        out(0, m0 + m1); out(1, m1 + m2)
+        out(0, m0 + m1)
+        out(1, m1 + m2)
     }
     @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (y0, y1) = (y(0), y(1))
-        out(0, y0); out(1, y0 + y1); out(2, y1)
+        out(0, y0)
+        out(1, y0 + y1)
+        out(2, y1)
     }
 }
 
@@ -150,7 +180,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The leading dimension of a chunk's transformed matrices: its columns plus one vector, so the transforms of the
-    /// row layout always move whole vectors (lanes past a row's last tile land where the next row, or the padding, goes).
+    /// row layout always move whole vectors (lanes past a row's last tile land where the next row, or the padding,
+    /// goes).
     private func chunkStride(_ count: Int) -> Int { columns(count) + 8 }
 
     /// Runs body(first unit, units) over the chunks.
@@ -174,10 +205,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
                 for j in 0..<r {
-                    Algorithm.kernel({ i in load8(buffer + (i * r + j) * c + ci, n) }, { a, v in store8(v, rows + (a * r + j) * 8) })
+                    Algorithm.kernel(
+                        { i in load8(buffer + (i * r + j) * c + ci, n) }, { a, v in store8(v, rows + (a * r + j) * 8) })
                 }
                 for a in 0..<alpha {
-                    Algorithm.kernel({ j in load8(rows + (a * r + j) * 8) }, { b, v in store8(v, dst + (a * alpha + b) * plane + ci, n) })
+                    Algorithm.kernel(
+                        { j in load8(rows + (a * r + j) * 8) },
+                        { b, v in store8(v, dst + (a * alpha + b) * plane + ci, n) })
                 }
             }
         }
@@ -192,10 +226,14 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
                 for b in 0..<alpha {
-                    Algorithm.kernelAdjoint({ a in load8(src + (a * alpha + b) * plane + ci, n) }, { k, v in store8(v, rows + (k * alpha + b) * 8) })
+                    Algorithm.kernelAdjoint(
+                        { a in load8(src + (a * alpha + b) * plane + ci, n) },
+                        { k, v in store8(v, rows + (k * alpha + b) * 8) })
                 }
                 for k in 0..<r {
-                    Algorithm.kernelAdjoint({ b in load8(rows + (k * alpha + b) * 8) }, { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
+                    Algorithm.kernelAdjoint(
+                        { b in load8(rows + (k * alpha + b) * 8) },
+                        { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
                 }
             }
             transposeTaps(buffer, channels: c, taps: taps, into: gw + oi * c * taps, toTaps: false)
@@ -205,7 +243,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// V[xi, c, t] = (B^T d B)[xi] for the input tile d (zero outside the image) of every tile t of tile rows
     /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles in
     /// a row is a few contiguous vector loops: column j of tile t is (j even ? even : odd)[t + j / 2].
-    private func transformInput(_ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>) {
+    private func transformInput(
+        _ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>
+    ) {
         if samplesInLanes { return transformInputSamples(image, r0, rows, into: v) }
         nonisolated(unsafe) let (x, v) = (image, v)
         let g = geometry, c = g.inChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = c * ld
@@ -225,13 +265,16 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     deinterleave(src + y * g.inWidth, g.inWidth, shift: origin.left, even: di, odd: di + half)
                 }
                 forEachVector(2 * half) { k in
-                    Algorithm.input({ i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
+                    Algorithm.input(
+                        { i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
                 }
                 for a in 0..<alpha {
                     let even = q + a * stride, odd = even + half
                     let dst = v + (a * alpha) * plane + ci * ld + row * tc
                     forEachVector(tc) { t in
-                        Algorithm.input({ j in load8((j & 1 == 0 ? even : odd) + t + j / 2) }, { b, value in store8(value, dst + b * plane + t) })
+                        Algorithm.input(
+                            { j in load8((j & 1 == 0 ? even : odd) + t + j / 2) },
+                            { b, value in store8(value, dst + b * plane + t) })
                     }
                 }
             }
@@ -239,7 +282,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The output tiles of tile rows r0..<r0+rows: A^T m A for m = M[., o, t], keeping the part inside the output.
-    private func transformOutput(_ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>) {
+    private func transformOutput(
+        _ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         if samplesInLanes { return transformOutputSamples(m, r0, rows, into: out) }
         nonisolated(unsafe) let (m, y) = (m, out)
         let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
@@ -252,12 +297,16 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 let src = m + oi * ld + row * tc
                 for j in 0..<alpha {
                     forEachVector(tc) { t in
-                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane + t) }, { s, value in store8(value, p + (s * alpha + j) * stride + t) })
+                        Algorithm.output(
+                            { i in load8(src + (i * alpha + j) * plane + t) },
+                            { s, value in store8(value, p + (s * alpha + j) * stride + t) })
                     }
                 }
                 for s in 0..<2 where 2 * ty + s < g.outHeight {
                     forEachVector(tc) { t in
-                        Algorithm.output({ j in load8(p + (s * alpha + j) * stride + t) }, { b, value in store8(value, (b == 0 ? e : f) + t) })
+                        Algorithm.output(
+                            { j in load8(p + (s * alpha + j) * stride + t) },
+                            { b, value in store8(value, (b == 0 ? e : f) + t) })
                     }
                     let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
                     interleave(e, f, g.outWidth, into: dst)
@@ -268,7 +317,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// dM[xi, o, t] = (A y A^T)[xi] for the 2x2 output-gradient tile y (zero outside the output) of every tile of
     /// tile rows r0..<r0+rows: the adjoint of `transformOutput`.
-    private func transformOutputAdjoint(_ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>) {
+    private func transformOutputAdjoint(
+        _ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>
+    ) {
         if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
@@ -281,42 +332,57 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 e.update(repeating: 0, count: 4 * stride)
                 for s in 0..<2 where 2 * ty + s < g.outHeight {
                     let es = e + 2 * s * stride
-                    deinterleave(gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, g.outWidth, shift: 0, even: es, odd: es + stride)
+                    deinterleave(
+                        gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, g.outWidth, shift: 0, even: es,
+                        odd: es + stride)
                 }
                 let dst = dm + oi * ld + row * tc
                 forEachVector(tc) { t in
                     for s in 0..<2 {
-                        Algorithm.outputAdjoint({ l in load8(e + (2 * s + l) * stride + t) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
+                        Algorithm.outputAdjoint(
+                            { l in load8(e + (2 * s + l) * stride + t) },
+                            { j, value in store8(value, columns + (s * alpha + j) * 8) })
                     }
                     for j in 0..<alpha {
-                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane + t) })
+                        Algorithm.outputAdjoint(
+                            { s in load8(columns + (s * alpha + j) * 8) },
+                            { i, value in store8(value, dst + (i * alpha + j) * plane + t) })
                     }
                 }
             }
         }
     }
 
-    // The sample layout. Each (sample block, channel) pair is one parallel work item: its eight planes are gathered into
-    // a [rows][columns][8] buffer (zero outside the plane), every tile is transformed with whole vectors from there, and
-    // output planes are scattered back from such a buffer.
+    // The sample layout. Each (sample block, channel) pair is one parallel work item: its eight planes are gathered
+    // into a [rows][columns][8] buffer (zero outside the plane), every tile is transformed with whole vectors from
+    // there, and output planes are scattered back from such a buffer.
 
     /// V as `transformInput` describes, for sample blocks b0..<b0+blocks.
-    private func transformInputSamples(_ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>) {
+    private func transformInputSamples(
+        _ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = c * ld
+        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
+            plane = c * ld
         let (rows, cols) = (2 * tr + r - 1, 2 * tc + r - 1)  // the padded input the tiles read
-        forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) { block, ci, local, q, first in
-            gatherLanes(x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
-                        top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
+        forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) {
+            block, ci, local, q, first in
+            gatherLanes(
+                x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
+                top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
             var dst = v + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     let d = local + (2 * ty * cols + 2 * tx) * 8
                     for i in 0..<alpha {
-                        Algorithm.input({ j in load8(d + (i * cols + j) * 8) }, { b, value in store8(value, q + (i * alpha + b) * 8) })
+                        Algorithm.input(
+                            { j in load8(d + (i * cols + j) * 8) },
+                            { b, value in store8(value, q + (i * alpha + b) * 8) })
                     }
                     for b in 0..<alpha {
-                        Algorithm.input({ i in load8(q + (i * alpha + b) * 8) }, { a, value in store8(value, dst + (a * alpha + b) * plane) })
+                        Algorithm.input(
+                            { i in load8(q + (i * alpha + b) * 8) },
+                            { a, value in store8(value, dst + (a * alpha + b) * plane) })
                     }
                     dst += 8
                 }
@@ -325,46 +391,62 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The output as `transformOutput` describes, for sample blocks b0..<b0+blocks.
-    private func transformOutputSamples(_ m: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>) {
+    private func transformOutputSamples(
+        _ m: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let (m, y) = (m, out)
-        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
+            plane = o * ld
         let (rows, cols) = (2 * tr, 2 * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, p, first in
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) {
+            block, oi, local, p, first in
             var src = m + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for j in 0..<alpha {
-                        Algorithm.output({ i in load8(src + (i * alpha + j) * plane) }, { s, value in store8(value, p + (s * alpha + j) * 8) })
+                        Algorithm.output(
+                            { i in load8(src + (i * alpha + j) * plane) },
+                            { s, value in store8(value, p + (s * alpha + j) * 8) })
                     }
                     for s in 0..<2 {
                         let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
-                        Algorithm.output({ j in load8(p + (s * alpha + j) * 8) }, { b, value in store8(value, row + b * 8) })
+                        Algorithm.output(
+                            { j in load8(p + (s * alpha + j) * 8) }, { b, value in store8(value, row + b * 8) })
                     }
                     src += 8
                 }
             }
-            scatterLanes(local, rows: rows, cols: cols, into: y, sample0: (b0 + block) * 8, channel: oi, channels: o,
-                         height: g.outHeight, width: g.outWidth)
+            scatterLanes(
+                local, rows: rows, cols: cols, into: y, sample0: (b0 + block) * 8, channel: oi, channels: o,
+                height: g.outHeight, width: g.outWidth)
         }
     }
 
     /// dM as `transformOutputAdjoint` describes, for sample blocks b0..<b0+blocks.
-    private func transformOutputAdjointSamples(_ outGrad: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into dm: UnsafeMutablePointer<Float>) {
+    private func transformOutputAdjointSamples(
+        _ outGrad: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into dm: UnsafeMutablePointer<Float>
+    ) {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
-        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks), plane = o * ld
+        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
+            plane = o * ld
         let (rows, cols) = (2 * tr, 2 * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) { block, oi, local, columns, first in
-            gatherLanes(gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
-                        top: 0, left: 0, into: local, rows: rows, cols: cols)
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) {
+            block, oi, local, columns, first in
+            gatherLanes(
+                gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
+                top: 0, left: 0, into: local, rows: rows, cols: cols)
             var dst = dm + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for s in 0..<2 {
                         let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
-                        Algorithm.outputAdjoint({ l in load8(row + l * 8) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
+                        Algorithm.outputAdjoint(
+                            { l in load8(row + l * 8) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
                     }
                     for j in 0..<alpha {
-                        Algorithm.outputAdjoint({ s in load8(columns + (s * alpha + j) * 8) }, { i, value in store8(value, dst + (i * alpha + j) * plane) })
+                        Algorithm.outputAdjoint(
+                            { s in load8(columns + (s * alpha + j) * 8) },
+                            { i, value in store8(value, dst + (i * alpha + j) * plane) })
                     }
                     dst += 8
                 }
@@ -373,12 +455,16 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// Runs body(block, channel, local, work, first) in parallel for sample blocks 0..<blocks of a chunk and every one
-    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is where the block's first
-    /// tile lies in the channel's row of a transformed matrix ([., channels, ld]). `cost`: operations per tile entry.
-    private func forEachBlockAndChannel(_ blocks: Int, channels: Int, ld: Int, rows: Int, cols: Int, extra: Int, cost: Int,
-                                        _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is where the block's
+    /// first tile lies in the channel's row of a transformed matrix ([., channels, ld]). `cost`: operations per tile
+    /// entry.
+    private func forEachBlockAndChannel(
+        _ blocks: Int, channels: Int, ld: Int, rows: Int, cols: Int, extra: Int, cost: Int,
+        _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) {
         let tiles = tileRows * tileCols
-        forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) { item, buffer in
+        forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) {
+            item, buffer in
             let (block, channel) = (item / channels, item % channels)
             body(block, channel, buffer, buffer + rows * cols * 8, channel * ld + block * tiles * 8)
         }
@@ -387,8 +473,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// local[((y + top) * cols + x + left) * 8 + lane] = plane (sample0 + lane, channel)[y, x] of an [N, C, H, W]
     /// tensor, zero for samples past the batch and outside the plane; rows x cols covers the part that is read.
     /// Eight columns of the eight planes at a time, transposed.
-    private func gatherLanes(_ t: UnsafePointer<Float>, sample0: Int, channel: Int, channels: Int, height: Int, width: Int,
-                             top: Int, left: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    private func gatherLanes(
+        _ t: UnsafePointer<Float>, sample0: Int, channel: Int, channels: Int, height: Int, width: Int,
+        top: Int, left: Int, into local: UnsafeMutablePointer<Float>, rows: Int, cols: Int
+    ) {
         local.update(repeating: 0, count: rows * cols * 8)
         let (h, w) = (Swift.min(height, rows - top), Swift.min(width, cols - left))
         let lanes = Swift.min(8, geometry.batch - sample0), src = t + (sample0 * channels + channel) * height * width
@@ -397,21 +485,27 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             let line = local + ((y + top) * cols + left) * 8
             for x in Swift.stride(from: 0, to: w, by: 8) {
                 let n = Swift.min(8, w - x), at = src + y * width + x
-                transpose8({ l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() }, { j, v in if j < n { store8(v, line + (x + j) * 8) } })
+                transpose8(
+                    { l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() },
+                    { j, v in if j < n { store8(v, line + (x + j) * 8) } })
             }
         }
     }
 
     /// The inverse of `gatherLanes` with no padding, for samples inside the batch.
-    private func scatterLanes(_ local: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>, sample0: Int,
-                              channel: Int, channels: Int, height: Int, width: Int) {
+    private func scatterLanes(
+        _ local: UnsafePointer<Float>, rows: Int, cols: Int, into t: UnsafeMutablePointer<Float>, sample0: Int,
+        channel: Int, channels: Int, height: Int, width: Int
+    ) {
         let lanes = Swift.min(8, geometry.batch - sample0), dst = t + (sample0 * channels + channel) * height * width
         let sampleStride = channels * height * width
         for y in 0..<height {
             let line = local + y * cols * 8
             for x in Swift.stride(from: 0, to: width, by: 8) {
                 let n = Swift.min(8, width - x), at = dst + y * width + x
-                transpose8({ j in j < n ? load8(line + (x + j) * 8) : SIMD8() }, { l, v in if l < lanes { store8(v, at + l * sampleStride, n) } })
+                transpose8(
+                    { j in j < n ? load8(line + (x + j) * 8) : SIMD8() },
+                    { l, v in if l < lanes { store8(v, at + l * sampleStride, n) } })
             }
         }
     }
@@ -422,11 +516,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The alpha^2 products of one chunk: C_xi = op(A_xi') op(B_xi), each single-threaded and spread over the threads
-    /// (in row or column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do not).
-    /// With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped (see
-    /// `backwardData`); otherwise xi' = xi.
-    private func gemms(flippedA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand,
-                       beta: Float = 0, c: Operand) {
+    /// (in row or column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do
+    /// not). With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped
+    /// (see `backwardData`); otherwise xi' = xi.
+    private func gemms(
+        flippedA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a: Operand, b: Operand,
+        beta: Float = 0, c: Operand
+    ) {
         // A product split in parts splits its larger side, so that the smaller operand is the one packed by every part.
         let splitRows = m > n
         let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, (splitRows ? m : n) / 16))
@@ -444,17 +540,22 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 bBlock += transB ? lo * b.ld : lo
                 cBlock += lo
             }
-            cblas_sgemm(CblasRowMajor, flippedA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(splitRows ? hi - lo : m), Int32(splitRows ? n : hi - lo), Int32(k), 1, aBlock, Int32(a.ld),
-                        bBlock, Int32(b.ld), beta, cBlock, Int32(c.ld))
+            cblas_sgemm(
+                CblasRowMajor, flippedA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(splitRows ? hi - lo : m), Int32(splitRows ? n : hi - lo), Int32(k), 1, aBlock, Int32(a.ld),
+                bBlock, Int32(b.ld), beta, cBlock, Int32(c.ld))
         }
     }
 
     /// Runs body(U) with the transformed weights: kept from an earlier call when the weight is one that a
     /// `WinogradWeightCache` scope declared constant, else computed into scratch.
-    private func withTransformedWeights(_ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+    private func withTransformedWeights(
+        _ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void
+    ) throws {
         let count = products * geometry.outChannels * geometry.inChannels
-        if let u = try WinogradWeightCache.transformed(weight, count: count, taps: r, { transformWeights(weight, into: $0) }) {
+        if let u = try WinogradWeightCache.transformed(
+            weight, count: count, taps: r, { transformWeights(weight, into: $0) })
+        {
             return try body(u)
         }
         try Scratch.with(count) { u in
@@ -475,27 +576,36 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// channels swapped, padding r - 1 - p), without a weight transform of its own. Reversing a kernel swaps the first
     /// and last entries of G g (G's middle rows are symmetric), so the flipped kernels' U is this weight's U with the
     /// first and last rows and columns of xi swapped, and swapping the channels transposes each U_xi.
-    func backwardData(outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>) throws {
+    func backwardData(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
         let g = geometry, (o, c) = (g.outChannels, g.inChannels)
-        let transposed = WinogradConvolution(ConvGeometry(
-            batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c, outHeight: g.inHeight,
-            outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
+        let transposed = WinogradConvolution(
+            ConvGeometry(
+                batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c,
+                outHeight: g.inHeight,
+                outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
         try withTransformedWeights(weight) { u in
-            try transposed.run(image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
+            try transposed.run(
+                image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
         }
     }
 
     /// The chunk loop of `forward` with transformed weights U ([alpha^2, O, C], or with `flipped` the transposed
     /// geometry's U as `backwardData` describes).
-    private func run(image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>) throws {
+    private func run(
+        image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>
+    ) throws {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
         try Scratch.with(products * c * ld) { v in
             try Scratch.with(products * o * ld) { m in
                 forEachChunk { r0, rows in
                     let ld = chunkStride(rows)
                     transformInput(image, r0, rows, into: v)
-                    gemms(flippedA: flipped, m: o, n: columns(rows), k: c, a: u, b: Operand(base: v, ld: ld, step: c * ld),
-                          c: Operand(base: m, ld: ld, step: o * ld))
+                    gemms(
+                        flippedA: flipped, m: o, n: columns(rows), k: c, a: u,
+                        b: Operand(base: v, ld: ld, step: c * ld),
+                        c: Operand(base: m, ld: ld, step: o * ld))
                     transformOutput(m, r0, rows, into: out)
                 }
             }
@@ -503,7 +613,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// weightGrad = the adjoint of `forward` in the weight: dU_xi = sum over chunks of dM_xi V_xi^T, then G^T dU G.
-    func backwardWeight(image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>) throws {
+    func backwardWeight(
+        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+    ) throws {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
         try Scratch.with(products * o * c) { du in
             try Scratch.with(products * c * ld) { v in
@@ -512,8 +624,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                         let ld = chunkStride(rows)
                         transformInput(image, r0, rows, into: v)
                         transformOutputAdjoint(outGrad, r0, rows, into: dm)
-                        gemms(transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),
-                              b: Operand(base: v, ld: ld, step: c * ld), beta: r0 == 0 ? 0 : 1, c: Operand(base: du, ld: c, step: o * c))
+                        gemms(
+                            transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),
+                            b: Operand(base: v, ld: ld, step: c * ld), beta: r0 == 0 ? 0 : 1,
+                            c: Operand(base: du, ld: c, step: o * c))
                     }
                     transformWeightsAdjoint(du, into: weightGrad)
                 }
@@ -524,16 +638,20 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
 /// The kernels [C, taps] of one output channel as [taps, C] (or with `toTaps` false, back), so that the weight
 /// transforms load eight channels of one tap as a vector. 2x2 kernels move eight channels at a time.
-private func transposeTaps(_ from: UnsafePointer<Float>, channels c: Int, taps: Int, into to: UnsafeMutablePointer<Float>,
-                           toTaps: Bool = true) {
+private func transposeTaps(
+    _ from: UnsafePointer<Float>, channels c: Int, taps: Int, into to: UnsafeMutablePointer<Float>,
+    toTaps: Bool = true
+) {
     var start = 0
     if taps == 4 {
         while start + 8 <= c {
             if toTaps {  // the even lanes of the even lanes are tap 0 of eight channels, and so on
                 let v = UnsafeRawPointer(from + start * 4).loadUnaligned(as: SIMD32<Float>.self)
                 let (even, odd) = (v.evenHalf, v.oddHalf)
-                store8(even.evenHalf, to + start); store8(odd.evenHalf, to + c + start)
-                store8(even.oddHalf, to + 2 * c + start); store8(odd.oddHalf, to + 3 * c + start)
+                store8(even.evenHalf, to + start)
+                store8(odd.evenHalf, to + c + start)
+                store8(even.oddHalf, to + 2 * c + start)
+                store8(odd.oddHalf, to + 3 * c + start)
             } else {
                 var (even, odd, v) = (SIMD16<Float>(), SIMD16<Float>(), SIMD32<Float>())
                 (even.evenHalf, odd.evenHalf) = (load8(from + start), load8(from + c + start))
@@ -553,7 +671,9 @@ private func transposeTaps(_ from: UnsafePointer<Float>, channels c: Int, taps: 
 
 /// Runs body(item, buffer) for items 0..<count (channels, or sample blocks and channels) in parallel, each with a
 /// scratch buffer of `floats` floats.
-private func forEachItem(_ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+private func forEachItem(
+    _ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void
+) {
     parallelFor(count, costPerItem: cost) { item in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(item, $0.baseAddress!) }
     }
@@ -588,8 +708,10 @@ public final class WinogradWeightCache {
 
     /// The kept transform (`count` floats) of `weight` for an F(2, taps) algorithm, computed by `transform` on
     /// first use; nil when `weight` is not declared constant by a scope on this thread.
-    static func transformed(_ weight: UnsafePointer<Float>, count: Int, taps: Int,
-                            _ transform: (UnsafeMutablePointer<Float>) -> Void) throws -> UnsafeMutablePointer<Float>? {
+    static func transformed(
+        _ weight: UnsafePointer<Float>, count: Int, taps: Int,
+        _ transform: (UnsafeMutablePointer<Float>) -> Void
+    ) throws -> UnsafeMutablePointer<Float>? {
         guard let cache = ExecutionContext.current.winogradWeights else { return nil }
         let id = Int(bitPattern: weight)
         guard cache.constant[id] != nil else { return nil }

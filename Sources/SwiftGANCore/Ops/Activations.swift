@@ -8,7 +8,9 @@ private func unary<F: UnaryFunction>(_ x: Tensor, _ f: F) throws -> Tensor {
 }
 
 /// g * f(a) in one pass, with `composite` used instead while the tape records (create_graph).
-private func gradient<F: BinaryFunction>(_ g: Tensor, _ a: Tensor, fused f: F, composite: () throws -> Tensor) throws -> Tensor {
+private func gradient<F: BinaryFunction>(
+    _ g: Tensor, _ a: Tensor, fused f: F, composite: () throws -> Tensor
+) throws -> Tensor {
     if GradMode.isEnabled { return try composite() }
     let out = try Tensor(uninitialized: g.shape)
     Pointwise.zip(g.data, a.data, out.data, g.count, f)
@@ -24,7 +26,9 @@ public func leakyRelu(_ x: Tensor, negativeSlope: Float = 0.01) throws -> Tensor
     // With a non-negative slope the output has the input's sign, so the mask comes from the output, which the next
     // layer usually keeps anyway: the input can be freed.
     if negativeSlope >= 0 {
-        return recordWithOutput(out, "leakyRelu", [x]) { g, _, y in [try leakyReluGrad(g, y.detached(), negativeSlope: negativeSlope)] }
+        return recordWithOutput(out, "leakyRelu", [x]) { g, _, y in
+            [try leakyReluGrad(g, y.detached(), negativeSlope: negativeSlope)]
+        }
     }
     return record(out, "leakyRelu", [x]) { g, _ in [try leakyReluGrad(g, x, negativeSlope: negativeSlope)] }
 }
@@ -56,9 +60,11 @@ public func sigmoid(_ x: Tensor) throws -> Tensor {
 public func softplus(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Softplus())
     return record(out, "softplus", [x]) { g, _ in
-        [try gradient(g, x, fused: Fn.SoftplusGrad()) {
-            try mul(g, try sigmoid(x))
-        }]
+        [
+            try gradient(g, x, fused: Fn.SoftplusGrad()) {
+                try mul(g, try sigmoid(x))
+            }
+        ]
     }
 }
 
@@ -84,9 +90,11 @@ public func sqrt(_ x: Tensor) throws -> Tensor {
 public func rsqrt(_ x: Tensor) throws -> Tensor {
     let out = try unary(x, Fn.Rsqrt())
     return recordWithOutput(out, "rsqrt", [x]) { g, _, y in
-        [try gradient(g, y, fused: Fn.RsqrtGrad()) {
-            try mul(g, try scale(try mul(y, try square(y)), -0.5))
-        }]
+        [
+            try gradient(g, y, fused: Fn.RsqrtGrad()) {
+                try mul(g, try scale(try mul(y, try square(y)), -0.5))
+            }
+        ]
     }
 }
 

@@ -9,15 +9,21 @@ func channelSum(_ g: Tensor) throws -> Tensor {
 
 private func checkBias(_ bias: Tensor?, channels: Int, op: String) throws {
     guard let bias else { return }
-    try require(bias.shape == [channels], "\(op): argument 'bias' must have shape [\(channels)], got \(Shape.describe(bias.shape))")
+    try require(
+        bias.shape == [channels],
+        "\(op): argument 'bias' must have shape [\(channels)], got \(Shape.describe(bias.shape))")
 }
 
 /// conv(image, weight) + bias, [N, C, H, W] -> [N, O, Ho, Wo].
 func convForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
     let out = try Tensor(uninitialized: geo.outputShape)
     // A first-order weight gradient can reuse this pass's im2col instead of redoing it (see `storesColumns`).
-    let columns = GradMode.isEnabled && w.requiresGrad && geo.storesColumns ? try Storage(uninitialized: geo.storedColumnCount) : nil
-    try geo.forward(image: x.data, weight: w.data, bias: bias.map { UnsafePointer($0.data) }, out: out.data, storingColumns: columns?.pointer)
+    let columns =
+        GradMode.isEnabled && w.requiresGrad && geo.storesColumns
+        ? try Storage(uninitialized: geo.storedColumnCount) : nil
+    try geo.forward(
+        image: x.data, weight: w.data, bias: bias.map { UnsafePointer($0.data) }, out: out.data,
+        storingColumns: columns?.pointer)
     // The input is kept only for the weight's gradient, the weight only for the input's.
     let (keptX, keptW) = (w.requiresGrad ? x : nil, x.requiresGrad ? w : nil)
     return record(out, "conv2d", [x, w] + (bias.map { [$0] } ?? [])) { g, need in
@@ -26,9 +32,11 @@ func convForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry)
             gw = try Tensor(uninitialized: geo.weightShape)
             try geo.backwardWeight(image: nil, outGrad: g.data, weightGrad: gw!.data, storedColumns: columns.pointer)
         }
-        return [need[0] ? try convBackwardData(g, keptW!, nil, geo) : nil,
-                need[1] ? try gw ?? convBackwardWeight(keptX!, g, geo) : nil,
-                need.count > 2 && need[2] ? try channelSum(g) : nil]
+        return [
+            need[0] ? try convBackwardData(g, keptW!, nil, geo) : nil,
+            need[1] ? try gw ?? convBackwardWeight(keptX!, g, geo) : nil,
+            need.count > 2 && need[2] ? try channelSum(g) : nil,
+        ]
     }
 }
 
@@ -36,19 +44,24 @@ func convForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry)
 func convBackwardData(_ g: Tensor, _ w: Tensor, _ bias: Tensor?, _ geo: ConvGeometry) throws -> Tensor {
     let out = try Tensor(uninitialized: geo.imageShape)
     try geo.backwardData(outGrad: g.data, weight: w.data, imageGrad: out.data)
-    if let bias { ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.inChannels, plane: geo.inPlane) }
+    if let bias {
+        ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.inChannels, plane: geo.inPlane)
+    }
     let (keptG, keptW) = (w.requiresGrad ? g : nil, g.requiresGrad ? w : nil)
     return record(out, "convBackwardData", [g, w] + (bias.map { [$0] } ?? [])) { gg, need in
         let (g, w) = (keptG, keptW)
         if need[0] && need[1] && !GradMode.isEnabled {
             // First-order conv-transpose backward: one im2col of the output gradient serves both GEMMs.
             let gx = try Tensor(uninitialized: geo.outputShape), gw = try Tensor(uninitialized: geo.weightShape)
-            try geo.forwardAndBackwardWeight(image: gg.data, weight: w!.data, outGrad: g!.data, out: gx.data, weightGrad: gw.data)
+            try geo.forwardAndBackwardWeight(
+                image: gg.data, weight: w!.data, outGrad: g!.data, out: gx.data, weightGrad: gw.data)
             return [gx, gw, need.count > 2 && need[2] ? try channelSum(gg) : nil]
         }
-        return [need[0] ? try convForward(gg, w!, nil, geo) : nil,
-                need[1] ? try convBackwardWeight(gg, g!, geo) : nil,
-                need.count > 2 && need[2] ? try channelSum(gg) : nil]
+        return [
+            need[0] ? try convForward(gg, w!, nil, geo) : nil,
+            need[1] ? try convBackwardWeight(gg, g!, geo) : nil,
+            need.count > 2 && need[2] ? try channelSum(gg) : nil,
+        ]
     }
 }
 
@@ -58,8 +71,10 @@ func convBackwardWeight(_ x: Tensor, _ g: Tensor, _ geo: ConvGeometry) throws ->
     try geo.backwardWeight(image: x.data, outGrad: g.data, weightGrad: out.data)
     let (keptX, keptG) = (g.requiresGrad ? x : nil, x.requiresGrad ? g : nil)
     return record(out, "convBackwardWeight", [x, g]) { gw, need in
-        [need[0] ? try convBackwardData(keptG!, gw, nil, geo) : nil,
-         need[1] ? try convForward(keptX!, gw, nil, geo) : nil]
+        [
+            need[0] ? try convBackwardData(keptG!, gw, nil, geo) : nil,
+            need[1] ? try convForward(keptX!, gw, nil, geo) : nil,
+        ]
     }
 }
 
@@ -76,36 +91,50 @@ private func checkConvArguments(_ op: String, _ x: [Int], _ weight: [Int], strid
 /// argument at fault).
 func conv2dGeometry(_ x: [Int], _ weight: [Int], stride: Int, padding: Int) throws -> ConvGeometry {
     try checkConvArguments("conv2d", x, weight, stride: stride, padding: padding)
-    try require(weight[1] == x[1],
-                "conv2d: argument 'weight' expects \(weight[1]) input channels, but 'x' has \(x[1]) (x \(Shape.describe(x)), weight \(Shape.describe(weight)))")
+    try require(
+        weight[1] == x[1],
+        "conv2d: argument 'weight' expects \(weight[1]) input channels, but 'x' has \(x[1]) "
+            + "(x \(Shape.describe(x)), weight \(Shape.describe(weight)))"
+    )
     let (kh, kw) = (weight[2], weight[3])
-    try require(x[2] + 2 * padding >= kh && x[3] + 2 * padding >= kw,
-                "conv2d: kernel \(kh)x\(kw) is larger than the padded input \(x[2] + 2 * padding)x\(x[3] + 2 * padding)")
-    return ConvGeometry(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: weight[0],
-                        outHeight: (x[2] + 2 * padding - kh) / stride + 1, outWidth: (x[3] + 2 * padding - kw) / stride + 1,
-                        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+    try require(
+        x[2] + 2 * padding >= kh && x[3] + 2 * padding >= kw,
+        "conv2d: kernel \(kh)x\(kw) is larger than the padded input \(x[2] + 2 * padding)x\(x[3] + 2 * padding)")
+    return ConvGeometry(
+        batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3], outChannels: weight[0],
+        outHeight: (x[2] + 2 * padding - kh) / stride + 1, outWidth: (x[3] + 2 * padding - kw) / stride + 1,
+        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
 }
 
 /// The geometry of conv_transpose2d on inputs of shape `x` [N, C, H, W] and `weight` [C, O, kh, kw]: that of the
 /// conv2d whose image gradient it is (checked, naming the argument at fault).
-func convTranspose2dGeometry(_ x: [Int], _ weight: [Int], stride: Int, padding: Int, outputPadding: Int) throws
-    -> ConvGeometry {
+func convTranspose2dGeometry(
+    _ x: [Int], _ weight: [Int], stride: Int, padding: Int, outputPadding: Int
+) throws
+    -> ConvGeometry
+{
     try checkConvArguments("conv_transpose2d", x, weight, stride: stride, padding: padding)
-    try require(weight[0] == x[1],
-                "conv_transpose2d: argument 'weight' expects \(weight[0]) input channels, but 'x' has \(x[1]) (x \(Shape.describe(x)), weight \(Shape.describe(weight)))")
-    try require(outputPadding >= 0 && outputPadding < stride,
-                "conv_transpose2d: argument 'output_padding' must be in 0..<stride (\(stride)), got \(outputPadding)")
+    try require(
+        weight[0] == x[1],
+        "conv_transpose2d: argument 'weight' expects \(weight[0]) input channels, but 'x' has \(x[1]) "
+            + "(x \(Shape.describe(x)), weight \(Shape.describe(weight)))"
+    )
+    try require(
+        outputPadding >= 0 && outputPadding < stride,
+        "conv_transpose2d: argument 'output_padding' must be in 0..<stride (\(stride)), got \(outputPadding)")
     let (kh, kw) = (weight[2], weight[3])
     let outH = (x[2] - 1) * stride - 2 * padding + kh + outputPadding
     let outW = (x[3] - 1) * stride - 2 * padding + kw + outputPadding
     try require(outH > 0 && outW > 0, "conv_transpose2d: padding \(padding) leaves an empty output (\(outH)x\(outW))")
-    return ConvGeometry(batch: x[0], inChannels: weight[1], inHeight: outH, inWidth: outW,
-                        outChannels: weight[0], outHeight: x[2], outWidth: x[3],
-                        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+    return ConvGeometry(
+        batch: x[0], inChannels: weight[1], inHeight: outH, inWidth: outW,
+        outChannels: weight[0], outHeight: x[2], outWidth: x[3],
+        kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
 }
 
 /// 2-D convolution (cross-correlation, as in PyTorch): x [N, C, H, W], weight [O, C, kh, kw], bias [O].
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) throws -> Tensor
+{
     let geo = try conv2dGeometry(x.shape, weight.shape, stride: stride, padding: padding)
     try checkBias(bias, channels: weight.shape[0], op: "conv2d")
     return try convForward(x, weight, bias, geo)
@@ -113,10 +142,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 
 /// 2-D transposed convolution: x [N, C, H, W], weight [C, O, kh, kw] (PyTorch layout), bias [O];
 /// output size (H - 1) * stride - 2 * padding + kh + outputPadding.
-public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
-                            outputPadding: Int = 0) throws -> Tensor {
-    let geo = try convTranspose2dGeometry(x.shape, weight.shape, stride: stride, padding: padding,
-                                          outputPadding: outputPadding)
+public func convTranspose2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0,
+    outputPadding: Int = 0
+) throws -> Tensor {
+    let geo = try convTranspose2dGeometry(
+        x.shape, weight.shape, stride: stride, padding: padding,
+        outputPadding: outputPadding)
     try checkBias(bias, channels: weight.shape[1], op: "conv_transpose2d")
     return try convBackwardData(x, weight, bias, geo)
 }
@@ -124,9 +156,13 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
 /// The algorithm that computes each pass of conv2d (or, `transposed`, conv_transpose2d) on inputs of these shapes,
 /// in the caller's terms: its forward pass, the gradient of its input `x`, and the gradient of its weight (see
 /// `ConvAlgorithm`). For diagnostics: `swiftgan.debug.conv_algorithm`.
-public func convolutionAlgorithms(x: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
-                                  transposed: Bool = false) throws -> (forward: ConvAlgorithm, inputGradient: ConvAlgorithm,
-                                                                       weightGradient: ConvAlgorithm) {
+public func convolutionAlgorithms(
+    x: [Int], weight: [Int], stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+    transposed: Bool = false
+) throws -> (
+    forward: ConvAlgorithm, inputGradient: ConvAlgorithm,
+    weightGradient: ConvAlgorithm
+) {
     if transposed {
         let geo = try convTranspose2dGeometry(x, weight, stride: stride, padding: padding, outputPadding: outputPadding)
         return (geo.algorithm(.imageGradient), geo.algorithm(.forward), geo.algorithm(.weightGradient))

@@ -26,8 +26,9 @@ private func broadcastBinary<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, _ name
         let s = b.data[0]
         Pointwise.map(a.data, out.data, a.count, Fn.WithScalar(f: f, s: s))
     } else {
-        Pointwise.broadcastZip(a.data, broadcastStrides(a.shape, rank: shape.count, outShape: shape),
-                               b.data, broadcastStrides(b.shape, rank: shape.count, outShape: shape), out.data, shape, f)
+        Pointwise.broadcastZip(
+            a.data, broadcastStrides(a.shape, rank: shape.count, outShape: shape),
+            b.data, broadcastStrides(b.shape, rank: shape.count, outShape: shape), out.data, shape, f)
     }
     return out
 }
@@ -66,8 +67,10 @@ public func div(_ a: Tensor, _ b: Tensor) throws -> Tensor {
     let out = try broadcastBinary(a, b, "div", Fn.Div())
     let sa = a.shape
     return recordWithOutput(out, "div", [a, b]) { g, need, y in
-        [need[0] ? try sumTo(try div(g, b), sa) : nil,
-         need[1] ? try sumTo(try neg(try div(try mul(g, y), b)), b.shape) : nil]
+        [
+            need[0] ? try sumTo(try div(g, b), sa) : nil,
+            need[1] ? try sumTo(try neg(try div(try mul(g, y), b)), b.shape) : nil,
+        ]
     }
 }
 
@@ -95,8 +98,9 @@ public func broadcast(_ x: Tensor, to shape: [Int]) throws -> Tensor {
         out.data.update(repeating: x.data[0], count: n)
     } else {
         let zero = Tensor(scalar: 0)
-        Pointwise.broadcastZip(x.data, broadcastStrides(x.shape, rank: shape.count, outShape: shape),
-                               zero.data, [Int](repeating: 0, count: shape.count), out.data, shape, Fn.First())
+        Pointwise.broadcastZip(
+            x.data, broadcastStrides(x.shape, rank: shape.count, outShape: shape),
+            zero.data, [Int](repeating: 0, count: shape.count), out.data, shape, Fn.First())
     }
     let shape = x.shape
     return record(out, "broadcast", [x]) { g, _ in [try sumTo(g, shape)] }

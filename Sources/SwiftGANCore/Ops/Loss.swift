@@ -14,7 +14,11 @@ private func reduce(_ x: Tensor, _ reduction: Reduction) throws -> Tensor {
 }
 
 private func checkSameShape(_ x: Tensor, _ y: Tensor, _ op: String, _ name: String) throws {
-    try require(x.shape == y.shape, "\(op): argument '\(name)' must have the shape of 'x' \(Shape.describe(x.shape)), got \(Shape.describe(y.shape))")
+    try require(
+        x.shape == y.shape,
+        "\(op): argument '\(name)' must have the shape of 'x' \(Shape.describe(x.shape)), "
+            + "got \(Shape.describe(y.shape))"
+    )
 }
 
 /// Binary cross-entropy on logits, stable for any x: softplus(x) - x * target.

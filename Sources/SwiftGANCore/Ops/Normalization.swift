@@ -2,11 +2,15 @@
 
 /// Normalization with statistics from the input: the shared core of batch norm (training) and instance norm.
 /// Returns the output and the per-group mean and biased variance.
-private func normalizeWithBatchStatistics(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
-                                          layout: NormLayout) throws -> (Tensor, [Float], [Float]) {
+private func normalizeWithBatchStatistics(
+    _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
+    layout: NormLayout
+) throws -> (Tensor, [Float], [Float]) {
     var mean = [Float](repeating: 0, count: layout.groups), variance = mean, invstd = mean
     mean.withUnsafeMutableBufferPointer { m in
-        variance.withUnsafeMutableBufferPointer { v in layout.statistics(x.data, mean: m.baseAddress!, variance: v.baseAddress!) }
+        variance.withUnsafeMutableBufferPointer { v in
+            layout.statistics(x.data, mean: m.baseAddress!, variance: v.baseAddress!)
+        }
     }
     for i in 0..<layout.groups { invstd[i] = 1 / (variance[i] + eps).squareRoot() }
     let out = try Tensor(uninitialized: x.shape)
@@ -15,14 +19,16 @@ private func normalizeWithBatchStatistics(_ x: Tensor, weight: Tensor?, bias: Te
     let hasBias = bias != nil
     record(out, layout.perSample ? "instanceNorm" : "batchNorm", inputs) { g, need in
         if GradMode.isEnabled {
-            return try normGradientComposite(g, x, weight: weight, hasBias: hasBias, eps: eps, layout: layout, need: need)
+            return try normGradientComposite(
+                g, x, weight: weight, hasBias: hasBias, eps: eps, layout: layout, need: need)
         }
         let gx = try Tensor(uninitialized: x.shape)
         var sumG = [Float](repeating: 0, count: layout.groups), sumGX = sumG
         sumG.withUnsafeMutableBufferPointer { sg in
             sumGX.withUnsafeMutableBufferPointer { sgx in
-                layout.backward(g.data, x.data, mean: mean, invstd: invstd, weight: weight?.data, gx: gx.data,
-                                sumG: sg.baseAddress!, sumGXhat: sgx.baseAddress!)
+                layout.backward(
+                    g.data, x.data, mean: mean, invstd: invstd, weight: weight?.data, gx: gx.data,
+                    sumG: sg.baseAddress!, sumGXhat: sgx.baseAddress!)
             }
         }
         let perChannel = { (v: [Float]) throws -> Tensor in
@@ -39,8 +45,10 @@ private func normalizeWithBatchStatistics(_ x: Tensor, weight: Tensor?, bias: Te
 }
 
 /// The normalization gradient written with differentiable ops, for double backward.
-private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, hasBias: Bool, eps: Float,
-                                   layout: NormLayout, need: [Bool]) throws -> [Tensor?] {
+private func normGradientComposite(
+    _ g: Tensor, _ x: Tensor, weight: Tensor?, hasBias: Bool, eps: Float,
+    layout: NormLayout, need: [Bool]
+) throws -> [Tensor?] {
     let axes = layout.perSample ? [2, 3] : [0, 2, 3]
     let x4 = try reshape(x, [layout.batch, layout.channels, layout.plane, 1])
     let g4 = try reshape(g, x4.shape)
@@ -49,8 +57,11 @@ private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, ha
     let invstd = try rsqrt(try affine(try mean(try square(centered), axes: axes, keepDim: true), scale: 1, shift: eps))
     let xhat = try mul(centered, invstd)
     let gxhat = try weight.map { try mul(g4, try reshape($0, channelShape)) } ?? g4
-    let gx = try mul(invstd, try sub(try sub(gxhat, try mean(gxhat, axes: axes, keepDim: true)),
-                                     try mul(xhat, try mean(try mul(gxhat, xhat), axes: axes, keepDim: true))))
+    let gx = try mul(
+        invstd,
+        try sub(
+            try sub(gxhat, try mean(gxhat, axes: axes, keepDim: true)),
+            try mul(xhat, try mean(try mul(gxhat, xhat), axes: axes, keepDim: true))))
     var grads: [Tensor?] = [need[0] ? try reshape(gx, x.shape) : nil]
     if weight != nil { grads.append(need[grads.count] ? try sum(try mul(g4, xhat), axes: [0, 2, 3]) : nil) }
     if hasBias { grads.append(need[grads.count] ? try sum(g4, axes: [0, 2, 3]) : nil) }
@@ -59,13 +70,17 @@ private func normGradientComposite(_ g: Tensor, _ x: Tensor, weight: Tensor?, ha
 
 private func checkAffine(_ t: Tensor?, _ name: String, channels: Int, op: String) throws {
     guard let t else { return }
-    try require(t.shape == [channels], "\(op): argument '\(name)' must have shape [\(channels)], got \(Shape.describe(t.shape))")
+    try require(
+        t.shape == [channels], "\(op): argument '\(name)' must have shape [\(channels)], got \(Shape.describe(t.shape))"
+    )
 }
 
 /// Batch normalization over [N, C, ...]. In training, normalizes with the batch's statistics and updates the
 /// running statistics in place (momentum, unbiased variance); otherwise uses the running statistics.
-public func batchNorm(_ x: Tensor, runningMean: Tensor? = nil, runningVar: Tensor? = nil, weight: Tensor? = nil,
-                      bias: Tensor? = nil, training: Bool = false, momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+public func batchNorm(
+    _ x: Tensor, runningMean: Tensor? = nil, runningVar: Tensor? = nil, weight: Tensor? = nil,
+    bias: Tensor? = nil, training: Bool = false, momentum: Float = 0.1, eps: Float = 1e-5
+) throws -> Tensor {
     try require(x.rank >= 2, "batch_norm: argument 'x' must be [N, C, ...], got \(Shape.describe(x.shape))")
     try require(!x.shape.contains(0), "batch_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
     let c = x.shape[1]
@@ -77,20 +92,27 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor? = nil, runningVar: Tenso
     if training {
         let context = ExecutionContext.current
         if context.syncBatchNorm, let communicator = context.communicator {
-            return try syncBatchNormTraining(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                                             momentum: momentum, eps: eps, communicator: communicator)
+            return try syncBatchNormTraining(
+                x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                momentum: momentum, eps: eps, communicator: communicator)
         }
-        try require(layout.groupSize > 1, "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
-        let (out, m, v) = try normalizeWithBatchStatistics(try reshape(x, [layout.batch, c, layout.plane, 1]), weight: weight,
-                                                           bias: bias, eps: eps, layout: layout)
+        try require(
+            layout.groupSize > 1,
+            "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
+        let (out, m, v) = try normalizeWithBatchStatistics(
+            try reshape(x, [layout.batch, c, layout.plane, 1]), weight: weight,
+            bias: bias, eps: eps, layout: layout)
         let unbias = Float(layout.groupSize) / Float(layout.groupSize - 1)
         for t in [runningMean, runningVar] { if let t { try StepTransaction.preserve(t) } }
         if let rm = runningMean { for i in 0..<c { rm.data[i] = (1 - momentum) * rm.data[i] + momentum * m[i] } }
-        if let rv = runningVar { for i in 0..<c { rv.data[i] = (1 - momentum) * rv.data[i] + momentum * v[i] * unbias } }
+        if let rv = runningVar {
+            for i in 0..<c { rv.data[i] = (1 - momentum) * rv.data[i] + momentum * v[i] * unbias }
+        }
         return try reshape(out, x.shape)
     }
     guard let runningMean, let runningVar else {
-        throw SwiftGANError.invalidArgument("batch_norm: evaluation mode (training=False) needs 'running_mean' and 'running_var'")
+        throw SwiftGANError.invalidArgument(
+            "batch_norm: evaluation mode (training=False) needs 'running_mean' and 'running_var'")
     }
     var shape = [Int](repeating: 1, count: x.rank)
     shape[1] = c
@@ -106,8 +128,11 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor? = nil, runningVar: Tenso
 /// Instance normalization over each sample's channel planes, with an optional per-channel affine.
 public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) throws -> Tensor {
     try require(x.rank == 4, "instance_norm: argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
-    try require(!x.shape.contains(0), "instance_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
-    try require(x.shape[2] * x.shape[3] > 1, "instance_norm: expected more than 1 spatial element, got \(Shape.describe(x.shape))")
+    try require(
+        !x.shape.contains(0), "instance_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
+    try require(
+        x.shape[2] * x.shape[3] > 1,
+        "instance_norm: expected more than 1 spatial element, got \(Shape.describe(x.shape))")
     try checkAffine(weight, "weight", channels: x.shape[1], op: "instance_norm")
     try checkAffine(bias, "bias", channels: x.shape[1], op: "instance_norm")
     try require(eps > 0, "instance_norm: argument 'eps' must be positive, got \(eps)")

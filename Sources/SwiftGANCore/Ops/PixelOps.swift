@@ -3,7 +3,9 @@
 /// op again, so they support double backward (R1 through augmented reals).
 
 private func checkImageBatch(_ x: Tensor, _ op: String) throws {
-    try require(x.rank == 4 && !x.shape.contains(0), "\(op): argument 'x' must be a non-empty [N, C, H, W] tensor, got \(Shape.describe(x.shape))")
+    try require(
+        x.rank == 4 && !x.shape.contains(0),
+        "\(op): argument 'x' must be a non-empty [N, C, H, W] tensor, got \(Shape.describe(x.shape))")
 }
 
 /// out[n, c, p] = x[n, c, source[n][p]] for every output pixel p of an image with the input's size: flips, 90-degree
@@ -11,8 +13,9 @@ private func checkImageBatch(_ x: Tensor, _ op: String) throws {
 public func gatherPixels(_ x: Tensor, source: [Int32]) throws -> Tensor {
     try checkImageBatch(x, "gather_pixels")
     let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    try require(source.count == n * plane && source.allSatisfy { $0 >= 0 && Int($0) < plane },
-                "gather_pixels: argument 'source' must hold \(n * plane) indices in 0..<\(plane)")
+    try require(
+        source.count == n * plane && source.allSatisfy { $0 >= 0 && Int($0) < plane },
+        "gather_pixels: argument 'source' must hold \(n * plane) indices in 0..<\(plane)")
     return try pixelGather(x, source, channels: c, plane: plane)
 }
 
@@ -46,7 +49,9 @@ private func pixelScatter(_ g: Tensor, _ source: [Int32], channels c: Int, plane
 public func colorTransform(_ x: Tensor, matrices: Tensor) throws -> Tensor {
     try checkImageBatch(x, "color_transform")
     let (n, c) = (x.shape[0], x.shape[1])
-    try require(matrices.shape == [n, c, c + 1], "color_transform: argument 'matrices' must be [\(n), \(c), \(c + 1)], got \(Shape.describe(matrices.shape))")
+    try require(
+        matrices.shape == [n, c, c + 1],
+        "color_transform: argument 'matrices' must be [\(n), \(c), \(c + 1)], got \(Shape.describe(matrices.shape))")
     return try colorMix(x, matrices.detached(), transpose: false, offset: true)
 }
 

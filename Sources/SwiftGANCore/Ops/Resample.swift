@@ -41,8 +41,9 @@ private func gatherAxis(_ n: Int, _ source: (Int) -> Int?) -> SeparableResample.
 }
 
 private func checkPadding(_ p: [Int], _ op: String) throws {
-    try require(p.count == 4 && p.allSatisfy { $0 >= 0 },
-                "\(op): argument 'padding' must be 4 non-negative integers (left, right, top, bottom), got \(p)")
+    try require(
+        p.count == 4 && p.allSatisfy { $0 >= 0 },
+        "\(op): argument 'padding' must be 4 non-negative integers (left, right, top, bottom), got \(p)")
 }
 
 /// Zero padding by (left, right, top, bottom).
@@ -61,8 +62,9 @@ public func reflectionPad2d(_ x: Tensor, padding p: [Int]) throws -> Tensor {
     try checkImage(x, "reflection_pad2d")
     try checkPadding(p, "reflection_pad2d")
     let (h, w) = (x.shape[2], x.shape[3])
-    try require(p[0] < w && p[1] < w && p[2] < h && p[3] < h,
-                "reflection_pad2d: padding \(p) must be smaller than the input's width \(w) and height \(h)")
+    try require(
+        p[0] < w && p[1] < w && p[2] < h && p[3] < h,
+        "reflection_pad2d: padding \(p) must be smaller than the input's width \(w) and height \(h)")
     let reflect = { (i: Int, n: Int) -> Int in i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i) }
     let rows = gatherAxis(h + p[2] + p[3]) { reflect($0 - p[2], h) }
     let cols = gatherAxis(w + p[0] + p[1]) { reflect($0 - p[0], w) }
@@ -79,8 +81,11 @@ public func upsampleNearest2d(_ x: Tensor, scale: Int = 2) throws -> Tensor {
     try checkScale(scale, "upsample_nearest2d")
     let (h, w) = (x.shape[2], x.shape[3])
     try checkOutputSize(x, h * scale, w * scale, "upsample_nearest2d")
-    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: gatherAxis(h * scale) { $0 / scale },
-                                             cols: gatherAxis(w * scale) { $0 / scale }))
+    return try resample(
+        x,
+        SeparableResample(
+            inHeight: h, inWidth: w, rows: gatherAxis(h * scale) { $0 / scale },
+            cols: gatherAxis(w * scale) { $0 / scale }))
 }
 
 /// Bilinear upsampling by an integer factor, as PyTorch's `interpolate(mode="bilinear")`: with `alignCorners`
@@ -102,8 +107,11 @@ public func upsampleBilinear2d(_ x: Tensor, scale: Int = 2, alignCorners: Bool =
         }
         return a
     }
-    return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: axis(x.shape[2]),
-                                             cols: axis(x.shape[3])))
+    return try resample(
+        x,
+        SeparableResample(
+            inHeight: x.shape[2], inWidth: x.shape[3], rows: axis(x.shape[2]),
+            cols: axis(x.shape[3])))
 }
 
 /// Average pooling with zero padding counted in the average (PyTorch's count_include_pad=True).
@@ -112,9 +120,12 @@ public func avgPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
     let s = stride ?? k
     try require(k >= 1, "avg_pool2d: argument 'kernel_size' must be a positive integer, got \(k)")
     try require(s >= 1, "avg_pool2d: argument 'stride' must be a positive integer, got \(s)")
-    try require(padding >= 0 && padding <= k / 2, "avg_pool2d: argument 'padding' must be in 0...kernel_size/2, got \(padding)")
+    try require(
+        padding >= 0 && padding <= k / 2, "avg_pool2d: argument 'padding' must be in 0...kernel_size/2, got \(padding)")
     let (h, w) = (x.shape[2], x.shape[3])
-    try require(h + 2 * padding >= k && w + 2 * padding >= k, "avg_pool2d: kernel \(k) is larger than the padded input \(h)x\(w)")
+    try require(
+        h + 2 * padding >= k && w + 2 * padding >= k,
+        "avg_pool2d: kernel \(k) is larger than the padded input \(h)x\(w)")
     func axis(_ n: Int) -> SeparableResample.Axis {
         var a = SeparableResample.Axis()
         for o in 0..<((n + 2 * padding - k) / s + 1) {
@@ -129,21 +140,29 @@ public func avgPool2d(_ x: Tensor, kernelSize k: Int, stride: Int? = nil, paddin
 /// StyleGAN2's upfirdn2d: upsample by `up` (zero insertion), pad by (left, right, top, bottom) (negative
 /// crops), convolve with the 2-D `filter` [fh, fw], keep every `down`-th pixel, multiply by `gain`.
 /// The filter is a constant (no gradient).
-public func upfirdn2d(_ x: Tensor, filter: Tensor, up: Int = 1, down: Int = 1, padding p: [Int] = [0, 0, 0, 0],
-                      gain: Float = 1) throws -> Tensor {
+public func upfirdn2d(
+    _ x: Tensor, filter: Tensor, up: Int = 1, down: Int = 1, padding p: [Int] = [0, 0, 0, 0],
+    gain: Float = 1
+) throws -> Tensor {
     try checkImage(x, "upfirdn2d")
-    try require(filter.rank == 2 && filter.count > 0, "upfirdn2d: argument 'filter' must be a non-empty 2-D tensor, got \(Shape.describe(filter.shape))")
+    try require(
+        filter.rank == 2 && filter.count > 0,
+        "upfirdn2d: argument 'filter' must be a non-empty 2-D tensor, got \(Shape.describe(filter.shape))")
     try require(up >= 1 && up <= 64, "upfirdn2d: argument 'up' must be an integer from 1 to 64, got \(up)")
     try require(down >= 1 && down <= 64, "upfirdn2d: argument 'down' must be an integer from 1 to 64, got \(down)")
-    try require(p.count == 4 && p.allSatisfy { Swift.abs($0) <= 1024 }, "upfirdn2d: argument 'padding' must be 4 integers (left, right, top, bottom), got \(p)")
-    let r = FIRResample(inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down, padLeft: p[0], padRight: p[1],
-                        padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
+    try require(
+        p.count == 4 && p.allSatisfy { Swift.abs($0) <= 1024 },
+        "upfirdn2d: argument 'padding' must be 4 integers (left, right, top, bottom), got \(p)")
+    let r = FIRResample(
+        inHeight: x.shape[2], inWidth: x.shape[3], up: up, down: down, padLeft: p[0], padRight: p[1],
+        padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
     try require(r.outHeight > 0 && r.outWidth > 0, "upfirdn2d: padding \(p) leaves an empty output")
     try checkOutputSize(x, r.outHeight, r.outWidth, "upfirdn2d")
     // A separable filter (StyleGAN's outer(k, k)) becomes a separable resample that visits only the taps that
     // hit an input pixel: a quarter of them when upsampling by 2.
     if let (u, v) = separableFactors(filter) {
-        let rows = firAxis(length: x.shape[2], up: up, down: down, pad: p[2], taps: u.map { $0 * gain }, outputs: r.outHeight)
+        let rows = firAxis(
+            length: x.shape[2], up: up, down: down, pad: p[2], taps: u.map { $0 * gain }, outputs: r.outHeight)
         let cols = firAxis(length: x.shape[3], up: up, down: down, pad: p[0], taps: v, outputs: r.outWidth)
         return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: rows, cols: cols))
     }
@@ -167,15 +186,17 @@ private func separableFactors(_ f: Tensor) -> ([Float], [Float])? {
 
 /// One axis of upfirdn: output o reads input i with tap weight taps[k - 1 - kk] where the upsampled, padded position
 /// o * down + kk - pad equals i * up (the filter is flipped: upfirdn convolves).
-private func firAxis(length n: Int, up: Int, down: Int, pad: Int, taps: [Float], outputs: Int) -> SeparableResample.Axis {
+private func firAxis(length n: Int, up: Int, down: Int, pad: Int, taps: [Float], outputs: Int) -> SeparableResample.Axis
+{
     var axis = SeparableResample.Axis()
     let k = taps.count
     for o in 0..<outputs {
-        axis.add((0..<k).compactMap { kk in
-            let position = o * down + kk - pad
-            guard position >= 0, position % up == 0, position / up < n else { return nil }
-            return (position / up, taps[k - 1 - kk])
-        })
+        axis.add(
+            (0..<k).compactMap { kk in
+                let position = o * down + kk - pad
+                guard position >= 0, position % up == 0, position / up < n else { return nil }
+                return (position / up, taps[k - 1 - kk])
+            })
     }
     return axis
 }

@@ -10,12 +10,14 @@ public func reshape(_ x: Tensor, _ shape: [Int]) throws -> Tensor {
         var rest = shape
         rest[i] = 1
         guard let known = Shape.count(rest), known > 0, x.count % known == 0 else {
-            throw SwiftGANError.invalidArgument("reshape: cannot reshape \(Shape.describe(x.shape)) to \(Shape.describe(shape))")
+            throw SwiftGANError.invalidArgument(
+                "reshape: cannot reshape \(Shape.describe(x.shape)) to \(Shape.describe(shape))")
         }
         shape[i] = x.count / known
     }
     guard let n = Shape.count(shape), n == x.count else {
-        throw SwiftGANError.invalidArgument("reshape: cannot reshape \(Shape.describe(x.shape)) (\(x.count) values) to \(Shape.describe(shape))")
+        throw SwiftGANError.invalidArgument(
+            "reshape: cannot reshape \(Shape.describe(x.shape)) (\(x.count) values) to \(Shape.describe(shape))")
     }
     if shape == x.shape { return x }
     let out = Tensor(shape: shape, storage: x.storage)
@@ -29,8 +31,10 @@ private func split(_ shape: [Int], _ dim: Int) -> (Int, Int, Int) {
 }
 
 /// Copies `rows` runs of `run` floats with source/destination pitches, in parallel.
-private func copyRuns(_ src: UnsafePointer<Float>, srcPitch: Int, _ dst: UnsafeMutablePointer<Float>, dstPitch: Int,
-                      rows: Int, run: Int) {
+private func copyRuns(
+    _ src: UnsafePointer<Float>, srcPitch: Int, _ dst: UnsafeMutablePointer<Float>, dstPitch: Int,
+    rows: Int, run: Int
+) {
     nonisolated(unsafe) let src = src, dst = dst
     parallelFor(rows, costPerItem: run) { r in (dst + r * dstPitch).update(from: src + r * srcPitch, count: run) }
 }
@@ -38,13 +42,16 @@ private func copyRuns(_ src: UnsafePointer<Float>, srcPitch: Int, _ dst: UnsafeM
 /// Elements start..<start+length of axis `dim` (torch.narrow).
 public func narrow(_ x: Tensor, dim: Int, start: Int, length: Int) throws -> Tensor {
     let d = try normalizeAxes([dim], rank: x.rank, op: "narrow")[0]
-    try require(start >= 0 && length >= 0 && start + length <= x.shape[d],
-                "narrow: start \(start) and length \(length) do not fit dim \(dim) of size \(x.shape[d])")
+    try require(
+        start >= 0 && length >= 0 && start + length <= x.shape[d],
+        "narrow: start \(start) and length \(length) do not fit dim \(dim) of size \(x.shape[d])")
     var shape = x.shape
     shape[d] = length
     let out = try Tensor(uninitialized: shape)
     let (outer, size, inner) = split(x.shape, d)
-    copyRuns(x.data + start * inner, srcPitch: size * inner, out.data, dstPitch: length * inner, rows: outer, run: length * inner)
+    copyRuns(
+        x.data + start * inner, srcPitch: size * inner, out.data, dstPitch: length * inner, rows: outer,
+        run: length * inner)
     return record(out, "narrow", [x]) { g, _ in [try embed(g, dim: d, start: start, size: size)] }
 }
 
@@ -55,7 +62,9 @@ func embed(_ x: Tensor, dim: Int, start: Int, size: Int) throws -> Tensor {
     shape[dim] = size
     let out = try Tensor(zeros: shape)
     let (outer, length, inner) = split(x.shape, dim)
-    copyRuns(x.data, srcPitch: length * inner, out.data + start * inner, dstPitch: size * inner, rows: outer, run: length * inner)
+    copyRuns(
+        x.data, srcPitch: length * inner, out.data + start * inner, dstPitch: size * inner, rows: outer,
+        run: length * inner)
     return record(out, "embed", [x]) { g, _ in [try narrow(g, dim: dim, start: start, length: length)] }
 }
 
@@ -68,8 +77,11 @@ public func cat(_ xs: [Tensor], dim: Int = 0) throws -> Tensor {
     for (i, x) in xs.enumerated() {
         var s = x.shape
         if s.count == shape.count { s[d] = 0 }
-        try require(s == shape.map { $0 } && x.rank == first.rank,
-                    "cat: tensor \(i) has shape \(Shape.describe(x.shape)), which does not match \(Shape.describe(first.shape)) outside dim \(dim)")
+        try require(
+            s == shape.map { $0 } && x.rank == first.rank,
+            "cat: tensor \(i) has shape \(Shape.describe(x.shape)), which does not match "
+                + "\(Shape.describe(first.shape)) outside dim \(dim)"
+        )
     }
     shape[d] = xs.reduce(0) { $0 + $1.shape[d] }
     let out = try Tensor(uninitialized: shape)
@@ -78,7 +90,9 @@ public func cat(_ xs: [Tensor], dim: Int = 0) throws -> Tensor {
     var starts: [Int] = []
     for x in xs {
         let n = x.shape[d]
-        copyRuns(x.data, srcPitch: n * inner, out.data + offset * inner, dstPitch: total * inner, rows: outer, run: n * inner)
+        copyRuns(
+            x.data, srcPitch: n * inner, out.data + offset * inner, dstPitch: total * inner, rows: outer, run: n * inner
+        )
         starts.append(offset)
         offset += n
     }

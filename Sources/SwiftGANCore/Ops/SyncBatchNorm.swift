@@ -8,12 +8,15 @@
 
 /// Training-mode batch norm of `x` [N, C, ...] with statistics over all ranks' batches (two passes: the global
 /// mean, then the squared deviations from it), updating the running statistics with the global ones.
-func syncBatchNormTraining(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
-                           momentum: Float, eps: Float, communicator: any Communicator) throws -> Tensor {
+func syncBatchNormTraining(
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
+    momentum: Float, eps: Float, communicator: any Communicator
+) throws -> Tensor {
     let c = x.shape[1]
     let layout = NormLayout(batch: x.shape[0], channels: c, plane: x.count / (x.shape[0] * c), perSample: false)
     let total = Double(layout.groupSize * communicator.size)
-    try require(total > 1, "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
+    try require(
+        total > 1, "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
     nonisolated(unsafe) let xd = x.data
     // Per-channel sums in double; planes summed in float with SIMD as the single-process kernel does.
     let channelSums = { (body: @escaping (Int) -> Double) -> [Double] in
@@ -40,18 +43,24 @@ func syncBatchNormTraining(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor
     layout.normalize(x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data)
     let unbias = Float(total / (total - 1))
     if let rm = runningMean { for i in 0..<c { rm.data[i] = (1 - momentum) * rm.data[i] + momentum * mean[i] } }
-    if let rv = runningVar { for i in 0..<c { rv.data[i] = (1 - momentum) * rv.data[i] + momentum * variance[i] * unbias } }
+    if let rv = runningVar {
+        for i in 0..<c { rv.data[i] = (1 - momentum) * rv.data[i] + momentum * variance[i] * unbias }
+    }
 
     let inputs = [x] + [weight, bias].compactMap { $0 }
     let hasBias = bias != nil
     return record(out, "syncBatchNorm", inputs) { g, need in
         guard !GradMode.isEnabled else {
-            throw SwiftGANError.invalidArgument("sync_batchnorm: gradients of gradients (create_graph) are not supported")
+            throw SwiftGANError.invalidArgument(
+                "sync_batchnorm: gradients of gradients (create_graph) are not supported")
         }
         nonisolated(unsafe) let gd = g.data
         // Local sums of g and g * xhat per channel, then their sums over all ranks.
         var local = channelSums { p in Double(sum(gd + p * layout.plane, layout.plane)) }
-        local += channelSums { p in Double(centeredDot(gd + p * layout.plane, xd + p * layout.plane, mean[p % c], layout.plane)) * Double(invstd[p % c]) }
+        local += channelSums { p in
+            Double(centeredDot(gd + p * layout.plane, xd + p * layout.plane, mean[p % c], layout.plane))
+                * Double(invstd[p % c])
+        }
         var global = local
         try communicator.allreduceSum(&global)
         let gx = try Tensor(uninitialized: x.shape)
@@ -66,7 +75,9 @@ func syncBatchNormTraining(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor
         }
         // The affine parameters' gradients stay local sums: the gradient reducer averages them like any other.
         var grads: [Tensor?] = [need[0] ? gx : nil]
-        if weight != nil { grads.append(need[grads.count] ? try Tensor(local[c...].map { Float($0) }, shape: [c]) : nil) }
+        if weight != nil {
+            grads.append(need[grads.count] ? try Tensor(local[c...].map { Float($0) }, shape: [c]) : nil)
+        }
         if hasBias { grads.append(need[grads.count] ? try Tensor(local[..<c].map { Float($0) }, shape: [c]) : nil) }
         return grads
     }

@@ -27,7 +27,8 @@ public struct RandomGenerator: Sendable, Equatable {
     /// The four 32-bit words of block `counter`.
     @inline(__always)
     static func philox(seed: UInt64, counter: UInt64) -> (UInt32, UInt32, UInt32, UInt32) {
-        var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32), c2: UInt32 = 0, c3: UInt32 = 0
+        var c0 = UInt32(truncatingIfNeeded: counter), c1 = UInt32(truncatingIfNeeded: counter >> 32), c2: UInt32 = 0,
+            c3: UInt32 = 0
         var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
         for _ in 0..<10 {
             let p0 = UInt64(0xD251_1F53) &* UInt64(c0), p1 = UInt64(0xCD9E_8D57) &* UInt64(c2)
@@ -44,8 +45,10 @@ public struct RandomGenerator: Sendable, Equatable {
     @inline(__always) static func unit(_ w: UInt32) -> Float { Float(w >> 8) * 0x1p-24 }
 
     /// Fills `count` values, four per block, and advances the offset past the blocks used.
-    private mutating func fill(_ out: UnsafeMutablePointer<Float>, _ count: Int,
-                               _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
+    private mutating func fill(
+        _ out: UnsafeMutablePointer<Float>, _ count: Int,
+        _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)
+    ) {
         guard shardCount == 1 else { return fillShard(out, count, block) }
         let blocks = (count + 3) / 4
         let (seed, base) = (self.seed, self.offset)
@@ -63,8 +66,10 @@ public struct RandomGenerator: Sendable, Equatable {
     }
 
     /// `fill` for shard `shardIndex`: values start ..< start + count of a draw of shardCount * count values.
-    private mutating func fillShard(_ out: UnsafeMutablePointer<Float>, _ count: Int,
-                                    _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)) {
+    private mutating func fillShard(
+        _ out: UnsafeMutablePointer<Float>, _ count: Int,
+        _ block: @escaping (UInt32, UInt32, UInt32, UInt32) -> (Float, Float, Float, Float)
+    ) {
         let start = Int(shardIndex) * count, first = start / 4
         let blocks = (start + count + 3) / 4 - first
         let (seed, base) = (self.seed, self.offset)
@@ -85,7 +90,9 @@ public struct RandomGenerator: Sendable, Equatable {
         let t = try Tensor(uninitialized: shape)
         fill(t.data, t.count) { a, b, c, d in
             let u = (RandomGenerator.unit(a), RandomGenerator.unit(b), RandomGenerator.unit(c), RandomGenerator.unit(d))
-            return (low + (high - low) * u.0, low + (high - low) * u.1, low + (high - low) * u.2, low + (high - low) * u.3)
+            return (
+                low + (high - low) * u.0, low + (high - low) * u.1, low + (high - low) * u.2, low + (high - low) * u.3
+            )
         }
         return t
     }

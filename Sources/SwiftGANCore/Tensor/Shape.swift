@@ -22,7 +22,8 @@ public enum Shape {
             throw SwiftGANError.invalidArgument("invalid tensor shape \(describe(shape))")
         }
         guard let n = count(shape) else {
-            throw SwiftGANError.outOfMemory("a tensor of shape \(describe(shape)) is too large (limit \(Storage.maxElements) elements)")
+            throw SwiftGANError.outOfMemory(
+                "a tensor of shape \(describe(shape)) is too large (limit \(Storage.maxElements) elements)")
         }
         return n
     }

@@ -27,7 +27,8 @@ public final class Storage: @unchecked Sendable {
         guard bytes >= checkedBytes, let available = availableBytes(), bytes > available else { return }
         BufferCache.clear()  // cached buffers count as used; give them back and look again
         if let available = availableBytes(), bytes > available {
-            throw SwiftGANError.outOfMemory("\(what): cannot allocate \(bytes >> 20) MB, the system has \(available >> 20) MB available")
+            throw SwiftGANError.outOfMemory(
+                "\(what): cannot allocate \(bytes >> 20) MB, the system has \(available >> 20) MB available")
         }
     }
 
@@ -37,8 +38,10 @@ public final class Storage: @unchecked Sendable {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
-            if text.hasPrefix("MemAvailable:"), let kilobytes = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("MemAvailable:"),
+                let kilobytes = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+            {
                 return kilobytes * 1024
             }
         }

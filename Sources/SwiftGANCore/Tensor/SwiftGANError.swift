@@ -15,7 +15,8 @@ public enum SwiftGANError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidArgument(let m), .invalidType(let m), .io(let m), .outOfMemory(let m), .cancelled(let m), .internalError(let m):
+        case .invalidArgument(let m), .invalidType(let m), .io(let m), .outOfMemory(let m), .cancelled(let m),
+            .internalError(let m):
             return m
         }
     }

@@ -1,7 +1,7 @@
 import SwiftGANCore
 
-/// What a config field can hold: `Int`, `Float`, `Double`, `Bool`, `String`, `Pair` (Adam's betas), and an optional of any of
-/// them (None: a default that depends on other fields). Each knows its JSON form and its Python type name.
+/// What a config field can hold: `Int`, `Float`, `Double`, `Bool`, `String`, `Pair` (Adam's betas), and an optional of
+/// any of them (None: a default that depends on other fields). Each knows its JSON form and its Python type name.
 public protocol ConfigValue: Codable, Sendable {
     /// The Python type, as the schema and error messages name it ("int", "float", "tuple[float, float]", ...).
     static var typeName: String { get }
@@ -83,7 +83,7 @@ public struct Pair: ConfigValue, Equatable {
     public var json: JSONValue { .array([.number(first), .number(second)]) }
     public static func from(_ json: JSONValue) -> Pair? {
         guard case .array(let items) = json, items.count == 2, let a = Double.from(items[0]),
-              let b = Double.from(items[1])
+            let b = Double.from(items[1])
         else { return nil }
         return Pair(a, b)
     }
@@ -101,8 +101,10 @@ public struct Constraint: Sendable {
     /// Whether `value` is accepted.
     public func contains(_ value: Double) -> Bool { value.isFinite && accepts(value) }
 
-    private init(_ description: String, minimum: Double? = nil, maximum: Double? = nil, choices: [Double]? = nil,
-                 _ accepts: @escaping @Sendable (Double) -> Bool) {
+    private init(
+        _ description: String, minimum: Double? = nil, maximum: Double? = nil, choices: [Double]? = nil,
+        _ accepts: @escaping @Sendable (Double) -> Bool
+    ) {
         (self.description, self.minimum, self.maximum, self.choices, self.accepts) =
             (description, minimum, maximum, choices, accepts)
     }
@@ -131,7 +133,9 @@ public struct Constraint: Sendable {
 
     /// In [low, high): Adam's betas.
     public static func halfOpen(_ low: Double, _ high: Double) -> Constraint {
-        Constraint("values in [\(format(low)), \(format(high)))", minimum: low, maximum: high) { $0 >= low && $0 < high }
+        Constraint("values in [\(format(low)), \(format(high)))", minimum: low, maximum: high) {
+            $0 >= low && $0 < high
+        }
     }
 
     /// One of `values`.
@@ -144,8 +148,10 @@ public struct Constraint: Sendable {
     /// A power of two from `low` to `high`.
     public static func powerOfTwo(_ low: Int, _ high: Int) -> Constraint {
         let values = (0..<63).map { 1 << $0 }.filter { $0 >= low && $0 <= high }.map(Double.init)
-        return Constraint("a power of two from \(low) to \(high)", minimum: Double(low), maximum: Double(high),
-                          choices: values) { values.contains($0) }
+        return Constraint(
+            "a power of two from \(low) to \(high)", minimum: Double(low), maximum: Double(high),
+            choices: values
+        ) { values.contains($0) }
     }
 
     /// A multiple of `step` from `low` to `high`.

@@ -25,7 +25,9 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// A number from a Swift value, written as Swift's shortest round-tripping form of its type (Float 2e-4 is
     /// "0.0002", not the double nearest the float).
-    public static func number<T: LosslessStringConvertible & Numeric>(_ value: T) -> JSONValue { .number(String(value)) }
+    public static func number<T: LosslessStringConvertible & Numeric>(_ value: T) -> JSONValue {
+        .number(String(value))
+    }
 
     /// Whether a number is written as an integer (digits, no fraction or exponent).
     public var isInteger: Bool {
@@ -115,13 +117,23 @@ public indirect enum JSONValue: Equatable, Sendable {
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end") }
             switch bytes[index] {
-            case UInt8(ascii: "n"): try expect("null"); return .null
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
             case UInt8(ascii: "\""): return .string(try string())
             // Python's json writes non-finite floats so; they are numbers here, refused by a field's constraint.
-            case UInt8(ascii: "N"): try expect("NaN"); return .number("nan")
-            case UInt8(ascii: "I"): try expect("Infinity"); return .number("inf")
+            case UInt8(ascii: "N"):
+                try expect("NaN")
+                return .number("nan")
+            case UInt8(ascii: "I"):
+                try expect("Infinity")
+                return .number("inf")
             case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "I"):
                 try expect("-Infinity")
                 return .number("-inf")
@@ -129,19 +141,28 @@ public indirect enum JSONValue: Equatable, Sendable {
                 index += 1
                 var items: [JSONValue] = []
                 skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 while true {
                     items.append(try value(depth: depth + 1))
                     skipSpace()
                     guard index < bytes.count else { throw error("unterminated array") }
-                    if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                    if bytes[index] == UInt8(ascii: "]") {
+                        index += 1
+                        return .array(items)
+                    }
                     try expect(",")
                 }
             case UInt8(ascii: "{"):
                 index += 1
                 var members: [(String, JSONValue)] = []
                 skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                }
                 while true {
                     skipSpace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
@@ -151,7 +172,10 @@ public indirect enum JSONValue: Equatable, Sendable {
                     members.append((key, try value(depth: depth + 1)))
                     skipSpace()
                     guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                    if bytes[index] == UInt8(ascii: "}") {
+                        index += 1
+                        return .object(members)
+                    }
                     try expect(",")
                 }
             default: return .number(try number())
@@ -162,8 +186,13 @@ public indirect enum JSONValue: Equatable, Sendable {
             let start = index
             if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
             let digits = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-            let allowed = { (b: UInt8) in digits(b) || [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
-                                                        UInt8(ascii: "+"), UInt8(ascii: "-")].contains(b) }
+            let allowed = { (b: UInt8) in
+                digits(b)
+                    || [
+                        UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
+                        UInt8(ascii: "+"), UInt8(ascii: "-"),
+                    ].contains(b)
+            }
             guard index < bytes.count, digits(bytes[index]) else { throw error("expected a value") }
             while index < bytes.count, allowed(bytes[index]) { index += 1 }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
@@ -178,7 +207,10 @@ public indirect enum JSONValue: Equatable, Sendable {
                 let b = bytes[index]
                 index += 1
                 if b == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-                guard b == UInt8(ascii: "\\") else { out.append(b); continue }
+                guard b == UInt8(ascii: "\\") else {
+                    out.append(b)
+                    continue
+                }
                 guard index < bytes.count else { break }
                 let e = bytes[index]
                 index += 1
@@ -190,7 +222,7 @@ public indirect enum JSONValue: Equatable, Sendable {
                 case UInt8(ascii: "f"): out.append(0x0C)
                 case UInt8(ascii: "u"):
                     guard index + 4 <= bytes.count,
-                          let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
+                        let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16)
                     else { throw error("invalid \\u escape") }
                     index += 4
                     out += Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8)

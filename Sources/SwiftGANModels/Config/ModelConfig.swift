@@ -92,17 +92,20 @@ extension ModelConfig {
     /// The schema: one object per field, in declaration order, with its name, Python type, default, doc, and the
     /// bounds, choices and description of the values it accepts.
     public static var schema: JSONValue {
-        .array(fields.map { name, field in
-            var members: [(String, JSONValue)] = [("name", .string(name)), ("type", .string(field.typeName)),
-                                                  ("default", field.jsonValue), ("doc", .string(field.doc))]
-            if let c = field.constraint {
-                members.append(("accepts", .string(c.description)))
-                if let low = c.minimum { members.append(("minimum", .number(low))) }
-                if let high = c.maximum { members.append(("maximum", .number(high))) }
-                if let choices = c.choices { members.append(("choices", .array(choices.map { .number($0) }))) }
-            }
-            return .object(members)
-        })
+        .array(
+            fields.map { name, field in
+                var members: [(String, JSONValue)] = [
+                    ("name", .string(name)), ("type", .string(field.typeName)),
+                    ("default", field.jsonValue), ("doc", .string(field.doc)),
+                ]
+                if let c = field.constraint {
+                    members.append(("accepts", .string(c.description)))
+                    if let low = c.minimum { members.append(("minimum", .number(low))) }
+                    if let high = c.maximum { members.append(("maximum", .number(high))) }
+                    if let choices = c.choices { members.append(("choices", .array(choices.map { .number($0) }))) }
+                }
+                return .object(members)
+            })
     }
 
     /// The config a JSON object describes: absent fields take their defaults; an unknown name, a value of the wrong
@@ -132,9 +135,10 @@ extension ModelConfig {
 
     /// Every field's value, as a JSON object in declaration order.
     public var json: JSONValue {
-        .object(zip(Mirror(reflecting: self).children, Self.fields).compactMap { child, field in
-            (child.value as? any ConfigField).map { (field.name, $0.jsonValue) }
-        })
+        .object(
+            zip(Mirror(reflecting: self).children, Self.fields).compactMap { child, field in
+                (child.value as? any ConfigField).map { (field.name, $0.jsonValue) }
+            })
     }
 }
 
@@ -180,8 +184,11 @@ private struct FieldDecoder: Decoder {
         }
 
         func decodeNil(forKey key: Key) throws -> Bool { false }
-        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
-            -> KeyedDecodingContainer<NestedKey> { throw FieldDecoder.unsupported }
+        func nestedContainer<NestedKey: CodingKey>(
+            keyedBy type: NestedKey.Type, forKey key: Key
+        ) throws
+            -> KeyedDecodingContainer<NestedKey>
+        { throw FieldDecoder.unsupported }
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
             throw FieldDecoder.unsupported
         }

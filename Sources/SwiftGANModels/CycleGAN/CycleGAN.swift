@@ -20,26 +20,31 @@ public final class CycleGAN: GANModel {
         @Param("stride-2 convs of the PatchGAN discriminators", .range(1, 8)) public var nLayersD = 3
         @Param("weight of the A -> B -> A cycle loss", .atLeast(0), name: "lambda_A") public var lambdaA: Float = 10
         @Param("weight of the B -> A -> B cycle loss", .atLeast(0), name: "lambda_B") public var lambdaB: Float = 10
-        @Param("weight of the identity losses, relative to lambda_A and lambda_B (0 turns them off; they need "
-               + "in_channels == out_channels)", .atLeast(0))
+        @Param(
+            "weight of the identity losses, relative to lambda_A and lambda_B (0 turns them off; they need "
+                + "in_channels == out_channels)", .atLeast(0))
         public var lambdaIdentity: Float = 0.5
         @Param("generated images kept per discriminator (0: no pool)", .range(0, 10_000)) public var poolSize = 50
-        @Param("Adam learning rate of the generators and of the discriminators", .atLeast(0)) public var lr: Float = 2e-4
+        @Param("Adam learning rate of the generators and of the discriminators", .atLeast(0)) public var lr: Float =
+            2e-4
         @Param("Adam's (beta1, beta2)", .halfOpen(0, 1)) public var betas = Pair(0.5, 0.999)
         @Param("epochs at the initial learning rate", .atLeast(0)) public var nEpochs = 100
         @Param("epochs of linear decay to zero after them", .atLeast(0)) public var nEpochsDecay = 100
-        @Param("training steps per epoch; None (the reference) sets it when fit starts to max(len(A), len(B)) // "
-               + "batch_size", .range(1, 0x1p40))
+        @Param(
+            "training steps per epoch; None (the reference) sets it when fit starts to max(len(A), len(B)) // "
+                + "batch_size", .range(1, 0x1p40))
         public var epochSteps: Int? = nil
 
         public init() {}
         public static let modelName = "CycleGAN"
 
         public func validate() throws {
-            try require(imageSize >> nLayersD >= 3,
-                        "image_size: \(imageSize) is too small for a \(nLayersD)-layer PatchGAN (at least \(3 << nLayersD))")
-            try require(lambdaIdentity == 0 || inChannels == outChannels,
-                        "lambda_identity: the identity loss needs in_channels == out_channels")
+            try require(
+                imageSize >> nLayersD >= 3,
+                "image_size: \(imageSize) is too small for a \(nLayersD)-layer PatchGAN (at least \(3 << nLayersD))")
+            try require(
+                lambdaIdentity == 0 || inChannels == outChannels,
+                "lambda_identity: the identity loss needs in_channels == out_channels")
         }
     }
 
@@ -56,16 +61,23 @@ public final class CycleGAN: GANModel {
     public let lossNames = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 
     public var nets: [(String, any Module)] {
-        [("G_A", Named("model", generatorA)), ("G_B", Named("model", generatorB)),
-         ("D_A", Named("model", discriminatorA)), ("D_B", Named("model", discriminatorB))]
+        [
+            ("G_A", Named("model", generatorA)), ("G_B", Named("model", generatorB)),
+            ("D_A", Named("model", discriminatorA)), ("D_B", Named("model", discriminatorB)),
+        ]
     }
     public var optimizers: [NamedOptimizer] {
-        [NamedOptimizer("G", optimizerG, parameterNames: (try? parameters(of: ["G_A", "G_B"]))?.map(\.0) ?? []),
-         NamedOptimizer("D", optimizerD, parameterNames: (try? parameters(of: ["D_A", "D_B"]))?.map(\.0) ?? [])]
+        [
+            NamedOptimizer("G", optimizerG, parameterNames: (try? parameters(of: ["G_A", "G_B"]))?.map(\.0) ?? []),
+            NamedOptimizer("D", optimizerD, parameterNames: (try? parameters(of: ["D_A", "D_B"]))?.map(\.0) ?? []),
+        ]
     }
     public var extraState: [(String, Tensor)] { [("pool_A", poolA.images), ("pool_B", poolB.images)] }
     public var extraCounters: [(String, Int64)] {
-        [("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)), ("epoch_steps", Int64(epochSteps))]
+        [
+            ("pool_A.count", Int64(poolA.count)), ("pool_B.count", Int64(poolB.count)),
+            ("epoch_steps", Int64(epochSteps)),
+        ]
     }
 
     public func setExtraCounter(_ name: String, _ value: Int64) throws {
@@ -75,7 +87,8 @@ public final class CycleGAN: GANModel {
             return
         }
         let pool = name == "pool_A.count" ? poolA : poolB
-        try require(value >= 0 && value <= Int64(pool.capacity), "\(name): expected 0 to \(pool.capacity), got \(value)")
+        try require(
+            value >= 0 && value <= Int64(pool.capacity), "\(name): expected 0 to \(pool.capacity), got \(value)")
         pool.count = Int(value)
     }
 
@@ -86,12 +99,17 @@ public final class CycleGAN: GANModel {
         epochSteps = config.epochSteps ?? 1000
         var rng = RandomGenerator(seed: seed)
         let c = config
-        generatorA = try resnetGenerator(inChannels: c.inChannels, outChannels: c.outChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
-        generatorB = try resnetGenerator(inChannels: c.outChannels, outChannels: c.inChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
+        generatorA = try resnetGenerator(
+            inChannels: c.inChannels, outChannels: c.outChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
+        generatorB = try resnetGenerator(
+            inChannels: c.outChannels, outChannels: c.inChannels, ngf: c.ngf, blocks: c.nBlocks, rng: &rng)
         discriminatorA = try patchDiscriminator(inChannels: c.outChannels, ndf: c.ndf, layers: c.nLayersD, rng: &rng)
         discriminatorB = try patchDiscriminator(inChannels: c.inChannels, ndf: c.ndf, layers: c.nLayersD, rng: &rng)
-        optimizerG = try Adam((generatorA.parameters + generatorB.parameters).map(\.1), beta1: c.betas.first, beta2: c.betas.second)
-        optimizerD = try Adam((discriminatorA.parameters + discriminatorB.parameters).map(\.1), beta1: c.betas.first, beta2: c.betas.second)
+        optimizerG = try Adam(
+            (generatorA.parameters + generatorB.parameters).map(\.1), beta1: c.betas.first, beta2: c.betas.second)
+        optimizerD = try Adam(
+            (discriminatorA.parameters + discriminatorB.parameters).map(\.1), beta1: c.betas.first,
+            beta2: c.betas.second)
         // Pools hold generated images: fake B (for D_A) and fake A (for D_B).
         poolA = try ImagePool(capacity: c.poolSize, imageShape: [c.outChannels, c.imageSize, c.imageSize])
         poolB = try ImagePool(capacity: c.poolSize, imageShape: [c.inChannels, c.imageSize, c.imageSize])
@@ -113,8 +131,9 @@ public final class CycleGAN: GANModel {
 
     private func checkBatch(_ x: Tensor, channels: Int, _ argument: String) throws {
         let s = config.imageSize
-        try require(x.shape == [x.shape.first ?? 0, channels, s, s] && x.shape[0] >= 1,
-                    "\(argument): expected images [N, \(channels), \(s), \(s)], got \(Shape.describe(x.shape))")
+        try require(
+            x.shape == [x.shape.first ?? 0, channels, s, s] && x.shape[0] >= 1,
+            "\(argument): expected images [N, \(channels), \(s), \(s)], got \(Shape.describe(x.shape))")
     }
 
     /// One iteration of the reference's optimize_parameters: the generators' step (D frozen), then both
@@ -122,14 +141,18 @@ public final class CycleGAN: GANModel {
     /// discriminators' gradients, which do not depend on it (the fakes are computed before it): the same result,
     /// and a step cancelled part-way has updated nothing.
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
-        try require(batches.count == 2, "batches: CycleGAN trains on a batch from A and a batch from B, got \(batches.count) batches")
+        try require(
+            batches.count == 2,
+            "batches: CycleGAN trains on a batch from A and a batch from B, got \(batches.count) batches")
         let (realA, realB) = (batches[0].detached(), batches[1].detached())
         try checkBatch(realA, channels: config.inChannels, "batch A")
         try checkBatch(realB, channels: config.outChannels, "batch B")
         let c = config, lr = learningRate
 
         // Until the updates no weight changes, so each Winograd weight transform is computed once.
-        let (lossDA, lossDB, losses) = try WinogradWeightCache.with(constant: optimizerG.parameters + optimizerD.parameters) {
+        let (lossDA, lossDB, losses) = try WinogradWeightCache.with(
+            constant: optimizerG.parameters + optimizerD.parameters
+        ) {
             () throws -> (Tensor, Tensor, [Tensor]) in
             optimizerG.zeroGrad()
             let (fakeA, fakeB, losses) = try frozen(optimizerD.parameters) { () throws -> (Tensor, Tensor, [Tensor]) in
@@ -137,23 +160,31 @@ public final class CycleGAN: GANModel {
                 let fakeA = try generatorB(realB, training: true), recB = try generatorA(fakeA, training: true)
                 var idtA = Tensor(scalar: 0), idtB = Tensor(scalar: 0)
                 if c.lambdaIdentity > 0 {
-                    idtA = try scale(try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
-                    idtB = try scale(try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
+                    idtA = try scale(
+                        try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
+                    idtB = try scale(
+                        try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
                 }
                 let ganA = try lsgan(try discriminatorA(fakeB, training: true), 1)
                 let ganB = try lsgan(try discriminatorB(fakeA, training: true), 1)
-                let cycleA = try scale(try l1Loss(recA, realA), c.lambdaA), cycleB = try scale(try l1Loss(recB, realB), c.lambdaB)
-                try Autograd.backward(try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
+                let cycleA = try scale(try l1Loss(recA, realA), c.lambdaA),
+                    cycleB = try scale(try l1Loss(recB, realB), c.lambdaB)
+                try Autograd.backward(
+                    try add(try add(try add(ganA, ganB), try add(cycleA, cycleB)), try add(idtA, idtB)))
                 return (fakeA, fakeB, [ganA, cycleA, idtA, ganB, cycleB, idtB])
             }
 
             optimizerD.zeroGrad()
             let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
-            let lossDA = try scale(try add(try lsgan(try discriminatorA(realB, training: true), 1),
-                                           try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
+            let lossDA = try scale(
+                try add(
+                    try lsgan(try discriminatorA(realB, training: true), 1),
+                    try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
             try Autograd.backward(lossDA)
-            let lossDB = try scale(try add(try lsgan(try discriminatorB(realA, training: true), 1),
-                                           try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
+            let lossDB = try scale(
+                try add(
+                    try lsgan(try discriminatorB(realA, training: true), 1),
+                    try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
             try Autograd.backward(lossDB)
             return (lossDA, lossDB, losses)
         }
@@ -170,20 +201,26 @@ public final class CycleGAN: GANModel {
             throw SwiftGANError.invalidArgument("net: '\(name)' has no one-tensor forward pass")
         }
         let channels = name == "G_A" || name == "D_B" ? config.inChannels : config.outChannels
-        try require(x.rank == 4 && x.shape[1] == channels && x.shape[0] >= 1,
-                    "x: \(name) expects images [N, \(channels), H, W], got \(Shape.describe(x.shape))")
+        try require(
+            x.rank == 4 && x.shape[1] == channels && x.shape[0] >= 1,
+            "x: \(name) expects images [N, \(channels), H, W], got \(Shape.describe(x.shape))")
         if name.hasPrefix("G") {
-            try require(x.shape[2] % 4 == 0 && x.shape[3] % 4 == 0 && x.shape[2] >= 8 && x.shape[3] >= 8,
-                        "x: \(name) needs a height and width that are multiples of 4 and at least 8, got \(x.shape[2])x\(x.shape[3])")
+            try require(
+                x.shape[2] % 4 == 0 && x.shape[3] % 4 == 0 && x.shape[2] >= 8 && x.shape[3] >= 8,
+                "x: \(name) needs a height and width that are multiples of 4 and at least 8, "
+                    + "got \(x.shape[2])x\(x.shape[3])"
+            )
         } else {
             let n = config.nLayersD
-            try require(x.shape[2] >> n >= 3 && x.shape[3] >> n >= 3,
-                        "x: \(name) needs images of at least \(3 << n) pixels a side, got \(x.shape[2])x\(x.shape[3])")
+            try require(
+                x.shape[2] >> n >= 3 && x.shape[3] >> n >= 3,
+                "x: \(name) needs images of at least \(3 << n) pixels a side, got \(x.shape[2])x\(x.shape[3])")
         }
         return try noGrad { try layer(x, training: training) }
     }
 
     public func generate(count: Int, seed: UInt64) throws -> Tensor {
-        throw SwiftGANError.invalidArgument("CycleGAN translates images rather than sampling them: use translate (G_A or G_B)")
+        throw SwiftGANError.invalidArgument(
+            "CycleGAN translates images rather than sampling them: use translate (G_A or G_B)")
     }
 }

@@ -20,8 +20,11 @@ final class ImagePool {
     func query(_ batch: Tensor, rng: inout RandomGenerator) throws -> Tensor {
         guard capacity > 0 else { return batch.detached() }
         let size = images.count / images.shape[0]
-        try require(batch.count / batch.shape[0] == size,
-                    "image pool: images of shape \(Shape.describe(Array(batch.shape.dropFirst()))) do not match the pool's \(Shape.describe(Array(images.shape.dropFirst())))")
+        try require(
+            batch.count / batch.shape[0] == size,
+            "image pool: images of shape \(Shape.describe(Array(batch.shape.dropFirst()))) do not match the pool's "
+                + Shape.describe(Array(images.shape.dropFirst()))
+        )
         let out = try batch.detached().copy()
         let draws = try rng.uniform([batch.shape[0], 2])
         for i in 0..<batch.shape[0] {

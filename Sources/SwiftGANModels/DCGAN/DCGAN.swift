@@ -38,8 +38,10 @@ public final class DCGAN: GANModel {
 
     public var nets: [(String, any Module)] { [("G", Named("main", generator)), ("D", Named("main", discriminator))] }
     public var optimizers: [NamedOptimizer] {
-        [NamedOptimizer("G", optimizerG, parameterNames: generator.parameters.map { "G.main.\($0.0)" }),
-         NamedOptimizer("D", optimizerD, parameterNames: discriminator.parameters.map { "D.main.\($0.0)" })]
+        [
+            NamedOptimizer("G", optimizerG, parameterNames: generator.parameters.map { "G.main.\($0.0)" }),
+            NamedOptimizer("D", optimizerD, parameterNames: discriminator.parameters.map { "D.main.\($0.0)" }),
+        ]
     }
     public let lossNames = ["loss_d", "loss_g", "d_real", "d_fake"]
 
@@ -50,19 +52,31 @@ public final class DCGAN: GANModel {
         self.config = config
         var rng = RandomGenerator(seed: seed)
         let blocks = config.innerBlocks
-        var g: [any Layer] = [try ConvTranspose2d(config.nz, config.ngf << blocks, kernel: 4, bias: false, rng: &rng),
-                              try BatchNorm2d(config.ngf << blocks, rng: &rng), Activation(.relu)]
+        var g: [any Layer] = [
+            try ConvTranspose2d(config.nz, config.ngf << blocks, kernel: 4, bias: false, rng: &rng),
+            try BatchNorm2d(config.ngf << blocks, rng: &rng), Activation(.relu),
+        ]
         for i in stride(from: blocks, to: 0, by: -1) {
-            g += [try ConvTranspose2d(config.ngf << i, config.ngf << (i - 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
-                  try BatchNorm2d(config.ngf << (i - 1), rng: &rng), Activation(.relu)]
+            g += [
+                try ConvTranspose2d(
+                    config.ngf << i, config.ngf << (i - 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+                try BatchNorm2d(config.ngf << (i - 1), rng: &rng), Activation(.relu),
+            ]
         }
-        g += [try ConvTranspose2d(config.ngf, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
-              Activation(.tanh)]
-        var d: [any Layer] = [try Conv2d(config.channels, config.ndf, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
-                              Activation(.leakyRelu(0.2))]
+        g += [
+            try ConvTranspose2d(config.ngf, config.channels, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+            Activation(.tanh),
+        ]
+        var d: [any Layer] = [
+            try Conv2d(config.channels, config.ndf, kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+            Activation(.leakyRelu(0.2)),
+        ]
         for i in 0..<blocks {
-            d += [try Conv2d(config.ndf << i, config.ndf << (i + 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
-                  try BatchNorm2d(config.ndf << (i + 1), rng: &rng), Activation(.leakyRelu(0.2))]
+            d += [
+                try Conv2d(
+                    config.ndf << i, config.ndf << (i + 1), kernel: 4, stride: 2, padding: 1, bias: false, rng: &rng),
+                try BatchNorm2d(config.ndf << (i + 1), rng: &rng), Activation(.leakyRelu(0.2)),
+            ]
         }
         d += [try Conv2d(config.ndf << blocks, 1, kernel: 4, bias: false, rng: &rng), Activation(.sigmoid)]
         generator = Sequential(g)
@@ -79,15 +93,19 @@ public final class DCGAN: GANModel {
 
     private func checkImages(_ x: Tensor, _ argument: String) throws {
         let c = config
-        try require(x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
-                    "\(argument): expected images [N, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(Shape.describe(x.shape))")
+        try require(
+            x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
+            "\(argument): expected images [N, \(c.channels), \(c.imageSize), \(c.imageSize)], "
+                + "got \(Shape.describe(x.shape))"
+        )
         try require(x.shape[0] >= 1, "\(argument): expected at least one image")
     }
 
     /// One iteration of the reference recipe: a D step on a real and a fake batch, then a G step through the
     /// updated D. Returns loss_d, loss_g, D's mean output on reals and on fakes (before its update).
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
-        try require(batches.count == 1, "batches: DCGAN trains on one batch of real images, got \(batches.count) batches")
+        try require(
+            batches.count == 1, "batches: DCGAN trains on one batch of real images, got \(batches.count) batches")
         let real = batches[0]
         try checkImages(real, "batch")
         let b = real.shape[0]
@@ -114,7 +132,9 @@ public final class DCGAN: GANModel {
         step += 1
 
         let meanProbability = { (logits: Tensor) throws -> Float in try noGrad { try mean(try sigmoid(logits)).item } }
-        return [lossReal.item + lossFake.item, lossG.item, try meanProbability(logitsReal), try meanProbability(logitsFake)]
+        return [
+            lossReal.item + lossFake.item, lossG.item, try meanProbability(logitsReal), try meanProbability(logitsFake),
+        ]
     }
 
     public func forward(net name: String, _ x: Tensor, training: Bool) throws -> Tensor {
@@ -124,8 +144,10 @@ public final class DCGAN: GANModel {
         var input = x
         if name == "G" {
             if x.rank == 2 { input = try reshape(x, [x.shape[0], x.shape[1], 1, 1]) }
-            try require(input.rank == 4 && input.shape[1] == config.nz && input.shape[2] == 1 && input.shape[3] == 1 && input.shape[0] >= 1,
-                        "x: G expects z of shape [N, \(config.nz)] or [N, \(config.nz), 1, 1], got \(Shape.describe(x.shape))")
+            try require(
+                input.rank == 4 && input.shape[1] == config.nz && input.shape[2] == 1 && input.shape[3] == 1
+                    && input.shape[0] >= 1,
+                "x: G expects z of shape [N, \(config.nz)] or [N, \(config.nz), 1, 1], got \(Shape.describe(x.shape))")
         } else {
             try checkImages(x, "x")
         }

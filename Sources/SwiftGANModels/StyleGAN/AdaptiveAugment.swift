@@ -117,14 +117,17 @@ struct Matrix4 {
     static func * (a: Matrix4, b: Matrix4) -> Matrix4 {
         Matrix4(m: (0..<16).map { k in (0..<4).map { a[k / 4, $0] * b[$0, k % 4] }.reduce(0, +) })
     }
-    static func translation(_ t: Double) -> Matrix4 { Matrix4(m: (0..<16).map { k in k % 5 == 0 ? 1 : (k % 4 == 3 && k < 12 ? t : 0) }) }
+    static func translation(_ t: Double) -> Matrix4 {
+        Matrix4(m: (0..<16).map { k in k % 5 == 0 ? 1 : (k % 4 == 3 && k < 12 ? t : 0) })
+    }
     static func scale(_ s: Double) -> Matrix4 { Matrix4(m: (0..<16).map { k in k % 5 == 0 ? (k == 15 ? 1 : s) : 0 }) }
     /// v v^T over the RGB block.
     static func lumaOuter(_ f: (Double, Int, Int) -> Double) -> Matrix4 {
-        Matrix4(m: (0..<16).map { k in
-            let (i, j) = (k / 4, k % 4)
-            return i < 3 && j < 3 ? f(luma[i] * luma[j], i, j) : (i == j ? 1 : 0)
-        })
+        Matrix4(
+            m: (0..<16).map { k in
+                let (i, j) = (k / 4, k % 4)
+                return i < 3 && j < 3 ? f(luma[i] * luma[j], i, j) : (i == j ? 1 : 0)
+            })
     }
     /// Mirrors colors through the luma axis' orthogonal plane: I - 2 v v^T.
     static let lumaFlip = lumaOuter { vv, i, j in (i == j ? 1 : 0) - 2 * vv }

@@ -11,31 +11,43 @@ public final class ResidualDiscriminator: Layer {
         let fromrgb: EqualizedConv2d?
         let conv0: EqualizedConv2d, conv1: EqualizedConv2d, skip: EqualizedConv2d
 
-        init(_ inChannels: Int, _ outChannels: Int, imageChannels: Int, resolution: Int, top: Bool, rng: inout RandomGenerator) throws {
+        init(
+            _ inChannels: Int, _ outChannels: Int, imageChannels: Int, resolution: Int, top: Bool,
+            rng: inout RandomGenerator
+        ) throws {
             self.resolution = resolution
             fromrgb = top ? try EqualizedConv2d(imageChannels, inChannels, kernel: 1, activate: true, rng: &rng) : nil
             conv0 = try EqualizedConv2d(inChannels, inChannels, kernel: 3, activate: true, rng: &rng)
             conv1 = try EqualizedConv2d(inChannels, outChannels, kernel: 3, activate: true, down: true, rng: &rng)
-            skip = try EqualizedConv2d(inChannels, outChannels, kernel: 1, bias: false, activate: false, down: true, rng: &rng)
+            skip = try EqualizedConv2d(
+                inChannels, outChannels, kernel: 1, bias: false, activate: false, down: true, rng: &rng)
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
             let h = try fromrgb.map { try $0(x, training: true) } ?? x
             let y = try skip(h, training: true)
-            return try scale(try add(y, try conv1(try conv0(h, training: true), training: true)), Float(0.5).squareRoot())
+            return try scale(
+                try add(y, try conv1(try conv0(h, training: true), training: true)), Float(0.5).squareRoot())
         }
 
-        var parameters: [(String, Tensor)] { namedState([("fromrgb", fromrgb), ("conv0", conv0), ("conv1", conv1), ("skip", skip)]) { $0.parameters } }
+        var parameters: [(String, Tensor)] {
+            namedState([("fromrgb", fromrgb), ("conv0", conv0), ("conv1", conv1), ("skip", skip)]) { $0.parameters }
+        }
     }
 
     let blocks: [Block]
     let epilogue: DiscriminatorEpilogue
 
-    public init(resolution: Int, imageChannels: Int, channels: (Int) -> Int, mbstdGroup: Int = 4, rng: inout RandomGenerator) throws {
+    public init(
+        resolution: Int, imageChannels: Int, channels: (Int) -> Int, mbstdGroup: Int = 4, rng: inout RandomGenerator
+    ) throws {
         var blocks: [Block] = []
         var r = resolution
         while r > 4 {
-            blocks.append(try Block(channels(r), channels(r / 2), imageChannels: imageChannels, resolution: r, top: r == resolution, rng: &rng))
+            blocks.append(
+                try Block(
+                    channels(r), channels(r / 2), imageChannels: imageChannels, resolution: r, top: r == resolution,
+                    rng: &rng))
             r /= 2
         }
         self.blocks = blocks

@@ -10,7 +10,8 @@ public final class MappingNetwork: Module {
     public let wAverage: Tensor
     public let wAverageBeta: Float = 0.995
 
-    public init(zDim: Int, wDim: Int, layers count: Int, lrMultiplier: Float = 0.01, rng: inout RandomGenerator) throws {
+    public init(zDim: Int, wDim: Int, layers count: Int, lrMultiplier: Float = 0.01, rng: inout RandomGenerator) throws
+    {
         layers = try (0..<count).map { i in
             try EqualizedLinear(i == 0 ? zDim : wDim, wDim, lrMultiplier: lrMultiplier, activate: true, rng: &rng)
         }
@@ -19,7 +20,8 @@ public final class MappingNetwork: Module {
 
     /// w [N, wDim] for z [N, zDim]; in training the running average of w is updated.
     public func callAsFunction(_ z: Tensor, training: Bool) throws -> Tensor {
-        var x = try mul(z, try rsqrt(try affine(try mean(try square(z), axes: [1], keepDim: true), scale: 1, shift: 1e-8)))
+        var x = try mul(
+            z, try rsqrt(try affine(try mean(try square(z), axes: [1], keepDim: true), scale: 1, shift: 1e-8)))
         for layer in layers { x = try layer(x, training: training) }
         if training {
             let batchMean = try noGrad { try mean(x, axes: [0]) }
@@ -41,6 +43,8 @@ public final class MappingNetwork: Module {
         return k == count ? head : try cat([head, try narrow(ws, dim: 1, start: k, length: count - k)], dim: 1)
     }
 
-    public var parameters: [(String, Tensor)] { layers.enumerated().flatMap { i, l in prefixed("fc\(i)", l.parameters) } }
+    public var parameters: [(String, Tensor)] {
+        layers.enumerated().flatMap { i, l in prefixed("fc\(i)", l.parameters) }
+    }
     public var buffers: [(String, Tensor)] { [("w_avg", wAverage)] }
 }

@@ -51,7 +51,9 @@ final class StyleEpilogue: Module {
         return try adain(h, style: try style(w, training: true))
     }
 
-    var parameters: [(String, Tensor)] { [("noise_strength", noiseStrength), ("bias", bias)] + prefixed("style", style.parameters) }
+    var parameters: [(String, Tensor)] {
+        [("noise_strength", noiseStrength), ("bias", bias)] + prefixed("style", style.parameters)
+    }
     var buffers: [(String, Tensor)] { [("noise_const", noiseConst)] }
 }
 
@@ -67,11 +69,16 @@ public final class ProgressiveSynthesis: Module {
         let torgb: EqualizedConv2d
         let blur: Tensor
 
-        init(_ inChannels: Int, _ channels: Int, imageChannels: Int, wDim: Int, resolution r: Int, rng: inout RandomGenerator) throws {
+        init(
+            _ inChannels: Int, _ channels: Int, imageChannels: Int, wDim: Int, resolution r: Int,
+            rng: inout RandomGenerator
+        ) throws {
             resolution = r
             const = r == 4 ? try Tensor(repeating: 1, shape: [channels, 4, 4]) : nil
             try const?.setRequiresGrad(true)
-            conv0 = r == 4 ? nil : try EqualizedConv2d(inChannels, channels, kernel: 3, bias: false, activate: false, rng: &rng)
+            conv0 =
+                r == 4
+                ? nil : try EqualizedConv2d(inChannels, channels, kernel: 3, bias: false, activate: false, rng: &rng)
             epilogue0 = try StyleEpilogue(channels: channels, wDim: wDim, resolution: r, rng: &rng)
             conv1 = try EqualizedConv2d(channels, channels, kernel: 3, bias: false, activate: false, rng: &rng)
             epilogue1 = try StyleEpilogue(channels: channels, wDim: wDim, resolution: r, rng: &rng)
@@ -95,9 +102,14 @@ public final class ProgressiveSynthesis: Module {
 
         var parameters: [(String, Tensor)] {
             (const.map { [("const", $0)] } ?? [])
-                + namedState([("conv0", conv0), ("epilogue0", epilogue0), ("conv1", conv1), ("epilogue1", epilogue1), ("torgb", torgb)]) { $0.parameters }
+                + namedState([
+                    ("conv0", conv0), ("epilogue0", epilogue0), ("conv1", conv1), ("epilogue1", epilogue1),
+                    ("torgb", torgb),
+                ]) { $0.parameters }
         }
-        var buffers: [(String, Tensor)] { namedState([("epilogue0", epilogue0), ("epilogue1", epilogue1)]) { $0.buffers } }
+        var buffers: [(String, Tensor)] {
+            namedState([("epilogue0", epilogue0), ("epilogue1", epilogue1)]) { $0.buffers }
+        }
     }
 
     let blocks: [Block]
@@ -110,7 +122,10 @@ public final class ProgressiveSynthesis: Module {
         var blocks: [Block] = []
         var r = 4
         while r <= resolution {
-            blocks.append(try Block(r == 4 ? 0 : channels(r / 2), channels(r), imageChannels: imageChannels, wDim: wDim, resolution: r, rng: &rng))
+            blocks.append(
+                try Block(
+                    r == 4 ? 0 : channels(r / 2), channels(r), imageChannels: imageChannels, wDim: wDim, resolution: r,
+                    rng: &rng))
             r *= 2
         }
         self.blocks = blocks
@@ -126,7 +141,8 @@ public final class ProgressiveSynthesis: Module {
         }
         let top = blocks.last { $0.resolution == stage.resolution }!
         let img = try top.torgb(x!, training: true)
-        guard stage.alpha < 1, let previous, let lower = blocks.last(where: { $0.resolution == stage.resolution / 2 }) else { return img }
+        guard stage.alpha < 1, let previous, let lower = blocks.last(where: { $0.resolution == stage.resolution / 2 })
+        else { return img }
         let low = try upsampleNearest2d(try lower.torgb(previous, training: true), scale: 2)
         return try add(low, try scale(try sub(img, low), stage.alpha))
     }
@@ -142,7 +158,9 @@ public final class ProgressiveDiscriminator: Layer {
         let resolution: Int
         let fromrgb: EqualizedConv2d, conv0: EqualizedConv2d, conv1: EqualizedConv2d
 
-        init(_ channels: Int, _ outChannels: Int, imageChannels: Int, resolution: Int, rng: inout RandomGenerator) throws {
+        init(
+            _ channels: Int, _ outChannels: Int, imageChannels: Int, resolution: Int, rng: inout RandomGenerator
+        ) throws {
             self.resolution = resolution
             fromrgb = try EqualizedConv2d(imageChannels, channels, kernel: 1, activate: true, rng: &rng)
             conv0 = try EqualizedConv2d(channels, channels, kernel: 3, activate: true, rng: &rng)
@@ -150,7 +168,9 @@ public final class ProgressiveDiscriminator: Layer {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor { try conv1(try conv0(x, training: true), training: true) }
-        var parameters: [(String, Tensor)] { namedState([("fromrgb", fromrgb), ("conv0", conv0), ("conv1", conv1)]) { $0.parameters } }
+        var parameters: [(String, Tensor)] {
+            namedState([("fromrgb", fromrgb), ("conv0", conv0), ("conv1", conv1)]) { $0.parameters }
+        }
     }
 
     let blocks: [Block]
@@ -159,11 +179,14 @@ public final class ProgressiveDiscriminator: Layer {
     /// The stage the next forward pass judges.
     public var stage: GrowthStage
 
-    public init(resolution: Int, imageChannels: Int, channels: (Int) -> Int, mbstdGroup: Int = 4, rng: inout RandomGenerator) throws {
+    public init(
+        resolution: Int, imageChannels: Int, channels: (Int) -> Int, mbstdGroup: Int = 4, rng: inout RandomGenerator
+    ) throws {
         var blocks: [Block] = []
         var r = resolution
         while r > 4 {
-            blocks.append(try Block(channels(r), channels(r / 2), imageChannels: imageChannels, resolution: r, rng: &rng))
+            blocks.append(
+                try Block(channels(r), channels(r / 2), imageChannels: imageChannels, resolution: r, rng: &rng))
             r /= 2
         }
         self.blocks = blocks
@@ -180,7 +203,8 @@ public final class ProgressiveDiscriminator: Layer {
             x = try top(try top.fromrgb(img, training: true))
             if stage.alpha < 1 {
                 let lowRGB = try avgPool2d(img, kernelSize: 2)
-                let low = try active.count > 1 ? active[1].fromrgb(lowRGB, training: true) : fromrgb4(lowRGB, training: true)
+                let low =
+                    try active.count > 1 ? active[1].fromrgb(lowRGB, training: true) : fromrgb4(lowRGB, training: true)
                 x = try add(low, try scale(try sub(x, low), stage.alpha))
             }
             for block in active.dropFirst() { x = try block(x) }

@@ -23,7 +23,9 @@ public final class StyleGAN: GANModel {
     public struct Config: ModelConfig {
         @Param("side length of the square images", .powerOfTwo(8, 256)) public var resolution = 32
         @Param("image channels (1 grayscale, 3 RGB, ...)", .range(1, 64)) public var channels = 3
-        @Param("2 (StyleGAN2) or 1 (StyleGAN: AdaIN, progressive growing)", .oneOf([1, 2]).described("1 (StyleGAN) or 2 (StyleGAN2)"))
+        @Param(
+            "2 (StyleGAN2) or 1 (StyleGAN: AdaIN, progressive growing)",
+            .oneOf([1, 2]).described("1 (StyleGAN) or 2 (StyleGAN2)"))
         public var version = 2
         @Param("length of the latent z", .range(1, 4096)) public var zDim = 256
         @Param("length of the intermediate latent w", .range(1, 4096)) public var wDim = 256
@@ -34,31 +36,37 @@ public final class StyleGAN: GANModel {
         @Param("Adam learning rate of G and D (before the lazy-regularization scaling)", .atLeast(0))
         public var lr: Float = 0.002
         @Param("Adam's (beta1, beta2) (likewise)", .halfOpen(0, 1)) public var betas = Pair(0, 0.99)
-        @Param("R1 weight; None: version 2's NVlabs heuristic 0.0002 * resolution**2 / 32, version 1's 10",
-               .atLeast(0))
+        @Param(
+            "R1 weight; None: version 2's NVlabs heuristic 0.0002 * resolution**2 / 32, version 1's 10",
+            .atLeast(0))
         public var r1Gamma: Float? = nil
         @Param("steps between R1 penalties; None: 16 (lazy) for version 2, 1 for version 1", .atLeast(1))
         public var r1Interval: Int? = nil
         @Param("steps between path-length penalties (version 2)", .atLeast(1)) public var plInterval = 4
         @Param("path-length penalty weight; None: 2 for version 2, 0 (none) for version 1", .atLeast(0))
         public var plWeight: Float? = nil
-        @Param("probability that a training batch mixes the ws of two z from a random layer on",
-               .range(0, 1).described("a probability"))
+        @Param(
+            "probability that a training batch mixes the ws of two z from a random layer on",
+            .range(0, 1).described("a probability"))
         public var styleMixing: Float = 0.9
         @Param("half-life of G_ema in images", .atLeast(0)) public var emaImages: Float = 10_000
-        @Param("the G_ema half-life is at most this fraction of the images seen so far (NVlabs' ramp-up), so G_ema "
-               + "follows G closely early in a run; 0 keeps the half-life fixed", .atLeast(0))
+        @Param(
+            "the G_ema half-life is at most this fraction of the images seen so far (NVlabs' ramp-up), so G_ema "
+                + "follows G closely early in a run; 0 keeps the half-life fixed", .atLeast(0))
         public var emaRampup: Float = 0.05
         @Param("adaptive discriminator augmentation (for small datasets)") public var ada = false
-        @Param("ADA's target for the mean sign of D's outputs on reals", .range(-1, 1)) public var adaTarget: Float = 0.6
+        @Param("ADA's target for the mean sign of D's outputs on reals", .range(-1, 1))
+        public var adaTarget: Float = 0.6
         @Param("ADA's initial augmentation probability (needs ada)", .range(0, 1)) public var augmentP: Float = 0
-        @Param("learning-rate multiplier of the mapping network", .above(0)) public var mappingLrMultiplier: Float = 0.01
+        @Param("learning-rate multiplier of the mapping network", .above(0))
+        public var mappingLrMultiplier: Float = 0.01
         @Param("decay of the running mean of path lengths (pl_mean)", .range(0, 1)) public var plDecay: Float = 0.01
         @Param("the path-length penalty runs on batch_size // pl_batch_shrink samples", .atLeast(1))
         public var plBatchShrink = 2
         @Param("group size of D's minibatch standard deviation", .atLeast(1)) public var mbstdGroup = 4
         @Param("steps between ADA's adjustments of p", .atLeast(1)) public var adaInterval = 4
-        @Param("thousands of images for ADA's p to go from 0 to 1 at full speed", .above(0)) public var adaKimg: Float = 500
+        @Param("thousands of images for ADA's p to go from 0 to 1 at full speed", .above(0))
+        public var adaKimg: Float = 500
         @Param("version 1: real images per phase of progressive growing", .atLeast(1)) public var phaseImages = 20_000
         @Param("version 1: the resolution growing starts from", .powerOfTwo(4, 256)) public var initialResolution = 8
 
@@ -78,12 +86,15 @@ public final class StyleGAN: GANModel {
         public func channels(at r: Int) -> Int { Swift.min(channelBase / r, channelMax) }
 
         public func validate() throws {
-            try require(version == 2 || initialResolution <= resolution,
-                        "initial_resolution: expected a power of two from 4 to the resolution, got \(initialResolution)")
-            try require(version == 2 || pathLengthWeight == 0,
-                        "pl_weight: path-length regularization is StyleGAN2's; set it to 0 for version 1")
-            try require(channels(at: resolution) >= 1,
-                        "channel_base, channel_max: need at least one channel at \(resolution)x\(resolution)")
+            try require(
+                version == 2 || initialResolution <= resolution,
+                "initial_resolution: expected a power of two from 4 to the resolution, got \(initialResolution)")
+            try require(
+                version == 2 || pathLengthWeight == 0,
+                "pl_weight: path-length regularization is StyleGAN2's; set it to 0 for version 1")
+            try require(
+                channels(at: resolution) >= 1,
+                "channel_base, channel_max: need at least one channel at \(resolution)x\(resolution)")
             try require(gamma.isFinite, "r1_gamma: expected a finite number")
             try require(augmentP == 0 || ada, "StyleGAN: augment_p is ADA's initial probability; it needs ada=True")
         }
@@ -95,14 +106,24 @@ public final class StyleGAN: GANModel {
         public let synthesis: any StyleSynthesis
 
         init(_ c: Config, rng: inout RandomGenerator) throws {
-            mapping = try MappingNetwork(zDim: c.zDim, wDim: c.wDim, layers: c.mappingLayers, lrMultiplier: c.mappingLrMultiplier, rng: &rng)
-            synthesis = c.version == 1
-                ? try ProgressiveSynthesis(wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:), rng: &rng)
-                : try SynthesisNetwork(wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:), rng: &rng)
+            mapping = try MappingNetwork(
+                zDim: c.zDim, wDim: c.wDim, layers: c.mappingLayers, lrMultiplier: c.mappingLrMultiplier, rng: &rng)
+            synthesis =
+                c.version == 1
+                ? try ProgressiveSynthesis(
+                    wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:),
+                    rng: &rng)
+                : try SynthesisNetwork(
+                    wDim: c.wDim, resolution: c.resolution, imageChannels: c.channels, channels: c.channels(at:),
+                    rng: &rng)
         }
 
-        public var parameters: [(String, Tensor)] { namedState([("mapping", mapping), ("synthesis", synthesis)]) { $0.parameters } }
-        public var buffers: [(String, Tensor)] { namedState([("mapping", mapping), ("synthesis", synthesis)]) { $0.buffers } }
+        public var parameters: [(String, Tensor)] {
+            namedState([("mapping", mapping), ("synthesis", synthesis)]) { $0.parameters }
+        }
+        public var buffers: [(String, Tensor)] {
+            namedState([("mapping", mapping), ("synthesis", synthesis)]) { $0.buffers }
+        }
     }
 
     public let config: Config
@@ -123,8 +144,10 @@ public final class StyleGAN: GANModel {
 
     public var nets: [(String, any Module)] { [("G", generator), ("D", discriminator), ("G_ema", generatorEMA)] }
     public var optimizers: [NamedOptimizer] {
-        [NamedOptimizer("G", optimizerG, parameterNames: prefixed("G", generator.parameters).map(\.0)),
-         NamedOptimizer("D", optimizerD, parameterNames: prefixed("D", discriminator.parameters).map(\.0))]
+        [
+            NamedOptimizer("G", optimizerG, parameterNames: prefixed("G", generator.parameters).map(\.0)),
+            NamedOptimizer("D", optimizerD, parameterNames: prefixed("D", discriminator.parameters).map(\.0)),
+        ]
     }
     public var extraState: [(String, Tensor)] {
         [("pl_mean", plMean)] + (augment.map { [("augment_p", $0.p), ("ada_signs", $0.signSum)] } ?? [])
@@ -151,17 +174,27 @@ public final class StyleGAN: GANModel {
         var emaRng = rng
         generator = try Generator(config, rng: &rng)
         generatorEMA = try Generator(config, rng: &emaRng)  // the same draws: G_ema starts equal to G
-        discriminator = config.version == 1
-            ? try ProgressiveDiscriminator(resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
-                                           mbstdGroup: config.mbstdGroup, rng: &rng)
-            : try ResidualDiscriminator(resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
-                                        mbstdGroup: config.mbstdGroup, rng: &rng)
+        discriminator =
+            config.version == 1
+            ? try ProgressiveDiscriminator(
+                resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
+                mbstdGroup: config.mbstdGroup, rng: &rng)
+            : try ResidualDiscriminator(
+                resolution: config.resolution, imageChannels: config.channels, channels: config.channels(at:),
+                mbstdGroup: config.mbstdGroup, rng: &rng)
         let (cG, cD) = StyleGAN.lazyFactors(config)
-        optimizerG = try Adam(generator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cG), beta2: Glibc.pow(config.betas.second, cG))
-        optimizerD = try Adam(discriminator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cD), beta2: Glibc.pow(config.betas.second, cD))
+        optimizerG = try Adam(
+            generator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cG),
+            beta2: Glibc.pow(config.betas.second, cG))
+        optimizerD = try Adam(
+            discriminator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cD),
+            beta2: Glibc.pow(config.betas.second, cD))
         plMean = try Tensor(zeros: [])
-        augment = config.ada ? try AdaptiveAugment(target: config.adaTarget, interval: config.adaInterval,
-                                                   speedImages: config.adaSpeedImages, initialP: config.augmentP) : nil
+        augment =
+            config.ada
+            ? try AdaptiveAugment(
+                target: config.adaTarget, interval: config.adaInterval,
+                speedImages: config.adaSpeedImages, initialP: config.augmentP) : nil
         self.rng = rng
     }
 
@@ -179,7 +212,9 @@ public final class StyleGAN: GANModel {
     /// Version 1's growth stage after `images` real images (version 2 is always at full resolution).
     public func stage(images: Int) -> GrowthStage {
         guard config.version == 1 else { return GrowthStage(resolution: config.resolution, alpha: 1) }
-        return GrowthStage.at(images: images, phaseImages: config.phaseImages, initial: config.initialResolution, final: config.resolution)
+        return GrowthStage.at(
+            images: images, phaseImages: config.phaseImages, initial: config.initialResolution, final: config.resolution
+        )
     }
 
     /// Sets the stage on every progressive network.
@@ -203,13 +238,19 @@ public final class StyleGAN: GANModel {
     func mappedWithMixing(_ z: Tensor, mixing: Float) throws -> Tensor {
         let g = generator, numWs = g.synthesis.numWs
         let n = z.shape[0]
-        let broadcastWs = { (w: Tensor) throws -> Tensor in try broadcast(try reshape(w, [n, 1, self.config.wDim]), to: [n, numWs, self.config.wDim]) }
+        let broadcastWs = { (w: Tensor) throws -> Tensor in
+            try broadcast(try reshape(w, [n, 1, self.config.wDim]), to: [n, numWs, self.config.wDim])
+        }
         let ws = try broadcastWs(try g.mapping(z, training: true))
         let draw = try rng.uniform([2])
         guard numWs > 1, draw.data[0] < mixing else { return ws }
         let cutoff = 1 + Swift.min(Int(draw.data[1] * Float(numWs - 1)), numWs - 2)
         let other = try broadcastWs(try g.mapping(try rng.normal([n, config.zDim]), training: true))
-        return try cat([try narrow(ws, dim: 1, start: 0, length: cutoff), try narrow(other, dim: 1, start: cutoff, length: numWs - cutoff)], dim: 1)
+        return try cat(
+            [
+                try narrow(ws, dim: 1, start: 0, length: cutoff),
+                try narrow(other, dim: 1, start: cutoff, length: numWs - cutoff),
+            ], dim: 1)
     }
 
     /// D's logits on images, augmented when ADA is on.
@@ -219,14 +260,19 @@ public final class StyleGAN: GANModel {
 
     private func checkImages(_ x: Tensor, _ argument: String) throws {
         let c = config
-        try require(x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.resolution && x.shape[3] == c.resolution && x.shape[0] >= 1,
-                    "\(argument): expected images [N, \(c.channels), \(c.resolution), \(c.resolution)], got \(Shape.describe(x.shape))")
+        try require(
+            x.shape.count == 4 && x.shape[1] == c.channels && x.shape[2] == c.resolution && x.shape[3] == c.resolution
+                && x.shape[0] >= 1,
+            "\(argument): expected images [N, \(c.channels), \(c.resolution), \(c.resolution)], "
+                + "got \(Shape.describe(x.shape))"
+        )
     }
 
     /// One minibatch in NVlabs' phase order: Gmain, Greg (every pl_interval), Dmain, Dreg (every r1_interval), then
     /// the G_ema update.
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
-        try require(batches.count == 1, "batches: StyleGAN trains on one batch of real images, got \(batches.count) batches")
+        try require(
+            batches.count == 1, "batches: StyleGAN trains on one batch of real images, got \(batches.count) batches")
         try checkImages(batches[0], "batch")
         let n = batches[0].shape[0], c = config, lr = learningRates
         StepTransaction.remember { [penalties = lastPenalties] in self.lastPenalties = penalties }
@@ -268,10 +314,14 @@ public final class StyleGAN: GANModel {
 
         // Dmain: logistic loss on a fresh fake batch and the reals.
         optimizerD.zeroGrad()
-        let fake = try noGrad { try generator.synthesis(try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.styleMixing),
-                                                        noise: .random, rng: &rng) }
+        let fake = try noGrad {
+            try generator.synthesis(
+                try mappedWithMixing(try rng.normal([n, c.zDim]), mixing: c.styleMixing),
+                noise: .random, rng: &rng)
+        }
         let logitsFake = try discriminate(fake), logitsReal = try discriminate(real)
-        try augment?.observe(realLogits: logitsReal, batch: n * worldSize, step: step, communicator: dataParallel?.communicator)
+        try augment?.observe(
+            realLogits: logitsReal, batch: n * worldSize, step: step, communicator: dataParallel?.communicator)
         let lossD = try add(try mean(try softplus(logitsFake)), try mean(try softplus(try neg(logitsReal))))
         try Autograd.backward(lossD)
         let r1Step = c.gamma > 0 && step % c.r1Every == 0
@@ -295,8 +345,11 @@ public final class StyleGAN: GANModel {
         step += 1
         imagesSeen += n * worldSize
         let meanOf = { (t: Tensor) throws -> Float in try noGrad { try mean(t) }.item }
-        return [lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake), plMean.item,
-                augment?.p.item ?? 0]
+        return [
+            lossG.item, lossD.item, lastPenalties.pl, lastPenalties.r1, try meanOf(logitsReal), try meanOf(logitsFake),
+            plMean.item,
+            augment?.p.item ?? 0,
+        ]
     }
 
     /// G_ema = beta G_ema + (1 - beta) G with beta = 0.5^(batch / half-life), the half-life being ema_images or, with
@@ -304,15 +357,21 @@ public final class StyleGAN: GANModel {
     func updateEMA(batch: Int) throws {
         let c = config
         for (_, e) in generatorEMA.buffers { try StepTransaction.preserve(e) }
-        let halfLife = c.emaRampup > 0 ? Swift.min(Double(c.emaImages), Double(imagesSeen) * Double(c.emaRampup)) : Double(c.emaImages)
+        let halfLife =
+            c.emaRampup > 0
+            ? Swift.min(Double(c.emaImages), Double(imagesSeen) * Double(c.emaRampup)) : Double(c.emaImages)
         let beta = halfLife > 0 ? Float(Glibc.pow(0.5, Double(batch) / halfLife)) : 0
         try emaUpdate(generatorEMA.parameters.map(\.1), generator.parameters.map(\.1), decay: beta)
-        for ((_, e), (_, b)) in zip(generatorEMA.buffers, generator.buffers) { e.data.update(from: b.data, count: b.count) }
+        for ((_, e), (_, b)) in zip(generatorEMA.buffers, generator.buffers) {
+            e.data.update(from: b.data, count: b.count)
+        }
     }
 
     /// ws [N, numWs, wDim] for z [N, zDim] through G_ema's (or G's) mapping, truncated toward w_avg.
     public func mapping(_ z: Tensor, psi: Float = 1, cutoff: Int? = nil, ema: Bool = true) throws -> Tensor {
-        try require(z.rank == 2 && z.shape[1] == config.zDim && z.shape[0] >= 1, "z: expected [N, \(config.zDim)], got \(Shape.describe(z.shape))")
+        try require(
+            z.rank == 2 && z.shape[1] == config.zDim && z.shape[0] >= 1,
+            "z: expected [N, \(config.zDim)], got \(Shape.describe(z.shape))")
         try require(psi.isFinite, "truncation_psi: expected a finite number, got \(psi)")
         let g = ema ? generatorEMA : generator
         return try noGrad {
@@ -324,10 +383,12 @@ public final class StyleGAN: GANModel {
     }
 
     /// Images [N, C, R, R] for ws [N, numWs, wDim] through G_ema's (or G's) synthesis.
-    public func synthesis(_ ws: Tensor, noise: NoiseMode = .const, ema: Bool = true, seed: UInt64 = 0) throws -> Tensor {
+    public func synthesis(_ ws: Tensor, noise: NoiseMode = .const, ema: Bool = true, seed: UInt64 = 0) throws -> Tensor
+    {
         let g = ema ? generatorEMA : generator
-        try require(ws.rank == 3 && ws.shape[1] == g.synthesis.numWs && ws.shape[2] == config.wDim && ws.shape[0] >= 1,
-                    "ws: expected [N, \(g.synthesis.numWs), \(config.wDim)], got \(Shape.describe(ws.shape))")
+        try require(
+            ws.rank == 3 && ws.shape[1] == g.synthesis.numWs && ws.shape[2] == config.wDim && ws.shape[0] >= 1,
+            "ws: expected [N, \(g.synthesis.numWs), \(config.wDim)], got \(Shape.describe(ws.shape))")
         var noiseRng = RandomGenerator(seed: seed)
         setStage(stage(images: imagesSeen))
         return try noGrad {

@@ -17,7 +17,9 @@ func styleVector(_ ws: Tensor, _ i: Int) throws -> Tensor {
 }
 
 /// A learned input (the constant) repeated for a batch of n.
-func repeated(_ t: Tensor, _ n: Int) throws -> Tensor { try broadcast(try reshape(t, [1] + t.shape), to: [n] + t.shape) }
+func repeated(_ t: Tensor, _ n: Int) throws -> Tensor {
+    try broadcast(try reshape(t, [1] + t.shape), to: [n] + t.shape)
+}
 
 /// Modulated conv (demodulated), optional upsampling, noise, bias and leaky ReLU.
 final class SynthesisLayer: Module {
@@ -26,7 +28,8 @@ final class SynthesisLayer: Module {
     let up: Bool, resolution: Int
     let filter: Tensor
 
-    init(_ inChannels: Int, _ outChannels: Int, wDim: Int, resolution: Int, up: Bool, rng: inout RandomGenerator) throws {
+    init(_ inChannels: Int, _ outChannels: Int, wDim: Int, resolution: Int, up: Bool, rng: inout RandomGenerator) throws
+    {
         affine = try EqualizedLinear(wDim, inChannels, biasInit: 1, activate: false, rng: &rng)
         weight = try parameter([outChannels, inChannels, 3, 3], std: 1, rng: &rng)
         bias = try zeroParameter([outChannels])
@@ -87,7 +90,9 @@ final class SynthesisBlock: Module {
     /// ws this block reads: its convs, then toRGB (which shares its index with the next block's first conv).
     var numConv: Int { conv0 == nil ? 1 : 2 }
 
-    init(inChannels: Int, outChannels: Int, imageChannels: Int, wDim: Int, resolution: Int, rng: inout RandomGenerator) throws {
+    init(
+        inChannels: Int, outChannels: Int, imageChannels: Int, wDim: Int, resolution: Int, rng: inout RandomGenerator
+    ) throws {
         self.resolution = resolution
         if resolution == 4 {
             const = try parameter([outChannels, 4, 4], std: 1, rng: &rng)
@@ -102,7 +107,9 @@ final class SynthesisBlock: Module {
     }
 
     /// (features, image) after this block; `ws` [N, numConv + 1, wDim].
-    func callAsFunction(_ x: Tensor?, _ img: Tensor?, _ ws: Tensor, noise: NoiseMode, rng: inout RandomGenerator) throws -> (Tensor, Tensor) {
+    func callAsFunction(
+        _ x: Tensor?, _ img: Tensor?, _ ws: Tensor, noise: NoiseMode, rng: inout RandomGenerator
+    ) throws -> (Tensor, Tensor) {
         let w = { (i: Int) throws -> Tensor in try styleVector(ws, i) }
         var h: Tensor
         if let const {
@@ -117,9 +124,12 @@ final class SynthesisBlock: Module {
     }
 
     var parameters: [(String, Tensor)] {
-        (const.map { [("const", $0)] } ?? []) + namedState([("conv0", conv0), ("conv1", conv1), ("torgb", torgb)]) { $0.parameters }
+        (const.map { [("const", $0)] } ?? [])
+            + namedState([("conv0", conv0), ("conv1", conv1), ("torgb", torgb)]) { $0.parameters }
     }
-    var buffers: [(String, Tensor)] { namedState([("conv0", conv0), ("conv1", conv1), ("torgb", torgb)]) { $0.buffers } }
+    var buffers: [(String, Tensor)] {
+        namedState([("conv0", conv0), ("conv1", conv1), ("torgb", torgb)]) { $0.buffers }
+    }
 }
 
 /// The whole synthesis network: ws [N, numWs, wDim] to images [N, C, R, R].
@@ -132,8 +142,10 @@ public final class SynthesisNetwork: Module {
         var blocks: [SynthesisBlock] = []
         var r = 4
         while r <= resolution {
-            blocks.append(try SynthesisBlock(inChannels: r == 4 ? 0 : channels(r / 2), outChannels: channels(r), imageChannels: imageChannels,
-                                             wDim: wDim, resolution: r, rng: &rng))
+            blocks.append(
+                try SynthesisBlock(
+                    inChannels: r == 4 ? 0 : channels(r / 2), outChannels: channels(r), imageChannels: imageChannels,
+                    wDim: wDim, resolution: r, rng: &rng))
             r *= 2
         }
         self.blocks = blocks
