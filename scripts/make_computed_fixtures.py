@@ -32,8 +32,25 @@ def interpolate_case(name: str, shape: tuple[int, ...], scale: int, align_corner
               metadata={"spec": json.dumps(spec)})
 
 
+def unary_case(name: str, shape: tuple[int, ...], spec: dict, fn, seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    x = (3 * torch.randn(shape, generator=generator)).double().requires_grad_()
+    out = fn(x)
+    grad_out = torch.randn(out.shape, generator=generator).double()
+    (grad_x,) = torch.autograd.grad(out, x, grad_out)
+    tensors = {"in.x": x, "out": out, "grad_out": grad_out, "grad.x": grad_x}
+    save_file({key: value.detach().float().contiguous() for key, value in tensors.items()}, OUT / f"{name}.safetensors",
+              metadata={"spec": json.dumps(spec)})
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     interpolate_case("upsample_bilinear3_align_corners", (2, 3, 5, 4), 3, True, seed=1)
     interpolate_case("upsample_bilinear2_align_corners_1px", (1, 2, 1, 6), 2, True, seed=2)
+    unary_case("clamp_both", (2, 3, 5, 7), {"op": "clamp", "min": -2.0, "max": 1.5},
+               lambda x: torch.clamp(x, -2.0, 1.5), seed=3)
+    unary_case("clamp_max", (4, 33), {"op": "clamp", "max": 0.5}, lambda x: torch.clamp(x, max=0.5), seed=4)
+    unary_case("permute_0132", (2, 3, 4, 5), {"op": "permute", "dims": [1, 0, 3, 2]},
+               lambda x: x.permute(1, 0, 3, 2), seed=5)
+    unary_case("permute_201", (3, 4, 6), {"op": "permute", "dims": [2, 0, 1]}, lambda x: x.permute(2, 0, 1), seed=6)
     print(f"wrote {OUT}")

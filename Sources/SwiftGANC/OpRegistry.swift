@@ -153,6 +153,14 @@ nonisolated(unsafe) let opRegistry: [String: OpSpec] = {
     r["mean"] = OpSpec(inputs: ["x"], attrs: ["dim.*", "keepdim"]) {
         try mean(try $0.tensor("x"), axes: try $0.intList("dim"), keepDim: try $0.bool("keepdim", false))
     }
+    r["permute"] = OpSpec(inputs: ["x"], attrs: ["dims.*"]) {
+        try permute(try $0.tensor("x"), try $0.intList("dims") ?? [])
+    }
+    r["clamp"] = OpSpec(inputs: ["x"], attrs: ["min", "max"]) {
+        try clamp(
+            try $0.tensor("x"), min: try $0.float("min", -.greatestFiniteMagnitude),
+            max: try $0.float("max", .greatestFiniteMagnitude))
+    }
     r["reshape"] = OpSpec(inputs: ["x"], attrs: ["shape.*"]) {
         try reshape(try $0.tensor("x"), try $0.intList("shape") ?? [])
     }

@@ -273,6 +273,11 @@ final class GradientTests: XCTestCase {
         }
         let x = try randomTensor([2, 7], seed: 2)
         XCTAssertLessThan(try gradientError([x], step: 1e-3) { try abs($0[0]) }, tolerance)
+        XCTAssertLessThan(try gradientError([x], step: 1e-3) { try clamp($0[0], min: -0.3, max: 0.4) }, tolerance)
+        XCTAssertLessThan(
+            try doubleBackwardError([x], step: 1e-3) { try tanh(try clamp($0[0], min: -0.3, max: 9)) }, tolerance)
+        let y = try randomTensor([2, 3, 4, 5], seed: 9)
+        XCTAssertLessThan(try gradientError([y]) { try permute($0[0], [2, 0, 3, 1]) }, tolerance)
         let target = try randomTensor([2, 7], seed: 3, low: 0, high: 1)
         XCTAssertLessThan(
             try gradientError([x]) { try bceWithLogits($0[0], target: target.detached(), reduction: .sum) }, tolerance)

@@ -36,6 +36,9 @@ final class OpFixtureTests: XCTestCase {
             return f.spec["mode"] as! String == "bilinear"
                 ? try upsampleBilinear2d(x!, scale: f.int("scale", 2), alignCorners: f.bool("align_corners", false))
                 : try upsampleNearest2d(x!, scale: f.int("scale", 2))
+        case "clamp":
+            return try clamp(x!, min: f.float("min", -.greatestFiniteMagnitude), max: f.float("max", .greatestFiniteMagnitude))
+        case "permute": return try permute(x!, f.spec["dims"] as! [Int])
         case "reflection_pad2d":
             return try reflectionPad2d(x!, padding: Array(repeating: f.int("padding", 0), count: 4))
         case "adain": return try adain(x!, style: inputs["style"]!)

@@ -26,6 +26,7 @@ __all__ = [
     "avg_pool2d",
     "relu",
     "leaky_relu",
+    "clamp",
     "softplus",
     "tanh",
     "sigmoid",
@@ -39,6 +40,7 @@ __all__ = [
     "pad",
     "interpolate",
     "matmul",
+    "permute",
     "add",
     "sub",
     "mul",
@@ -229,6 +231,13 @@ def relu(x: Array) -> Array:
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
     """``x`` where positive, else ``negative_slope * x``."""
     return _run("leaky_relu", {"x": x}, floats={"negative_slope": negative_slope})
+
+
+def clamp(x: Array, min: float | None = None, max: float | None = None) -> Array:  # noqa: A002 (torch's names)
+    """``x`` limited to ``[min, max]`` (either bound may be None), as ``torch.clamp``; the gradient passes where
+    ``min <= x <= max``."""
+    bounds = {name: value for name, value in (("min", min), ("max", max)) if value is not None}
+    return _run("clamp", {"x": x}, floats=bounds)
 
 
 def softplus(x: Array) -> Array:
@@ -442,6 +451,11 @@ def reshape(x: Array, shape: Ints) -> Array:
     return _run("reshape", {"x": x}, ints={"shape": _as_tuple(shape)})
 
 
+def permute(x: Array, dims: Ints) -> Array:
+    """``x`` with its axes reordered: output axis i is input axis ``dims[i]`` (``torch.permute``)."""
+    return _run("permute", {"x": x}, ints={"dims": _as_tuple(dims)})
+
+
 def cat(tensors: Sequence[Array], dim: int = 0) -> Array:
     """Concatenation along ``dim`` of arrays whose other dimensions agree."""
     if isinstance(tensors, (np.ndarray, Tensor)) or not isinstance(tensors, Sequence):
@@ -545,7 +559,7 @@ _VJP_FUNCTIONS: dict[str, Callable[..., Array]] = {
             conv2d, conv_transpose2d, avg_pool2d, relu, leaky_relu, softplus, tanh, sigmoid, batch_norm,
             instance_norm, linear, binary_cross_entropy_with_logits, l1_loss, mse_loss, pad, interpolate, matmul,
             add, sub, mul, div, sum, mean, sqrt, rsqrt, exp, log, square, abs, neg, reshape, narrow, upfirdn2d,
-            adain, modulated_conv2d, minibatch_stddev,
+            adain, modulated_conv2d, minibatch_stddev, clamp, permute,
         )
     },
     # the reference fixtures' op names

@@ -47,6 +47,21 @@ def test_op_matches_reference(case: str) -> None:
         assert_close(grads[name], expected, what=f"{case} grad.{name}")
 
 
+COMPUTED = sorted(path.stem for path in (FIXTURES.parent / "computed").glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("case", COMPUTED)
+def test_op_matches_cases_this_project_computed(case: str) -> None:
+    """Cases made with PyTorch by scripts/make_computed_fixtures.py (align_corners, clamp, permute)."""
+    tensors, metadata = load_file(FIXTURES.parent / "computed" / f"{case}.safetensors")
+    spec = json.loads(metadata["spec"])
+    inputs = {key[3:]: value for key, value in tensors.items() if key.startswith("in.")}
+    out, grads = F.vjp(spec["op"], inputs, tensors["grad_out"], **{k: v for k, v in spec.items() if k != "op"})
+    assert_close(out, tensors["out"], what=f"{case} out")
+    for name in inputs:
+        assert_close(grads[name], tensors[f"grad.{name}"], what=f"{case} grad.{name}")
+
+
 def test_r1_penalty_double_backward() -> None:
     tensors, spec = load_case(DOUBLE_BACKWARD)
     assert spec["op"] == "r1_penalty"

@@ -33,6 +33,16 @@ enum Fn {
             x > 0 ? g : (slope == 0 ? 0 : g * slope)
         }
     }
+    /// x limited to [low, high].
+    struct Clamp: UnaryFunction {
+        let low: Float, high: Float
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.min(Swift.max(x, low), high) }
+    }
+    /// g where low <= x <= high, else 0.
+    struct ClampGrad: BinaryFunction {
+        let low: Float, high: Float
+        @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { x >= low && x <= high ? g : 0 }
+    }
     struct Tanh: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { Glibc.tanhf(x) } }
     /// g * (1 - y^2) with y = tanh(x).
     struct TanhGrad: BinaryFunction {

@@ -114,3 +114,17 @@ public func abs(_ x: Tensor) throws -> Tensor {
         return [try mul(g, sign)]
     }
 }
+
+/// x limited to [low, high] (torch.clamp); the gradient passes where low <= x <= high. StyleGAN2's conv_clamp.
+public func clamp(_ x: Tensor, min low: Float, max high: Float) throws -> Tensor {
+    try require(low <= high, "clamp: argument 'min' (\(low)) must not exceed 'max' (\(high))")
+    let out = try unary(x, Fn.Clamp(low: low, high: high))
+    return record(out, "clamp", [x]) { g, _ in [try clampGrad(g, x, low: low, high: high)] }
+}
+
+/// g where low <= x <= high, else 0: the gradient of `clamp`; x only selects, so it is a constant.
+func clampGrad(_ g: Tensor, _ x: Tensor, low: Float, high: Float) throws -> Tensor {
+    let out = try Tensor(uninitialized: g.shape)
+    Pointwise.zip(g.data, x.data, out.data, g.count, Fn.ClampGrad(low: low, high: high))
+    return record(out, "clampGrad", [g]) { gg, _ in [try clampGrad(gg, x, low: low, high: high)] }
+}

@@ -101,3 +101,34 @@ public func cat(_ xs: [Tensor], dim: Int = 0) throws -> Tensor {
         try lengths.indices.map { i in need[i] ? try narrow(g, dim: d, start: starts[i], length: lengths[i]) : nil }
     }
 }
+
+/// The axes of `x` reordered: output axis i is input axis `dims[i]` (torch.permute). A copy.
+public func permute(_ x: Tensor, _ dims: [Int]) throws -> Tensor {
+    try require(
+        dims.count == x.rank && Set(dims) == Set(0..<x.rank),
+        "permute: argument 'dims' must order the \(x.rank) axes of x, got \(dims)")
+    if dims == Array(0..<x.rank) { return x }
+    let shape = dims.map { x.shape[$0] }
+    let out = try Tensor(uninitialized: shape)
+    // Input strides, in output axis order: output index (i0, i1, ...) reads input offset sum(i_k * stride[k]).
+    var inputStrides = [Int](repeating: 1, count: x.rank)
+    for axis in stride(from: x.rank - 2, through: 0, by: -1) {
+        inputStrides[axis] = inputStrides[axis + 1] * x.shape[axis + 1]
+    }
+    let strides = dims.map { inputStrides[$0] }
+    let inner = shape.last ?? 1, innerStride = strides.last ?? 1
+    let rows = x.count / Swift.max(inner, 1)
+    nonisolated(unsafe) let src = x.data, dst = out.data
+    parallelFor(rows, costPerItem: inner) { row in
+        var offset = 0, rest = row
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) {
+            offset += (rest % shape[axis]) * strides[axis]
+            rest /= shape[axis]
+        }
+        let o = dst + row * inner
+        for i in 0..<inner { o[i] = src[offset + i * innerStride] }
+    }
+    var inverse = [Int](repeating: 0, count: dims.count)
+    for (i, d) in dims.enumerated() { inverse[d] = i }
+    return record(out, "permute", [x]) { g, _ in [try permute(g, inverse)] }
+}
