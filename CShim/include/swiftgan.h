@@ -165,9 +165,11 @@ const char *sg_model_state_names(const sg_model *m);
 /* The live tensor of a state entry: it shares storage with the model, so writing into it changes the model. */
 int32_t sg_model_state_tensor(sg_model *m, const char *name, sg_tensor **out);
 /* Model-specific methods on named inputs and numeric attributes:
- *   stylegan "mapping": z [N, z_dim] -> ws [N, num_ws, w_dim]; truncation_psi (1), truncation_cutoff (all), ema (1: G_ema)
+ *   stylegan "mapping": z [N, z_dim] (and c [N, c_dim] for a conditional model) -> ws [N, num_ws, w_dim];
+ *            truncation_psi (1), truncation_cutoff (all), ema (1: G_ema), truncated as the config's rule says
  *   stylegan "synthesis": ws -> images [N, C, R, R]; noise_mode (0 random, 1 const, 2 none; 1), seed (0, for random
- *            noise), ema (1) */
+ *            noise), ema (1)
+ *   stylegan "discriminate": images [N, C, R, R] (and c) -> D's logits [N, 1], not augmented */
 int32_t sg_model_call(sg_model *m, const char *method, int32_t n_inputs, const char *const *input_names,
                       sg_tensor *const *inputs, int32_t n_attrs, const char *const *attr_names, const double *attr_values,
                       sg_tensor **out);

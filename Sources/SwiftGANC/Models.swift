@@ -220,11 +220,11 @@ func callMethod(
     }
     switch (model, method) {
     case (let m as StyleGAN, "mapping"):
-        try allow(["z"], ["truncation_psi", "truncation_cutoff", "ema"])
+        try allow(["z", "c"], ["truncation_psi", "truncation_cutoff", "ema"])
         let cutoff = attrs["truncation_cutoff"] != nil ? try call.int("truncation_cutoff") : nil
         try require(cutoff == nil || cutoff! >= 0, "truncation_cutoff: expected a non-negative layer count")
         return try m.mapping(
-            try call.tensor("z"), psi: try call.float("truncation_psi", 1), cutoff: cutoff,
+            try call.tensor("z"), labels: call.optional("c"), psi: try call.float("truncation_psi", 1), cutoff: cutoff,
             ema: try call.bool("ema", true))
     case (let m as StyleGAN, "synthesis"):
         try allow(["ws"], ["noise_mode", "seed", "ema"])
@@ -237,6 +237,9 @@ func callMethod(
             seed >= 0 && seed < 0x1p53 && seed == seed.rounded(),
             "synthesis: argument 'seed' must be a non-negative integer below 2^53")
         return try m.synthesis(try call.tensor("ws"), noise: noise, ema: try call.bool("ema", true), seed: UInt64(seed))
+    case (let m as StyleGAN, "discriminate"):
+        try allow(["images", "c"], [])
+        return try m.discriminate(try call.tensor("images"), labels: call.optional("c"))
     default:
         throw SwiftGANError.invalidArgument("method: this model has no method '\(method)'")
     }

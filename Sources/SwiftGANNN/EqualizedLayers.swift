@@ -32,38 +32,64 @@ public final class EqualizedLinear: Layer {
     public var parameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 }
 
-/// A convolution with equalized learning rate, optional FIR downsampling before it and leaky ReLU after it.
+/// A convolution with equalized learning rate (NVlabs' Conv2dLayer): optional FIR downsampling before it or FIR
+/// upsampling after it (1x1 kernels), bias, leaky ReLU (times sqrt(2)), a layer gain and an optional clamp of the
+/// output to +-clamp * gain (StyleGAN2's conv_clamp), in NVlabs' bias_act order: bias, activation, gain, clamp.
 public final class EqualizedConv2d: Layer {
     public let weight: Tensor, bias: Tensor?
-    public let weightGain: Float, activate: Bool, down: Bool
+    public let weightGain: Float, activate: Bool, down: Bool, up: Bool
+    /// The clamp of the output (before the layer gain); nil: none.
+    public let clamp: Float?
     let filter: Tensor
 
     public init(
         _ inChannels: Int, _ outChannels: Int, kernel: Int, bias: Bool = true, activate: Bool, down: Bool = false,
-        rng: inout RandomGenerator
+        up: Bool = false, clamp: Float? = nil, rng: inout RandomGenerator
     ) throws {
         weight = try parameter([outChannels, inChannels, kernel, kernel], std: 1, rng: &rng)
         self.bias = bias ? try zeroParameter([outChannels]) : nil
         weightGain = 1 / Float(inChannels * kernel * kernel).squareRoot()
-        (self.activate, self.down) = (activate, down)
+        (self.activate, self.down, self.up, self.clamp) = (activate, down, up, clamp)
         filter = try firFilter([1, 3, 3, 1])
     }
 
-    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try self(x, gain: 1) }
+
+    /// The layer's output with its activation scaled by `gain` (StyleGAN2's residual branches use sqrt(1/2)).
+    public func callAsFunction(_ x: Tensor, gain: Float) throws -> Tensor {
         let k = weight.shape[2]
-        var h = x
-        if down {
+        let w = try scale(weight, weightGain)
+        var h: Tensor
+        if down && k == 1 {
+            // FIR-downsample, then the 1x1 conv (which commutes with taking every other pixel).
+            h = try conv2d(try upfirdn2d(x, filter: filter, down: 2, padding: [1, 1, 1, 1]), weight: w, bias: bias)
+        } else if down {
             // Blur, then a stride-2 conv (StyleGAN2's downsampling conv): pad so the output is half the input.
             let p = (filter.shape[0] - 2) + (k - 1)
-            h = try upfirdn2d(h, filter: filter, padding: [(p + 1) / 2, p / 2, (p + 1) / 2, p / 2])
-            h = try conv2d(h, weight: try scale(weight, weightGain), bias: bias, stride: 2)
+            h = try upfirdn2d(x, filter: filter, padding: [(p + 1) / 2, p / 2, (p + 1) / 2, p / 2])
+            h = try conv2d(h, weight: w, bias: bias, stride: 2)
+        } else if up {
+            // A 1x1 conv, then FIR-upsampling (bias after it: the FIR keeps a constant).
+            h = try conv2d(x, weight: w, padding: k / 2)
+            h = try upfirdn2d(h, filter: filter, up: 2, padding: [2, 1, 2, 1], gain: 4)
+            if let bias { h = try add(h, try reshape(bias, [1, bias.count, 1, 1])) }
         } else {
-            h = try conv2d(h, weight: try scale(weight, weightGain), bias: bias, padding: k / 2)
+            h = try conv2d(x, weight: w, bias: bias, padding: k / 2)
         }
-        return activate ? try scale(try leakyRelu(h, negativeSlope: 0.2), leakyGain) : h
+        return try biasActivation(h, activate: activate, gain: gain, clamp: clamp)
     }
 
     public var parameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+}
+
+/// The end of NVlabs' bias_act after the bias: leaky ReLU (times sqrt(2)) when `activate`, the layer `gain`, and a
+/// clamp to +-clamp * gain.
+public func biasActivation(_ x: Tensor, activate: Bool, gain: Float = 1, clamp limit: Float? = nil) throws -> Tensor {
+    var h = activate ? try leakyRelu(x, negativeSlope: 0.2) : x
+    let total = (activate ? leakyGain : 1) * gain
+    if total != 1 { h = try scale(h, total) }
+    if let limit { h = try clamp(h, min: -limit * gain, max: limit * gain) }
+    return h
 }
 
 /// The normalized 2-D FIR filter outer(k, k) / sum^2 for a 1-D kernel (StyleGAN2's [1, 3, 3, 1]).

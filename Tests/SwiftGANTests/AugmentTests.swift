@@ -10,7 +10,7 @@ final class AugmentTests: XCTestCase {
     func testOffAndZeroProbabilityAreTheIdentity() throws {
         var c = tinyStyleGANConfig()
         let plain = try StyleGAN(c, seed: 1)
-        XCTAssertNil(plain.augment)
+        XCTAssertNil(plain.trainer!.augment)
         c.ada = true
         let ada = try StyleGAN(c, seed: 1)
         let x = try randomTensor([2, 3, 8, 8], seed: 2)
@@ -84,6 +84,6 @@ final class AugmentTests: XCTestCase {
         for ((name, a), (_, b)) in zip(straight.stateTensors, resumed.stateTensors) {
             XCTAssertEqual(a.values, b.values, name)
         }
-        XCTAssertNotEqual(straight.augment!.p.item, 0.5, "p adapted")
+        XCTAssertNotEqual(straight.trainer!.augment!.p.item, 0.5, "p adapted")
     }
 }

@@ -22,7 +22,7 @@ final class ConfigTests: XCTestCase {
         let resolution = Dictionary(uniqueKeysWithValues: byName["resolution"]!)
         XCTAssertEqual(resolution["type"], .string("int"))
         XCTAssertEqual(resolution["default"], .number("32"))
-        XCTAssertEqual(resolution["accepts"], .string("a power of two from 8 to 256"))
+        XCTAssertEqual(resolution["accepts"], .string("a power of two from 4 to 1024"))
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: byName["r1_gamma"]!)["default"], .null)
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: byName["lr"]!)["default"], .number("0.002"))
         XCTAssertEqual(

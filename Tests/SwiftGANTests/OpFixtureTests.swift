@@ -37,7 +37,8 @@ final class OpFixtureTests: XCTestCase {
                 ? try upsampleBilinear2d(x!, scale: f.int("scale", 2), alignCorners: f.bool("align_corners", false))
                 : try upsampleNearest2d(x!, scale: f.int("scale", 2))
         case "clamp":
-            return try clamp(x!, min: f.float("min", -.greatestFiniteMagnitude), max: f.float("max", .greatestFiniteMagnitude))
+            return try clamp(
+                x!, min: f.float("min", -.greatestFiniteMagnitude), max: f.float("max", .greatestFiniteMagnitude))
         case "permute": return try permute(x!, f.spec["dims"] as! [Int])
         case "reflection_pad2d":
             return try reflectionPad2d(x!, padding: Array(repeating: f.int("padding", 0), count: 4))

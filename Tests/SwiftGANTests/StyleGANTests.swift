@@ -10,19 +10,19 @@ import XCTest
 final class StyleGANTests: XCTestCase {
     func testShapesSamplingAndTruncation() throws {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 1)
-        XCTAssertEqual(model.generator.synthesis.numWs, 4)  // b4: conv1, torgb(=b8 conv0); b8: conv1, torgb
+        XCTAssertEqual(model.generator!.synthesis.numWs, 4)  // b4: conv1, torgb(=b8 conv0); b8: conv1, torgb
         let images = try model.generate(count: 3, seed: 5)
         XCTAssertEqual(images.shape, [3, 3, 8, 8])
         XCTAssertEqual(images.values, try model.generate(count: 3, seed: 5).values)
         XCTAssertNotEqual(images.values, try model.generate(count: 3, seed: 6).values)
         // psi = 0 maps every seed to w_avg.
         var rng = RandomGenerator(seed: 3)
-        for (i, v) in model.generatorEMA.mapping.wAverage.values.enumerated() {
-            model.generatorEMA.mapping.wAverage.data[i] = v + Float(i)
+        for (i, v) in model.generatorEMA.mapping.wAverage!.values.enumerated() {
+            model.generatorEMA.mapping.wAverage!.data[i] = v + Float(i)
         }
         let ws = try model.mapping(try rng.normal([4, 8]), psi: 0)
         for row in 0..<(4 * 4) {
-            XCTAssertEqual(Array(ws.values[(row * 8)..<(row * 8 + 8)]), model.generatorEMA.mapping.wAverage.values)
+            XCTAssertEqual(Array(ws.values[(row * 8)..<(row * 8 + 8)]), model.generatorEMA.mapping.wAverage!.values)
         }
     }
 
@@ -30,14 +30,14 @@ final class StyleGANTests: XCTestCase {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 2)
         var switches = Set<Int>()
         for _ in 0..<20 {
-            let ws = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 1)
+            let ws = try model.mappedWithMixing(model.generator!, try model.rng.normal([2, 8]), nil, mixing: 1)
             let rows = (0..<4).map { Array(ws.values[($0 * 8)..<($0 * 8 + 8)]) }  // sample 0's four ws
             let changes = (1..<4).filter { rows[$0] != rows[$0 - 1] }
             XCTAssertEqual(changes.count, 1, "mixing replaces the ws from one cutoff on")
             switches.insert(changes[0])
         }
         XCTAssertEqual(switches, [1, 2, 3], "cutoffs range over 1..<numWs")
-        let unmixed = try model.mappedWithMixing(try model.rng.normal([2, 8]), mixing: 0)
+        let unmixed = try model.mappedWithMixing(model.generator!, try model.rng.normal([2, 8]), nil, mixing: 0)
         XCTAssertEqual(Set((0..<4).map { Array(unmixed.values[($0 * 8)..<($0 * 8 + 8)]) }).count, 1)
     }
 
@@ -45,11 +45,11 @@ final class StyleGANTests: XCTestCase {
     func testR1GradientMatchesFiniteDifferences() throws {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 3)
         let x = try randomTensor([2, 3, 8, 8], seed: 4)
-        let d = model.discriminator as! ResidualDiscriminator
+        let d = model.discriminator as! StyleGAN2Discriminator
         let params = [d.epilogue.conv.weight, d.blocks[0].conv0.weight]
         let r1 = { () throws -> Tensor in
             let g = try Autograd.grad(
-                [try sum(try model.discriminator(x, training: true))], wrt: [x], createGraph: true)[0]!
+                [try sum(try d(x, labels: nil))], wrt: [x], createGraph: true)[0]!
             return try mean(try sum(try square(g), axes: [1, 2, 3]))
         }
         try checkParameterGradients(params, r1)
@@ -60,11 +60,11 @@ final class StyleGANTests: XCTestCase {
         let model = try StyleGAN(tinyStyleGANConfig(), seed: 4)
         let ws = try randomTensor([2, 4, 8], seed: 5)
         let noise = try randomTensor([2, 3, 8, 8], seed: 6).detached()
-        let block = (model.generator.synthesis as! SynthesisNetwork).blocks[1]
-        let params = [block.conv1.weight, block.conv0!.affine.weight, block.torgb.weight]
+        let block = (model.generator!.synthesis as! SynthesisNetwork).blocks[1]
+        let params = [block.conv1.weight, block.conv0!.affine.weight, block.torgb!.weight]
         let penalty = { () throws -> Tensor in
             var rng = RandomGenerator(seed: 0)
-            let img = try model.generator.synthesis(ws, noise: .const, rng: &rng)
+            let img = try model.generator!.synthesis(ws, noise: .const, rng: &rng)
             let g = try Autograd.grad([try sum(try mul(img, noise))], wrt: [ws], createGraph: true)[0]!
             let lengths = try sqrt(try mean(try sum(try square(g), axes: [2]), axes: [1]))
             return try mean(try square(try affine(lengths, scale: 1, shift: -0.5)))
@@ -111,7 +111,7 @@ final class StyleGANTests: XCTestCase {
         )
         (c.phaseImages, c.initialResolution) = (8, 8)
         let model = try StyleGAN(c, seed: 1)
-        XCTAssertEqual(model.generator.synthesis.numWs, 6)
+        XCTAssertEqual(model.generator!.synthesis.numWs, 6)
         var rng = RandomGenerator(seed: 2)
         let batches = try (0..<5).map { _ in try rng.uniform([4, 3, 16, 16], low: -1, high: 1) }
         var losses: [[Float]] = []
@@ -147,7 +147,7 @@ final class StyleGANTests: XCTestCase {
             let before = model.generatorEMA.parameters.map { $0.1.values }
             _ = try model.trainStep([batch])
             for ((name, g), (e, old)) in zip(
-                model.generator.parameters, zip(model.generatorEMA.parameters.map(\.1), before))
+                model.generator!.parameters, zip(model.generatorEMA.parameters.map(\.1), before))
             where g.values != old {
                 if follows {
                     XCTAssertEqual(e.values, g.values, name)
@@ -155,11 +155,11 @@ final class StyleGANTests: XCTestCase {
                     XCTAssertNotEqual(e.values, g.values, name)
                 }
             }
-            let g0 = model.generator.parameters.map { $0.1.values },
+            let g0 = model.generator!.parameters.map { $0.1.values },
                 e0 = model.generatorEMA.parameters.map { $0.1.values }
             _ = try model.trainStep([batch])
             let beta = Float(Glibc.pow(0.5, follows ? 20 : 4.0 / 10_000))
-            for (i, ((_, g), (_, e))) in zip(model.generator.parameters, model.generatorEMA.parameters).enumerated() {
+            for (i, ((_, g), (_, e))) in zip(model.generator!.parameters, model.generatorEMA.parameters).enumerated() {
                 for j in 0..<g.count where g0[i][j] != g.values[j] {
                     XCTAssertEqual(e.values[j], beta * e0[i][j] + (1 - beta) * g.values[j], accuracy: 1e-6)
                 }
@@ -190,7 +190,7 @@ final class StyleGANTests: XCTestCase {
             XCTAssertEqual(a.values, b.values, name)
         }
         XCTAssertTrue(straightLosses.joined().allSatisfy { $0.isFinite })
-        XCTAssertNotEqual(straight.plMean.item, 0, "path-length regularization ran")
+        XCTAssertNotEqual(straight.trainer!.plMean.item, 0, "path-length regularization ran")
         XCTAssertTrue(straight.stateTensors.contains { $0.0 == "G_ema.mapping.w_avg" })
     }
 }

@@ -94,10 +94,15 @@ def _add_config_argument(parser: argparse.ArgumentParser, config_field: ConfigFi
             parser.add_argument(flag, dest=config_field.name, action="store_true", help=text)
         return
     shown = "" if default is None else " (default: %(default)s)"
-    kind = {"int": int, "float": float, "tuple[float, float]": float}.get(config_field.base_type, str)
+    kind = {"int": int, "float": float, "tuple[float, float]": float, "list[int]": int}.get(config_field.base_type, str)
     if config_field.base_type == "tuple[float, float]":
         parser.add_argument(flag, dest=config_field.name, type=float, nargs=2, metavar=("A", "B"),
                             default=None if default is None else list(default), help=text + shown)
+    elif config_field.base_type == "list[int]":
+        parser.add_argument(flag, dest=config_field.name, type=int, nargs="+", default=default, help=text + shown)
+    elif config_field.base_type == "str" and config_field.choices:
+        parser.add_argument(flag, dest=config_field.name, choices=config_field.choices, default=default,
+                            help=config_field.doc + shown)
     else:
         parser.add_argument(flag, dest=config_field.name, type=kind, default=default, help=text + shown)
 

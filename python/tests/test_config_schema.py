@@ -65,11 +65,13 @@ def test_the_schema_describes_types_defaults_and_accepted_values() -> None:
     schema = {entry["name"]: entry for entry in json.loads(_native.config_schema("stylegan"))}
     assert schema["resolution"] == {"name": "resolution", "type": "int", "default": 32,
                                     "doc": "side length of the square images",
-                                    "accepts": "a power of two from 8 to 256", "minimum": 8, "maximum": 256,
-                                    "choices": [8, 16, 32, 64, 128, 256]}
+                                    "accepts": "a power of two from 4 to 1024", "minimum": 4, "maximum": 1024,
+                                    "choices": [4, 8, 16, 32, 64, 128, 256, 512, 1024]}
     assert schema["r1_gamma"]["type"] == "float | None" and schema["r1_gamma"]["default"] is None
     assert schema["betas"]["type"] == "tuple[float, float]" and schema["betas"]["default"] == [0.0, 0.99]
     assert schema["lr"]["default"] == 0.002  # the float the engine holds, written in its shortest form
+    assert schema["architecture"]["choices"] == ["skip", "resnet", "orig"] and schema["architecture"]["type"] == "str"
+    assert schema["channel_counts"]["type"] == "list[int] | None"
     with pytest.raises(ValueError, match="unknown model 'biggan'"):
         _native.config_schema("biggan")
 

@@ -242,8 +242,8 @@ def forge(tmp_path, gan, tensors=None, **metadata) -> str:
 def test_checkpoint_errors(tmp_path, gan) -> None:
     with pytest.raises(ValueError, match=r"a checkpoint of model kind 'unet'; known kinds: .*dcgan"):
         sg.load(forge(tmp_path, gan, kind="unet"))
-    with pytest.raises(ValueError, match=r"format version '2'"):
-        sg.load(forge(tmp_path, gan, format_version="2"))
+    with pytest.raises(ValueError, match=r"format version '3'; this swiftgan reads versions 1 to 2"):
+        sg.load(forge(tmp_path, gan, format_version="3"))
     with pytest.raises(ValueError, match=r"not a swiftgan checkpoint"):
         sg.load(MODEL_FIXTURES / "dcgan32_G.safetensors")
     with pytest.raises(ValueError, match=r"missing \['G\.main\.0\.weight'\]"):

@@ -224,7 +224,7 @@ def test_checkpoints_with_and_without_ada(tmp_path, digits8) -> None:
     [
         ({"version": 3}, ValueError, r"version: expected 1 \(StyleGAN\) or 2 \(StyleGAN2\), got 3"),
         ({"version": 1, "pl_weight": 2.0}, ValueError, r"path-length regularization is StyleGAN2's"),
-        ({"resolution": 12}, ValueError, r"resolution: expected a power of two from 8 to 256, got 12"),
+        ({"resolution": 12}, ValueError, r"resolution: expected a power of two from 4 to 1024, got 12"),
         ({"augment_p": 0.5}, ValueError, r"augment_p is ADA's initial probability; it needs ada=True"),
         ({"betas": 0.9}, ValueError, r"'betas' must be a pair of floats"),
         ({"z_dim": 8.0}, TypeError, r"argument 'z_dim' must be an int"),
@@ -291,3 +291,24 @@ def test_emoji_dataset(tmp_path, monkeypatch) -> None:
 def test_emoji_without_the_font_names_the_package(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"install the Debian package fonts-noto-color-emoji"):
         sg.datasets.emoji(font=tmp_path / "NotoColorEmoji.ttf")
+
+
+def test_a_format_1_checkpoint_keeps_its_up_convolution() -> None:
+    """swiftgan 0.1 wrote StyleGAN2 checkpoints (format 1) whose up-convolutions upsample before the 3x3 conv; they
+    load with legacy_upsampling and give the images and logits that version gave (saved beside the checkpoint)."""
+    from swiftgan.safetensors import load_file
+
+    from helpers import FIXTURES
+
+    folder = FIXTURES.parent / "checkpoints"
+    gan = sg.load(folder / "stylegan2_v0.1_format1.safetensors")
+    assert gan.config["legacy_upsampling"] is True and gan.step == 2
+    reference, _ = load_file(folder / "stylegan2_v0.1_format1_outputs.safetensors")
+    np.testing.assert_allclose(gan.generate(seeds=[0, 1, 2]), reference["images"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(gan.nets["D"](reference["x"]), reference["d_logits"], rtol=0, atol=1e-5)
+    modern = sg.StyleGAN(**{**gan.config, "legacy_upsampling": False})
+    for name, array in gan.nets["G_ema"].state_dict().items():
+        modern.nets["G_ema"].state_dict()  # same names
+        modern._model.state_tensor(f"G_ema.{name}").copy_(array)
+    assert np.abs(modern.generate(seeds=[0, 1, 2]) - reference["images"]).max() > 1e-3  # a different computation
+    gan.train_step(reference["x"])  # and it trains on

@@ -29,11 +29,38 @@ public func modulatedConv2d(
         "modulated_conv2d: argument 'style' must have shape [\(n), \(c)], got \(Shape.describe(style.shape))")
     let y = try conv2d(try mul(x, try reshape(style, [n, c, 1, 1])), weight: weight, padding: padding)
     guard demodulate else { return y }
-    let o = weight.shape[0]
+    return try mul(y, try reshape(try demodulation(weight, style, eps: eps), [n, weight.shape[0], 1, 1]))
+}
+
+/// StyleGAN2's upsampling modulated convolution as NVlabs computes it: the per-sample modulated (and demodulated)
+/// weight applied as a stride-2 transposed convolution, x [N, C, H, W] -> [N, O, 2H + k - 2, 2W + k - 2], the kernel
+/// not flipped (a scatter: y[o, 2i + a, 2j + b] += x[c, i, j] w[o, c, a, b]). A FIR filter follows it in the layer.
+/// Computed as conv_transpose(x * style) * demod, one batched GEMM.
+public func modulatedConvTranspose2d(
+    _ x: Tensor, weight: Tensor, style: Tensor, demodulate: Bool = true, eps: Float = 1e-8
+) throws -> Tensor {
+    try require(
+        x.rank == 4, "modulated_conv_transpose2d: argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))"
+    )
+    try require(
+        weight.rank == 4 && weight.shape[1] == x.shape[1],
+        "modulated_conv_transpose2d: argument 'weight' must be [O, \(x.shape[1]), kh, kw], "
+            + "got \(Shape.describe(weight.shape))")
+    let (n, c) = (x.shape[0], x.shape[1])
+    try require(
+        style.shape == [n, c],
+        "modulated_conv_transpose2d: argument 'style' must have shape [\(n), \(c)], got \(Shape.describe(style.shape))")
+    let y = try convTranspose2d(
+        try mul(x, try reshape(style, [n, c, 1, 1])), weight: try permute(weight, [1, 0, 2, 3]), stride: 2)
+    guard demodulate else { return y }
+    return try mul(y, try reshape(try demodulation(weight, style, eps: eps), [n, weight.shape[0], 1, 1]))
+}
+
+/// 1 / sqrt(sum over c, kh, kw of (weight[o, c] style[n, c])^2 + eps): [N, O], the demodulation of StyleGAN2.
+func demodulation(_ weight: Tensor, _ style: Tensor, eps: Float) throws -> Tensor {
     let weightEnergy = try sum(try square(weight), axes: [2, 3])  // [O, C]
     let energy = try matmul(try square(style), weightEnergy, transposeB: true)  // [N, O]
-    let demod = try rsqrt(try affine(energy, scale: 1, shift: eps))
-    return try mul(y, try reshape(demod, [n, o, 1, 1]))
+    return try rsqrt(try affine(energy, scale: 1, shift: eps))
 }
 
 /// Minibatch standard deviation (StyleGAN2): the std over groups of `group` samples (samples i and i + N/G

@@ -11,6 +11,12 @@ public protocol ConfigValue: Codable, Sendable {
     static func from(_ json: JSONValue) -> Self?
     /// The numbers a constraint checks (none for text; both for a pair; none for an absent optional).
     var numbers: [Double] { get }
+    /// The words a constraint checks (a string's value; none for numbers).
+    var words: [String] { get }
+}
+
+extension ConfigValue {
+    public var words: [String] { [] }
 }
 
 extension Int: ConfigValue {
@@ -51,6 +57,18 @@ extension String: ConfigValue {
         return value
     }
     public var numbers: [Double] { [] }
+    public var words: [String] { [self] }
+}
+
+extension Array: ConfigValue where Element == Int {
+    public static var typeName: String { "list[int]" }
+    public var json: JSONValue { .array(map(\.json)) }
+    public static func from(_ json: JSONValue) -> [Int]? {
+        guard case .array(let items) = json else { return nil }
+        let values = items.compactMap(Int.from)
+        return values.count == items.count ? values : nil
+    }
+    public var numbers: [Double] { map(Double.init) }
 }
 
 extension Optional: ConfigValue where Wrapped: ConfigValue {
@@ -61,6 +79,7 @@ extension Optional: ConfigValue where Wrapped: ConfigValue {
         return Wrapped.from(json).map { .some($0) }
     }
     public var numbers: [Double] { self?.numbers ?? [] }
+    public var words: [String] { self?.words ?? [] }
 }
 
 extension Double: ConfigValue {
@@ -96,24 +115,37 @@ public struct Constraint: Sendable {
     public let description: String
     /// Bounds and choices for the schema (nil where there is none).
     public let minimum: Double?, maximum: Double?, choices: [Double]?
+    /// The words a text field accepts (nil: a numeric constraint).
+    public let words: [String]?
     private let accepts: @Sendable (Double) -> Bool
 
     /// Whether `value` is accepted.
     public func contains(_ value: Double) -> Bool { value.isFinite && accepts(value) }
 
+    /// Whether the word `value` is accepted.
+    public func contains(word value: String) -> Bool { words?.contains(value) ?? true }
+
     private init(
         _ description: String, minimum: Double? = nil, maximum: Double? = nil, choices: [Double]? = nil,
-        _ accepts: @escaping @Sendable (Double) -> Bool
+        words: [String]? = nil, _ accepts: @escaping @Sendable (Double) -> Bool
     ) {
-        (self.description, self.minimum, self.maximum, self.choices, self.accepts) =
-            (description, minimum, maximum, choices, accepts)
+        (self.description, self.minimum, self.maximum, self.choices, self.words, self.accepts) =
+            (description, minimum, maximum, choices, words, accepts)
+    }
+
+    /// One of `words` (a text field).
+    public static func oneOf(_ words: [String]) -> Constraint {
+        let quoted = words.map { "'\($0)'" }
+        let text =
+            quoted.count > 1 ? quoted.dropLast().joined(separator: ", ") + " or " + quoted.last! : quoted.joined()
+        return Constraint(text, words: words) { _ in false }
     }
 
     private static func format(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x) }
 
     /// The same values, described by `text` ("a probability" for 0 to 1).
     public func described(_ text: String) -> Constraint {
-        Constraint(text, minimum: minimum, maximum: maximum, choices: choices, accepts)
+        Constraint(text, minimum: minimum, maximum: maximum, choices: choices, words: words, accepts)
     }
 
     /// From `low` to `high`, both included.

@@ -54,6 +54,9 @@ public struct Param<Value: ConfigValue>: ConfigField, Codable {
             let shown = value.numbers.count > 1 ? json.text : (json.isInteger ? json.text : String(bad))
             throw SwiftGANError.invalidArgument("\(key): expected \(constraint.description), got \(shown)")
         }
+        if let constraint, let bad = value.words.first(where: { !constraint.contains(word: $0) }) {
+            throw SwiftGANError.invalidArgument("\(key): expected \(constraint.description), got '\(bad)'")
+        }
         var copy = self
         copy.wrappedValue = value
         return copy
@@ -63,6 +66,7 @@ public struct Param<Value: ConfigValue>: ConfigField, Codable {
         switch type {
         case "int": return "an int"
         case "tuple[float, float]": return "a pair of floats"
+        case "list[int]": return "a list of ints"
         default: return type.hasSuffix("| None") ? "\(article(String(type.dropLast(7)))) or None" : "a \(type)"
         }
     }
@@ -103,6 +107,7 @@ extension ModelConfig {
                     if let low = c.minimum { members.append(("minimum", .number(low))) }
                     if let high = c.maximum { members.append(("maximum", .number(high))) }
                     if let choices = c.choices { members.append(("choices", .array(choices.map { .number($0) }))) }
+                    if let words = c.words { members.append(("choices", .array(words.map { .string($0) }))) }
                 }
                 return .object(members)
             })

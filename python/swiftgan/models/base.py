@@ -53,8 +53,9 @@ __all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTrans
 
 FORMAT = "swiftgan"
 """The ``format`` metadata of a swiftgan checkpoint."""
-FORMAT_VERSION = 1
-"""The checkpoint layout version this code writes and reads."""
+FORMAT_VERSION = 2
+"""The checkpoint layout version this code writes. It reads this one and every earlier one (``_upgrade_config``
+says what changed)."""
 CHECKPOINT = "checkpoint.safetensors"
 """The file name of the checkpoint :meth:`GAN.fit` keeps in its output folder."""
 
@@ -603,9 +604,10 @@ class GAN:
         where = os.fspath(path)
         if metadata.get("format") != FORMAT:
             raise ValueError(f"{where}: not a swiftgan checkpoint (no format={FORMAT!r} metadata)")
-        if metadata.get("format_version") != str(FORMAT_VERSION):
-            raise ValueError(f"{where}: checkpoint format version {metadata.get('format_version')!r}; this "
-                             f"swiftgan reads version {FORMAT_VERSION}")
+        version = metadata.get("format_version")
+        if version not in [str(v) for v in range(1, FORMAT_VERSION + 1)]:
+            raise ValueError(f"{where}: checkpoint format version {version!r}; this swiftgan reads versions 1 to "
+                             f"{FORMAT_VERSION}")
         kind = metadata.get("kind")
         if kind not in _REGISTRY:
             raise ValueError(f"{where}: a checkpoint of model kind {kind!r}; known kinds: {', '.join(_REGISTRY)}")
@@ -618,7 +620,7 @@ class GAN:
         token = _construction_budget.set(2 * stored + (16 << 20))
         try:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
-            gan = model_class(**config)
+            gan = model_class(**model_class._upgrade_config(config, int(version)))
         except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
             raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
         except MemoryError as error:
@@ -638,6 +640,12 @@ class GAN:
                 raise ValueError(f"{where}: invalid training metadata ({error})") from None
             gan._training = training
         return gan
+
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any], format_version: int) -> dict[str, Any]:
+        """The config of a checkpoint written in ``format_version``, as this version's constructor takes it (the
+        same by default)."""
+        return config
 
     def _restore(self, where: str, tensors: Mapping[str, np.ndarray], counters: Mapping[str, Any]) -> None:
         """Copies a checkpoint's tensors and counters into the model, after checking all of them."""

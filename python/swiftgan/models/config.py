@@ -40,7 +40,7 @@ class ConfigField:
     """What the field accepts, in words ("1 to 64", "a power of two from 8 to 256"), for numbers."""
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[float, ...] | None = None
+    choices: tuple[float | str, ...] | None = None
 
     @property
     def base_type(self) -> str:
@@ -83,6 +83,10 @@ def _check_value(caller: str, field: ConfigField, value: object) -> object:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ValueError(f"{caller}: argument '{field.name}' must be a pair of floats, got {value!r}")
         return [_check_float(caller, field.name, item) for item in value]
+    if kind == "list[int]":
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"{caller}: argument '{field.name}' must be a list of ints, got {type(value).__name__}")
+        return [_check_int(caller, field.name, item) for item in value]
     if kind == "str" and isinstance(value, str):
         return value
     raise TypeError(f"{caller}: argument '{field.name}' must be a {kind}, got {type(value).__name__}")
@@ -108,7 +112,8 @@ def config_json(config: Mapping[str, Any]) -> str:
 
 def config_signature(fields: tuple[ConfigField, ...]) -> inspect.Signature:
     """The keyword-only signature of a model's constructor: each field with its default and type."""
-    annotations = {"int": int, "float": float, "bool": bool, "str": str, "tuple[float, float]": tuple[float, float]}
+    annotations = {"int": int, "float": float, "bool": bool, "str": str, "tuple[float, float]": tuple[float, float],
+                   "list[int]": list[int]}
     parameters = []
     for field in fields:
         annotation: Any = annotations.get(field.base_type, Any)
