@@ -386,10 +386,9 @@ public final class StyleGAN: GANModel {
     public func trainStep(_ batches: [Tensor]) throws -> [Float] {
         let t = try trained("train_step")
         let expected = config.cDim > 0 ? 2 : 1
+        let what = expected == 2 ? "a batch of real images and their labels" : "one batch of real images"
         try require(
-            batches.count == expected,
-            "batches: this StyleGAN trains on \(expected == 2 ? "a batch of real images and their labels" : "one batch of real images"), got \(batches.count) batches"
-        )
+            batches.count == expected, "batches: this StyleGAN trains on \(what), got \(batches.count) batches")
         try checkImages(batches[0], "batch")
         let n = batches[0].shape[0], c = config, lr = learningRates
         let labels = try checkLabels(batches.count > 1 ? batches[1].detached() : nil, count: n, "labels")
