@@ -1,6 +1,7 @@
 """The command line: ``python -m swiftgan train KIND ...``, ``python -m swiftgan generate CKPT ...``,
-``python -m swiftgan translate CKPT IMAGE ...``, and for StyleGAN checkpoints ``python -m swiftgan style-mix CKPT
-...`` and ``python -m swiftgan interpolate CKPT ...``.
+``python -m swiftgan translate CKPT IMAGE ...``, for StyleGAN checkpoints ``python -m swiftgan style-mix CKPT ...``
+and ``python -m swiftgan interpolate CKPT ...`` (which also take a published ``.pkl`` or ``.pt`` directly), and
+``python -m swiftgan convert FILE CKPT`` (a published StyleGAN2 as a swiftgan checkpoint).
 
 ``train`` has one subcommand per model kind, from :data:`TRAINERS`: each kind's options are its data options and
 one option per field of the model's config (the engine's declaration: ``--image-size``, ``--betas B1 B2``,
@@ -217,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="sample a grid of images from a checkpoint",
                                    description="Sample images from a checkpoint and save them as one grid.")
-    generate.add_argument("checkpoint", type=Path, metavar="CKPT", help="a checkpoint (.safetensors)")
+    generate.add_argument("checkpoint", type=Path, metavar="CKPT",
+                          help="a checkpoint (.safetensors), or a published StyleGAN2 (.pkl, .pt)")
     generate.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
     generate.add_argument("--seed", type=int, default=1, help="noise seed (default: %(default)s)")
     generate.add_argument("--seeds", type=parse_ranges, default=None,
@@ -230,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Draw the style-mixing grid of Karras et al. 2019: the top row shows the "
                                           "--cols seeds, the left column the --rows seeds, and each cell the row "
                                           "seed's styles with the --layers styles of the column seed.")
-    mix.add_argument("checkpoint", type=Path, metavar="CKPT", help="a StyleGAN checkpoint (.safetensors)")
+    mix.add_argument("checkpoint", type=Path, metavar="CKPT",
+                     help="a StyleGAN checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
     mix.add_argument("--rows", type=parse_ranges, default=parse_ranges("1-4"), help="row seeds (default: 1-4)")
     mix.add_argument("--cols", type=parse_ranges, default=parse_ranges("5-8"), help="column seeds (default: 5-8)")
     mix.add_argument("--layers", type=parse_ranges, default=parse_ranges("0-3"),
@@ -242,13 +245,25 @@ def build_parser() -> argparse.ArgumentParser:
     walk = commands.add_parser("interpolate", help="an animated GIF walking in w space between two seeds",
                                description="Interpolate linearly in w space between the images of two seeds of a "
                                            "StyleGAN checkpoint and save the frames as an animated GIF.")
-    walk.add_argument("checkpoint", type=Path, metavar="CKPT", help="a StyleGAN checkpoint (.safetensors)")
+    walk.add_argument("checkpoint", type=Path, metavar="CKPT",
+                      help="a StyleGAN checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
     walk.add_argument("--seeds", type=parse_ranges, default=parse_ranges("1,2"),
                       help="the two seeds, A,B (default: 1,2)")
     walk.add_argument("--steps", type=int, default=16, help="frames, both ends included (default: %(default)s)")
     walk.add_argument("--duration", type=int, default=100, help="milliseconds per frame (default: %(default)s)")
     _add_style_arguments(walk)
     walk.add_argument("--out", type=Path, default=Path("walk.gif"), help="GIF file (default: %(default)s)")
+
+    convert = commands.add_parser(
+        "convert", help="write a published StyleGAN2 (.pkl, .pt) as a swiftgan checkpoint",
+        description="Read an NVlabs network pickle (stylegan2-ada-pytorch, its TF conversions, stylegan3's StyleGAN2s) "
+                    "or a rosinality .pt without PyTorch and without running anything from it, and write it as an "
+                    "ordinary swiftgan checkpoint (config in its metadata), which loads with no pickle at all.")
+    convert.add_argument("source", type=Path, metavar="FILE", help="a published .pkl or .pt")
+    convert.add_argument("out", type=Path, metavar="CKPT", help="the checkpoint to write (.safetensors)")
+    convert.add_argument("--for-training", action="store_true",
+                         help="keep G, D, G_ema and ADA's p, with fresh optimizers, to fine-tune (default: G_ema "
+                              "alone, for generation)")
 
     translate = commands.add_parser("translate", help="translate an image with a CycleGAN",
                                     description="Translate one image with a CycleGAN checkpoint, or with a generator "
@@ -291,6 +306,7 @@ def _add_style_arguments(parser: argparse.ArgumentParser) -> None:
                         help="StyleGAN: truncation psi, 0.5-0.7 trade variety for quality (default: 1, none)")
     parser.add_argument("--noise-mode", choices=("const", "random", "none"), default=None,
                         help="StyleGAN: per-layer noise (default: const)")
+    parser.add_argument("--class-idx", type=int, default=None, help="StyleGAN: the class of a conditional model")
 
 
 class CommandError(Exception):
@@ -363,7 +379,8 @@ def train(args: argparse.Namespace) -> None:
 
 def _style_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """StyleGAN's truncation and noise keyword arguments from the options of :func:`_add_style_arguments`."""
-    return {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "noise_mode": args.noise_mode or "const"}
+    return {"truncation_psi": 1.0 if args.trunc is None else args.trunc, "noise_mode": args.noise_mode or "const",
+            "class_idx": args.class_idx}
 
 
 def _load_stylegan(path: Path) -> StyleGAN:
@@ -382,9 +399,9 @@ def generate(args: argparse.Namespace) -> None:
     else:
         if not hasattr(gan, "generate"):
             raise CommandError(f"{args.checkpoint}: a {gan.kind} model does not generate from noise")
-        if (args.seeds, args.trunc, args.noise_mode) != (None, None, None):
-            raise CommandError(f"--seeds, --trunc and --noise-mode take a StyleGAN checkpoint; a {gan.kind} model "
-                               "draws --n samples from one --seed")
+        if (args.seeds, args.trunc, args.noise_mode, args.class_idx) != (None, None, None, None):
+            raise CommandError(f"--seeds, --trunc and --noise-mode take a StyleGAN checkpoint (so does --class-idx); "
+                               f"a {gan.kind} model draws --n samples from one --seed")
         images = gan.generate(args.n, seed=args.seed)
         what = f"seed {args.seed}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -411,6 +428,15 @@ def interpolate(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {args.steps} frames from seed {seed_a} to seed {seed_b}")
 
 
+def convert(args: argparse.Namespace) -> None:
+    gan = StyleGAN.from_pretrained(args.source, for_training=args.for_training)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    gan.save(args.out)
+    kept = "G, D and G_ema" if args.for_training else "G_ema"
+    print(f"wrote {args.out}: {args.source} ({gan.source['format']}, {gan.config['resolution']} px, "
+          f"{gan.config['architecture']} G) with {kept}")
+
+
 def translate(args: argparse.Namespace) -> None:
     if args.checkpoint.suffix == ".pth":
         gan = CycleGAN.from_pretrained_generator(args.checkpoint, direction=args.direction)
@@ -430,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"train": train, "generate": generate, "translate": translate, "style-mix": style_mix,
-         "interpolate": interpolate}[args.command](args)
+         "interpolate": interpolate, "convert": convert}[args.command](args)
     except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError, NonFiniteLossError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         if swiftgan.distributed.world_size() > 1:

@@ -96,10 +96,17 @@ public final class StyleGAN: GANModel {
             "how truncation works: 'nvlabs' (any psi, above 1 extrapolates, an optional cutoff) or 'rosinality' "
                 + "(only psi below 1, every layer)", .oneOf(MappingNetwork.TruncationRule.allCases.map(\.rawValue)))
         public var truncation = "nvlabs"
-        @Param(
-            "build G, D and their optimizers for training; False keeps only G_ema, to generate at a third of the memory"
-        )
+        @Param("build G, D and their optimizers for training; False keeps only G_ema, to generate in less memory")
         public var trainable = true
+        @Param(
+            "D's first blocks (from the image side) kept as they are while training: FreezeD's recipe for "
+                + "fine-tuning on a few images", .range(0, 16))
+        public var freezeD = 0
+        @Param(
+            "how generate turns a seed into z: 'philox' (the engine's generator) or 'numpy' (numpy's legacy "
+                + "RandomState(seed).randn, as NVlabs' generate.py: a published model's seed 85 is the image papers "
+                + "show)", .oneOf(["philox", "numpy"]))
+        public var seedRng = "philox"
         @Param(
             "swiftgan 0.1's StyleGAN2 up-convolution (FIR upsampling, then the 3x3 conv) in place of NVlabs' (a "
                 + "transposed conv, then FIR): set for that version's checkpoints")
@@ -150,6 +157,9 @@ public final class StyleGAN: GANModel {
                 channels(at: resolution) >= 1,
                 "channel_base, channel_max: need at least one channel at \(resolution)x\(resolution)")
             try require(gamma.isFinite, "r1_gamma: expected a finite number")
+            try require(
+                freezeD == 0 || freezeD < resolutions.count - 1,
+                "freeze_d: expected fewer than the discriminator's \(resolutions.count - 1) blocks, got \(freezeD)")
             try require(augmentP == 0 || ada, "StyleGAN: augment_p is ADA's initial probability; it needs ada=True")
         }
     }
@@ -210,8 +220,12 @@ public final class StyleGAN: GANModel {
             optimizerG = try Adam(
                 generator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cG),
                 beta2: Glibc.pow(config.betas.second, cG))
+            // FreezeD: the first blocks' weights stay as they are (no gradients, no updates).
+            for block in (discriminator as? StyleGAN2Discriminator)?.blocks.prefix(config.freezeD) ?? [] {
+                for (_, p) in block.parameters { try p.setRequiresGrad(false) }
+            }
             optimizerD = try Adam(
-                discriminator.parameters.map(\.1), beta1: Glibc.pow(config.betas.first, cD),
+                discriminator.parameters.map(\.1).filter(\.requiresGrad), beta1: Glibc.pow(config.betas.first, cD),
                 beta2: Glibc.pow(config.betas.second, cD))
             plMean = try Tensor(zeros: [])
             augment =
@@ -255,7 +269,9 @@ public final class StyleGAN: GANModel {
         guard let t = trainer else { return [] }
         return [
             NamedOptimizer("G", t.optimizerG, parameterNames: prefixed("G", t.generator.parameters).map(\.0)),
-            NamedOptimizer("D", t.optimizerD, parameterNames: prefixed("D", t.discriminator.parameters).map(\.0)),
+            NamedOptimizer(
+                "D", t.optimizerD,
+                parameterNames: prefixed("D", t.discriminator.parameters).filter(\.1.requiresGrad).map(\.0)),
         ]
     }
     public var extraState: [(String, Tensor)] {

@@ -307,6 +307,8 @@ class GAN:
         self._training: dict[str, Any] | None = None
         """``world_size``, ``batch_size`` (global) and ``sync_batchnorm`` of the last ``fit`` (or of the checkpoint
         this model was loaded from): checked when ``fit`` resumes on another number of ranks."""
+        self.source: dict[str, Any] | None = None
+        """For a model read from a published file: its path, format and what the file says of itself."""
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
@@ -665,5 +667,15 @@ _construction_budget: contextvars.ContextVar[int | None] = contextvars.ContextVa
 
 
 def load(path: str | os.PathLike) -> GAN:
-    """Restores any swiftgan model from a checkpoint, as an instance of the right class (see :meth:`GAN.load`)."""
+    """Any swiftgan model: from a checkpoint (see :meth:`GAN.load`), or a StyleGAN2 from a published file, an NVlabs
+    network pickle or a rosinality ``.pt`` (see :meth:`swiftgan.StyleGAN.from_pretrained`, here for generation)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(2)
+    except OSError:
+        head = b""  # GAN.load reports the unreadable file
+    if head[:1] == b"\x80" or head == b"PK":  # a pickle or torch.save's zip: not a safetensors checkpoint
+        from swiftgan.models.stylegan import StyleGAN
+
+        return StyleGAN.from_pretrained(path)
     return GAN.load(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -100,22 +101,29 @@ class StyleGAN(GAN, kind="stylegan"):
 
     # -- sampling -------------------------------------------------------------------------------------------
 
-    def mapping(self, z: np.ndarray, truncation_psi: float = 1.0, truncation_cutoff: int | None = None) -> np.ndarray:
-        """G_ema's ws (N, num_ws, w_dim) for latents z (N, z_dim), float32.
+    def mapping(self, z: np.ndarray, c: np.ndarray | None = None, truncation_psi: float = 1.0,
+                truncation_cutoff: int | None = None) -> np.ndarray:
+        """G_ema's ws (N, num_ws, w_dim) for latents z (N, z_dim) and, for a conditional model (``c_dim`` > 0),
+        labels c (N, c_dim) such as one-hot classes; float32. NVlabs' ``G.mapping(z, c, truncation_psi,
+        truncation_cutoff)``.
 
-        Truncation (Karras et al. 2019): ``w_avg + truncation_psi * (w - w_avg)`` for the first
-        ``truncation_cutoff`` ws (all when None); psi 1 leaves w unchanged, psi 0 gives ``w_avg`` for every z.
+        Truncation (Karras et al. 2019) pulls ws toward ``w_avg``: ``w_avg + truncation_psi * (w - w_avg)``. With
+        the config's ``truncation="nvlabs"`` any psi applies (above 1 extrapolates) to the first
+        ``truncation_cutoff`` ws (all when None); with ``"rosinality"`` (models read from rosinality's files) only
+        psi below 1 applies, to every w. psi 1 leaves w unchanged, psi 0 gives ``w_avg`` for every z.
         """
         attrs: dict[str, float] = {"truncation_psi": _check_float("StyleGAN.mapping", "truncation_psi",
                                                                   truncation_psi)}
         if truncation_cutoff is not None:
             attrs["truncation_cutoff"] = _check_int("StyleGAN.mapping", "truncation_cutoff", truncation_cutoff)
-        tensor = _native.tensor(z, name="z", caller="StyleGAN.mapping")
-        return self._model.call("mapping", {"z": tensor}, attrs).numpy()
+        inputs = {"z": _native.tensor(z, name="z", caller="StyleGAN.mapping")}
+        if c is not None:
+            inputs["c"] = _native.tensor(c, name="c", caller="StyleGAN.mapping")
+        return self._model.call("mapping", inputs, attrs).numpy()
 
     def synthesis(self, ws: np.ndarray, noise_mode: str = "const", noise_seed: int = 0) -> np.ndarray:
         """G_ema's images (N, channels, resolution, resolution), roughly in [-1, 1] (not clipped), for ws
-        (N, num_ws, w_dim).
+        (N, num_ws, w_dim). NVlabs' ``G.synthesis(ws, noise_mode=...)`` in float32.
 
         ``noise_mode`` (see :data:`NOISE_MODES`): "const", each layer's fixed noise; "random", fresh noise drawn
         from ``noise_seed``; "none".
@@ -127,13 +135,51 @@ class StyleGAN(GAN, kind="stylegan"):
         tensor = _native.tensor(ws, name="ws", caller="StyleGAN.synthesis")
         return self._model.call("synthesis", {"ws": tensor}, attrs).numpy()
 
-    def seed_ws(self, seeds: Iterable[int], truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> np.ndarray:
-        """The ws (len(seeds), num_ws, w_dim) of the seeds' latents: z for seed s is
-        ``swiftgan.random_normal(s, 0, [1, z_dim])``, mapped by :meth:`mapping`."""
-        seeds = _check_seeds("StyleGAN.seed_ws", "seeds", seeds)
-        z = np.concatenate([_native.random_normal(seed, 0, [1, self.config["z_dim"]]).numpy() for seed in seeds])
-        return self.mapping(z, truncation_psi, truncation_cutoff)
+    def discriminate(self, images: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+        """D's logits (N, 1) for images (N, channels, resolution, resolution) and, for a conditional model, labels
+        c (N, c_dim), float32 (no augmentation). NVlabs' ``D(images, c)``. Needs D: a model built or loaded for
+        training (``trainable``)."""
+        inputs = {"images": _native.tensor(images, name="images", caller="StyleGAN.discriminate")}
+        if c is not None:
+            inputs["c"] = _native.tensor(c, name="c", caller="StyleGAN.discriminate")
+        return self._model.call("discriminate", inputs).numpy()
+
+    def seed_z(self, seeds: Iterable[int]) -> np.ndarray:
+        """The latents z (len(seeds), z_dim) of seeds, float32, as the config's ``seed_rng`` draws them: "philox",
+        ``swiftgan.random_normal(s, 0, [1, z_dim])``; "numpy" (models read from published files),
+        ``np.random.RandomState(s).randn(1, z_dim)`` as NVlabs' generate.py draws them, so that seed 85 is the image
+        the papers and notebooks show."""
+        seeds = _check_seeds("StyleGAN.seed_z", "seeds", seeds)
+        z_dim = self.config["z_dim"]
+        if self.config["seed_rng"] == "numpy":
+            if any(seed >= 2 ** 32 for seed in seeds):
+                raise ValueError(f"StyleGAN.seed_z: numpy's RandomState takes seeds below 2**32, got {max(seeds)}")
+            return np.concatenate([np.random.RandomState(seed).randn(1, z_dim) for seed in seeds]).astype(np.float32)
+        return np.concatenate([_native.random_normal(seed, 0, [1, z_dim]).numpy() for seed in seeds])
+
+    def class_labels(self, class_idx: int | None, count: int) -> np.ndarray | None:
+        """One-hot labels (count, c_dim) of class ``class_idx`` for a conditional model; None for an unconditional
+        one (which takes no class)."""
+        c_dim = self.config["c_dim"]
+        if c_dim == 0:
+            if class_idx is not None:
+                raise ValueError("StyleGAN: class_idx is for conditional models; this one has c_dim 0")
+            return None
+        if class_idx is None:
+            raise ValueError(f"StyleGAN: this model is conditional ({c_dim} classes): pass class_idx")
+        index = _check_int("StyleGAN", "class_idx", class_idx)
+        if not 0 <= index < c_dim:
+            raise ValueError(f"StyleGAN: class_idx must be in [0, {c_dim}), got {index}")
+        labels = np.zeros((count, c_dim), np.float32)
+        labels[:, index] = 1
+        return labels
+
+    def seed_ws(self, seeds: Iterable[int], truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
+                class_idx: int | None = None) -> np.ndarray:
+        """The ws (len(seeds), num_ws, w_dim) of the seeds' latents (:meth:`seed_z`) and, for a conditional model,
+        the class ``class_idx``, mapped by :meth:`mapping`."""
+        z = self.seed_z(seeds)
+        return self.mapping(z, self.class_labels(class_idx, len(z)), truncation_psi, truncation_cutoff)
 
     def _render(self, ws: np.ndarray, seeds: Sequence[int], noise_mode: str, batch_size: int) -> np.ndarray:
         """Images of ws in batches; with random noise each image's noise is drawn from its seed alone."""
@@ -144,13 +190,14 @@ class StyleGAN(GAN, kind="stylegan"):
 
     def generate(self, n: int | None = None, seeds: Iterable[int] | None = None, truncation_psi: float = 1.0,
                  truncation_cutoff: int | None = None, noise_mode: str = "const",
-                 batch_size: int = SAMPLE_BATCH) -> np.ndarray:
+                 batch_size: int = SAMPLE_BATCH, class_idx: int | None = None) -> np.ndarray:
         """One image per seed from G_ema: float32 (len(seeds), channels, resolution, resolution), roughly in [-1, 1].
 
-        An image depends on its seed alone (and on the truncation and noise arguments), not on the other seeds of
-        the call: z for seed s is ``swiftgan.random_normal(s, 0, [1, z_dim])``, and with ``noise_mode="random"``
-        the noise is drawn from s too. (Images of one seed computed in batches of different composition agree to
-        float rounding, about 1e-6: the engine's matrix products tile a batch by its size.)
+        An image depends on its seed alone (and on the truncation, noise and class arguments), not on the other
+        seeds of the call: z for seed s is drawn as :meth:`seed_z` says (as NVlabs' generate.py for published
+        models), and with ``noise_mode="random"`` the noise is drawn from s too. (Images of one seed computed in
+        batches of different composition agree to float rounding, about 1e-6: the engine's matrix products tile a
+        batch by its size.)
 
         Args:
             n: the seeds 0..n-1, when ``seeds`` is not given.
@@ -159,6 +206,7 @@ class StyleGAN(GAN, kind="stylegan"):
             truncation_cutoff: truncate only the first this many ws (coarse styles); None truncates all.
             noise_mode: "const", "random" or "none" (see :data:`NOISE_MODES`).
             batch_size: images per engine call.
+            class_idx: the class of a conditional model (its one-hot label).
         """
         if (n is None) == (seeds is None):
             raise ValueError("StyleGAN.generate: pass either n (the seeds 0..n-1) or seeds")
@@ -168,11 +216,12 @@ class StyleGAN(GAN, kind="stylegan"):
         _choice("StyleGAN.generate", "noise_mode", noise_mode, NOISE_MODES)
         if _check_int("StyleGAN.generate", "batch_size", batch_size) < 1:
             raise ValueError(f"StyleGAN.generate: batch_size must be >= 1, got {batch_size}")
-        return self._render(self.seed_ws(seeds, truncation_psi, truncation_cutoff), seeds, noise_mode, batch_size)
+        ws = self.seed_ws(seeds, truncation_psi, truncation_cutoff, class_idx)
+        return self._render(ws, seeds, noise_mode, batch_size)
 
     def style_mix(self, row_seeds: Iterable[int], col_seeds: Iterable[int], layers: Iterable[int] = range(4),
                   truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
-                  noise_mode: str = "const") -> np.ndarray:
+                  noise_mode: str = "const", class_idx: int | None = None) -> np.ndarray:
         """The style-mixing grid of Karras et al. 2019 (Figure 3; NVlabs' ``style_mixing.py``), as one image
         float32 (channels, (rows + 1) * resolution, (cols + 1) * resolution).
 
@@ -190,8 +239,8 @@ class StyleGAN(GAN, kind="stylegan"):
         if layers and not 0 <= layers[0] <= layers[-1] < self.num_ws:
             raise ValueError(f"StyleGAN.style_mix: layers must be in [0, {self.num_ws}), got {layers}")
         _choice("StyleGAN.style_mix", "noise_mode", noise_mode, NOISE_MODES)
-        ws_rows = self.seed_ws(rows, truncation_psi, truncation_cutoff)
-        ws_cols = self.seed_ws(cols, truncation_psi, truncation_cutoff)
+        ws_rows = self.seed_ws(rows, truncation_psi, truncation_cutoff, class_idx)
+        ws_cols = self.seed_ws(cols, truncation_psi, truncation_cutoff, class_idx)
         mixed = np.repeat(ws_rows[:, None], len(cols), axis=1)
         mixed[:, :, layers] = ws_cols[None, :, layers]
         ws = np.concatenate([ws_cols, ws_rows, mixed.reshape(-1, *ws_rows.shape[1:])])
@@ -204,21 +253,67 @@ class StyleGAN(GAN, kind="stylegan"):
         return np.ascontiguousarray(cells.transpose(2, 0, 3, 1, 4).reshape(c, (len(rows) + 1) * r, (len(cols) + 1) * r))
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 16, truncation_psi: float = 1.0,
-                    truncation_cutoff: int | None = None, noise_mode: str = "const") -> np.ndarray:
+                    truncation_cutoff: int | None = None, noise_mode: str = "const",
+                    class_idx: int | None = None) -> np.ndarray:
         """``steps`` frames (steps, channels, resolution, resolution) along the straight line in w space from seed
         ``seed_a``'s ws to ``seed_b``'s, both ends included (they are the seeds' :meth:`generate` images). Save
         them as an animated GIF with :func:`swiftgan.images.save_gif`. Random noise is drawn from ``seed_a``."""
         if not 2 <= _check_int("StyleGAN.interpolate", "steps", steps) <= MAX_IMAGES:
             raise ValueError(f"StyleGAN.interpolate: steps must be from 2 to {MAX_IMAGES}, got {steps}")
         _choice("StyleGAN.interpolate", "noise_mode", noise_mode, NOISE_MODES)
-        ws_a, ws_b = self.seed_ws([seed_a, seed_b], truncation_psi, truncation_cutoff)
+        ws_a, ws_b = self.seed_ws([seed_a, seed_b], truncation_psi, truncation_cutoff, class_idx)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None, None]
         ws = np.ascontiguousarray((1 - t) * ws_a + t * ws_b, dtype=np.float32)
         return self._render(ws, [seed_a] * steps, noise_mode, SAMPLE_BATCH)
 
     def preview(self, data: Sequence[np.ndarray]) -> np.ndarray:
-        """64 images of G_ema for seeds 0-63 (constant noise), the same latents at every call."""
-        return self.generate(seeds=range(64))
+        """64 images of G_ema for seeds 0-63 (constant noise), the same latents at every call; for a conditional
+        model, row r shows class r (modulo the classes)."""
+        if self.config["c_dim"] == 0:
+            return self.generate(seeds=range(64))
+        return np.concatenate([self.generate(seeds=range(8 * r, 8 * r + 8), class_idx=r % self.config["c_dim"])
+                               for r in range(8)])
+
+    # -- published models -----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, *, for_training: bool = False, **config: Any) -> StyleGAN:
+        """A StyleGAN2 from a published file: an NVlabs network pickle (stylegan2-ada-pytorch, its TF conversions,
+        stylegan3's StyleGAN2s) or a rosinality checkpoint (train.py's or convert_weight.py's, zip or legacy
+        torch.save), read without PyTorch and without running anything from the file (:mod:`swiftgan.pretrained`).
+
+        The architecture comes from the file; the model computes what the original code computes in float32
+        (fp16 blocks included). By default only G_ema is kept (generation, in the least memory); ``for_training``
+        keeps G, D and G_ema, turns on ADA (its p from the file's augment pipe, if any) and builds the optimizers,
+        so that :meth:`fit` fine-tunes the published model (FreezeD with ``freeze_d=k``). Seeds draw z as NVlabs'
+        generate.py does (``seed_rng="numpy"``). A rosinality model truncates by rosinality's rule and uses its
+        ``latent_avg`` as ``w_avg``; without one (train.py checkpoints) ``w_avg`` is the mean w of 4096 latents of
+        ``np.random.RandomState(0)``. ``config`` overrides fields of the config (training hyperparameters such as
+        ``lr``, ``r1_gamma``, ``freeze_d``).
+        """
+        from swiftgan.pretrained import read_published
+
+        published = read_published(path, for_training=for_training)
+        where = os.fspath(path)
+        settings: dict[str, Any] = {**published.config, "trainable": for_training, "seed_rng": "numpy"}
+        if for_training:
+            if published.d is None:
+                raise ValueError(f"{where}: holds no discriminator, so it cannot be fine-tuned (load it to generate)")
+            settings.update(ada=True, augment_p=float(published.augment_p or 0.0))
+        gan = cls(**{**settings, **config})
+        nets = {"G_ema": published.g_ema}
+        if for_training:
+            nets.update(G=published.g if published.g is not None else published.g_ema, D=published.d or {})
+        missing_w_avg = "mapping.w_avg" not in published.g_ema
+        for net, tensors in nets.items():
+            gan.nets[net].load_state_dict(tensors, strict=not (missing_w_avg and net.startswith("G")))
+        if missing_w_avg:
+            z = np.random.RandomState(0).randn(4096, gan.config["z_dim"]).astype(np.float32)
+            w_avg = gan.mapping(z, gan.class_labels(0, len(z)) if gan.config["c_dim"] else None)[:, 0].mean(axis=0)
+            for net in ("G_ema", "G") if for_training else ("G_ema",):
+                gan._model.state_tensor(f"{net}.mapping.w_avg").copy_(w_avg.astype(np.float32))
+        gan.source = {"path": where, "format": published.source, **published.info}
+        return gan
 
 
 def _check_seeds(caller: str, name: str, seeds: Iterable[int]) -> list[int]:
