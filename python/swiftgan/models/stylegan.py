@@ -274,6 +274,15 @@ class StyleGAN(GAN, kind="stylegan"):
         return np.concatenate([self.generate(seeds=range(8 * r, 8 * r + 8), class_idx=r % self.config["c_dim"])
                                for r in range(8)])
 
+    def _prepare_fit(self, arrays: Sequence[np.ndarray], batch_size: int) -> None:
+        """The data must be images of the model's size and channels (a published model keeps its own)."""
+        c, r = self.config["channels"], self.config["resolution"]
+        if arrays and tuple(arrays[0].shape[1:]) != (c, r, r):
+            shape = "x".join(map(str, arrays[0].shape[1:]))
+            raise ValueError(f"StyleGAN.fit: the data holds {shape} images, this model makes {c}x{r}x{r} "
+                             f"(channels {c}, resolution {r}): load the data at that size, e.g. "
+                             f"swiftgan.datasets.image_folder(path, size={r})")
+
     # -- published models -----------------------------------------------------------------------------------
 
     @classmethod
