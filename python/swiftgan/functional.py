@@ -13,11 +13,11 @@ which raises ``ValueError`` with a message naming the argument.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
 
 import numpy as np
 
 from swiftgan import _native, autograd
+from swiftgan._checks import _check_flag, _check_float, _check_int, _choice, _kind_error
 from swiftgan._native import Tensor
 
 __all__ = [
@@ -71,12 +71,11 @@ Ints = int | Sequence[int]
 Padding4 = int | Sequence[int]
 """An int for all four sides, or ``(left, right, top, bottom)``."""
 
-_T = TypeVar("_T")
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
 
 # ---------------------------------------------------------------------------------------------------------
-# plumbing: argument checks and the one call into the engine
+# plumbing: attribute checks (argument kinds: swiftgan._checks) and the one call into the engine
 
 
 def _as_tensor(caller: str, name: str, value: Array | None) -> Tensor | None:
@@ -84,41 +83,6 @@ def _as_tensor(caller: str, name: str, value: Array | None) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
     return _native.tensor(value, name=name, caller=caller)
-
-
-def _kind_error(caller: str, name: str, expected: str, value: object) -> TypeError:
-    """The TypeError for an argument of the wrong kind: "<caller>: argument '<name>' must be <expected>, got <type>"."""
-    return TypeError(f"{caller}: argument '{name}' must be {expected}, got {type(value).__name__}")
-
-
-def _check_int(caller: str, name: str, value: object) -> int:
-    """``value`` if it is an int (numpy integers included, bools excluded)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise _kind_error(caller, name, "an int", value)
-    return int(value)
-
-
-def _check_float(caller: str, name: str, value: object) -> float:
-    """``value`` as a float if it is a real number (bools excluded)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _kind_error(caller, name, "a float", value)
-    return float(value)
-
-
-def _check_flag(caller: str, name: str, value: object) -> bool:
-    """``value`` if it is a bool (numpy bools included)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise _kind_error(caller, name, "a bool", value)
-    return bool(value)
-
-
-def _choice(caller: str, name: str, value: object, choices: Mapping[str, _T]) -> _T:
-    """The entry of ``choices`` that the string ``value`` names."""
-    if not isinstance(value, str):
-        raise _kind_error(caller, name, "a str", value)
-    if value not in choices:
-        raise ValueError(f"{caller}: argument '{name}' must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return choices[value]
 
 
 def _as_tuple(value: object) -> object:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from PIL import Image
 
-from swiftgan.functional import _check_float, _check_int
+from swiftgan._checks import _check_float, _check_int
 from swiftgan.images import resize
 from swiftgan.models.base import GAN
 from swiftgan.torch_io import load_torch_state_dict

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from swiftgan.functional import _check_float, _check_int
+from swiftgan._checks import _check_float, _check_int
 from swiftgan.models.base import GAN
 
 __all__ = ["DCGAN"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from swiftgan import _native
-from swiftgan.functional import _check_flag, _check_float, _check_int, _choice
+from swiftgan._checks import _check_flag, _check_float, _check_int, _choice
 from swiftgan.models.base import GAN
 
 __all__ = ["StyleGAN", "NOISE_MODES", "SAMPLE_BATCH"]
