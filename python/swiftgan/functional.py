@@ -435,6 +435,8 @@ def upfirdn2d(
 
 def setup_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> np.ndarray:
     """The separable 2-D FIR filter of 1-D ``taps``: their outer product, normalized to sum 1 (float32)."""
+    if isinstance(taps, (str, bytes)) or not isinstance(taps, (Sequence, np.ndarray)):
+        raise _kind_error("setup_filter", "taps", "a sequence of numbers", taps)
     try:
         taps_array = np.asarray(taps, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -524,14 +526,23 @@ def vjp(
     accepted). Returns the output and the gradient of ``sum(out * grad_out)`` with respect to each input
     (None where an input does not influence the output), all as numpy arrays.
     """
+    if not isinstance(op_name, str):
+        raise _kind_error("vjp", "op_name", "a str", op_name)
     if op_name not in _VJP_FUNCTIONS:
         raise ValueError(f"vjp: unknown op {op_name!r}; known: {', '.join(sorted(_VJP_FUNCTIONS))}")
+    if not isinstance(inputs, Mapping):
+        raise _kind_error("vjp", "inputs", "a mapping of argument names to arrays (e.g. {'x': x})", inputs)
+    if not isinstance(grad_out, (np.ndarray, Tensor)):
+        raise _kind_error("vjp", "grad_out", "a float32 numpy array or a swiftgan.Tensor", grad_out)
     fn = _VJP_FUNCTIONS[op_name]
     leaves = {}
     for name, value in inputs.items():
+        if not isinstance(name, str):
+            raise TypeError(f"vjp: argument 'inputs' must map argument names (str) to arrays, got the key {name!r}")
         leaf = value.detach() if isinstance(value, Tensor) else _native.tensor(value, name=name, caller="vjp")
         leaf.requires_grad = True
         leaves[name] = leaf
+    seed = grad_out if isinstance(grad_out, Tensor) else _native.tensor(grad_out, name="grad_out", caller="vjp")
     out = fn(**leaves, **{_FIXTURE_ATTRS.get(name, name): value for name, value in attrs.items()})
-    grads = autograd.grad(out, list(leaves.values()), grad_out)
+    grads = autograd.grad(out, list(leaves.values()), seed)
     return out.numpy(), {name: None if g is None else g.numpy() for name, g in zip(leaves, grads, strict=True)}
