@@ -40,6 +40,7 @@ def test_warn_mode_trains_on_and_warns_once(digits16) -> None:
     with pytest.warns(sg.NonFiniteLossWarning, match=r"non-finite loss at step 1") as warned:
         history = gan.fit(digits16, steps=3, batch_size=8, progress=False, on_nonfinite="warn")
     assert len(warned) == 1
+    assert warned[0].filename == __file__  # the warning points at the call of fit
     assert history["step"] == [1, 2, 3] and all(np.isnan(history["loss_d"]))
 
 
