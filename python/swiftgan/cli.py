@@ -441,6 +441,7 @@ def interpolate(args: argparse.Namespace) -> None:
 
 
 def translate(args: argparse.Namespace) -> None:
+    gan: GAN
     if args.checkpoint.suffix == ".pth":
         gan = CycleGAN.from_pretrained_generator(args.checkpoint, direction=args.direction)
     else:

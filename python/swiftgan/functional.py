@@ -5,8 +5,10 @@ every array argument is a numpy array the result is a numpy array; when any is a
 Tensor, recorded on the autodiff tape, so graphs built here can be differentiated with
 :func:`swiftgan.autograd.grad`. Each function's ``typing.overload`` signatures say the same to type checkers: one
 for numpy arrays alone, returning ``np.ndarray``, then one per array parameter that is a Tensor, returning
-``Tensor`` (two for an optional parameter after other optional ones: passed positionally, or by keyword). Layouts are PyTorch's: NCHW activations, conv weight ``[out, in, kh, kw]``,
-conv-transpose weight ``[in, out, kh, kw]``, linear weight ``[out, in]``.
+``Tensor`` (two for an optional parameter after other optional ones: passed positionally, or by keyword).
+
+Layouts are PyTorch's: NCHW activations, conv weight ``[out, in, kh, kw]``, conv-transpose weight
+``[in, out, kh, kw]``, linear weight ``[out, in]``.
 
 Python-level argument kinds (ints, flags, mode strings) are checked here; shapes are checked by the engine,
 which raises ``ValueError`` with a message naming the argument.

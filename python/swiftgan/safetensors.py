@@ -161,7 +161,7 @@ def save_file(
             file.write(len(header_bytes).to_bytes(8, "little"))
             file.write(header_bytes)
             for name in order:
-                file.write(arrays[name][1].reshape(-1).view(np.uint8))
+                file.write(arrays[name][1].reshape(-1).view(np.uint8).data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)

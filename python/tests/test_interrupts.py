@@ -3,6 +3,7 @@ stops at a step boundary within a second, leaving a model (and checkpoint) that 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -85,7 +86,7 @@ def test_ctrl_c_stops_fit_at_a_step_boundary(tmp_path, digits16) -> None:
     for net in ("G", "D"):
         for name, value in gan.nets[net].state_dict().items():
             np.testing.assert_array_equal(saved.nets[net].state_dict()[name], value)
-    log_steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    log_steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log_steps[-1] == gan.step
 
     # training on after the interrupt is training straight through

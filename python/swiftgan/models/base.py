@@ -713,7 +713,8 @@ class GAN:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
             gan = model_class(**config)
         except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
-            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
+            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})"
+                             ) from None
         except MemoryError as error:
             if "allocation budget exceeded" not in str(error):
                 raise

@@ -106,7 +106,8 @@ class StyleGAN(GAN, kind="stylegan"):
                  w_dim: int = 256, mapping_layers: int = 8, channel_base: int = 4096, channel_max: int = 128,
                  lr: float = 0.002, betas: tuple[float, float] = (0.0, 0.99), r1_gamma: float | None = None,
                  r1_interval: int | None = None, pl_interval: int = 4, pl_weight: float | None = None,
-                 style_mixing: float = 0.9, ema_images: float = 10000, ema_rampup: float = 0.05, ada: bool = False, ada_target: float = 0.6,
+                 style_mixing: float = 0.9, ema_images: float = 10000, ema_rampup: float = 0.05, ada: bool = False,
+                 ada_target: float = 0.6,
                  augment_p: float = 0.0, seed: int = 0, mapping_lr_multiplier: float = 0.01, pl_decay: float = 0.01,
                  pl_batch_shrink: int = 2, mbstd_group: int = 4, ada_interval: int = 4, ada_kimg: float = 500,
                  phase_images: int = 20000, initial_resolution: int = 8) -> None:
