@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import faulthandler
+import functools
 import inspect
 import json
 import os
@@ -79,8 +80,10 @@ containers = st.one_of(st.lists(st.one_of(st.integers(-3, 8), st.sampled_from(IN
 anything = st.one_of(float32_arrays(), arrays(), tensors(), scalars, containers)
 
 
-def for_annotation(annotation: str) -> st.SearchStrategy:
-    """Values for a parameter, biased by its type hint (still often of another kind)."""
+@functools.cache
+def for_annotation(annotation: object) -> st.SearchStrategy:
+    """Values for a parameter, biased by its type hint (still often of another kind); one strategy per hint, built
+    once (building and validating a strategy costs more than drawing from it)."""
     text = str(annotation)
     if any(word in text for word in ("ndarray", "Array", "Tensor", "ImageLike")):
         preferred = st.one_of(float32_arrays(), tensors(), arrays())
