@@ -35,6 +35,7 @@ SAVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_while_saving_leaves_a_loadable_checkpoint(tmp_path) -> None:
     path = tmp_path / "checkpoint.safetensors"
     sg.DCGAN(image_size=32, channels=1, ngf=32, ndf=32, seed=0).save(path)  # the checkpoint before any kill
@@ -147,6 +148,7 @@ def long_step_batch(config: dict, seconds: float = 0.5) -> int:
     return max(batch, math.ceil(batch * seconds / min(took)))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_ctrl_c_stops_a_long_step_part_way(tmp_path) -> None:
     """A CycleGAN step (both generators through both discriminators, then both discriminators) that follows a long

@@ -47,6 +47,7 @@ def test_memory_is_flat_over_2000_training_steps(digits16) -> None:
     print(f"\n2000 training steps: resident memory {growth:+.2f} MB")
 
 
+@pytest.mark.slow
 def test_memory_is_flat_over_10000_model_lifetimes() -> None:
     attrs = {key: float(value) for key, value in TINY_DCGAN.items()}
     engine = lambda: _native.Model("dcgan", attrs, 0).generate(2, 1)  # noqa: E731

@@ -10,6 +10,8 @@ import swiftgan as sg
 
 from helpers import execute_notebook, inline_images
 
+pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook
+
 
 def test_stylegan_notebook_executes(tmp_path, monkeypatch) -> None:
     if not sg.datasets.EMOJI_FONT.exists():

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SNIPPET = textwrap.dedent("""
     from typing import assert_type
 
@@ -54,6 +56,7 @@ SNIPPET = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_functional_overloads_follow_the_inputs(tmp_path) -> None:
     (tmp_path / "snippet.py").write_text(SNIPPET)
     command = [sys.executable, "-m", "mypy", "--python-version", "3.11", "--strict", "--no-incremental",
