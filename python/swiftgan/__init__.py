@@ -10,6 +10,7 @@ graph built from Python can be differentiated with :func:`swiftgan.autograd.grad
 :meth:`Tensor.backward`.
 """
 
+from swiftgan import autograd, datasets, debug, distributed, functional, images, metrics, models, optim, safetensors
 from swiftgan._native import (
     SwiftGANError,
     Tensor,
@@ -21,7 +22,6 @@ from swiftgan._native import (
     set_num_threads,
     tensor,
 )
-from swiftgan import autograd, datasets, debug, distributed, functional, images, metrics, models, optim, safetensors
 from swiftgan.autograd import grad, no_grad
 from swiftgan.images import save_grid, show
 from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, NonFiniteLossWarning, StyleGAN, load

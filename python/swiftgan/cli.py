@@ -433,11 +433,13 @@ def convert(args: argparse.Namespace) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     gan.save(args.out)
     kept = "G, D and G_ema" if args.for_training else "G_ema"
-    print(f"wrote {args.out}: {args.source} ({gan.source['format']}, {gan.config['resolution']} px, "
+    source = gan.source or {}
+    print(f"wrote {args.out}: {args.source} ({source.get('format')}, {gan.config['resolution']} px, "
           f"{gan.config['architecture']} G) with {kept}")
 
 
 def translate(args: argparse.Namespace) -> None:
+    gan: GAN
     if args.checkpoint.suffix == ".pth":
         gan = CycleGAN.from_pretrained_generator(args.checkpoint, direction=args.direction)
     else:

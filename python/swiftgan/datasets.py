@@ -194,7 +194,7 @@ def texture_crops(name: str, size: int = 64, n: int = 1000, seed: int = 0) -> np
     generator = np.random.Generator(np.random.Philox(seed))
     tops = generator.integers(0, picture.shape[0] - size + 1, n)
     lefts = generator.integers(0, picture.shape[1] - size + 1, n)
-    windows = np.stack([picture[top:top + size, left:left + size] for top, left in zip(tops, lefts)])
+    windows = np.stack([picture[top:top + size, left:left + size] for top, left in zip(tops, lefts, strict=True)])
     return _to_images(windows, None)
 
 
@@ -213,11 +213,11 @@ def _render_emoji(font_path: Path, size: int, channels: int) -> np.ndarray:
         if bottom <= top:
             continue  # not in the font: an empty glyph
         width, height = right - left, bottom - top
-        side = max(width, height)
+        side = int(max(width, height))  # the bitmap font's boxes are whole pixels (getbbox is typed float)
         canvas = Image.new("RGB", (side, side), "white")
         ImageDraw.Draw(canvas).text(((side - width) // 2 - left, (side - height) // 2 - top), chr(codepoint),
                                     font=font, embedded_color=True)
-        glyph = canvas.resize((size, size), Image.LANCZOS).convert("L" if channels == 1 else "RGB")
+        glyph = canvas.resize((size, size), Image.Resampling.LANCZOS).convert("L" if channels == 1 else "RGB")
         glyphs.append(np.asarray(glyph).reshape(size, size, channels))
     if not glyphs:
         raise ValueError(f"emoji: {font_path} has no glyph in U+{EMOJI_CODEPOINTS[0]:X}-U+{EMOJI_CODEPOINTS[-1]:X}")
@@ -279,12 +279,12 @@ def _load_picture(path: Path, size: int, channels: int, stretch: bool = False) -
     background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
     picture = Image.alpha_composite(background, picture).convert("L" if channels == 1 else "RGB")
     if stretch:
-        array = np.asarray(picture.resize((size, size), Image.BICUBIC))
+        array = np.asarray(picture.resize((size, size), Image.Resampling.BICUBIC))
         return array[..., None] if channels == 1 else array
     width, height = picture.size
     scale = size / min(width, height)
     resized = (max(size, round(width * scale)), max(size, round(height * scale)))
-    picture = picture.resize(resized, Image.LANCZOS)
+    picture = picture.resize(resized, Image.Resampling.LANCZOS)
     left, top = (resized[0] - size) // 2, (resized[1] - size) // 2
     array = np.asarray(picture.crop((left, top, left + size, top + size)))
     return array[..., None] if channels == 1 else array
@@ -396,11 +396,11 @@ class RandomCropFlip:
             raise ValueError(f"RandomCropFlip: images of {height}x{width} are smaller than the crop size {self.size}")
         tops = rng.integers(0, height - self.size + 1, n)
         lefts = rng.integers(0, width - self.size + 1, n)
-        flips = rng.random(n) < 0.5
+        flips = rng.random((n,)) < 0.5
         crops = [image[:, top:top + self.size, left:left + self.size]
-                 for image, top, left in zip(batch, tops, lefts)]
+                 for image, top, left in zip(batch, tops, lefts, strict=True)]
         return np.stack([crop[..., ::-1] if self.flip and flipped else crop
-                         for crop, flipped in zip(crops, flips)]).astype(np.float32, copy=False)
+                         for crop, flipped in zip(crops, flips, strict=True)]).astype(np.float32, copy=False)
 
 
 class UnpairedData(NamedTuple):

@@ -3,8 +3,12 @@
 Every function takes numpy float32 arrays or :class:`swiftgan.Tensor` handles (mixing is allowed). When
 every array argument is a numpy array the result is a numpy array; when any is a Tensor the result is a
 Tensor, recorded on the autodiff tape, so graphs built here can be differentiated with
-:func:`swiftgan.autograd.grad`. Layouts are PyTorch's: NCHW activations, conv weight ``[out, in, kh, kw]``,
-conv-transpose weight ``[in, out, kh, kw]``, linear weight ``[out, in]``.
+:func:`swiftgan.autograd.grad`. Each function's ``typing.overload`` signatures say the same to type checkers: one
+for numpy arrays alone, returning ``np.ndarray``, then one per array parameter that is a Tensor, returning
+``Tensor`` (two for an optional parameter after other optional ones: passed positionally, or by keyword).
+
+Layouts are PyTorch's: NCHW activations, conv weight ``[out, in, kh, kw]``, conv-transpose weight
+``[in, out, kh, kw]``, linear weight ``[out, in]``.
 
 Python-level argument kinds (ints, flags, mode strings) are checked here; shapes are checked by the engine,
 which raises ``ValueError`` with a message naming the argument.
@@ -13,11 +17,12 @@ which raises ``ValueError`` with a message naming the argument.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import overload
 
 import numpy as np
 
 from swiftgan import _native, autograd
+from swiftgan._checks import _check_flag, _check_float, _check_int, _choice, _kind_error
 from swiftgan._native import Tensor
 
 __all__ = [
@@ -73,12 +78,11 @@ Ints = int | Sequence[int]
 Padding4 = int | Sequence[int]
 """An int for all four sides, or ``(left, right, top, bottom)``."""
 
-_T = TypeVar("_T")
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
 
 
 # ---------------------------------------------------------------------------------------------------------
-# plumbing: argument checks and the one call into the engine
+# plumbing: attribute checks (argument kinds: swiftgan._checks) and the one call into the engine
 
 
 def _as_tensor(caller: str, name: str, value: Array | None) -> Tensor | None:
@@ -86,41 +90,6 @@ def _as_tensor(caller: str, name: str, value: Array | None) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
     return _native.tensor(value, name=name, caller=caller)
-
-
-def _kind_error(caller: str, name: str, expected: str, value: object) -> TypeError:
-    """The TypeError for an argument of the wrong kind: "<caller>: argument '<name>' must be <expected>, got <type>"."""
-    return TypeError(f"{caller}: argument '{name}' must be {expected}, got {type(value).__name__}")
-
-
-def _check_int(caller: str, name: str, value: object) -> int:
-    """``value`` if it is an int (numpy integers included, bools excluded)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise _kind_error(caller, name, "an int", value)
-    return int(value)
-
-
-def _check_float(caller: str, name: str, value: object) -> float:
-    """``value`` as a float if it is a real number (bools excluded)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _kind_error(caller, name, "a float", value)
-    return float(value)
-
-
-def _check_flag(caller: str, name: str, value: object) -> bool:
-    """``value`` if it is a bool (numpy bools included)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise _kind_error(caller, name, "a bool", value)
-    return bool(value)
-
-
-def _choice(caller: str, name: str, value: object, choices: Mapping[str, _T]) -> _T:
-    """The entry of ``choices`` that the string ``value`` names."""
-    if not isinstance(value, str):
-        raise _kind_error(caller, name, "a str", value)
-    if value not in choices:
-        raise ValueError(f"{caller}: argument '{name}' must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return choices[value]
 
 
 def _as_tuple(value: object) -> object:
@@ -179,22 +148,56 @@ def _run(
     return out.numpy() if numpy_out else out
 
 
-def _operand(value: Array | float) -> Array:
-    """A Python number as a 0-d float32 array; arrays and Tensors unchanged."""
+def _operand(caller: str, name: str, value: Array | float) -> Array:
+    """A Python number as a 0-d float32 array; arrays and Tensors unchanged; TypeError for anything else (bools
+    included)."""
+    if isinstance(value, (np.ndarray, Tensor)):
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return np.asarray(value, dtype=np.float32)
-    return value
+    raise _kind_error(caller, name, "a float32 numpy array, a swiftgan.Tensor or a number", value)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # convolution and pooling
 
 
+@overload
+def conv2d(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = ..., stride: int = ..., padding: int = ...
+) -> np.ndarray: ...
+@overload
+def conv2d(x: Tensor, weight: Array, bias: Array | None = ..., stride: int = ..., padding: int = ...) -> Tensor: ...
+@overload
+def conv2d(x: Array, weight: Tensor, bias: Array | None = ..., stride: int = ..., padding: int = ...) -> Tensor: ...
+@overload
+def conv2d(x: Array, weight: Array, bias: Tensor, stride: int = ..., padding: int = ...) -> Tensor: ...
 def conv2d(x: Array, weight: Array, bias: Array | None = None, stride: int = 1, padding: int = 0) -> Array:
     """2-D convolution (cross-correlation): x ``[N, C, H, W]``, weight ``[O, C, kh, kw]``, bias ``[O]``."""
     return _run("conv2d", {"x": x, "weight": weight, "bias": bias}, ints={"stride": stride, "padding": padding})
 
 
+@overload
+def conv_transpose2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = ...,
+    stride: int = ...,
+    padding: int = ...,
+    output_padding: int = ...,
+) -> np.ndarray: ...
+@overload
+def conv_transpose2d(
+    x: Tensor, weight: Array, bias: Array | None = ..., stride: int = ..., padding: int = ..., output_padding: int = ...
+) -> Tensor: ...
+@overload
+def conv_transpose2d(
+    x: Array, weight: Tensor, bias: Array | None = ..., stride: int = ..., padding: int = ..., output_padding: int = ...
+) -> Tensor: ...
+@overload
+def conv_transpose2d(
+    x: Array, weight: Array, bias: Tensor, stride: int = ..., padding: int = ..., output_padding: int = ...
+) -> Tensor: ...
 def conv_transpose2d(
     x: Array,
     weight: Array,
@@ -214,6 +217,10 @@ def conv_transpose2d(
     )
 
 
+@overload
+def avg_pool2d(x: np.ndarray, kernel_size: int, stride: int | None = ..., padding: int = ...) -> np.ndarray: ...
+@overload
+def avg_pool2d(x: Tensor, kernel_size: int, stride: int | None = ..., padding: int = ...) -> Tensor: ...
 def avg_pool2d(x: Array, kernel_size: int, stride: int | None = None, padding: int = 0) -> Array:
     """Average pooling over ``kernel_size`` squares; ``stride`` defaults to ``kernel_size``."""
     return _run("avg_pool2d", {"x": x}, ints={"kernel_size": kernel_size, "stride": stride, "padding": padding})
@@ -223,16 +230,28 @@ def avg_pool2d(x: Array, kernel_size: int, stride: int | None = None, padding: i
 # activations
 
 
+@overload
+def relu(x: np.ndarray) -> np.ndarray: ...
+@overload
+def relu(x: Tensor) -> Tensor: ...
 def relu(x: Array) -> Array:
     """``max(x, 0)``."""
     return _run("relu", {"x": x})
 
 
+@overload
+def leaky_relu(x: np.ndarray, negative_slope: float = ...) -> np.ndarray: ...
+@overload
+def leaky_relu(x: Tensor, negative_slope: float = ...) -> Tensor: ...
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
     """``x`` where positive, else ``negative_slope * x``."""
     return _run("leaky_relu", {"x": x}, floats={"negative_slope": negative_slope})
 
 
+@overload
+def clamp(x: np.ndarray, min: float | None = ..., max: float | None = ...) -> np.ndarray: ...
+@overload
+def clamp(x: Tensor, min: float | None = ..., max: float | None = ...) -> Tensor: ...
 def clamp(x: Array, min: float | None = None, max: float | None = None) -> Array:  # noqa: A002 (torch's names)
     """``x`` limited to ``[min, max]`` (either bound may be None), as ``torch.clamp``; the gradient passes where
     ``min <= x <= max``."""
@@ -240,16 +259,28 @@ def clamp(x: Array, min: float | None = None, max: float | None = None) -> Array
     return _run("clamp", {"x": x}, floats=bounds)
 
 
+@overload
+def softplus(x: np.ndarray) -> np.ndarray: ...
+@overload
+def softplus(x: Tensor) -> Tensor: ...
 def softplus(x: Array) -> Array:
     """``log(1 + exp(x))``, computed stably."""
     return _run("softplus", {"x": x})
 
 
+@overload
+def tanh(x: np.ndarray) -> np.ndarray: ...
+@overload
+def tanh(x: Tensor) -> Tensor: ...
 def tanh(x: Array) -> Array:
     """Hyperbolic tangent."""
     return _run("tanh", {"x": x})
 
 
+@overload
+def sigmoid(x: np.ndarray) -> np.ndarray: ...
+@overload
+def sigmoid(x: Tensor) -> Tensor: ...
 def sigmoid(x: Array) -> Array:
     """``1 / (1 + exp(-x))``."""
     return _run("sigmoid", {"x": x})
@@ -259,6 +290,108 @@ def sigmoid(x: Array) -> Array:
 # normalization and linear layers
 
 
+@overload
+def batch_norm(
+    x: np.ndarray,
+    running_mean: np.ndarray | None = ...,
+    running_var: np.ndarray | None = ...,
+    weight: np.ndarray | None = ...,
+    bias: np.ndarray | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> np.ndarray: ...
+@overload
+def batch_norm(
+    x: Tensor,
+    running_mean: Array | None = ...,
+    running_var: Array | None = ...,
+    weight: Array | None = ...,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Tensor,
+    running_var: Array | None = ...,
+    weight: Array | None = ...,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None,
+    running_var: Tensor,
+    weight: Array | None = ...,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None = ...,
+    *,
+    running_var: Tensor,
+    weight: Array | None = ...,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None,
+    running_var: Array | None,
+    weight: Tensor,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None = ...,
+    running_var: Array | None = ...,
+    *,
+    weight: Tensor,
+    bias: Array | None = ...,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None,
+    running_var: Array | None,
+    weight: Array | None,
+    bias: Tensor,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
+@overload
+def batch_norm(
+    x: Array,
+    running_mean: Array | None = ...,
+    running_var: Array | None = ...,
+    weight: Array | None = ...,
+    *,
+    bias: Tensor,
+    training: bool = ...,
+    momentum: float = ...,
+    eps: float = ...,
+) -> Tensor: ...
 def batch_norm(
     x: Array,
     running_mean: Array | None = None,
@@ -277,31 +410,52 @@ def batch_norm(
     normalize. ``weight`` and ``bias`` (``[C]``) are the optional affine parameters.
     """
     numpy_out = not any(isinstance(value, Tensor) for value in (x, running_mean, running_var, weight, bias))
-    stats = {"running_mean": running_mean, "running_var": running_var}
-    updated = {}
+    stats: dict[str, Array | None] = {"running_mean": running_mean, "running_var": running_var}
+    updated: dict[str, np.ndarray] = {}
     if _check_flag("batch_norm", "training", training):
         updated = {name: array for name, array in stats.items() if isinstance(array, np.ndarray)}
     for name, array in updated.items():
         if not array.flags.writeable:
             raise ValueError(f"batch_norm: argument '{name}' is read-only but training updates it in place")
-    tensors = {name: _as_tensor("batch_norm", name, value) for name, value in stats.items()}
+    # numpy statistics that training updates go in as Tensors of this call's own, which are copied back after
+    copies = {name: _native.tensor(array, name=name, caller="batch_norm") for name, array in updated.items()}
     out = _run(
         "batch_norm",
-        {"x": x, **tensors, "weight": weight, "bias": bias},
+        {"x": x, **stats, **copies, "weight": weight, "bias": bias},
         floats={"momentum": momentum, "eps": eps},
         flags={"training": training},
         numpy_out=numpy_out,
     )
     for name, array in updated.items():
-        array[...] = tensors[name].numpy()
+        array[...] = copies[name].numpy()
     return out
 
 
+@overload
+def instance_norm(
+    x: np.ndarray, weight: np.ndarray | None = ..., bias: np.ndarray | None = ..., eps: float = ...
+) -> np.ndarray: ...
+@overload
+def instance_norm(x: Tensor, weight: Array | None = ..., bias: Array | None = ..., eps: float = ...) -> Tensor: ...
+@overload
+def instance_norm(x: Array, weight: Tensor, bias: Array | None = ..., eps: float = ...) -> Tensor: ...
+@overload
+def instance_norm(x: Array, weight: Array | None, bias: Tensor, eps: float = ...) -> Tensor: ...
+@overload
+def instance_norm(x: Array, weight: Array | None = ..., *, bias: Tensor, eps: float = ...) -> Tensor: ...
 def instance_norm(x: Array, weight: Array | None = None, bias: Array | None = None, eps: float = 1e-5) -> Array:
     """Normalizes each (sample, channel) plane of x ``[N, C, H, W]``; optional affine ``weight``/``bias`` ``[C]``."""
     return _run("instance_norm", {"x": x, "weight": weight, "bias": bias}, floats={"eps": eps})
 
 
+@overload
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = ...) -> np.ndarray: ...
+@overload
+def linear(x: Tensor, weight: Array, bias: Array | None = ...) -> Tensor: ...
+@overload
+def linear(x: Array, weight: Tensor, bias: Array | None = ...) -> Tensor: ...
+@overload
+def linear(x: Array, weight: Array, bias: Tensor) -> Tensor: ...
 def linear(x: Array, weight: Array, bias: Array | None = None) -> Array:
     """``x @ weight.T + bias``: x ``[N, in]``, weight ``[out, in]``, bias ``[out]``."""
     return _run("linear", {"x": x, "weight": weight, "bias": bias})
@@ -311,6 +465,14 @@ def linear(x: Array, weight: Array, bias: Array | None = None) -> Array:
 # losses (reduction: "none", "mean" or "sum")
 
 
+@overload
+def binary_cross_entropy_with_logits(
+    x: np.ndarray, target: np.ndarray | float = ..., reduction: str = ...
+) -> np.ndarray: ...
+@overload
+def binary_cross_entropy_with_logits(x: Tensor, target: Array | float = ..., reduction: str = ...) -> Tensor: ...
+@overload
+def binary_cross_entropy_with_logits(x: Array, target: Tensor, reduction: str = ...) -> Tensor: ...
 def binary_cross_entropy_with_logits(x: Array, target: Array | float = 1.0, reduction: str = "mean") -> Array:
     """Binary cross-entropy of logits ``x`` against ``target``: a float label for every element, or an array."""
     caller = "binary_cross_entropy_with_logits"
@@ -325,12 +487,24 @@ def binary_cross_entropy_with_logits(x: Array, target: Array | float = 1.0, redu
 bce_with_logits = binary_cross_entropy_with_logits
 
 
+@overload
+def l1_loss(x: np.ndarray, y: np.ndarray, reduction: str = ...) -> np.ndarray: ...
+@overload
+def l1_loss(x: Tensor, y: Array, reduction: str = ...) -> Tensor: ...
+@overload
+def l1_loss(x: Array, y: Tensor, reduction: str = ...) -> Tensor: ...
 def l1_loss(x: Array, y: Array, reduction: str = "mean") -> Array:
     """Absolute error ``|x - y|``, reduced."""
     reduction_code = _choice("l1_loss", "reduction", reduction, _REDUCTIONS)
     return _run("l1", {"x": x, "y": y}, ints={"reduction": reduction_code}, caller="l1_loss")
 
 
+@overload
+def mse_loss(x: np.ndarray, y: np.ndarray, reduction: str = ...) -> np.ndarray: ...
+@overload
+def mse_loss(x: Tensor, y: Array, reduction: str = ...) -> Tensor: ...
+@overload
+def mse_loss(x: Array, y: Tensor, reduction: str = ...) -> Tensor: ...
 def mse_loss(x: Array, y: Array, reduction: str = "mean") -> Array:
     """Squared error ``(x - y)**2``, reduced."""
     reduction_code = _choice("mse_loss", "reduction", reduction, _REDUCTIONS)
@@ -345,6 +519,10 @@ _PAD_OPS = {"constant": "zero_pad2d", "reflect": "reflection_pad2d"}
 _UPSAMPLE_OPS = {"nearest": "upsample_nearest2d", "bilinear": "upsample_bilinear2d"}
 
 
+@overload
+def pad(x: np.ndarray, pad: Padding4, mode: str = ...) -> np.ndarray: ...
+@overload
+def pad(x: Tensor, pad: Padding4, mode: str = ...) -> Tensor: ...
 def pad(x: Array, pad: Padding4, mode: str = "constant") -> Array:
     """Pads the last two dimensions of x ``[N, C, H, W]`` by ``pad = (left, right, top, bottom)`` (an int: all four).
 
@@ -354,6 +532,11 @@ def pad(x: Array, pad: Padding4, mode: str = "constant") -> Array:
     return _run(op, {"x": x}, ints={"padding": _padding4("pad", "pad", pad)}, caller="pad")
 
 
+@overload
+def interpolate(x: np.ndarray, scale_factor: int = ..., mode: str = ..., align_corners: bool | None = ...
+                ) -> np.ndarray: ...
+@overload
+def interpolate(x: Tensor, scale_factor: int = ..., mode: str = ..., align_corners: bool | None = ...) -> Tensor: ...
 def interpolate(x: Array, scale_factor: int = 2, mode: str = "nearest", align_corners: bool | None = None) -> Array:
     """Upsamples x ``[N, C, H, W]`` by an integer ``scale_factor``, as ``torch.nn.functional.interpolate``.
 
@@ -376,86 +559,166 @@ def interpolate(x: Array, scale_factor: int = 2, mode: str = "nearest", align_co
 # tensor math (numpy broadcasting; Python numbers are 0-d operands)
 
 
+@overload
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray: ...
+@overload
+def matmul(a: Tensor, b: Array) -> Tensor: ...
+@overload
+def matmul(a: Array, b: Tensor) -> Tensor: ...
 def matmul(a: Array, b: Array) -> Array:
     """Matrix product of a ``[M, K]`` and b ``[K, N]``."""
     return _run("matmul", {"a": a, "b": b})
 
 
+@overload
+def add(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray: ...
+@overload
+def add(a: Tensor, b: Array | float) -> Tensor: ...
+@overload
+def add(a: Array | float, b: Tensor) -> Tensor: ...
 def add(a: Array | float, b: Array | float) -> Array:
     """``a + b``."""
-    return _run("add", {"a": _operand(a), "b": _operand(b)})
+    return _run("add", {"a": _operand("add", "a", a), "b": _operand("add", "b", b)})
 
 
+@overload
+def sub(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray: ...
+@overload
+def sub(a: Tensor, b: Array | float) -> Tensor: ...
+@overload
+def sub(a: Array | float, b: Tensor) -> Tensor: ...
 def sub(a: Array | float, b: Array | float) -> Array:
     """``a - b``."""
-    return _run("sub", {"a": _operand(a), "b": _operand(b)})
+    return _run("sub", {"a": _operand("sub", "a", a), "b": _operand("sub", "b", b)})
 
 
+@overload
+def mul(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray: ...
+@overload
+def mul(a: Tensor, b: Array | float) -> Tensor: ...
+@overload
+def mul(a: Array | float, b: Tensor) -> Tensor: ...
 def mul(a: Array | float, b: Array | float) -> Array:
     """``a * b``."""
-    return _run("mul", {"a": _operand(a), "b": _operand(b)})
+    return _run("mul", {"a": _operand("mul", "a", a), "b": _operand("mul", "b", b)})
 
 
+@overload
+def div(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray: ...
+@overload
+def div(a: Tensor, b: Array | float) -> Tensor: ...
+@overload
+def div(a: Array | float, b: Tensor) -> Tensor: ...
 def div(a: Array | float, b: Array | float) -> Array:
     """``a / b``."""
-    return _run("div", {"a": _operand(a), "b": _operand(b)})
+    return _run("div", {"a": _operand("div", "a", a), "b": _operand("div", "b", b)})
 
 
+@overload
+def sum(x: np.ndarray, dim: Ints | None = ..., keepdim: bool = ...) -> np.ndarray: ...
+@overload
+def sum(x: Tensor, dim: Ints | None = ..., keepdim: bool = ...) -> Tensor: ...
 def sum(x: Array, dim: Ints | None = None, keepdim: bool = False) -> Array:
     """Sum over ``dim`` (an int or a sequence of ints; None: every dimension)."""
     return _run("sum", {"x": x}, ints={"dim": _as_tuple(dim)}, flags={"keepdim": keepdim})
 
 
+@overload
+def mean(x: np.ndarray, dim: Ints | None = ..., keepdim: bool = ...) -> np.ndarray: ...
+@overload
+def mean(x: Tensor, dim: Ints | None = ..., keepdim: bool = ...) -> Tensor: ...
 def mean(x: Array, dim: Ints | None = None, keepdim: bool = False) -> Array:
     """Mean over ``dim`` (an int or a sequence of ints; None: every dimension)."""
     return _run("mean", {"x": x}, ints={"dim": _as_tuple(dim)}, flags={"keepdim": keepdim})
 
 
+@overload
+def sqrt(x: np.ndarray) -> np.ndarray: ...
+@overload
+def sqrt(x: Tensor) -> Tensor: ...
 def sqrt(x: Array) -> Array:
     """Square root."""
     return _run("sqrt", {"x": x})
 
 
+@overload
+def rsqrt(x: np.ndarray) -> np.ndarray: ...
+@overload
+def rsqrt(x: Tensor) -> Tensor: ...
 def rsqrt(x: Array) -> Array:
     """``1 / sqrt(x)``."""
     return _run("rsqrt", {"x": x})
 
 
+@overload
+def exp(x: np.ndarray) -> np.ndarray: ...
+@overload
+def exp(x: Tensor) -> Tensor: ...
 def exp(x: Array) -> Array:
     """Exponential."""
     return _run("exp", {"x": x})
 
 
+@overload
+def log(x: np.ndarray) -> np.ndarray: ...
+@overload
+def log(x: Tensor) -> Tensor: ...
 def log(x: Array) -> Array:
     """Natural logarithm."""
     return _run("log", {"x": x})
 
 
+@overload
+def square(x: np.ndarray) -> np.ndarray: ...
+@overload
+def square(x: Tensor) -> Tensor: ...
 def square(x: Array) -> Array:
     """``x * x``."""
     return _run("square", {"x": x})
 
 
+@overload
+def abs(x: np.ndarray) -> np.ndarray: ...
+@overload
+def abs(x: Tensor) -> Tensor: ...
 def abs(x: Array) -> Array:
     """Absolute value."""
     return _run("abs", {"x": x})
 
 
+@overload
+def neg(x: np.ndarray) -> np.ndarray: ...
+@overload
+def neg(x: Tensor) -> Tensor: ...
 def neg(x: Array) -> Array:
     """``-x``."""
     return _run("neg", {"x": x})
 
 
+@overload
+def reshape(x: np.ndarray, shape: Ints) -> np.ndarray: ...
+@overload
+def reshape(x: Tensor, shape: Ints) -> Tensor: ...
 def reshape(x: Array, shape: Ints) -> Array:
     """``x`` with a new shape of the same size; one entry may be -1."""
     return _run("reshape", {"x": x}, ints={"shape": _as_tuple(shape)})
 
 
+@overload
+def permute(x: np.ndarray, dims: Ints) -> np.ndarray: ...
+@overload
+def permute(x: Tensor, dims: Ints) -> Tensor: ...
 def permute(x: Array, dims: Ints) -> Array:
     """``x`` with its axes reordered: output axis i is input axis ``dims[i]`` (``torch.permute``)."""
     return _run("permute", {"x": x}, ints={"dims": _as_tuple(dims)})
 
 
+@overload
+def cat(tensors: Sequence[np.ndarray], dim: int = ...) -> np.ndarray: ...
+@overload
+def cat(tensors: Sequence[Tensor], dim: int = ...) -> Tensor: ...
+@overload
+def cat(tensors: Sequence[Array], dim: int = ...) -> Array: ...
 def cat(tensors: Sequence[Array], dim: int = 0) -> Array:
     """Concatenation along ``dim`` of arrays whose other dimensions agree."""
     if isinstance(tensors, (np.ndarray, Tensor)) or not isinstance(tensors, Sequence):
@@ -468,6 +731,10 @@ def cat(tensors: Sequence[Array], dim: int = 0) -> Array:
     )
 
 
+@overload
+def narrow(x: np.ndarray, dim: int, start: int, length: int) -> np.ndarray: ...
+@overload
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor: ...
 def narrow(x: Array, dim: int, start: int, length: int) -> Array:
     """The slice ``start:start + length`` of ``x`` along ``dim``."""
     return _run("narrow", {"x": x}, ints={"dim": dim, "start": start, "length": length})
@@ -477,6 +744,18 @@ def narrow(x: Array, dim: int, start: int, length: int) -> Array:
 # StyleGAN ops
 
 
+@overload
+def upfirdn2d(
+    x: np.ndarray, filter: np.ndarray, up: int = ..., down: int = ..., padding: Padding4 = ..., gain: float = ...
+) -> np.ndarray: ...
+@overload
+def upfirdn2d(
+    x: Tensor, filter: Array, up: int = ..., down: int = ..., padding: Padding4 = ..., gain: float = ...
+) -> Tensor: ...
+@overload
+def upfirdn2d(
+    x: Array, filter: Tensor, up: int = ..., down: int = ..., padding: Padding4 = ..., gain: float = ...
+) -> Tensor: ...
 def upfirdn2d(
     x: Array, filter: Array, up: int = 1, down: int = 1, padding: Padding4 = 0, gain: float = 1.0
 ) -> Array:
@@ -496,6 +775,8 @@ def upfirdn2d(
 
 def setup_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> np.ndarray:
     """The separable 2-D FIR filter of 1-D ``taps``: their outer product, normalized to sum 1 (float32)."""
+    if isinstance(taps, (str, bytes)) or not isinstance(taps, (Sequence, np.ndarray)):
+        raise _kind_error("setup_filter", "taps", "a sequence of numbers", taps)
     try:
         taps_array = np.asarray(taps, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -509,6 +790,12 @@ def setup_filter(taps: Sequence[float] = (1, 3, 3, 1)) -> np.ndarray:
     return (kernel / total).astype(np.float32)
 
 
+@overload
+def adain(x: np.ndarray, style: np.ndarray, eps: float = ...) -> np.ndarray: ...
+@overload
+def adain(x: Tensor, style: Array, eps: float = ...) -> Tensor: ...
+@overload
+def adain(x: Array, style: Tensor, eps: float = ...) -> Tensor: ...
 def adain(x: Array, style: Array, eps: float = 1e-8) -> Array:
     """Adaptive instance norm (StyleGAN v1): ``instance_norm(x) * (scale + 1) + bias``.
 
@@ -517,6 +804,22 @@ def adain(x: Array, style: Array, eps: float = 1e-8) -> Array:
     return _run("adain", {"x": x, "style": style}, floats={"eps": eps})
 
 
+@overload
+def modulated_conv2d(
+    x: np.ndarray, weight: np.ndarray, style: np.ndarray, demodulate: bool = ..., padding: int = ..., eps: float = ...
+) -> np.ndarray: ...
+@overload
+def modulated_conv2d(
+    x: Tensor, weight: Array, style: Array, demodulate: bool = ..., padding: int = ..., eps: float = ...
+) -> Tensor: ...
+@overload
+def modulated_conv2d(
+    x: Array, weight: Tensor, style: Array, demodulate: bool = ..., padding: int = ..., eps: float = ...
+) -> Tensor: ...
+@overload
+def modulated_conv2d(
+    x: Array, weight: Array, style: Tensor, demodulate: bool = ..., padding: int = ..., eps: float = ...
+) -> Tensor: ...
 def modulated_conv2d(
     x: Array, weight: Array, style: Array, demodulate: bool = True, padding: int = 0, eps: float = 1e-8
 ) -> Array:
@@ -534,6 +837,10 @@ def modulated_conv2d(
     )
 
 
+@overload
+def minibatch_stddev(x: np.ndarray, group: int = ..., num_channels: int = ..., eps: float = ...) -> np.ndarray: ...
+@overload
+def minibatch_stddev(x: Tensor, group: int = ..., num_channels: int = ..., eps: float = ...) -> Tensor: ...
 def minibatch_stddev(x: Array, group: int = 4, num_channels: int = 1, eps: float = 1e-8) -> Array:
     """Appends ``num_channels`` channels holding the mean standard deviation over groups of samples.
 
@@ -547,12 +854,12 @@ def minibatch_stddev(x: Array, group: int = 4, num_channels: int = 1, eps: float
 # one op forward and backward
 
 
-def _reflection_pad2d(x: Array, padding: Padding4) -> Array:
+def _reflection_pad2d(x: Tensor, padding: Padding4) -> Tensor:
     """The reference fixtures' ``reflection_pad2d`` op: ``pad(x, padding, mode="reflect")``."""
     return pad(x, padding, mode="reflect")
 
 
-_VJP_FUNCTIONS: dict[str, Callable[..., Array]] = {
+_VJP_FUNCTIONS: dict[str, Callable[..., Tensor]] = {  # called by vjp with Tensors only, so they return Tensors
     **{
         fn.__name__: fn
         for fn in (
@@ -585,14 +892,23 @@ def vjp(
     accepted). Returns the output and the gradient of ``sum(out * grad_out)`` with respect to each input
     (None where an input does not influence the output), all as numpy arrays.
     """
+    if not isinstance(op_name, str):
+        raise _kind_error("vjp", "op_name", "a str", op_name)
     if op_name not in _VJP_FUNCTIONS:
         raise ValueError(f"vjp: unknown op {op_name!r}; known: {', '.join(sorted(_VJP_FUNCTIONS))}")
+    if not isinstance(inputs, Mapping):
+        raise _kind_error("vjp", "inputs", "a mapping of argument names to arrays (e.g. {'x': x})", inputs)
+    if not isinstance(grad_out, (np.ndarray, Tensor)):
+        raise _kind_error("vjp", "grad_out", "a float32 numpy array or a swiftgan.Tensor", grad_out)
     fn = _VJP_FUNCTIONS[op_name]
     leaves = {}
     for name, value in inputs.items():
+        if not isinstance(name, str):
+            raise TypeError(f"vjp: argument 'inputs' must map argument names (str) to arrays, got the key {name!r}")
         leaf = value.detach() if isinstance(value, Tensor) else _native.tensor(value, name=name, caller="vjp")
         leaf.requires_grad = True
         leaves[name] = leaf
+    seed = grad_out if isinstance(grad_out, Tensor) else _native.tensor(grad_out, name="grad_out", caller="vjp")
     out = fn(**leaves, **{_FIXTURE_ATTRS.get(name, name): value for name, value in attrs.items()})
-    grads = autograd.grad(out, list(leaves.values()), grad_out)
+    grads = autograd.grad(out, list(leaves.values()), seed)
     return out.numpy(), {name: None if g is None else g.numpy() for name, g in zip(leaves, grads, strict=True)}

@@ -37,7 +37,7 @@ def _as_batch(images: np.ndarray, caller: str) -> np.ndarray:
 def _resize_matrix(size_in: int, size_out: int) -> np.ndarray:
     """The (size_out, size_in) matrix of Pillow's 1-D bilinear resampling (antialiased when shrinking), read off
     by resizing unit impulses in 32-bit float mode."""
-    columns = [np.asarray(Image.fromarray(impulse[:, None]).resize((1, size_out), Image.BILINEAR))[:, 0]
+    columns = [np.asarray(Image.fromarray(impulse[:, None]).resize((1, size_out), Image.Resampling.BILINEAR))[:, 0]
                for impulse in np.eye(size_in, dtype=np.float32)]
     return np.stack(columns, axis=1)
 
@@ -49,7 +49,12 @@ def resize(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     array = np.asarray(images, dtype=np.float32)
     if array.ndim != 4:
         raise ValueError(f"resize: images must be shaped (N, C, H, W), got {array.shape}")
-    out_height, out_width = (size, size) if np.ndim(size) == 0 else size
+    if isinstance(size, (int, np.integer)):
+        out_height = out_width = int(size)
+    elif isinstance(size, (tuple, list, np.ndarray)) and np.shape(size) == (2,):
+        out_height, out_width = size
+    else:
+        raise TypeError(f"resize: argument 'size' must be an int or a pair of ints (height, width), got {size!r}")
     if out_height < 1 or out_width < 1:
         raise ValueError(f"resize: size must be >= 1, got {size}")
     if array.shape[2:] == (out_height, out_width):
@@ -132,12 +137,13 @@ def show(images: np.ndarray, nrow: int | None = None, padding: int = 2) -> None:
         image.show()
 
 
-def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike, duration: int = 100, nrow: int | None = None,
-             loop: int = 0) -> None:
+def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path: str | os.PathLike, duration: int = 100,
+             nrow: int | None = None, loop: int = 0) -> None:
     """Writes an animated GIF: each frame is one image (C, H, W) or a batch (N, C, H, W) shown as a grid.
 
     Args:
-        frames: the frames in order, for example an interpolation ``(T, C, H, W)``.
+        frames: the frames in order: a sequence of arrays, or one array whose first axis is time, for example an
+            interpolation ``(T, C, H, W)``.
         path: the file to write.
         duration: milliseconds per frame.
         nrow: images per row of batch frames (see :func:`make_grid`).

@@ -6,6 +6,11 @@ end]}`` (offsets relative to the data section) and may hold ``"__metadata__"``, 
 checks every length, offset and dtype, so a truncated or forged file raises ``ValueError`` rather than
 returning garbage; writing goes through a temporary file, fsync and rename, so a crash never leaves a torn
 file behind.
+
+Why not the ``safetensors`` package: measured on a 411 MB checkpoint, its numpy reader was about 0.1 s faster but
+held twice the memory at its peak (785 MB against 392), and its errors are less precise (no file name, one message
+for truncated and overlong files, an exception that is not a ValueError); it also loads a header with duplicate
+tensor names, which this reader refuses. Keeping this validation in front of it would leave it only the copy.
 """
 
 from __future__ import annotations
@@ -73,6 +78,19 @@ def _parse_entry(path: str | os.PathLike, name: str, entry: object, data_size: i
     return dtype, tuple(shape), offsets[0], offsets[1]
 
 
+def _read(path: str | os.PathLike) -> bytearray:
+    """The whole file in one writable buffer, read straight into it: ``bytearray(file.read())`` would hold the file
+    twice at its peak (the bytes read, then their copy)."""
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        content = bytearray(size)
+        del content[file.readinto(content):]  # a file that shrank since fstat
+        rest = file.read()  # a file that grew, or one whose size fstat does not give (a pipe)
+    if rest:
+        content += rest
+    return content
+
+
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object hook that rejects duplicate keys (a forged header could hide a tensor behind one)."""
     result = dict(pairs)
@@ -88,8 +106,7 @@ def load_file(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Metadata]
     header, overlapping or out-of-range offsets, or a dtype other than F64, F32, F16, I64, I32, I16, I8,
     U64, U32, U16, U8 and BOOL.
     """
-    with open(path, "rb") as file:
-        content = bytearray(file.read())
+    content = _read(path)
     if len(content) < 8:
         raise _corrupt(path, f"{len(content)} bytes is shorter than the 8-byte header length")
     header_size = int.from_bytes(content[:8], "little")
@@ -161,7 +178,7 @@ def save_file(
             file.write(len(header_bytes).to_bytes(8, "little"))
             file.write(header_bytes)
             for name in order:
-                file.write(arrays[name][1].reshape(-1).view(np.uint8))
+                file.write(arrays[name][1].reshape(-1).view(np.uint8).data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import math
+import os
 import pickle
 import struct
 import zipfile
@@ -53,11 +54,13 @@ def _rebuild_tensor(storage: np.ndarray, storage_offset: int, size, stride, *_ig
         return np.zeros(size, dtype=storage.dtype)
     if not size:  # a 0-d tensor (as_strided would not keep the empty shape)
         if storage_offset >= storage.size:
-            raise pickle.UnpicklingError(f"scalar at offset {storage_offset} is past its storage of {storage.size} values")
+            raise pickle.UnpicklingError(f"scalar at offset {storage_offset} is past its storage of {storage.size} "
+                                         "values")
         return np.array(storage[storage_offset])
-    last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
+    last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
     if last >= storage.size:
-        raise pickle.UnpicklingError(f"tensor of size {size} and stride {stride} reads past its storage of {storage.size} values")
+        raise pickle.UnpicklingError(f"tensor of size {size} and stride {stride} reads past its storage of "
+                                     f"{storage.size} values")
     view = np.lib.stride_tricks.as_strided(storage[storage_offset:], shape=size,
                                            strides=tuple(s * storage.itemsize for s in stride), writeable=False)
     return np.ascontiguousarray(view)
@@ -78,7 +81,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
 
     def __init__(self, file, archive: zipfile.ZipFile, prefix: str):
         super().__init__(file)
-        self.archive, self.prefix, self.storages = archive, prefix, {}
+        self.archive, self.prefix = archive, prefix
+        self.storages: dict[str, np.ndarray] = {}
 
     def find_class(self, module: str, name: str):
         if module == "collections" and name == "OrderedDict":
@@ -116,7 +120,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
         return self.storages[key]
 
 
-def load_torch_state_dict(path: str | Path) -> dict:
+def load_torch_state_dict(path: str | os.PathLike) -> dict:
     """Reads a checkpoint written by ``torch.save`` (the zip format of PyTorch >= 1.6) into numpy arrays.
 
     No PyTorch is needed and no code from the file runs: the pickle may only rebuild tensors and dicts.

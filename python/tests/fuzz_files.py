@@ -171,7 +171,9 @@ class Fuzzer:
         except MemoryError as error:
             self.failures.append(f"{area}: {what}: tried to allocate too much ({error!r}), kept as {self.keep(path)}")
         except Exception as error:
-            self.errors[type(error).__qualname__ if type(error).__module__ == "builtins" else f"{type(error).__module__}.{type(error).__qualname__}"] += 1
+            kind = type(error)
+            module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+            self.errors[f"{module}{kind.__qualname__}"] += 1
         elapsed = time.perf_counter() - start
         self.slowest = max(self.slowest, elapsed)
         if elapsed > SLOW:
@@ -193,7 +195,8 @@ def main() -> None:
     header_length = struct.unpack("<Q", checkpoint[:8])[0]
     header, data = json.loads(checkpoint[8:8 + header_length]), checkpoint[8 + header_length:]
     pth = FIXTURE_PTH.read_bytes()
-    members = {info.filename: zipfile.ZipFile(io.BytesIO(pth)).read(info) for info in zipfile.ZipFile(io.BytesIO(pth)).infolist()}
+    with zipfile.ZipFile(io.BytesIO(pth)) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
     pickle_name = next(name for name in members if name.endswith("data.pkl"))
     prefix = pickle_name[:-len("data.pkl")]
 

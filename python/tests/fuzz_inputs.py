@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import faulthandler
+import functools
 import inspect
 import json
 import os
@@ -79,8 +80,10 @@ containers = st.one_of(st.lists(st.one_of(st.integers(-3, 8), st.sampled_from(IN
 anything = st.one_of(float32_arrays(), arrays(), tensors(), scalars, containers)
 
 
-def for_annotation(annotation: str) -> st.SearchStrategy:
-    """Values for a parameter, biased by its type hint (still often of another kind)."""
+@functools.cache
+def for_annotation(annotation: object) -> st.SearchStrategy:
+    """Values for a parameter, biased by its type hint (still often of another kind); one strategy per hint, built
+    once (building and validating a strategy costs more than drawing from it)."""
     text = str(annotation)
     if any(word in text for word in ("ndarray", "Array", "Tensor", "ImageLike")):
         preferred = st.one_of(float32_arrays(), tensors(), arrays())
@@ -172,7 +175,8 @@ def huge_cases() -> dict[str, typing.Callable[[], object]]:
         "upsample a tall image x64": lambda: F.interpolate(np.ones((1, 1, 2**22, 1), np.float32), scale_factor=64),
         "bilinear x64 of 2**24 pixels": lambda: F.interpolate(np.ones((1, 1, 2**12, 2**12), np.float32),
                                                                scale_factor=64, mode="bilinear"),
-        "conv_transpose stride 2**31-1": lambda: F.conv_transpose2d(x, np.ones((1, 1, 1, 1), np.float32), stride=2**31 - 1),
+        "conv_transpose stride 2**31-1": lambda: F.conv_transpose2d(x, np.ones((1, 1, 1, 1), np.float32),
+                                                                    stride=2**31 - 1),
         "upfirdn2d x64 tall": lambda: F.upfirdn2d(np.ones((1, 1, 2**22, 1), np.float32), filt, up=64),
         "linear to 2**31 outputs": lambda: F.linear(np.ones((2**11, 1), np.float32), np.ones((2**20, 1), np.float32)),
         "DCGAN 128x128, 64 channels, ngf=ndf=1024": lambda: sg.DCGAN(image_size=128, channels=64, ngf=1024, ndf=1024),
@@ -245,8 +249,8 @@ def main() -> None:
                   for key in keys}
         fuzzer.run("model constructors", cls.__name__, lambda key, value, cls=cls, config=config:
                    cls(**{**config, key: value}), model_examples,
-                   st.sampled_from(keys).flatmap(lambda key: st.tuples(st.tuples(st.just(key), values[key]).map(list),
-                                                                       st.just({}))))
+                   st.sampled_from(keys).flatmap(lambda key, values=values: st.tuples(
+                       st.tuples(st.just(key), values[key]).map(list), st.just({}))))
         gan = cls(**config)
         methods = [name for name in ("generate", "train_step", "translate", "style_mix", "interpolate", "mapping",
                                      "synthesis", "seed_ws", "save", "fit") if hasattr(gan, name)]

@@ -43,7 +43,8 @@ def execute_notebook(name: str, tmp_path: Path, monkeypatch, **env: str) -> tupl
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     notebook = nbformat.read(Path(__file__).resolve().parents[2] / "examples" / f"{name}.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    resources = {"metadata": {"path": str(tmp_path)}}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources=resources).execute()
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
     return outputs, "".join(output.get("text", "") for output in outputs)
@@ -58,10 +59,9 @@ def run_fuzzer(script: str, tmp_path: Path, *args: object, timeout: float = 300)
     """Runs python/tests/<script> in a child process (so a crash fails the test instead of killing pytest) and
     returns its JSON report; on a crash or a hang, fails with the call in progress and the child's stderr."""
     import json
+    import os
     import subprocess
     import sys
-
-    import os
 
     report = tmp_path / "report.json"
     command = [sys.executable, str(Path(__file__).with_name(script)), str(report), *map(str, args)]

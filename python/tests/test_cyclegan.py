@@ -146,7 +146,7 @@ def test_fit_transforms_every_batch_from_seed_and_step(tiny_data) -> None:
 
     gan.fit(tiny_data[:2], steps=2, batch_size=3, transform=transform, progress=False)
     assert len(seen) == 4  # two inputs, two steps
-    for (batch, draw), (step, stream) in zip(seen, [(0, 0), (0, 1), (1, 0), (1, 1)]):
+    for (batch, draw), (step, stream) in zip(seen, [(0, 0), (0, 1), (1, 0), (1, 1)], strict=True):
         indices = batch_indices(4, stream, step, len(tiny_data[stream]), 3)
         np.testing.assert_array_equal(batch, tiny_data[stream][indices])
         assert draw == batch_generator(4, stream, step).random()
@@ -343,7 +343,7 @@ def test_random_crop_flip_is_a_crop_and_flip_drawn_from_the_generator(rng) -> No
     np.testing.assert_array_equal(out, RandomCropFlip(5)(batch, np.random.default_rng(7)))
     draws = np.random.default_rng(7)
     tops, lefts, flips = draws.integers(0, 5, 6), draws.integers(0, 7, 6), draws.random(6) < 0.5
-    for image, crop, top, left, flip in zip(batch, out, tops, lefts, flips):
+    for image, crop, top, left, flip in zip(batch, out, tops, lefts, flips, strict=True):
         window = image[:, top:top + 5, left:left + 5]
         np.testing.assert_array_equal(crop, window[..., ::-1] if flip else window)
     unflipped = RandomCropFlip(5, flip=False)(batch, np.random.default_rng(7))

@@ -25,6 +25,7 @@ def test_help(command, expected) -> None:
     assert expected in result.stdout
 
 
+@pytest.mark.slow
 def test_train_resume_and_translate(tmp_path) -> None:
     out = tmp_path / "run"
     result = run("train", "cyclegan", *TINY, "--data", "fashion-mnist:sneaker,ankle_boot", "--load-size", "18",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from helpers import execute_notebook, inline_images
+
+pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook
 
 
 def test_cyclegan_notebook_executes(tmp_path, monkeypatch) -> None:

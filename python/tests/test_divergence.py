@@ -40,6 +40,7 @@ def test_warn_mode_trains_on_and_warns_once(digits16) -> None:
     with pytest.warns(sg.NonFiniteLossWarning, match=r"non-finite loss at step 1") as warned:
         history = gan.fit(digits16, steps=3, batch_size=8, progress=False, on_nonfinite="warn")
     assert len(warned) == 1
+    assert warned[0].filename == __file__  # the warning points at the call of fit
     assert history["step"] == [1, 2, 3] and all(np.isnan(history["loss_d"]))
 
 
@@ -55,8 +56,8 @@ def test_the_command_line_reports_divergence_without_a_traceback(tmp_path) -> No
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "swiftgan", "train", "dcgan", "--data", "digits", "--image-size", "16",
-                             "--ngf", "8", "--ndf", "8", "--batch-size", "8", "--lr", "1e30", "--steps", "5", "--quiet",
-                             "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "swiftgan", "train", "dcgan", "--data", "digits", "--image-size",
+                             "16", "--ngf", "8", "--ndf", "8", "--batch-size", "8", "--lr", "1e30", "--steps", "5",
+                             "--quiet", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "error: training diverged at step 1: loss_d=" in result.stderr and "Traceback" not in result.stderr

@@ -140,6 +140,39 @@ def test_unknown_ops_and_arguments() -> None:
         F.vjp("no_such_op", {}, np.zeros(1, np.float32))
 
 
+X = np.ones((2, 3), np.float32)
+X64 = X.astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("relu", [X], X), r"vjp: argument 'inputs' must be a mapping of argument names to arrays .*got list"),
+        (("relu", (X,), X), r"vjp: argument 'inputs' must be a mapping .*got tuple"),
+        (("relu", X, X), r"vjp: argument 'inputs' must be a mapping .*got ndarray"),
+        (("relu", {0: X}, X), r"vjp: argument 'inputs' must map argument names \(str\) to arrays, got the key 0"),
+        (("relu", {"x": X}, [1.0, 2.0]), r"vjp: argument 'grad_out' must be a float32 numpy array or a swiftgan"),
+        (("relu", {"x": X}, 1.0), r"vjp: argument 'grad_out' must be a float32 numpy array or a swiftgan"),
+        (("relu", {"x": X}, X64), r"vjp: argument 'grad_out' must be a float32 numpy array, got float64"),
+        ((["relu"], {"x": X}, X), r"vjp: argument 'op_name' must be a str, got list"),
+    ],
+)
+def test_vjp_rejects_wrong_containers(args, message) -> None:
+    with pytest.raises(TypeError, match=message):
+        F.vjp(*args)
+    out, grads = F.vjp("relu", {"x": X}, X)  # the right containers
+    np.testing.assert_array_equal(out, X)
+    np.testing.assert_array_equal(grads["x"], X)
+
+
+@pytest.mark.parametrize("taps, got", [("1331", "str"), (b"13", "bytes"), (None, "NoneType"), (3, "int"),
+                                       ({1: 2}, "dict"), (iter([1, 3]), "list_iterator")])
+def test_setup_filter_rejects_what_is_not_a_sequence_of_numbers(taps, got) -> None:
+    with pytest.raises(TypeError, match=rf"setup_filter: argument 'taps' must be a sequence of numbers, got {got}"):
+        F.setup_filter(taps)
+    np.testing.assert_array_equal(F.setup_filter(np.array([1.0, 1.0])), np.full((2, 2), 0.25, np.float32))
+
+
 def test_autograd_errors(rng) -> None:
     x = sg.tensor(randn(rng, 3), requires_grad=True)
     y = F.sum(F.square(x))

@@ -19,6 +19,7 @@ FUZZ_SECONDS = 20
 """The loader fuzzer's time budget."""
 
 
+@pytest.mark.slow
 def test_loaders_survive_fuzzed_files(tmp_path) -> None:
     report = run_fuzzer("fuzz_files.py", tmp_path, FUZZ_SECONDS, timeout=FUZZ_SECONDS + 120)
     assert not report["failures"], "\n".join(report["failures"])

@@ -90,12 +90,19 @@ def test_resize_is_pillows_bilinear_filter(rng) -> None:
     batch = rng.uniform(-1, 1, (3, 2, 28, 20)).astype(np.float32)
     for size in (8, 28, 32):
         resized = images.resize(batch, size)
-        expected = np.stack([np.asarray(Image.fromarray(plane).resize((size, size), Image.BILINEAR))
+        expected = np.stack([np.asarray(Image.fromarray(plane).resize((size, size), Image.Resampling.BILINEAR))
                              for plane in batch.reshape(-1, 28, 20)]).reshape(3, 2, size, size)
         assert resized.shape == (3, 2, size, size) and resized.dtype == np.float32
         np.testing.assert_allclose(resized, expected, atol=1e-6)
     np.testing.assert_array_equal(images.resize(batch[..., :20, :], 20), batch[..., :20, :])
     rectangle = images.resize(batch, (12, 30))  # (height, width)
-    expected = np.stack([np.asarray(Image.fromarray(plane).resize((30, 12), Image.BILINEAR))
+    expected = np.stack([np.asarray(Image.fromarray(plane).resize((30, 12), Image.Resampling.BILINEAR))
                          for plane in batch.reshape(-1, 28, 20)]).reshape(3, 2, 12, 30)
     np.testing.assert_allclose(rectangle, expected, atol=1e-6)
+    np.testing.assert_array_equal(images.resize(batch, np.array([12, 30])), rectangle)
+
+
+@pytest.mark.parametrize("size", [2.5, (12, 30, 4), "12", None])
+def test_resize_names_a_size_of_the_wrong_kind(rng, size) -> None:
+    with pytest.raises(TypeError, match=r"resize: argument 'size' must be an int or a pair of ints \(height, width\)"):
+        images.resize(rng.uniform(-1, 1, (1, 1, 4, 4)).astype(np.float32), size)

@@ -3,6 +3,8 @@ stops at a step boundary within a second, leaving a model (and checkpoint) that 
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 import swiftgan as sg
+from swiftgan.models.base import INTERRUPTIBLE_STEP_SECONDS
 
 from helpers import TINY_DCGAN
 
@@ -32,6 +35,7 @@ SAVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_while_saving_leaves_a_loadable_checkpoint(tmp_path) -> None:
     path = tmp_path / "checkpoint.safetensors"
     sg.DCGAN(image_size=32, channels=1, ngf=32, ndf=32, seed=0).save(path)  # the checkpoint before any kill
@@ -85,7 +89,7 @@ def test_ctrl_c_stops_fit_at_a_step_boundary(tmp_path, digits16) -> None:
     for net in ("G", "D"):
         for name, value in gan.nets[net].state_dict().items():
             np.testing.assert_array_equal(saved.nets[net].state_dict()[name], value)
-    log_steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    log_steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert log_steps[-1] == gan.step
 
     # training on after the interrupt is training straight through
@@ -126,47 +130,78 @@ def assert_same_state(a: tuple[dict[str, np.ndarray], dict], b: tuple[dict[str, 
     assert a[1] == b[1]
 
 
+LONG_STEP_CYCLEGAN = {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2, "pool_size": 4, "seed": 0}
+"""The smallest CycleGAN (that of the command-line tests); its steps are made long by a large batch."""
+
+
+def long_step_batch(config: dict, seconds: float = 0.5) -> int:
+    """The batch size at which a training step of ``CycleGAN(**config)`` takes about ``seconds`` on this machine,
+    so that a step is longer than INTERRUPTIBLE_STEP_SECONDS on any machine."""
+    probe, batch = sg.CycleGAN(**config), 128
+    data = [np.zeros((batch, 3, config["image_size"], config["image_size"]), np.float32)] * 2
+    probe.train_step(*data)  # the first step allocates
+    took = []
+    for _ in range(2):
+        started = time.perf_counter()
+        probe.train_step(*data)
+        took.append(time.perf_counter() - started)
+    return max(batch, math.ceil(batch * seconds / min(took)))
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_ctrl_c_stops_a_long_step_part_way(tmp_path) -> None:
-    """A CycleGAN step (both generators through both discriminators, then both discriminators) is stopped in the
-    middle, rolled back, and training on is training straight through."""
+    """A CycleGAN step (both generators through both discriminators, then both discriminators) that follows a long
+    step is interruptible: Ctrl-C while it computes stops it part-way and rolls it back, fit writes the checkpoint of
+    the step before, and training on is training straight through."""
+    batch = long_step_batch(LONG_STEP_CYCLEGAN)
     rng = np.random.default_rng(0)
-    data = [rng.uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32) for _ in range(2)]
-    config = {"image_size": 64, "seed": 0}
-    gan = sg.CycleGAN(**config)
-    started, sent, durations = time.perf_counter(), [], []  # sent: [times list of interrupt_after]
+    data = [rng.uniform(-1, 1, (batch, 3, 16, 16)).astype(np.float32) for _ in range(2)]
+    gan = sg.CycleGAN(**LONG_STEP_CYCLEGAN)
+    real_train_step = gan.train_step
+    steps: list[dict] = []  # per call of train_step: its should_stop, seconds taken, polls, whether it raised
 
-    def interrupt_mid_step_two(gan: sg.GAN, step: int, losses: dict) -> None:
-        if step == 1:
-            durations.append(time.perf_counter() - started)
-            sent.append(interrupt_after(durations[0] / 2))  # that list gets the time the signal is sent
+    def train_step(*batches: np.ndarray, should_stop=None) -> dict[str, float]:
+        step = {"should_stop": should_stop, "polls": 0, "interrupted": False}
+        steps.append(step)
 
-    saves = []
+        def poll() -> bool:  # the engine's check, about every 50 ms while the step computes
+            step["polls"] += 1
+            if len(steps) == 2 and step["polls"] == 1:  # Ctrl-C while the second step computes
+                interrupt_after(0.02)
+            return should_stop()
 
-    def timed_save(path) -> None:  # fit saves a checkpoint once it has stopped
-        saves.append(time.perf_counter())
-        type(gan).save(gan, path)
+        started = time.perf_counter()
+        try:
+            return real_train_step(*batches, should_stop=poll if should_stop is not None else None)
+        except KeyboardInterrupt:
+            step["interrupted"] = True
+            raise
+        finally:
+            step["seconds"] = time.perf_counter() - started
 
-    gan.save = timed_save
+    gan.train_step = train_step
     with pytest.raises(KeyboardInterrupt):
-        gan.fit(data, steps=10, batch_size=1, out_dir=tmp_path, progress=False, callbacks=[interrupt_mid_step_two])
-    latency, with_save = saves[-1] - sent[0][0], time.perf_counter() - sent[0][0]
-    del gan.save
-    assert gan.step == 1, "the second step should have been stopped part-way"
-    assert latency < 0.5, f"fit stopped {latency:.2f} s after Ctrl-C"
+        gan.fit(data, steps=10, batch_size=batch, out_dir=tmp_path, progress=False)
+    del gan.train_step
+    assert len(steps) == 2
+    assert steps[0]["seconds"] >= INTERRUPTIBLE_STEP_SECONDS, "the first step was too short to test a long one"
+    assert steps[1]["should_stop"] is not None, "a step after a long one should be interruptible"
+    assert steps[1]["interrupted"], "the second step should have been stopped part-way"
+    assert gan.step == 1, "the second step should have been rolled back"
     interrupted = checkpoint_tensors(gan, tmp_path / "interrupted.safetensors")
     assert_same_state(interrupted, checkpoint_tensors(sg.load(tmp_path / "checkpoint.safetensors"),
                                                       tmp_path / "reloaded.safetensors"))
 
-    straight = sg.CycleGAN(**config)
-    straight.fit(data, steps=1, batch_size=1, progress=False)
+    straight = sg.CycleGAN(**LONG_STEP_CYCLEGAN)
+    straight.fit(data, steps=1, batch_size=batch, progress=False)
     assert_same_state(interrupted, checkpoint_tensors(straight, tmp_path / "straight1.safetensors"))
-    gan.fit(data, steps=1, batch_size=1, progress=False)
-    straight.fit(data, steps=1, batch_size=1, progress=False)
+    gan.fit(data, steps=1, batch_size=batch, progress=False)
+    straight.fit(data, steps=1, batch_size=batch, progress=False)
     assert_same_state(checkpoint_tensors(gan, tmp_path / "a.safetensors"),
                       checkpoint_tensors(straight, tmp_path / "b.safetensors"))
-    print(f"\nCtrl-C {durations[0] / 2:.2f} s into a {durations[0]:.2f} s step: stopped {latency * 1000:.0f} ms later, "
-          f"checkpoint written {with_save * 1000:.0f} ms after Ctrl-C")
+    print(f"\nbatch {batch}: a {steps[0]['seconds']:.2f} s step, then one stopped after {steps[1]['seconds']:.2f} s "
+          f"at its check {steps[1]['polls']} (Ctrl-C after check 1)")
 
 
 def test_should_stop_rolls_a_step_back() -> None:

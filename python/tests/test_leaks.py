@@ -3,9 +3,8 @@ freed as soon as their Python objects are (by reference counting, or by the cycl
 
 from __future__ import annotations
 
-import json
-
 import gc
+import json
 
 import numpy as np
 import pytest
@@ -49,6 +48,7 @@ def test_memory_is_flat_over_2000_training_steps(digits16) -> None:
     print(f"\n2000 training steps: resident memory {growth:+.2f} MB")
 
 
+@pytest.mark.slow
 def test_memory_is_flat_over_10000_model_lifetimes() -> None:
     config = json.dumps({**TINY_DCGAN, "seed": 0})
     engine = lambda: _native.Model("dcgan", config).generate(2, 1)  # noqa: E731

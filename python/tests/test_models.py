@@ -115,7 +115,8 @@ def test_every_size_and_channel_count_trains_and_samples(size, channels, rng) ->
     """Any 2^k size from 16 to 128 and any channel count (the reference is fixed at 64x64): one layer per doubling."""
     gan = sg.DCGAN(image_size=size, channels=channels, nz=8, ngf=4, ndf=4, seed=0)
     depth = int(math.log2(size)) - 1  # conv-transposes in G, convs in D
-    assert sum(name.endswith(".weight") and value.ndim == 4 for name, value in gan.nets["G"].state_dict().items()) == depth
+    state = gan.nets["G"].state_dict()
+    assert sum(name.endswith(".weight") and value.ndim == 4 for name, value in state.items()) == depth
     batch = rng.uniform(-1, 1, (4, channels, size, size)).astype(np.float32)
     losses = gan.train_step(batch)
     assert all(math.isfinite(value) for value in losses.values())

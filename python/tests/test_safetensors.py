@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,19 @@ def test_load_rejects_short_and_non_json_files(tmp_path) -> None:
         load_file(duplicate)
     with pytest.raises(OSError):
         load_file(tmp_path / "missing.safetensors")
+
+
+def test_load_reads_whole_files_into_writable_arrays_and_pipes_too(tmp_path) -> None:
+    expected = {"a": np.arange(3, dtype=np.float32), "b": np.ones((2, 2), np.float64)}
+    save_file(expected, tmp_path / "x.safetensors")
+    loaded, _ = load_file(tmp_path / "x.safetensors")
+    assert all(array.flags.writeable for array in loaded.values())  # arrays the caller may change in place
+    fifo = tmp_path / "pipe"  # a file whose size is not known before it is read
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes((tmp_path / "x.safetensors").read_bytes()))
+    writer.start()
+    piped, _ = load_file(fifo)
+    writer.join()
+    for name, array in expected.items():
+        np.testing.assert_array_equal(loaded[name], array)
+        np.testing.assert_array_equal(piped[name], array)

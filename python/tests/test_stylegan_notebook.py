@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import execute_notebook, inline_images
 
 import swiftgan as sg
+
+from helpers import execute_notebook, inline_images
+
+pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook
 
 
 def test_stylegan_notebook_executes(tmp_path, monkeypatch) -> None:

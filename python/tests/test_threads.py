@@ -31,12 +31,13 @@ def test_two_models_in_two_threads_match_sequential_training(digits16) -> None:
         train(gan, digits16, [])
     concurrent = [sg.DCGAN(**config, seed=seed) for seed in (1, 2)]
     spans: list[list[tuple[float, float]]] = [[], []]
-    threads = [threading.Thread(target=train, args=(gan, digits16, span)) for gan, span in zip(concurrent, spans)]
+    threads = [threading.Thread(target=train, args=(gan, digits16, span))
+               for gan, span in zip(concurrent, spans, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    for alone, together in zip(sequential, concurrent):
+    for alone, together in zip(sequential, concurrent, strict=True):
         for net in ("G", "D"):
             for name, value in alone.nets[net].state_dict().items():
                 np.testing.assert_array_equal(together.nets[net].state_dict()[name], value, err_msg=f"{net}.{name}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 import json
 import math
 import os
@@ -31,7 +32,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TextIO
 
 import numpy as np
 from tqdm import tqdm
@@ -116,7 +117,7 @@ def _interrupt_at_step_boundary() -> Iterator[Callable[[], bool]]:
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield _never
         return
-    received = []
+    received: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
         if received:
@@ -128,6 +129,36 @@ def _interrupt_at_step_boundary() -> Iterator[Callable[[], bool]]:
         yield lambda: bool(received)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class _InterruptPolicy:
+    """Which training steps of a :meth:`GAN.fit` call Ctrl-C stops part-way.
+
+    A step is interruptible, with ``pending`` (of :func:`_interrupt_at_step_boundary`) as its ``should_stop``, when
+    it is the first of the call, whose length is unknown, or follows a step of at least
+    :data:`INTERRUPTIBLE_STEP_SECONDS`; a shorter step runs to its end, which saves the rollback's copies. Where
+    SIGINT is not handled (``pending`` is :func:`_never`) no step is interruptible.
+    """
+
+    def __init__(self, pending: Callable[[], bool]) -> None:
+        self.pending = pending
+        self.last_step_seconds: float | None = None
+        """How long the last step that completed took (None before the first)."""
+
+    def should_stop(self) -> Callable[[], bool] | None:
+        """The ``should_stop`` of the next step: ``pending`` if it is interruptible, else None."""
+        if self.pending is _never:
+            return None
+        long_step = self.last_step_seconds is None or self.last_step_seconds >= INTERRUPTIBLE_STEP_SECONDS
+        return self.pending if long_step else None
+
+    def train_step(self, gan: GAN, batches: Sequence[np.ndarray]) -> dict[str, float]:
+        """``gan.train_step(*batches)``, interruptible or not by this policy, and timed for the next step's."""
+        should_stop = self.should_stop()
+        started = time.perf_counter()
+        losses = gan.train_step(*batches, should_stop=should_stop)
+        self.last_step_seconds = time.perf_counter() - started
+        return losses
 
 
 def _match_state(what: str, shapes: Mapping[str, tuple[int, ...]], given: Mapping[str, Any],
@@ -258,6 +289,117 @@ def batch_generator(seed: int, stream: int, step: int) -> np.random.Generator:
     return np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, stream, step], spawn_key=(1,))))
 
 
+def _step_batches(seed: int, arrays: Sequence[np.ndarray], step: int, batch_size: int, shard: slice,
+                  transform: BatchTransform | None) -> list[np.ndarray]:
+    """One rank's batches for training step ``step`` (counted from 0), one per data stream: the rank's ``shard`` of
+    the global batch :func:`batch_indices` draws, after ``transform`` (given the generator of
+    :func:`batch_generator`), which sees the whole global batch so that it draws the same on every rank."""
+    indices = [batch_indices(seed, stream, step, len(array), batch_size) for stream, array in enumerate(arrays)]
+    if transform is not None:
+        return [transform(array[index], batch_generator(seed, stream, step))[shard]
+                for stream, (array, index) in enumerate(zip(arrays, indices, strict=True))]
+    return [array[index[shard]] for array, index in zip(arrays, indices, strict=True)]
+
+
+class _FitProgress:
+    """The progress bar and the loss log of one :meth:`GAN.fit` call.
+
+    Every step's losses join a window; every ``log_every`` steps, and when the call ends, the window's means are
+    shown on the tqdm bar and, when the call has an output folder, appended to its ``log.jsonl`` as one JSON
+    object with the ``step`` and the ``time`` in seconds since the call started.
+    """
+
+    def __init__(self, title: str, loss_names: Sequence[str], steps: int, log_every: int, log_path: Path | None,
+                 step: int, show: bool) -> None:
+        self.log_every = log_every
+        self.log = self._open_log(log_path, step) if log_path is not None else None
+        self.window: dict[str, list[float]] = {name: [] for name in loss_names}
+        self.start = time.perf_counter()
+        self.bar = tqdm(total=steps, desc=f"{title} training", unit="step", disable=not show, dynamic_ncols=True)
+
+    @staticmethod
+    def _open_log(path: Path, step: int) -> TextIO:
+        """The loss log opened for appending, without lines of steps beyond ``step`` (the model's current one)."""
+        kept = []
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= step:
+                        kept.append(line + "\n")
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line torn by a crash
+        path.write_text("".join(kept))
+        return path.open("a")
+
+    def add(self, losses: Mapping[str, float]) -> None:
+        """Adds a step's losses to the window."""
+        for name, value in losses.items():
+            self.window[name].append(value)
+
+    def step_done(self, step: int) -> None:
+        """Advances the bar past ``step``, logging the window if ``step`` is a multiple of ``log_every``."""
+        if step % self.log_every == 0:
+            self.flush(step)
+        self.bar.update(1)
+
+    def flush(self, step: int) -> None:
+        """Logs and shows the means of the window's losses as of ``step``, and empties it."""
+        means = {name: float(np.mean(values)) for name, values in self.window.items()}
+        if self.log is not None:
+            self.log.write(json.dumps({"step": step, "time": round(time.perf_counter() - self.start, 3), **means})
+                           + "\n")
+            self.log.flush()
+        self.bar.set_postfix({name: f"{value:.3f}" for name, value in means.items()}, refresh=False)
+        for values in self.window.values():
+            values.clear()
+
+    def close(self, step: int) -> None:
+        """Flushes what the window still holds (``step`` is the last one trained) and closes the bar and the log."""
+        if any(self.window.values()):
+            self.flush(step)
+        self.bar.close()
+        if self.log is not None:
+            self.log.close()
+
+
+class _FitOutputs:
+    """The sample grids and checkpoints a :meth:`GAN.fit` call writes to its output folder ``out`` (None: none).
+
+    A grid of :meth:`GAN.preview` every ``sample_every`` steps and a checkpoint every ``checkpoint_every`` steps;
+    both after the last step if not written at it; the checkpoint when training is interrupted.
+    """
+
+    def __init__(self, gan: GAN, out: Path | None, data: Sequence[np.ndarray], sample_every: int,
+                 checkpoint_every: int) -> None:
+        self.gan, self.out, self.data = gan, out, data
+        self.sample_every, self.checkpoint_every = sample_every, checkpoint_every
+        if out is not None:
+            (out / "samples").mkdir(parents=True, exist_ok=True)
+
+    def after_step(self, step: int) -> None:
+        """The grid and the checkpoint due at ``step``."""
+        if self.out is not None and step % self.sample_every == 0:
+            self._save_preview(self.out, step)
+        if self.out is not None and step % self.checkpoint_every == 0:
+            self.gan.save(self.out / CHECKPOINT)
+
+    def after_interrupt(self, trained: bool) -> None:
+        """The checkpoint of the step boundary training was interrupted at, if this call ``trained`` any step."""
+        if self.out is not None and trained:
+            self.gan.save(self.out / CHECKPOINT)
+
+    def after_training(self, step: int, trained: bool) -> None:
+        """The grid and the checkpoint of the last step ``step``, unless :meth:`after_step` wrote them at it."""
+        if self.out is not None and trained:
+            if step % self.sample_every:
+                self._save_preview(self.out, step)
+            if step % self.checkpoint_every:
+                self.gan.save(self.out / CHECKPOINT)
+
+    def _save_preview(self, out: Path, step: int) -> None:
+        save_grid(self.gan.preview(self.data), out / "samples" / f"step_{step:07d}.png", nrow=self.gan.preview_nrow)
+
+
 class GAN:
     """Base class of swiftgan's models.
 
@@ -277,6 +419,8 @@ class GAN:
     """The engine's model kind, and the ``kind`` of this model's checkpoints."""
     config_fields: ClassVar[tuple[ConfigField, ...]]
     """The model's keyword arguments, as the engine declares its config (see :mod:`swiftgan.models.config`)."""
+    __signature__: ClassVar[inspect.Signature]
+    """The constructor's keyword arguments and defaults, for ``inspect.signature`` and ``help``."""
     preview_nrow: ClassVar[int | None] = None
     """Images per row of the sample grids (None: a square grid)."""
     default_batch_size: ClassVar[int] = 64
@@ -409,114 +553,96 @@ class GAN:
             NonFiniteLossError: a loss became NaN or infinite (``on_nonfinite="stop"``).
             KeyboardInterrupt: Ctrl-C, at a step boundary (and after the checkpoint, with ``out_dir``).
         """
+        arrays, batch_size = self._check_fit_arguments(data, steps, batch_size, sample_every, checkpoint_every,
+                                                       log_every, on_nonfinite)
+        world, rank = distributed.world_size(), distributed.rank()
+        training = {"world_size": world, "batch_size": batch_size, "sync_batchnorm": bool(sync_batchnorm)}
+        self._check_world_size_change(training)
+        self._prepare_fit(arrays, batch_size)
+        callbacks = list(callbacks)
+        shard = slice(rank * (batch_size // world), (rank + 1) * (batch_size // world))
+        history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
+        out = Path(out_dir) if out_dir is not None and rank == 0 else None
+        outputs = _FitOutputs(self, out, arrays, sample_every, checkpoint_every)
+        tracker = _FitProgress(type(self).__name__, self.loss_names, steps, log_every,
+                               out / "log.jsonl" if out is not None else None, self.step, show=progress and rank == 0)
+        parallel = world > 1
+        if parallel:
+            self._model.set_data_parallel(True, bool(sync_batchnorm))
+        self._training = training
+        warned = False
+        step = self.step
+        try:
+            with _interrupt_at_step_boundary() as interrupted:
+                policy = _InterruptPolicy(interrupted)
+                for _ in range(steps):
+                    batches = _step_batches(self.seed, arrays, step, batch_size, shard, transform)
+                    losses = policy.train_step(self, batches)
+                    step = self.step
+                    history["step"].append(step)
+                    for name, value in losses.items():
+                        history[name].append(value)
+                    tracker.add(losses)
+                    warned = self._check_losses(step, losses, history, on_nonfinite, warned)
+                    tracker.step_done(step)
+                    outputs.after_step(step)
+                    if self._stop_requested(callbacks, step, losses, interrupted, parallel):
+                        break
+                if interrupted():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            outputs.after_interrupt(trained=bool(history["step"]))
+            raise
+        finally:
+            tracker.close(step)
+            if parallel:
+                self._model.set_data_parallel(False)
+        outputs.after_training(step, trained=bool(history["step"]))
+        if parallel:
+            distributed.barrier()  # the other ranks return once rank 0's files are written
+        return history
+
+    def _check_fit_arguments(self, data: np.ndarray | Sequence[np.ndarray], steps: int, batch_size: int | None,
+                             sample_every: int, checkpoint_every: int, log_every: int,
+                             on_nonfinite: str) -> tuple[list[np.ndarray], int]:
+        """:meth:`fit`'s data as a list of arrays, and its batch size (None: :attr:`default_batch_size`), after
+        checking them and its counts and options (ValueError or TypeError naming what is wrong)."""
         batch_size = self.default_batch_size if batch_size is None else batch_size
         arrays = self._data_arrays(data, batch_size)
         for name, count in (("steps", steps), ("sample_every", sample_every),
                             ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
             if isinstance(count, bool) or not isinstance(count, int) or count < (0 if name == "steps" else 1):
                 raise ValueError(f"fit: {name} must be an int >= {0 if name == 'steps' else 1}, got {count!r}")
-        world, rank = distributed.world_size(), distributed.rank()
+        world = distributed.world_size()
         if batch_size % world:
             raise ValueError(f"fit: batch_size {batch_size} (the global batch) must be a multiple of the world size "
                              f"{world}")
         if on_nonfinite not in ("stop", "warn"):
             raise ValueError(f"fit: on_nonfinite must be 'stop' or 'warn', got {on_nonfinite!r}")
-        training = {"world_size": world, "batch_size": batch_size, "sync_batchnorm": bool(sync_batchnorm)}
-        self._check_world_size_change(training)
-        self._prepare_fit(arrays, batch_size)
-        callbacks = list(callbacks)
-        warned = False
-        history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
-        shard = slice(rank * (batch_size // world), (rank + 1) * (batch_size // world))
-        parallel = world > 1
-        if parallel:
-            self._model.set_data_parallel(True, bool(sync_batchnorm))
-        self._training = training
-        out = Path(out_dir) if out_dir is not None and rank == 0 else None
-        log = None
-        if out is not None:
-            (out / "samples").mkdir(parents=True, exist_ok=True)
-            log = self._open_log(out / "log.jsonl")
-        window: dict[str, list[float]] = {name: [] for name in self.loss_names}
-        start = time.perf_counter()
-        bar = tqdm(total=steps, desc=f"{type(self).__name__} training", unit="step", disable=not progress or rank != 0,
-                   dynamic_ncols=True)
-        step = self.step
-        last_step_seconds: float | None = None
+        return arrays, batch_size
 
-        def flush_window() -> None:
-            means = {name: float(np.mean(values)) for name, values in window.items()}
-            if log is not None:
-                log.write(json.dumps({"step": step, "time": round(time.perf_counter() - start, 3), **means}) + "\n")
-                log.flush()
-            bar.set_postfix({name: f"{value:.3f}" for name, value in means.items()}, refresh=False)
-            for values in window.values():
-                values.clear()
+    @staticmethod
+    def _check_losses(step: int, losses: Mapping[str, float], history: Mapping[str, list[float]],
+                      on_nonfinite: str, warned: bool) -> bool:
+        """:meth:`fit`'s reaction to a step's NaN or infinite loss: raises :class:`NonFiniteLossError` (``"stop"``)
+        or warns once per call (``"warn"``). Returns whether the warning has been given (``warned``: before)."""
+        if all(math.isfinite(value) for value in losses.values()):
+            return warned
+        if on_nonfinite == "stop":
+            raise NonFiniteLossError(step, losses, history)
+        if not warned:
+            warnings.warn(f"fit: non-finite loss at step {step}: {losses} (training on, as on_nonfinite='warn'; "
+                          "later ones in this call are not reported)", NonFiniteLossWarning, stacklevel=3)
+        return True
 
-        try:
-            with _interrupt_at_step_boundary() as interrupted:
-                for _ in range(steps):
-                    indices = [batch_indices(self.seed, stream, step, len(array), batch_size)
-                               for stream, array in enumerate(arrays)]
-                    if transform is not None:
-                        batches = [transform(array[index], batch_generator(self.seed, stream, step))[shard]
-                                   for stream, (array, index) in enumerate(zip(arrays, indices))]
-                    else:
-                        batches = [array[index[shard]] for array, index in zip(arrays, indices)]
-                    # Ctrl-C waits for a short step to end; a long one (the first, whose length is unknown, and any
-                    # after a step of INTERRUPTIBLE_STEP_SECONDS or more) is stopped part-way and rolled back.
-                    long_step = last_step_seconds is None or last_step_seconds >= INTERRUPTIBLE_STEP_SECONDS
-                    step_started = time.perf_counter()
-                    losses = self.train_step(*batches, should_stop=interrupted if long_step and interrupted is not _never
-                                             else None)
-                    last_step_seconds = time.perf_counter() - step_started
-                    step = self.step
-                    history["step"].append(step)
-                    for name, value in losses.items():
-                        history[name].append(value)
-                        window[name].append(value)
-                    if not all(math.isfinite(value) for value in losses.values()):
-                        if on_nonfinite == "stop":
-                            raise NonFiniteLossError(step, losses, history)
-                        if not warned:
-                            warnings.warn(f"fit: non-finite loss at step {step}: {losses} (training on, as "
-                                          "on_nonfinite='warn'; later ones in this call are not reported)",
-                                          NonFiniteLossWarning, stacklevel=2)
-                            warned = True
-                    if step % log_every == 0:
-                        flush_window()
-                    bar.update(1)
-                    if out is not None and step % sample_every == 0:
-                        self._save_preview(out, step, arrays)
-                    if out is not None and step % checkpoint_every == 0:
-                        self.save(out / CHECKPOINT)
-                    stop = "stop" in [callback(self, step, losses) for callback in callbacks] or interrupted()
-                    if parallel:
-                        stop = distributed.allreduce_sum([float(stop)])[0] > 0  # a stop on any rank stops every rank
-                    if stop:
-                        break
-                if interrupted():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if out is not None and history["step"]:
-                self.save(out / CHECKPOINT)
-            raise
-        finally:
-            if window[self.loss_names[0]]:
-                flush_window()
-            bar.close()
-            if log is not None:
-                log.close()
-            if parallel:
-                self._model.set_data_parallel(False)
-        if out is not None and history["step"]:
-            if step % sample_every:
-                self._save_preview(out, step, arrays)
-            if step % checkpoint_every:
-                self.save(out / CHECKPOINT)
+    def _stop_requested(self, callbacks: Sequence[Callback], step: int, losses: dict[str, float],
+                        interrupted: Callable[[], bool], parallel: bool) -> bool:
+        """Whether :meth:`fit` stops after ``step``: every callback is called, and training stops if one returned
+        ``"stop"`` or Ctrl-C is pending, on any rank (``parallel``: an allreduce, so that every rank stops)."""
+        stop = "stop" in [callback(self, step, losses) for callback in callbacks] or interrupted()
         if parallel:
-            distributed.barrier()  # the other ranks return once rank 0's files are written
-        return history
+            stop = distributed.allreduce_sum([float(stop)])[0] > 0
+        return stop
 
     def _check_world_size_change(self, training: Mapping[str, Any]) -> None:
         """Refuses (ValueError) to continue training that the last ``fit`` (or the loaded checkpoint) did on a
@@ -563,22 +689,6 @@ class GAN:
         """Called by :meth:`fit` once its data is checked, before the first step: models whose training schedule
         depends on the size of the data (CycleGAN's epochs) set it here. Does nothing by default."""
 
-    def _open_log(self, path: Path):
-        """The loss log opened for appending, without lines of steps beyond the current one."""
-        kept = []
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    if json.loads(line)["step"] <= self.step:
-                        kept.append(line + "\n")
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line torn by a crash
-        path.write_text("".join(kept))
-        return path.open("a")
-
-    def _save_preview(self, out: Path, step: int, data: Sequence[np.ndarray]) -> None:
-        save_grid(self.preview(data), out / "samples" / f"step_{step:07d}.png", nrow=self.preview_nrow)
-
     # -- checkpoints ----------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
@@ -624,7 +734,8 @@ class GAN:
             config, counters = json.loads(metadata["config"]), json.loads(metadata["counters"])
             gan = model_class(**model_class._upgrade_config(config, int(version)))
         except (KeyError, TypeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
-            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})") from None
+            raise ValueError(f"{where}: invalid config or counters metadata ({type(error).__name__}: {error})"
+                             ) from None
         except MemoryError as error:
             if "allocation budget exceeded" not in str(error):
                 raise

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swiftgan import _native
-from swiftgan.functional import _check_flag, _check_float, _check_int
+from swiftgan._checks import _check_flag, _check_float, _check_int
 
 __all__ = ["ConfigField", "config_fields", "normalize_config", "config_signature", "config_docs"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 from PIL import Image
 
-from swiftgan.functional import _check_int
+from swiftgan._checks import _check_int
 from swiftgan.images import resize
 from swiftgan.models.base import GAN
 from swiftgan.torch_io import load_torch_state_dict
@@ -19,8 +19,6 @@ __all__ = ["CycleGAN"]
 
 DIRECTIONS = {"AtoB": "G_A", "BtoA": "G_B"}
 """Translation direction -> the generator that translates it."""
-
-ImageLike = TypeVar("ImageLike", np.ndarray, Image.Image)
 
 _UNUSED_BUFFERS = (".running_mean", ".running_var", ".num_batches_tracked")
 """Suffixes of entries old junyanz checkpoints carry for InstanceNorm layers, which have no statistics (their
@@ -104,8 +102,15 @@ class CycleGAN(GAN, kind="cyclegan"):
 
     # -- inference ------------------------------------------------------------------------------------------
 
-    def translate(self, image: ImageLike | str | os.PathLike, direction: str = "AtoB",
-                  resize_to: int | tuple[int, int] | None = None, batch_size: int = 16) -> ImageLike:
+    @overload
+    def translate(self, image: np.ndarray, direction: str = ..., resize_to: int | tuple[int, int] | None = ...,
+                  batch_size: int = ...) -> np.ndarray: ...
+    @overload
+    def translate(self, image: Image.Image | str | os.PathLike, direction: str = ...,
+                  resize_to: int | tuple[int, int] | None = ..., batch_size: int = ...) -> Image.Image: ...
+
+    def translate(self, image: np.ndarray | Image.Image | str | os.PathLike, direction: str = "AtoB",
+                  resize_to: int | tuple[int, int] | None = None, batch_size: int = 16) -> np.ndarray | Image.Image:
         """Translates one image, or a batch, from domain A to B (``"AtoB"``, with ``G_A``) or B to A (``"BtoA"``).
 
         The image may have any size. The generator needs a height and width that are multiples of 4 and at least
@@ -138,9 +143,10 @@ class CycleGAN(GAN, kind="cyclegan"):
         if isinstance(image, (str, os.PathLike)):
             try:
                 with Image.open(image) as opened:
-                    image = opened.copy()
+                    picture = opened.copy()
             except (OSError, ValueError) as error:
                 raise OSError(f"translate: cannot read {os.fspath(image)!r} as an image ({error})") from None
+            return self.translate(picture, direction, resize_to, batch_size)
         if isinstance(image, Image.Image):
             if channels not in (1, 3):
                 raise ValueError(f"translate: {net} takes {channels}-channel images; pass them as a numpy array")
@@ -194,7 +200,11 @@ class CycleGAN(GAN, kind="cyclegan"):
 
         height, width = batch.shape[2:]
         if resize_to is not None:
-            pair = (resize_to, resize_to) if np.ndim(resize_to) == 0 else tuple(resize_to)
+            pair: tuple[object, ...]  # each side is checked by _side
+            if isinstance(resize_to, (tuple, list, np.ndarray)) and np.ndim(resize_to) > 0:
+                pair = tuple(resize_to)
+            else:
+                pair = (resize_to, resize_to)
             if len(pair) != 2:
                 raise ValueError(f"translate: resize_to must be a side length or (height, width), got {resize_to!r}")
             size = (_side("translate", "resize_to", pair[0]), _side("translate", "resize_to", pair[1]))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from swiftgan import _native
-from swiftgan.functional import _check_float, _check_int, _choice
+from swiftgan._checks import _check_float, _check_int, _choice
 from swiftgan.models.base import GAN
 
 __all__ = ["StyleGAN", "NOISE_MODES", "SAMPLE_BATCH"]
@@ -72,15 +72,6 @@ class StyleGAN(GAN, kind="stylegan"):
     preview_nrow = 8
     default_batch_size = 16
 
-
-    @classmethod
-    def _upgrade_config(cls, config: dict[str, Any], format_version: int) -> dict[str, Any]:
-        """Checkpoints of format 1 (swiftgan 0.1) hold StyleGAN2s whose up-convolutions upsample before the 3x3 conv:
-        they keep that computation (``legacy_upsampling``)."""
-        if format_version == 1 and isinstance(config, dict) and config.get("version", 2) == 2:
-            return {**config, "legacy_upsampling": True}
-        return config
-
     # -- properties -----------------------------------------------------------------------------------------
 
     @property
@@ -116,7 +107,7 @@ class StyleGAN(GAN, kind="stylegan"):
                                                                   truncation_psi)}
         if truncation_cutoff is not None:
             attrs["truncation_cutoff"] = _check_int("StyleGAN.mapping", "truncation_cutoff", truncation_cutoff)
-        inputs = {"z": _native.tensor(z, name="z", caller="StyleGAN.mapping")}
+        inputs: dict[str, _native.Tensor | None] = {"z": _native.tensor(z, name="z", caller="StyleGAN.mapping")}
         if c is not None:
             inputs["c"] = _native.tensor(c, name="c", caller="StyleGAN.mapping")
         return self._model.call("mapping", inputs, attrs).numpy()
@@ -139,7 +130,8 @@ class StyleGAN(GAN, kind="stylegan"):
         """D's logits (N, 1) for images (N, channels, resolution, resolution) and, for a conditional model, labels
         c (N, c_dim), float32 (no augmentation). NVlabs' ``D(images, c)``. Needs D: a model built or loaded for
         training (``trainable``)."""
-        inputs = {"images": _native.tensor(images, name="images", caller="StyleGAN.discriminate")}
+        inputs: dict[str, _native.Tensor | None] = {
+            "images": _native.tensor(images, name="images", caller="StyleGAN.discriminate")}
         if c is not None:
             inputs["c"] = _native.tensor(c, name="c", caller="StyleGAN.discriminate")
         return self._model.call("discriminate", inputs).numpy()
