@@ -72,6 +72,14 @@ class StyleGAN(GAN, kind="stylegan"):
     preview_nrow = 8
     default_batch_size = 16
 
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any], format_version: int) -> dict[str, Any]:
+        """Checkpoints of format 1 (swiftgan 0.1) hold StyleGAN2s whose up-convolutions upsample before the 3x3 conv:
+        they keep that computation (``legacy_upsampling``)."""
+        if format_version == 1 and isinstance(config, dict) and config.get("version", 2) == 2:
+            return {**config, "legacy_upsampling": True}
+        return config
+
     # -- properties -----------------------------------------------------------------------------------------
 
     @property
