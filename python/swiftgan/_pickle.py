@@ -342,6 +342,13 @@ def _numpy_scalar(dtype: Any, data: Any) -> int | float | complex | bool:
     return cast(Any, np.frombuffer(data, dtype.dtype)[0]).item()
 
 
+def _latin1(text: Any, encoding: Any) -> bytes:
+    """``_codecs.encode``, as protocol 2 pickles bytes: ``encode(text, 'latin1')``."""
+    if type(text) is not str or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is only allowed on text, to latin1 (protocol 2's bytes)")
+    return text.encode("latin-1")
+
+
 def _namespace() -> Namespace:
     """``argparse.Namespace``: its attributes follow in a BUILD."""
     return Namespace()
@@ -415,9 +422,11 @@ ALLOWED_GLOBALS: dict[str, _Callable | _StorageType] = {
     "builtins.set": _Callable("builtins.set", _set),
     "__builtin__.set": _Callable("__builtin__.set", _set),
     "argparse.Namespace": _Callable("argparse.Namespace", _namespace),
+    "_codecs.encode": _Callable("_codecs.encode", _latin1),
     **{f"torch.{name}": _StorageType(name) for name in _STORAGE_DTYPES},
 }
-"""Every global a checkpoint may name (SPEC 1.3 and 4.2), and its stand-in."""
+"""Every global a checkpoint may name (SPEC 1.3 and 4.2, plus ``_codecs.encode``, which protocol 2 needs for bytes),
+and its stand-in."""
 
 
 class _Storages:
