@@ -166,6 +166,9 @@ class LazyTensor:
     def __init__(self, storage: Storage, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> None:
         self.storage, self.offset, self.shape, self.strides = storage, offset, shape, strides
 
+    def __repr__(self) -> str:
+        return f"<tensor {list(self.shape)}>"
+
     @property
     def dtype(self) -> np.dtype:
         """The dtype :meth:`numpy` returns (native byte order; bfloat16 becomes float32)."""
@@ -187,7 +190,7 @@ class LazyTensor:
         return np.array(view, dtype=dtype, order="C")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class PersistentObject:
     """An object of an NVlabs ``@persistence.persistent_class`` (a network or one of its layers): its class name and
     its ``__dict__``. ``module_src``, the source of the module that defined the class, only identifies the code
@@ -196,6 +199,9 @@ class PersistentObject:
     class_name: str
     state: dict[str, Any]
     module_src: str
+
+    def __repr__(self) -> str:
+        return f"<persistent {self.class_name}>"
 
 
 class _Buildable:
@@ -274,7 +280,7 @@ def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -
         raise pickle.UnpicklingError(f"invalid tensor geometry: size {_describe(size)}, stride {_describe(stride)}, "
                                      f"offset {_describe(storage_offset)}")
     limit = max(storage.numel, _MAX_BROADCAST)
-    if math.prod(shape) > limit or any(n > limit for n in shape):
+    if any(n > limit for n in shape) or math.prod(shape) > limit:
         raise pickle.UnpicklingError(f"tensor of size {list(shape)} has more elements than its storage of "
                                      f"{storage.numel}")
     dims = list(zip(shape, strides, strict=True))
@@ -482,8 +488,9 @@ class _OpcodeTable(dict):
     """The opcodes the unpickler runs; any other raises."""
 
     def __missing__(self, code: int) -> Any:
-        name = _OPCODE_NAMES.get(code, f"unknown opcode {code:#04x}")
-        raise pickle.UnpicklingError(f"opcode {name} is not allowed in a checkpoint")
+        name = _OPCODE_NAMES.get(code)
+        what = f"unknown opcode {code:#04x}" if name is None else f"opcode {name}"
+        raise pickle.UnpicklingError(f"{what} is not allowed in a checkpoint")
 
 
 _OPCODE_NAMES = {op.code.encode("latin-1")[0]: op.name for op in pickletools.opcodes}
@@ -757,7 +764,8 @@ def open_checkpoint(path: str | os.PathLike[str], containers: tuple[str, ...]) -
         except pickle.UnpicklingError as error:
             raise pickle.UnpicklingError(f"{name}: {error}") from None
         except _DAMAGE as error:
-            reason = str(error) if type(error) is ValueError else f"damaged file ({type(error).__name__}: {error})"
+            reason = (str(error) if type(error) is ValueError else "truncated file (the data ends early)"
+                      if isinstance(error, EOFError) else f"damaged file ({type(error).__name__}: {error})")
             raise ValueError(f"{name}: {reason}") from None
 
 

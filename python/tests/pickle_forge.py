@@ -15,6 +15,7 @@ import pickle
 import pickletools
 import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,11 @@ class Pickler(pickle._Pickler):
     """pickle's pure-Python pickler that writes :class:`Global` by name (``renames`` renames modules, e.g.
     ``numpy._core.multiarray`` to ``numpy.core.multiarray``) and :class:`StorageRef` as a persistent id."""
 
+    proto: int
+    save: Callable[[Any], None]
+    write: Callable[[bytes], Any]
+    memoize: Callable[[Any], None]
+
     def __init__(self, file: io.BytesIO, protocol: int, renames: dict[str, str] | None = None,
                  legacy: bool = False) -> None:
         super().__init__(file, protocol)
@@ -91,8 +97,7 @@ class Pickler(pickle._Pickler):
         if isinstance(obj, Global):
             module, name = obj.module, obj.name
         else:
-            name = name or obj.__qualname__
-            module = pickle.whichmodule(obj, name)
+            name, module = name or obj.__qualname__, obj.__module__
         module = self.renames.get(module, module)
         if self.proto >= 4:
             self.save(module)
@@ -112,15 +117,18 @@ def dumps(obj: Any, protocol: int = 2, renames: dict[str, str] | None = None,
     return out.getvalue(), pickler.storages
 
 
+def legacy_header(little_endian: bool = True, magic: int = LEGACY_MAGIC, version: int = 1001) -> bytes:
+    """The first three pickles of a legacy torch.save stream: magic number, protocol version, system info."""
+    return b"".join(dumps(value)[0] for value in (magic, version, {
+        "protocol_version": version, "little_endian": little_endian, "type_sizes": {"short": 2, "int": 4, "long": 4}}))
+
+
 def legacy_stream(obj: Any, counts: dict[str, int] | None = None) -> bytes:
     """``obj`` in the legacy torch.save format; ``counts`` overrides the element count written before a storage."""
     payload, storages = dumps(obj, 2, legacy=True)
-    header = b"".join(dumps(value)[0] for value in (
-        LEGACY_MAGIC, 1001, {"protocol_version": 1001, "little_endian": True,
-                             "type_sizes": {"short": 2, "int": 4, "long": 4}}))
     data = b"".join(struct.pack("<q", (counts or {}).get(key, ref.array.size)) + ref.array.astype("<f4").tobytes()
                     for key, ref in storages.items())
-    return header + payload + dumps(list(storages))[0] + data
+    return legacy_header() + payload + dumps(list(storages))[0] + data
 
 
 def torch_zip(path: Path, obj: Any, members: dict[str, bytes] | None = None) -> Path:
@@ -220,8 +228,9 @@ def _mapping(tensors: dict, kinds: dict, attributes: dict, prefix: str, z_dim: i
 def nvlabs_generator(config: dict[str, Any], seed: int = 0, torch1: bool = False) -> Call:
     """An NVlabs Generator for a swiftgan StyleGAN2 config (the keys read_published returns)."""
     rng = np.random.default_rng(seed)
-    tensors: dict[str, np.ndarray] = {}
-    kinds, attributes = {"": "Generator", "synthesis": "SynthesisNetwork"}, {}
+    tensors: dict[str, Any] = {}
+    kinds: dict[str, str] = {"": "Generator", "synthesis": "SynthesisNetwork"}
+    attributes: dict[str, dict[str, Any]] = {}
     w_dim, channels, resolution = config["w_dim"], config["channels"], config["resolution"]
     _mapping(tensors, kinds, attributes, "mapping.", config["z_dim"], config["c_dim"], w_dim,
              config["mapping_layers"], rng, True)
@@ -269,8 +278,9 @@ def nvlabs_generator(config: dict[str, Any], seed: int = 0, torch1: bool = False
 def nvlabs_discriminator(config: dict[str, Any], seed: int = 1, torch1: bool = False) -> Call:
     """An NVlabs Discriminator for a swiftgan StyleGAN2 config."""
     rng = np.random.default_rng(seed)
-    tensors: dict[str, np.ndarray] = {}
-    kinds, attributes = {"": "Discriminator", "b4": "DiscriminatorEpilogue"}, {}
+    tensors: dict[str, Any] = {}
+    kinds: dict[str, str] = {"": "Discriminator", "b4": "DiscriminatorEpilogue"}
+    attributes: dict[str, dict[str, Any]] = {}
     resolution, channels, architecture = config["resolution"], config["channels"], config["d_architecture"]
     counts = dict(zip([2**k for k in range(2, resolution.bit_length())], config["channel_counts"], strict=True))
 

@@ -32,11 +32,12 @@ ROSINALITY_CONFIG = {
     "d_architecture": "resnet", "conv_clamp": None, "mbstd_group": 4, "mbstd_channels": 1,
     "mapping_lr_multiplier": 0.01, "w_avg_beta": 0.995, "d_mapping_layers": 8, "truncation": "rosinality"}
 """size 64, style_dim 64, n_mlp 4, the channel table divided by 8 (64 channels at 4..32 px, 32 at 64 px)."""
-CONFIG_TYPES = {"version": int, "resolution": int, "channels": int, "z_dim": int, "w_dim": int, "c_dim": int,
-                "mapping_layers": int, "channel_base": (int, type(None)), "channel_max": (int, type(None)),
-                "channel_counts": list, "architecture": str, "d_architecture": str, "conv_clamp": (float, type(None)),
-                "mbstd_group": (int, type(None)), "mbstd_channels": int, "mapping_lr_multiplier": float,
-                "w_avg_beta": (float, type(None)), "d_mapping_layers": int, "truncation": str}
+CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "version": int, "resolution": int, "channels": int, "z_dim": int, "w_dim": int, "c_dim": int,
+    "mapping_layers": int, "channel_base": (int, type(None)), "channel_max": (int, type(None)), "channel_counts": list,
+    "architecture": str, "d_architecture": str, "conv_clamp": (float, type(None)), "mbstd_group": (int, type(None)),
+    "mbstd_channels": int, "mapping_lr_multiplier": float, "w_avg_beta": (float, type(None)), "d_mapping_layers": int,
+    "truncation": str}
 
 
 @pytest.fixture(scope="module")
