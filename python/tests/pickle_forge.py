@@ -225,8 +225,10 @@ def _mapping(tensors: dict, kinds: dict, attributes: dict, prefix: str, z_dim: i
         tensors[f"{prefix}w_avg"] = rng.standard_normal(w_dim)
 
 
-def nvlabs_generator(config: dict[str, Any], seed: int = 0, torch1: bool = False) -> Call:
-    """An NVlabs Generator for a swiftgan StyleGAN2 config (the keys read_published returns)."""
+def nvlabs_generator(config: dict[str, Any], seed: int = 0, torch1: bool = False,
+                     overrides: dict[str, np.ndarray] | None = None) -> Call:
+    """An NVlabs Generator for a swiftgan StyleGAN2 config (the keys read_published returns); ``overrides``
+    replaces tensors by name."""
     rng = np.random.default_rng(seed)
     tensors: dict[str, Any] = {}
     kinds: dict[str, str] = {"": "Generator", "synthesis": "SynthesisNetwork"}
@@ -272,6 +274,7 @@ def nvlabs_generator(config: dict[str, Any], seed: int = 0, torch1: bool = False
                       "img_resolution": resolution, "img_channels": channels,
                       "_init_kwargs": EasyDict(z_dim=config["z_dim"], w_dim=w_dim, c_dim=config["c_dim"],
                                                synthesis_kwargs=EasyDict(num_fp16_res=3, **channel_rule))}
+    tensors |= overrides or {}
     return _tree({name: np.asarray(array, np.float32) for name, array in tensors.items()}, kinds, attributes, torch1)
 
 

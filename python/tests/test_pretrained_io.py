@@ -3,6 +3,7 @@ swiftgan.pretrained, checked against the fixtures' README and reference tensors 
 
 from __future__ import annotations
 
+import collections
 import json
 import pickle
 import zipfile
@@ -330,6 +331,33 @@ def test_files_that_do_not_fit_raise_clear_errors(tmp_path: Path) -> None:
         read_published(tmp_path / "empty.pkl")
     with pytest.raises(OSError):
         read_published(tmp_path / "missing.pkl")
+
+
+def test_nvlabs_tensors_that_do_not_fit_name_the_tensor(tmp_path: Path) -> None:
+    config = NVLABS_CONFIG | {"resolution": 8, "channel_counts": [8, 8]}
+    path = tmp_path / "snapshot.pkl"
+    for overrides, match in [
+        ({"synthesis.b8.conv0.affine.bias": np.ones(7)},
+         r"G_ema: tensor 'synthesis.b8.conv0.affine.bias' has shape \[7\], expected \[8\]"),
+        ({"synthesis.b8.conv0.resample_filter": np.full((4, 4), 1 / 16)},
+         r"G_ema: 'synthesis.b8.conv0.resample_filter' is not the standard resampling filter"),
+        ({"synthesis.b8.conv0.extra": np.ones(2)}, r"G_ema: unexpected tensors \['synthesis.b8.conv0.extra'\]"),
+    ]:
+        path.write_bytes(forge.dumps({"G_ema": forge.nvlabs_generator(config, overrides=overrides)}, 4)[0])
+        with pytest.raises(ValueError, match=rf"{path}: {match}"):
+            read_published(path)
+
+
+def test_newer_torch_tensor_and_parameter_encodings(tmp_path: Path) -> None:
+    """PyTorch >= 2 pickles a Parameter with Python attributes through _rebuild_parameter_with_state, and may give
+    _rebuild_tensor_v2 a seventh argument (tensor metadata)."""
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    rebuilt = forge.Call(forge.REBUILD_TENSOR, forge.StorageRef("0", array), 0, (2, 3), (3, 1), False,
+                         collections.OrderedDict(), {})
+    parameter = forge.Call(forge.Global("torch._utils._rebuild_parameter_with_state"), rebuilt, True,
+                           collections.OrderedDict(), {"_is_tied": True})
+    state = load_torch_state_dict(forge.torch_zip(tmp_path / "new.pt", {"w": parameter}))
+    np.testing.assert_array_equal(state["w"], array)
 
 
 def test_stylegan3_generators_are_refused(tmp_path: Path) -> None:
