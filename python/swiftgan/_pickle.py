@@ -411,24 +411,25 @@ class _Callable:
         return self.function(*full)
 
 
+_STAND_INS: dict[str, Callable[..., Any]] = {
+    "collections.OrderedDict": _ordered_dict,
+    "torch._utils._rebuild_tensor": _rebuild_tensor,
+    "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+    "torch._utils._rebuild_parameter": _rebuild_parameter,
+    "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
+    "torch.storage._load_from_bytes": _storage_from_bytes,
+    "torch_utils.persistence._reconstruct_persistent_obj": _persistent_object,
+    "dnnlib.util.EasyDict": _easy_dict,
+    "numpy.dtype": _numpy_dtype,
+    "numpy.core.multiarray.scalar": _numpy_scalar,
+    "numpy._core.multiarray.scalar": _numpy_scalar,
+    "builtins.set": _set,
+    "__builtin__.set": _set,
+    "argparse.Namespace": _namespace,
+    "_codecs.encode": _latin1,
+}
 ALLOWED_GLOBALS: dict[str, _Callable | _StorageType] = {
-    "collections.OrderedDict": _Callable("collections.OrderedDict", _ordered_dict),
-    "torch._utils._rebuild_tensor": _Callable("torch._utils._rebuild_tensor", _rebuild_tensor),
-    "torch._utils._rebuild_tensor_v2": _Callable("torch._utils._rebuild_tensor_v2", _rebuild_tensor_v2),
-    "torch._utils._rebuild_parameter": _Callable("torch._utils._rebuild_parameter", _rebuild_parameter),
-    "torch._utils._rebuild_parameter_with_state": _Callable("torch._utils._rebuild_parameter_with_state",
-                                                            _rebuild_parameter_with_state),
-    "torch.storage._load_from_bytes": _Callable("torch.storage._load_from_bytes", _storage_from_bytes, True),
-    "torch_utils.persistence._reconstruct_persistent_obj": _Callable(
-        "torch_utils.persistence._reconstruct_persistent_obj", _persistent_object),
-    "dnnlib.util.EasyDict": _Callable("dnnlib.util.EasyDict", _easy_dict),
-    "numpy.dtype": _Callable("numpy.dtype", _numpy_dtype),
-    "numpy.core.multiarray.scalar": _Callable("numpy.core.multiarray.scalar", _numpy_scalar),
-    "numpy._core.multiarray.scalar": _Callable("numpy._core.multiarray.scalar", _numpy_scalar),
-    "builtins.set": _Callable("builtins.set", _set),
-    "__builtin__.set": _Callable("__builtin__.set", _set),
-    "argparse.Namespace": _Callable("argparse.Namespace", _namespace),
-    "_codecs.encode": _Callable("_codecs.encode", _latin1),
+    **{name: _Callable(name, function, function is _storage_from_bytes) for name, function in _STAND_INS.items()},
     **{f"torch.{name}": _StorageType(name) for name in _STORAGE_DTYPES},
 }
 """Every global a checkpoint may name (SPEC 1.3 and 4.2, plus ``_codecs.encode``, which protocol 2 needs for bytes),
@@ -676,8 +677,9 @@ def _load_legacy(data: memoryview, session: _Session) -> Any:
         count = struct.unpack_from("<q", data, offset)[0]
         end = offset + 8 + storage.nbytes
         if count != storage.numel or end > len(data):
-            raise ValueError(f"legacy torch.save stream: storage {key!r} holds {count} elements in "
-                             f"{len(data) - offset - 8} bytes, expected {storage.numel} x {storage.type_name}")
+            raise ValueError(f"legacy torch.save stream: storage {key!r} holds {count} elements with "
+                             f"{len(data) - offset - 8} bytes left in the file, expected {storage.numel} x "
+                             f"{storage.type_name}")
         storage.bind(data[offset + 8:end])
         offset = end
     unbound = [key for key, storage in storages.by_key.items() if not storage.bound]
@@ -707,9 +709,10 @@ def _load_zip(archive: zipfile.ZipFile, session: _Session) -> tuple[Any, bytes]:
     if len(pickles) != 1:
         raise ValueError(f"expected one <name>/data.pkl in the archive, found {len(pickles)}")
     prefix = pickles[0][: -len("data.pkl")]
-    if f"{prefix}byteorder" in names and _member(archive, f"{prefix}byteorder", _Budget(64)).strip() not in (
-            b"little", b""):
-        raise ValueError("big-endian checkpoints are not supported")
+    if f"{prefix}byteorder" in names:
+        info = archive.getinfo(f"{prefix}byteorder")
+        if info.file_size > 16 or archive.read(info).strip() not in (b"little", b""):
+            raise ValueError("big-endian checkpoints are not supported")
 
     def locate(storage: Storage) -> None:
         member = f"{prefix}data/{storage.key}"

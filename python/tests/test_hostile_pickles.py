@@ -239,7 +239,7 @@ def legacy(obj_pickle: bytes, keys: list[object], data: bytes, header: bytes | N
 @pytest.mark.parametrize("content, match", [
     (legacy(tensor(), ["0"], struct.pack("<q", 1 << 62) + b"\0" * 16), r"holds 4611686018427387904 elements"),
     (legacy(tensor(numel=forge.fragment(1 << 40)), ["0"], struct.pack("<q", 1 << 40)), r"holds 1099511627776 ele"),
-    (legacy(tensor(), ["0"], struct.pack("<q", 4) + b"\0" * 15), r"storage '0' holds 4 elements in 15 bytes"),
+    (legacy(tensor(), ["0"], struct.pack("<q", 4) + b"\0" * 15), r"storage '0' holds 4 elements with 15 bytes left"),
     (legacy(tensor(), ["0"], b"\0" * 4), r"storage '0' is cut off"),
     (legacy(tensor(), ["0", "1"], struct.pack("<q", 4) + b"\0" * 16), r"data for storage '1', which no tensor uses"),
     (legacy(tensor(), [], b""), r"no data for storages \['0'\]"),
@@ -260,7 +260,7 @@ def test_an_nvlabs_storage_blob_cannot_declare_more_than_it_holds(tmp_path: Path
     stream = forge.legacy_stream(forge.StorageRef("0", np.zeros(4, np.float32)), counts={"0": (1 << 63) - 1})
     path = tmp_path / "blob.pkl"
     path.write_bytes(forge.dumps({"G_ema": forge.Call(forge.LOAD_FROM_BYTES, stream)}, 4)[0])
-    refused(read_published, path, r"storage '0' holds 9223372036854775807 elements in 16 bytes")
+    refused(read_published, path, r"storage '0' holds 9223372036854775807 elements with 16 bytes left")
 
 
 def test_arrays_cannot_outgrow_the_file(tmp_path: Path) -> None:
