@@ -79,7 +79,7 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 80
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """A short description of a value for an error message (reprlib keeps it bounded)."""
     try:
         return _REPR.repr(value)
@@ -219,7 +219,7 @@ class Namespace(_Buildable):
 
     def build(self, state: Any) -> None:
         if not isinstance(state, dict) or any(type(key) is not str for key in state):
-            raise pickle.UnpicklingError(f"argparse.Namespace expects a dict of attributes, got {_describe(state)}")
+            raise pickle.UnpicklingError(f"argparse.Namespace expects a dict of attributes, got {describe(state)}")
         self.fields.update(state)
 
 
@@ -235,7 +235,7 @@ class _NumpyDType(_Buildable):
     def build(self, state: Any) -> None:
         if not (type(state) is tuple and len(state) in (8, 9) and state[0] in (3, 4)
                 and state[1] in ("<", ">", "|", "=") and state[2:5] == (None, None, None)):
-            raise pickle.UnpicklingError(f"numpy.dtype state {_describe(state)} is not a plain number type's")
+            raise pickle.UnpicklingError(f"numpy.dtype state {describe(state)} is not a plain number type's")
         self.dtype = self.dtype.newbyteorder(state[1])
 
 
@@ -259,13 +259,13 @@ def _key(value: Any) -> Any:
 
 def _flag(value: Any, what: str) -> bool:
     if type(value) is not bool and not (type(value) is int and value in (0, 1)):
-        raise pickle.UnpicklingError(f"{what} must be a bool, got {_describe(value)}")
+        raise pickle.UnpicklingError(f"{what} must be a bool, got {describe(value)}")
     return bool(value)
 
 
 def _ints(value: Any, what: str) -> tuple[int, ...]:
     if type(value) not in (tuple, list) or len(value) > _MAX_NDIM or any(type(v) is not int for v in value):
-        raise pickle.UnpicklingError(f"{what} must be a tuple of at most {_MAX_NDIM} ints, got {_describe(value)}")
+        raise pickle.UnpicklingError(f"{what} must be a tuple of at most {_MAX_NDIM} ints, got {describe(value)}")
     return tuple(value)
 
 
@@ -274,11 +274,11 @@ def _ints(value: Any, what: str) -> tuple[int, ...]:
 def _rebuild_tensor(storage: Any, storage_offset: Any, size: Any, stride: Any) -> LazyTensor:
     """``torch._utils._rebuild_tensor``: a view of ``storage``, checked to lie inside it."""
     if not isinstance(storage, Storage):
-        raise pickle.UnpicklingError(f"a tensor needs a storage, got {_describe(storage)}")
+        raise pickle.UnpicklingError(f"a tensor needs a storage, got {describe(storage)}")
     shape, strides = _ints(size, "a tensor's size"), _ints(stride, "a tensor's stride")
     if type(storage_offset) is not int or len(shape) != len(strides) or min((*shape, *strides, storage_offset)) < 0:
-        raise pickle.UnpicklingError(f"invalid tensor geometry: size {_describe(size)}, stride {_describe(stride)}, "
-                                     f"offset {_describe(storage_offset)}")
+        raise pickle.UnpicklingError(f"invalid tensor geometry: size {describe(size)}, stride {describe(stride)}, "
+                                     f"offset {describe(storage_offset)}")
     limit = max(storage.numel, _MAX_BROADCAST)
     if any(n > limit for n in shape) or math.prod(shape) > limit:
         raise pickle.UnpicklingError(f"tensor of size {list(shape)} has more elements than its storage of "
@@ -302,7 +302,7 @@ def _rebuild_tensor_v2(storage: Any, storage_offset: Any, size: Any, stride: Any
 def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> LazyTensor:
     """``torch._utils._rebuild_parameter``: a parameter is its data."""
     if not isinstance(data, LazyTensor) or not isinstance(backward_hooks, dict):
-        raise pickle.UnpicklingError(f"_rebuild_parameter expects a tensor, got {_describe(data)}")
+        raise pickle.UnpicklingError(f"_rebuild_parameter expects a tensor, got {describe(data)}")
     _flag(requires_grad, "requires_grad")
     return data
 
@@ -310,7 +310,7 @@ def _rebuild_parameter(data: Any, requires_grad: Any, backward_hooks: Any) -> La
 def _rebuild_parameter_with_state(data: Any, requires_grad: Any, backward_hooks: Any, state: Any) -> LazyTensor:
     """``torch._utils._rebuild_parameter_with_state`` (PyTorch >= 2): the extra Python attributes are dropped."""
     if not isinstance(state, (dict, tuple)):
-        raise pickle.UnpicklingError(f"_rebuild_parameter_with_state expects a state dict, got {_describe(state)}")
+        raise pickle.UnpicklingError(f"_rebuild_parameter_with_state expects a state dict, got {describe(state)}")
     return _rebuild_parameter(data, requires_grad, backward_hooks)
 
 
@@ -327,14 +327,14 @@ def _easy_dict() -> dict:
 def _set(items: Any = ()) -> set:
     """``builtins.set`` (protocols <= 3 pickle a set as a call with a list of its items)."""
     if type(items) not in (list, tuple):
-        raise pickle.UnpicklingError(f"builtins.set expects a list of items, got {_describe(items)}")
+        raise pickle.UnpicklingError(f"builtins.set expects a list of items, got {describe(items)}")
     return {_key(item) for item in items}
 
 
 def _numpy_dtype(spec: Any, align: Any = False, copy: Any = False) -> _NumpyDType:
     """``numpy.dtype`` of a plain number type, e.g. ``('f8', False, True)``."""
     if type(spec) is not str or not _NUMPY_CODES.fullmatch(spec):
-        raise pickle.UnpicklingError(f"numpy.dtype {_describe(spec)} is not a plain number type")
+        raise pickle.UnpicklingError(f"numpy.dtype {describe(spec)} is not a plain number type")
     _flag(align, "numpy.dtype's align")
     _flag(copy, "numpy.dtype's copy")
     return _NumpyDType(np.dtype(spec))
@@ -344,7 +344,7 @@ def _numpy_scalar(dtype: Any, data: Any) -> int | float | complex | bool:
     """``numpy.core.multiarray.scalar``: the value of a numpy scalar, as a Python number."""
     if not isinstance(dtype, _NumpyDType) or not isinstance(data, (bytes, memoryview)) \
             or len(data) != dtype.dtype.itemsize:
-        raise pickle.UnpicklingError(f"numpy scalar of {_describe(data)} does not match its dtype")
+        raise pickle.UnpicklingError(f"numpy scalar of {describe(data)} does not match its dtype")
     return cast(Any, np.frombuffer(data, dtype.dtype)[0]).item()
 
 
@@ -364,10 +364,10 @@ def _persistent_object(meta: Any) -> PersistentObject:
     """``torch_utils.persistence._reconstruct_persistent_obj``: records the class name and state, and keeps the
     module source as text."""
     if not isinstance(meta, dict):
-        raise pickle.UnpicklingError(f"a persistent object needs a dict of metadata, got {_describe(meta)}")
+        raise pickle.UnpicklingError(f"a persistent object needs a dict of metadata, got {describe(meta)}")
     version, kind = meta.get("version"), meta.get("type")
     if type(version) is not int or version != 6 or kind != "class":
-        raise pickle.UnpicklingError(f"persistent object of type {_describe(kind)}, version {_describe(version)}: "
+        raise pickle.UnpicklingError(f"persistent object of type {describe(kind)}, version {describe(version)}: "
                                      "only the 'class' objects of torch_utils.persistence version 6 are known")
     class_name, state, source = meta.get("class_name"), meta.get("state"), meta.get("module_src")
     if type(class_name) is not str or not isinstance(state, dict) or type(source) is not str:
@@ -378,7 +378,7 @@ def _persistent_object(meta: Any) -> PersistentObject:
 def _storage_from_bytes(unpickler: _Unpickler, data: Any) -> Storage:
     """``torch.storage._load_from_bytes``: a legacy torch.save stream of one storage, read in place."""
     if not isinstance(data, (bytes, memoryview)):
-        raise pickle.UnpicklingError(f"_load_from_bytes expects bytes, got {_describe(data)}")
+        raise pickle.UnpicklingError(f"_load_from_bytes expects bytes, got {describe(data)}")
     session = unpickler.session
     if session.in_blob:
         raise pickle.UnpicklingError("_load_from_bytes inside a storage blob")
@@ -388,7 +388,7 @@ def _storage_from_bytes(unpickler: _Unpickler, data: Any) -> Storage:
     finally:
         session.in_blob = False
     if not isinstance(storage, Storage):
-        raise pickle.UnpicklingError(f"a storage blob holds {_describe(storage)}, not a storage")
+        raise pickle.UnpicklingError(f"a storage blob holds {describe(storage)}, not a storage")
     return storage
 
 
@@ -407,7 +407,7 @@ class _Callable:
         try:
             self.signature.bind(*full)
         except TypeError:
-            raise pickle.UnpicklingError(f"{self.name} called with wrong arguments {_describe(args)}") from None
+            raise pickle.UnpicklingError(f"{self.name} called with wrong arguments {describe(args)}") from None
         return self.function(*full)
 
 
@@ -446,11 +446,11 @@ class _Storages:
 
     def resolve(self, pid: Any) -> Storage:
         if not (type(pid) is tuple and len(pid) in (5, 6) and type(pid[0]) is str and pid[0] == "storage"):
-            raise pickle.UnpicklingError(f"unsupported persistent id {_describe(pid)}")
+            raise pickle.UnpicklingError(f"unsupported persistent id {describe(pid)}")
         _, storage_type, key, location, numel = pid[:5]
         if not isinstance(storage_type, _StorageType) or type(key) is not str or type(location) is not str \
                 or type(numel) is not int or numel < 0 or (len(pid) == 6 and pid[5] is not None):
-            raise pickle.UnpicklingError(f"unsupported storage reference {_describe(pid)}")
+            raise pickle.UnpicklingError(f"unsupported storage reference {describe(pid)}")
         storage = self.by_key.get(key)
         if storage is None:
             storage = self.by_key[key] = Storage(key, storage_type.name, numel, self.budget)
@@ -534,12 +534,12 @@ class _Unpickler(pickle._Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         if self.storages is None:
-            raise pickle.UnpicklingError(f"unexpected persistent id {_describe(pid)}")
+            raise pickle.UnpicklingError(f"unexpected persistent id {describe(pid)}")
         return self.storages.resolve(pid)
 
     def _call(self, function: Any, args: Any, opcode: str) -> Any:
         if not isinstance(function, _Callable):
-            raise pickle.UnpicklingError(f"{opcode} of {_describe(function)}: only allowed globals may be called")
+            raise pickle.UnpicklingError(f"{opcode} of {describe(function)}: only allowed globals may be called")
         if type(args) is not tuple:
             raise pickle.UnpicklingError(f"{opcode} of {function.name}: the arguments are not a tuple")
         return function.call(self, args)
@@ -568,7 +568,7 @@ class _Unpickler(pickle._Unpickler):
             target.build(state)
         elif not isinstance(target, dict) or not (state is None or isinstance(state, dict)):
             # (a BUILD of a dict is ignored: it carries a state dict's `_metadata`, PyTorch's per-module versions)
-            raise pickle.UnpicklingError(f"BUILD of {_describe(target)} with {_describe(state)} is not allowed")
+            raise pickle.UnpicklingError(f"BUILD of {describe(target)} with {describe(state)} is not allowed")
 
     def _load_append(self) -> None:
         value = self.stack.pop()
@@ -618,7 +618,7 @@ class _Unpickler(pickle._Unpickler):
     def _target(self, kind: type, opcode: str) -> Any:
         target = self.stack[-1]
         if not isinstance(target, kind) or (kind is not dict and type(target) is not kind):
-            raise pickle.UnpicklingError(f"{opcode} on {_describe(target)}")
+            raise pickle.UnpicklingError(f"{opcode} on {describe(target)}")
         return target
 
     @staticmethod
@@ -658,7 +658,7 @@ def _load_legacy(data: memoryview, session: _Session) -> Any:
         raise ValueError("not a legacy torch.save stream (wrong magic number)")
     version = _Unpickler(reader, session).load()
     if type(version) is not int or version != _LEGACY_PROTOCOL:
-        raise ValueError(f"legacy torch.save protocol {_describe(version)}, expected {_LEGACY_PROTOCOL}")
+        raise ValueError(f"legacy torch.save protocol {describe(version)}, expected {_LEGACY_PROTOCOL}")
     system = _Unpickler(reader, session).load()
     if not isinstance(system, dict) or system.get("little_endian") is not True:
         raise ValueError("big-endian (or unmarked) legacy torch.save streams are not supported")
@@ -666,7 +666,7 @@ def _load_legacy(data: memoryview, session: _Session) -> Any:
     root = _Unpickler(reader, session, storages).load()
     keys = _Unpickler(reader, session).load()
     if type(keys) is not list or any(type(key) is not str for key in keys):
-        raise ValueError(f"legacy torch.save stream: expected a list of storage keys, got {_describe(keys)}")
+        raise ValueError(f"legacy torch.save stream: expected a list of storage keys, got {describe(keys)}")
     offset = reader.pos
     for key in keys:
         storage = storages.by_key.get(key)

@@ -289,7 +289,7 @@ def _number(value: Any, what: str, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
     if type(value) not in (int, float):
-        raise ValueError(f"{what} is {_pickle._describe(value)}, expected a number")
+        raise ValueError(f"{what} is {_pickle.describe(value)}, expected a number")
     return float(value)
 
 
@@ -331,7 +331,7 @@ class _Network:
                 for name, tensor in self._entries(module, kind).items():
                     if tensor is not None:
                         if not isinstance(tensor, LazyTensor):
-                            raise ValueError(f"{what}: {prefix}{name} is {_pickle._describe(tensor)}, not a tensor")
+                            raise ValueError(f"{what}: {prefix}{name} is {_pickle.describe(tensor)}, not a tensor")
                         self.tensors[prefix + name] = tensor
             for name, child in self._children(module).items():
                 self.modules[prefix + name] = child
@@ -352,7 +352,7 @@ class _Network:
         for name, child in children.items():
             if not isinstance(child, PersistentObject):
                 raise ValueError(f"{self.what}: submodule {name!r} of a {module.class_name} is "
-                                 f"{_pickle._describe(child)}, not an NVlabs network module")
+                                 f"{_pickle.describe(child)}, not an NVlabs network module")
         return children
 
     def attr(self, path: str, key: str, default: Any = ...) -> Any:
@@ -370,7 +370,7 @@ class _Network:
         """Checks that attribute ``key``, if present, equals what the tensor shapes say."""
         attribute = self.attr(path, key, None)
         if attribute is not None and attribute != value:
-            raise ValueError(f"{self.what}: {path or 'the network'}'s {key} is {_pickle._describe(attribute)}, but "
+            raise ValueError(f"{self.what}: {path or 'the network'}'s {key} is {_pickle.describe(attribute)}, but "
                              f"its tensors say {value!r}")
 
     def shared(self, pattern: str, key: str, optional: bool = False) -> float | None:
@@ -390,7 +390,7 @@ class _Network:
                 expected = "linear" if path.rsplit(".", 1)[-1] in _LINEAR_LAYERS else "lrelu"
                 activation = module.state["activation"]
                 if activation != expected:
-                    raise ValueError(f"{self.what}: {path} uses activation {_pickle._describe(activation)}; "
+                    raise ValueError(f"{self.what}: {path} uses activation {_pickle.describe(activation)}; "
                                      f"swiftgan's StyleGAN2 has {expected!r} there")
 
     def init_kwargs(self, path: str = "") -> dict[str, Any]:
@@ -436,7 +436,7 @@ def _nvlabs_generator_config(net: _Network) -> dict[str, Any]:
     else:
         architecture = net.attr("synthesis.b4", "architecture", "skip")
         if architecture not in ("skip", "resnet", "orig"):
-            raise ValueError(f"{what}: unknown architecture {_pickle._describe(architecture)}")
+            raise ValueError(f"{what}: unknown architecture {_pickle.describe(architecture)}")
     for key, value in (("z_dim", z_dim), ("w_dim", w_dim), ("c_dim", c_dim), ("img_resolution", resolution),
                        ("img_channels", channels)):
         net.agree("", key, value)
@@ -462,8 +462,8 @@ def _init_channel_rule(net: _Network) -> tuple[int | None, int | None]:
         return None, None
     base, most = 32768 if base is None else base, 512 if most is None else most
     if type(base) is not int or type(most) is not int or base < 1 or most < 1:
-        raise ValueError(f"{net.what}: channel_base {_pickle._describe(base)} and channel_max "
-                         f"{_pickle._describe(most)} are not positive integers")
+        raise ValueError(f"{net.what}: channel_base {_pickle.describe(base)} and channel_max "
+                         f"{_pickle.describe(most)} are not positive integers")
     return base, most
 
 
@@ -486,7 +486,7 @@ def _nvlabs_discriminator_config(net: _Network, config: dict[str, Any]) -> dict[
     if "b4.mbstd" in net.modules:
         group = net.attr("b4.mbstd", "group_size")
         if not (group is None or (type(group) is int and group >= 1)):
-            raise ValueError(f"{what}: b4.mbstd.group_size is {_pickle._describe(group)}, expected a positive int "
+            raise ValueError(f"{what}: b4.mbstd.group_size is {_pickle.describe(group)}, expected a positive int "
                              "or None")
         net.agree("b4.mbstd", "num_channels", mbstd_channels)
     elif mbstd_channels:
@@ -551,7 +551,7 @@ def _augment_p(pipe: Any) -> float | None:
     if pipe is None:
         return None
     if not isinstance(pipe, PersistentObject) or pipe.class_name != "AugmentPipe":
-        raise ValueError(f"augment_pipe: expected an NVlabs AugmentPipe, got {_pickle._describe(pipe)}")
+        raise ValueError(f"augment_pipe: expected an NVlabs AugmentPipe, got {_pickle.describe(pipe)}")
     buffers = pipe.state.get("_buffers")
     p = buffers.get("p") if isinstance(buffers, dict) else None
     if not isinstance(p, LazyTensor) or p.shape not in ((), (1,)):
@@ -622,7 +622,7 @@ def _rosinality_entries(config: dict[str, Any]) -> tuple[list[_Entry], list[_Ent
 def _state_dict(value: Any, what: str) -> dict[str, LazyTensor]:
     if not isinstance(value, dict) or not all(type(name) is str and isinstance(tensor, LazyTensor)
                                               for name, tensor in value.items()):
-        raise ValueError(f"{what}: expected a state dict (name -> tensor), got {_pickle._describe(value)}")
+        raise ValueError(f"{what}: expected a state dict (name -> tensor), got {_pickle.describe(value)}")
     return value
 
 
@@ -647,7 +647,7 @@ def _rosinality_config(tensors: dict[str, LazyTensor], args: dict[str, Any]) -> 
         d_mapping_layers=8, truncation="rosinality")
     for key, name in (("size", "resolution"), ("latent", "w_dim"), ("n_mlp", "mapping_layers")):
         if key in args and args[key] != config[name]:
-            raise ValueError(f"args.{key} is {_pickle._describe(args[key])}, but the tensors of g_ema say "
+            raise ValueError(f"args.{key} is {_pickle.describe(args[key])}, but the tensors of g_ema say "
                              f"{config[name]}")
     return config
 
@@ -656,7 +656,7 @@ def _read_rosinality(root: dict[Any, Any], for_training: bool, info: dict[str, A
     """The parts of a :class:`PublishedStyleGAN` from a rosinality checkpoint dict."""
     args = root.get("args")
     if args is not None and not isinstance(args, Namespace):
-        raise ValueError(f"args: expected an argparse.Namespace, got {_pickle._describe(args)}")
+        raise ValueError(f"args: expected an argparse.Namespace, got {_pickle.describe(args)}")
     info["args"] = _plain(args)
     g_ema = _state_dict(root["g_ema"], "g_ema")
     config = _rosinality_config(g_ema, args.fields if args is not None else {})
@@ -666,7 +666,7 @@ def _read_rosinality(root: dict[Any, Any], for_training: bool, info: dict[str, A
     if latent_avg is not None:
         if not isinstance(latent_avg, LazyTensor) or latent_avg.shape not in ((config["w_dim"],), (1, config["w_dim"])):
             raise ValueError(f"latent_avg: expected a tensor of shape [{config['w_dim']}], got "
-                             f"{_pickle._describe(getattr(latent_avg, 'shape', latent_avg))}")
+                             f"{_pickle.describe(getattr(latent_avg, 'shape', latent_avg))}")
         arrays["mapping.w_avg"] = _float32(latent_avg, "latent_avg").reshape(config["w_dim"])
     info["w_avg"] = "missing" if latent_avg is None else "latent_avg"
     g = d = augment_p = None

@@ -47,13 +47,13 @@ FLOAT_STORAGE = Global("torch.FloatStorage")
 
 
 class Call:
-    """What a pickle builds by calling ``function(*args)`` (REDUCE), then BUILD with ``state`` if given."""
+    """What a pickle builds by calling ``function(*args)`` (REDUCE)."""
 
-    def __init__(self, function: Global, *args: Any, state: Any = None) -> None:
-        self.function, self.args, self.state = function, args, state
+    def __init__(self, function: Global, *args: Any) -> None:
+        self.function, self.args = function, args
 
     def __reduce__(self) -> tuple:
-        return (self.function, self.args) if self.state is None else (self.function, self.args, self.state)
+        return self.function, self.args
 
 
 class EasyDict(dict):
@@ -64,10 +64,11 @@ class EasyDict(dict):
 
 
 class StorageRef:
-    """A torch storage holding ``array`` (flattened), pickled as a persistent id."""
+    """A float32 torch storage holding ``array`` (flattened), pickled as a persistent id; ``numel`` overrides the
+    element count it declares."""
 
-    def __init__(self, key: str, array: np.ndarray, numel: int | None = None, type_name: str = "FloatStorage") -> None:
-        self.key, self.array, self.type_name = key, np.array(array).ravel(), type_name
+    def __init__(self, key: str, array: np.ndarray, numel: int | None = None) -> None:
+        self.key, self.array = key, np.array(array).ravel()
         self.numel = self.array.size if numel is None else numel
 
 
@@ -90,7 +91,7 @@ class Pickler(pickle._Pickler):
         if not isinstance(obj, StorageRef):
             return None
         self.storages.setdefault(obj.key, obj)
-        pid = ("storage", Global(f"torch.{obj.type_name}"), obj.key, "cpu", obj.numel)
+        pid = ("storage", FLOAT_STORAGE, obj.key, "cpu", obj.numel)
         return (*pid, None) if self.legacy else pid
 
     def save_global(self, obj: Any, name: str | None = None) -> None:
@@ -117,9 +118,9 @@ def dumps(obj: Any, protocol: int = 2, renames: dict[str, str] | None = None,
     return out.getvalue(), pickler.storages
 
 
-def legacy_header(little_endian: bool = True, magic: int = LEGACY_MAGIC, version: int = 1001) -> bytes:
+def legacy_header(little_endian: bool = True, version: int = 1001) -> bytes:
     """The first three pickles of a legacy torch.save stream: magic number, protocol version, system info."""
-    return b"".join(dumps(value)[0] for value in (magic, version, {
+    return b"".join(dumps(value)[0] for value in (LEGACY_MAGIC, version, {
         "protocol_version": version, "little_endian": little_endian, "type_sizes": {"short": 2, "int": 4, "long": 4}}))
 
 

@@ -149,7 +149,6 @@ def call(qualname: str, *args: bytes) -> bytes:
 
 DTYPE_F8 = call("numpy.dtype", forge.fragment("f8"), b"\x89\x88") + forge.fragment(
     (3, "<", None, None, None, -1, -1, 0)) + b"b"
-STORAGE = forge.fragment("storage") + forge.glob("torch.FloatStorage") + forge.fragment("0") + forge.fragment("cpu")
 
 
 def storage(numel: bytes = forge.fragment(4), key: str = "0", extra: bytes = b"") -> bytes:

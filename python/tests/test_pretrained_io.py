@@ -336,13 +336,14 @@ def test_files_that_do_not_fit_raise_clear_errors(tmp_path: Path) -> None:
 def test_nvlabs_tensors_that_do_not_fit_name_the_tensor(tmp_path: Path) -> None:
     config = NVLABS_CONFIG | {"resolution": 8, "channel_counts": [8, 8]}
     path = tmp_path / "snapshot.pkl"
-    for overrides, match in [
+    cases: list[tuple[dict[str, np.ndarray], str]] = [
         ({"synthesis.b8.conv0.affine.bias": np.ones(7)},
          r"G_ema: tensor 'synthesis.b8.conv0.affine.bias' has shape \[7\], expected \[8\]"),
         ({"synthesis.b8.conv0.resample_filter": np.full((4, 4), 1 / 16)},
          r"G_ema: 'synthesis.b8.conv0.resample_filter' is not the standard resampling filter"),
         ({"synthesis.b8.conv0.extra": np.ones(2)}, r"G_ema: unexpected tensors \['synthesis.b8.conv0.extra'\]"),
-    ]:
+    ]
+    for overrides, match in cases:
         path.write_bytes(forge.dumps({"G_ema": forge.nvlabs_generator(config, overrides=overrides)}, 4)[0])
         with pytest.raises(ValueError, match=rf"{path}: {match}"):
             read_published(path)
