@@ -797,7 +797,7 @@ def _open(file: IO[bytes], containers: tuple[str, ...], resources: contextlib.Ex
             data = memoryview(file.read())
         root = _load_legacy(data, session) if kind == "legacy" else _Unpickler(_Reader(data), session).load()
         protocol = data[1]
-    return Checkpoint(root, cast(str, kind), protocol, session.globals_seen)
+    return Checkpoint(root, kind, protocol, session.globals_seen)
 
 
 def convert(value: Any, leaf: Callable[[Any], Any]) -> Any:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pickle_forge as forge
 import pytest
+
 from swiftgan.pretrained import read_published
 from swiftgan.torch_io import load_torch_state_dict
 

@@ -123,3 +123,36 @@ def test_fine_tuning_resumes_bit_identically(tmp_path) -> None:
         np.testing.assert_array_equal(resumed.nets["G_ema"].state_dict()[name], array, err_msg=name)
     with pytest.raises(ValueError, match="64"):
         gan.fit(data[:, :, :32, :32].copy(), steps=1, batch_size=4, progress=False)
+
+
+@pytest.mark.parametrize("name", ["nvlabs_resnet_cond_32", "nvlabs_orig_16"])
+def test_other_architectures_match_nvlabs(name) -> None:
+    """A resnet G with a skip D and labels, and an orig G with an orig D (see the fixtures' README)."""
+    gan = sg.StyleGAN.from_pretrained(PRETRAINED / f"{name}.pkl", for_training=True)
+    ref, _ = load_file(PRETRAINED / f"{name}_ref.safetensors")
+    c = ref.get("c")
+    assert (gan.config["c_dim"] > 0) == (c is not None)
+    assert relative(gan.mapping(ref["z"], c), ref["w_psi1"]) < 1e-5
+    assert relative(gan.mapping(ref["z"], c, truncation_psi=0.7, truncation_cutoff=2), ref["w_psi0.7_cutoff2"]) < 1e-5
+    assert relative(gan.synthesis(gan.mapping(ref["z"], c)), ref["img_psi1_const"]) < 1e-4
+    assert relative(gan.synthesis(gan.mapping(ref["z"], c, 0.5), "none"), ref["img_psi0.5_none"]) < 1e-4
+    assert relative(gan.synthesis(ref["ws_rand"]), ref["img_ws_rand"]) < 1e-4
+    assert relative(gan.discriminate(ref["d_img"], ref.get("d_c")), ref["d_logits"]) < 1e-4
+    if c is not None:  # class_idx is the one-hot label
+        assert relative(gan.generate(seeds=[0, 3], class_idx=0), ref["img_psi1_const"][[0, 3]]) < 1e-4
+        with pytest.raises(ValueError, match="conditional"):
+            gan.generate(seeds=[0])
+
+
+def test_a_conditional_model_fine_tunes_on_labelled_images(tmp_path) -> None:
+    gan = sg.StyleGAN.from_pretrained(PRETRAINED / "nvlabs_resnet_cond_32.pkl", for_training=True)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (6, 3, 32, 32)).astype(np.float32)
+    classes = np.array([0, 1, 2, 0, 1, 2])
+    history = gan.fit((images, classes), steps=2, batch_size=2, progress=False, out_dir=tmp_path)
+    assert len(history["loss_d"]) == 2 and np.isfinite(history["loss_d"]).all()
+    assert (tmp_path / "samples" / "step_0000002.png").exists()  # one class per row
+    with pytest.raises(ValueError, match="conditional"):
+        gan.fit(images, steps=1, batch_size=2, progress=False)
+    with pytest.raises(ValueError, match=r"class indices must be in \[0, 3\)"):
+        gan.fit((images, classes + 1), steps=1, batch_size=2, progress=False)

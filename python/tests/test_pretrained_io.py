@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pickle_forge as forge
 import pytest
+
 from swiftgan import _pickle, safetensors
 from swiftgan.pretrained import PublishedStyleGAN, read_published
 from swiftgan.torch_io import load_torch_state_dict

@@ -126,9 +126,8 @@ final class DiscriminatorEpilogue: Module {
         channels: Int, imageChannels: Int = 3, fromRGB: Bool = false, cmapDim: Int = 0, mbstdGroup: Int?,
         mbstdChannels: Int = 1, clamp: Float? = nil, rng: inout RandomGenerator
     ) throws {
-        fromrgb =
-            fromRGB
-            ? try EqualizedConv2d(imageChannels, channels, kernel: 1, activate: true, clamp: clamp, rng: &rng) : nil
+        // NVlabs gives the epilogue's fromRGB no clamp (unlike the blocks' fromRGB layers).
+        fromrgb = fromRGB ? try EqualizedConv2d(imageChannels, channels, kernel: 1, activate: true, rng: &rng) : nil
         conv = try EqualizedConv2d(
             channels + mbstdChannels, channels, kernel: 3, activate: true, clamp: clamp, rng: &rng)
         fc = try EqualizedLinear(channels * 16, channels, activate: true, rng: &rng)

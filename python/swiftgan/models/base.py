@@ -290,15 +290,20 @@ def batch_generator(seed: int, stream: int, step: int) -> np.random.Generator:
 
 
 def _step_batches(seed: int, arrays: Sequence[np.ndarray], step: int, batch_size: int, shard: slice,
-                  transform: BatchTransform | None) -> list[np.ndarray]:
+                  transform: BatchTransform | None, paired: bool = False) -> list[np.ndarray]:
     """One rank's batches for training step ``step`` (counted from 0), one per data stream: the rank's ``shard`` of
     the global batch :func:`batch_indices` draws, after ``transform`` (given the generator of
-    :func:`batch_generator`), which sees the whole global batch so that it draws the same on every rank."""
-    indices = [batch_indices(seed, stream, step, len(array), batch_size) for stream, array in enumerate(arrays)]
-    if transform is not None:
-        return [transform(array[index], batch_generator(seed, stream, step))[shard]
-                for stream, (array, index) in enumerate(zip(arrays, indices, strict=True))]
-    return [array[index[shard]] for array, index in zip(arrays, indices, strict=True)]
+    :func:`batch_generator`), which sees the whole global batch so that it draws the same on every rank. ``paired``
+    streams (images and their labels) all take the first stream's indices, and the transform applies to it alone."""
+    indices = [batch_indices(seed, 0 if paired else stream, step, len(array), batch_size)
+               for stream, array in enumerate(arrays)]
+    batches = []
+    for stream, (array, index) in enumerate(zip(arrays, indices, strict=True)):
+        if transform is not None and (stream == 0 or not paired):
+            batches.append(transform(array[index], batch_generator(seed, stream, step))[shard])
+        else:
+            batches.append(array[index[shard]])
+    return batches
 
 
 class _FitProgress:
@@ -576,7 +581,8 @@ class GAN:
             with _interrupt_at_step_boundary() as interrupted:
                 policy = _InterruptPolicy(interrupted)
                 for _ in range(steps):
-                    batches = _step_batches(self.seed, arrays, step, batch_size, shard, transform)
+                    batches = _step_batches(self.seed, arrays, step, batch_size, shard, transform,
+                                            paired=self._paired_data)
                     losses = policy.train_step(self, batches)
                     step = self.step
                     history["step"].append(step)
@@ -684,6 +690,12 @@ class GAN:
             if len(array) < batch_size:
                 raise ValueError(f"fit: data[{index}] has {len(array)} examples, fewer than batch_size {batch_size}")
         return arrays
+
+    @property
+    def _paired_data(self) -> bool:
+        """Whether :meth:`fit`'s data streams are paired (images and their labels: the same examples in each batch)
+        rather than independent (CycleGAN's two domains). False by default."""
+        return False
 
     def _prepare_fit(self, arrays: Sequence[np.ndarray], batch_size: int) -> None:
         """Called by :meth:`fit` once its data is checked, before the first step: models whose training schedule

@@ -274,6 +274,31 @@ class StyleGAN(GAN, kind="stylegan"):
         return np.concatenate([self.generate(seeds=range(8 * r, 8 * r + 8), class_idx=r % self.config["c_dim"])
                                for r in range(8)])
 
+    @property
+    def _paired_data(self) -> bool:
+        return bool(self.config["c_dim"])
+
+    def _data_arrays(self, data: np.ndarray | Sequence[np.ndarray], batch_size: int) -> list[np.ndarray]:
+        """A conditional model trains on ``(images, labels)``: one-hot labels (N, c_dim) float32, or class indices
+        (N,) ints, which become one-hot; an unconditional one on images alone."""
+        c_dim = self.config["c_dim"]
+        if c_dim == 0:
+            return super()._data_arrays(data, batch_size)
+        if isinstance(data, np.ndarray) or len(data) != 2:
+            raise ValueError(f"StyleGAN.fit: this model is conditional ({c_dim} classes): data must be (images, "
+                             "labels), labels one-hot (N, c_dim) float32 or class indices (N,)")
+        images, labels = data
+        labels = np.asarray(labels)
+        if labels.ndim == 1 and labels.dtype.kind in "iu":
+            if len(labels) and not 0 <= labels.min() <= labels.max() < c_dim:
+                raise ValueError(f"StyleGAN.fit: class indices must be in [0, {c_dim}), got {labels.min()} to "
+                                 f"{labels.max()}")
+            labels = np.eye(c_dim, dtype=np.float32)[labels]
+        if labels.dtype != np.float32 or labels.shape != (len(images), c_dim):
+            raise ValueError(f"StyleGAN.fit: labels must be ({len(images)}, {c_dim}) float32 (one-hot) or "
+                             f"({len(images)},) class indices, got {labels.shape} {labels.dtype}")
+        return [*super()._data_arrays(images, batch_size), labels]
+
     def _prepare_fit(self, arrays: Sequence[np.ndarray], batch_size: int) -> None:
         """The data must be images of the model's size and channels (a published model keeps its own)."""
         c, r = self.config["channels"], self.config["resolution"]
