@@ -3,10 +3,16 @@ mixing, a walk, conversion and two fine-tuning steps."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import FIXTURES, execute_notebook, inline_images
+
+import swiftgan as sg
 
 
 def test_pretrained_notebook_executes(tmp_path, monkeypatch) -> None:
+    if not sg.datasets.EMOJI_FONT.exists():
+        pytest.skip(f"the notebook fine-tunes on emoji, and {sg.datasets.EMOJI_FONT} is absent: "
+                    "apt-get install fonts-noto-color-emoji")
     model = FIXTURES.parent / "pretrained" / "nvlabs_snapshot_64.pkl"
     outputs, text = execute_notebook("pretrained", tmp_path, monkeypatch, SWIFTGAN_PRETRAINED=str(model),
                                      SWIFTGAN_NOTEBOOK_STEPS="2")
