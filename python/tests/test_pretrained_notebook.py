@@ -4,9 +4,10 @@ mixing, a walk, conversion and two fine-tuning steps."""
 from __future__ import annotations
 
 import pytest
-from helpers import FIXTURES, execute_notebook, inline_images
 
 import swiftgan as sg
+
+from helpers import FIXTURES, execute_notebook, inline_images
 
 
 def test_pretrained_notebook_executes(tmp_path, monkeypatch) -> None:
