@@ -6,9 +6,10 @@ import Foundation
 @testable import SwiftGANNN
 @testable import SwiftGANOptim
 
-/// A safetensors file of ../Fixtures: its float32 tensors and the JSON "spec" of its metadata.
+/// A safetensors file of ../Fixtures: its float32 tensors, its metadata and the JSON "spec" in it.
 struct Fixture {
     let tensors: [String: Tensor]
+    let metadata: [String: String]
     let spec: [String: Any]
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -20,9 +21,11 @@ struct Fixture {
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
         var tensors: [String: Tensor] = [:]
         var spec: [String: Any] = [:]
+        var metadata: [String: String] = [:]
         for (name, value) in header {
             let entry = value as! [String: Any]
             if name == "__metadata__" {
+                metadata = entry.compactMapValues { $0 as? String }
                 if let s = entry["spec"] as? String {
                     spec = try JSONSerialization.jsonObject(with: Data(s.utf8)) as! [String: Any]
                 }
@@ -36,6 +39,7 @@ struct Fixture {
             tensors[name] = try Tensor(values, shape: shape)
         }
         self.tensors = tensors
+        self.metadata = metadata
         self.spec = spec
     }
 

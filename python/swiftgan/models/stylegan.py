@@ -329,7 +329,12 @@ class StyleGAN(GAN, kind="stylegan"):
 
         published = read_published(path, for_training=for_training)
         where = os.fspath(path)
-        settings: dict[str, Any] = {**published.config, "trainable": for_training, "seed_rng": "numpy"}
+        # The reader writes None where a file leaves a setting open (channel_base when the channel table follows no
+        # rule): the field then keeps its default, unless it takes None itself.
+        optional = {f.name for f in cls.config_fields if f.optional}
+        settings: dict[str, Any] = {key: value for key, value in published.config.items()
+                                    if value is not None or key in optional}
+        settings.update(trainable=for_training, seed_rng="numpy")
         if for_training:
             if published.d is None:
                 raise ValueError(f"{where}: holds no discriminator, so it cannot be fine-tuned (load it to generate)")
