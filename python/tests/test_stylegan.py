@@ -307,8 +307,20 @@ def test_a_format_1_checkpoint_keeps_its_up_convolution() -> None:
     np.testing.assert_allclose(gan.generate(seeds=[0, 1, 2]), reference["images"], rtol=0, atol=1e-5)
     np.testing.assert_allclose(gan.nets["D"](reference["x"]), reference["d_logits"], rtol=0, atol=1e-5)
     modern = sg.StyleGAN(**{**gan.config, "legacy_upsampling": False})
-    for name, array in gan.nets["G_ema"].state_dict().items():
-        modern.nets["G_ema"].state_dict()  # same names
+    for name, array in gan.nets["G_ema"].state_dict().items():  # the same names and shapes
         modern._model.state_tensor(f"G_ema.{name}").copy_(array)
     assert np.abs(modern.generate(seeds=[0, 1, 2]) - reference["images"]).max() > 1e-3  # a different computation
     gan.train_step(reference["x"])  # and it trains on
+
+
+@pytest.mark.parametrize("architecture", ["skip", "resnet", "orig"])
+def test_the_smallest_resolution_trains(architecture) -> None:
+    """At 4x4 G is its constant block alone and D its epilogue alone (no D blocks, fromRGB feeding mbstd)."""
+    gan = sg.StyleGAN(resolution=4, architecture=architecture, d_architecture=architecture, z_dim=8, w_dim=8,
+                      mapping_layers=2, channel_base=64, channel_max=16, seed=1)
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 3, 4, 4)).astype(np.float32)
+    before = gan.generate(seeds=[1, 2])
+    losses = [gan.train_step(images[:4]), gan.train_step(images[4:])]
+    assert gan.generate(seeds=[1, 2]).shape == (2, 3, 4, 4) and gan.discriminate(images).shape == (8, 1)
+    assert all(np.isfinite(list(loss.values())).all() for loss in losses)
+    assert not np.array_equal(gan.generate(seeds=[1, 2]), before)
