@@ -4,9 +4,6 @@ import SwiftGANCore
 /// multiplier and scaled at run time by lrMultiplier / sqrt(fan_in), so every layer learns at the same speed under
 /// Adam. Biases are scaled by the lr multiplier.
 
-/// sqrt(2): the gain that keeps a leaky-ReLU(0.2) layer's output variance.
-public let leakyGain = Float(2).squareRoot()
-
 /// A fully connected layer with equalized learning rate and optional leaky ReLU (times sqrt(2)).
 public final class EqualizedLinear: Layer {
     public let weight: Tensor, bias: Tensor
@@ -80,16 +77,6 @@ public final class EqualizedConv2d: Layer {
     }
 
     public var parameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
-}
-
-/// The end of NVlabs' bias_act after the bias: leaky ReLU (times sqrt(2)) when `activate`, the layer `gain`, and a
-/// clamp to +-clamp * gain.
-public func biasActivation(_ x: Tensor, activate: Bool, gain: Float = 1, clamp limit: Float? = nil) throws -> Tensor {
-    var h = activate ? try leakyRelu(x, negativeSlope: 0.2) : x
-    let total = (activate ? leakyGain : 1) * gain
-    if total != 1 { h = try scale(h, total) }
-    if let limit { h = try clamp(h, min: -limit * gain, max: limit * gain) }
-    return h
 }
 
 /// The normalized 2-D FIR filter outer(k, k) / sum^2 for a 1-D kernel (StyleGAN2's [1, 3, 3, 1]).

@@ -330,6 +330,41 @@ final class GradientTests: XCTestCase {
             }, tolerance)
     }
 
+    /// synthesisLayer without a tape (the fused kernels) equals its composition of differentiable ops, on every path:
+    /// Winograd with the tiles' rows or eight samples in the vector lanes, the folded-weight fallback (few channels,
+    /// 1x1 toRGB), and the transposed up-convolution with its FIR filter; noise shared, per sample or none; clamp.
+    func testFusedSynthesisLayerEqualsTheComposedOps() throws {
+        let filter = try firFilter([1, 3, 3, 1])
+        // (batch, in, out, kernel, side, up, noise: 0 none / 1 shared / 2 per sample, demodulate, activate, clamp)
+        let cases: [(Int, Int, Int, Int, Int, Bool, Int, Bool, Bool, Float?)] = [
+            (1, 16, 16, 3, 20, false, 1, true, true, 0.5),  // Winograd, rows in lanes
+            (3, 16, 24, 3, 6, false, 2, true, true, nil),  // Winograd, samples in lanes
+            (9, 16, 16, 3, 4, false, 1, true, true, 0.3),  // two blocks of eight samples
+            (2, 4, 5, 3, 9, false, 0, true, true, nil),  // im2col with the style folded into the weight
+            (2, 16, 3, 1, 10, false, 0, false, false, 0.2),  // toRGB
+            (1, 16, 16, 3, 5, true, 1, true, true, 0.4),  // up-convolution
+            (3, 6, 4, 3, 4, true, 2, true, true, nil),
+        ]
+        for (i, (n, c, o, k, side, up, noiseKind, demodulate, activate, clamp)) in cases.enumerated() {
+            let seed = UInt64(10 * i)
+            let x = try randomTensor([n, c, side, side], seed: seed),
+                w = try randomTensor([o, c, k, k], seed: seed + 1)
+            let style = try randomTensor([n, c], seed: seed + 2, low: 0.5, high: 1.5)
+            let bias = try randomTensor([o], seed: seed + 3), strength = try randomTensor([], seed: seed + 4)
+            let outSide = up ? 2 * side : side
+            let noise: Tensor? =
+                noiseKind == 0 ? nil : try randomTensor([noiseKind == 1 ? 1 : n, 1, outSide, outSide], seed: seed + 5)
+            let output = SynthesisLayerOutput(
+                demodulate: demodulate, noise: noise, noiseStrength: noise == nil ? nil : strength, bias: bias,
+                activate: activate, gain: 0.7, clamp: clamp)
+            let layer = { try synthesisLayer(x, weight: w, style: style, upFilter: up ? filter : nil, output) }
+            let composed = try layer(), fused = try noGrad(layer)
+            XCTAssertNotNil(composed.gradFn, "case \(i): a recorded gradient composes the ops")
+            XCTAssertEqual(fused.shape, [n, o, outSide, outSide])
+            XCTAssertLessThan(relativeError(fused, composed), 2e-6, "case \(i)")
+        }
+    }
+
     func testDoubleBackward() throws {
         let x = try randomTensor([2, 3, 4, 4], seed: 1), w = try randomTensor([2, 3, 3, 3], seed: 2)
         let s = try randomTensor([2, 3], seed: 3, low: 0.5, high: 1.5), bw = try randomTensor([3], seed: 4)

@@ -53,6 +53,32 @@ struct SeparableResample {
             }
             return runs
         }
+
+        /// The outputs that read the same weights from inputs o + offset + k (a sliding window: a FIR filter
+        /// without resampling, inside the plane), when they are at least a vector's worth; nil otherwise.
+        var window: (outputs: Range<Int>, offset: Int, weights: [Float])? {
+            var best: (outputs: Range<Int>, offset: Int, weights: [Float])? = nil
+            var o = 0
+            while o < outputs {
+                let (lo, taps) = (start[o], start[o + 1] - start[o])
+                guard taps > 0, (0..<taps).allSatisfy({ index[lo + $0] == index[lo] + $0 }) else {
+                    o += 1
+                    continue
+                }
+                let offset = index[lo] - o, weights = Array(weight[lo..<(lo + taps)])
+                var end = o + 1
+                while end < outputs && start[end + 1] - start[end] == taps
+                    && (0..<taps).allSatisfy({
+                        index[start[end] + $0] == end + offset + $0 && weight[start[end] + $0] == weights[$0]
+                    })
+                {
+                    end += 1
+                }
+                if end - o >= 8 && end - o > (best?.outputs.count ?? 0) { best = (o..<end, offset, weights) }
+                o = end
+            }
+            return best
+        }
     }
     let inHeight: Int, inWidth: Int
     let rows: Axis, cols: Axis
@@ -70,10 +96,15 @@ struct SeparableResample {
     }
 
     /// out[p] = resample(x[p]) for every plane p: first along rows of the input (tmp[iy, ox]), then along columns,
-    /// where each output row is a weighted sum of whole tmp rows (contiguous, so it vectorizes).
-    func forward(_ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>) {
+    /// where each output row is a weighted sum of whole tmp rows (contiguous, so it vectorizes). `finish(p, plane)`,
+    /// when given, runs on each output plane while it is still in cache.
+    func forward(
+        _ x: UnsafePointer<Float>, planes: Int, out: UnsafeMutablePointer<Float>,
+        finish: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
+    ) {
         nonisolated(unsafe) let x = x, out = out
         let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
+        let window = runs == nil ? cols.window : nil
         rows.withTaps { ry in
             cols.withTaps { cx in
                 forEachChunk(planes: planes) { range, tmp in
@@ -91,10 +122,28 @@ struct SeparableResample {
                                 }
                                 continue
                             }
-                            for ox in 0..<outW {
+                            var ox = 0
+                            while ox < outW {
+                                if let window, ox == window.outputs.lowerBound {
+                                    // Eight outputs at a time, summing the taps in the order of the loop below.
+                                    var o = ox
+                                    while o + 8 <= window.outputs.upperBound {
+                                        var v = SIMD8<Float>()
+                                        for (k, w) in window.weights.enumerated() {
+                                            v += SIMD8(repeating: w) * load8(srow + o + window.offset + k)
+                                        }
+                                        store8(v, trow + o)
+                                        o += 8
+                                    }
+                                    if o > ox {
+                                        ox = o
+                                        continue
+                                    }
+                                }
                                 var s: Float = 0
                                 for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
                                 trow[ox] = s
+                                ox += 1
                             }
                         }
                         for oy in 0..<outH {
@@ -111,6 +160,7 @@ struct SeparableResample {
                                 for ox in 0..<outW { drow[ox] += w * trow[ox] }
                             }
                         }
+                        finish?(p, dst)
                     }
                 }
             }

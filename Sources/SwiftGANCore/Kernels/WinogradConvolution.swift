@@ -149,9 +149,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// Zero rows above and columns left of the input in the padded input that the tiles read: the geometry's padding,
     /// unless given (an asymmetric padding; the geometry's output size then stands as given).
     let origin: (top: Int, left: Int)
-    init(_ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil) {
+    /// A StyleGAN2 layer's style scale of the input and epilogue of the output, applied by the transforms (forward
+    /// only; see `ModulatedConvolution.swift`).
+    let modulation: WinogradModulation?
+    init(_ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil, modulation: WinogradModulation? = nil) {
         self.geometry = geometry
         self.origin = origin ?? (geometry.padding, geometry.padding)
+        self.modulation = modulation
     }
 
     private var r: Int { Algorithm.taps }
@@ -264,9 +268,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     let di = d + i * stride
                     deinterleave(src + y * g.inWidth, g.inWidth, shift: origin.left, even: di, odd: di + half)
                 }
+                let scale = SIMD8<Float>(repeating: modulation.map { $0.inputScale[n * c + ci] } ?? 1)
                 forEachVector(2 * half) { k in
                     Algorithm.input(
-                        { i in load8(d + i * stride + k) }, { a, value in store8(value, q + a * stride + k) })
+                        { i in load8(d + i * stride + k) * scale }, { a, value in store8(value, q + a * stride + k) })
                 }
                 for a in 0..<alpha {
                     let even = q + a * stride, odd = even + half
@@ -310,6 +315,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     }
                     let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
                     interleave(e, f, g.outWidth, into: dst)
+                    modulation?.epilogue.apply(dst, sample: n, channel: oi, y: 2 * ty + s, count: g.outWidth)
                 }
             }
         }
@@ -370,6 +376,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             gatherLanes(
                 x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
                 top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
+            if let modulation {
+                var scale = SIMD8<Float>()
+                for lane in 0..<Swift.min(8, g.batch - (b0 + block) * 8) {
+                    scale[lane] = modulation.inputScale[((b0 + block) * 8 + lane) * c + ci]
+                }
+                for i in 0..<(rows * cols) { store8(load8(local + i * 8) * scale, local + i * 8) }
+            }
             var dst = v + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
@@ -419,6 +432,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             scatterLanes(
                 local, rows: rows, cols: cols, into: y, sample0: (b0 + block) * 8, channel: oi, channels: o,
                 height: g.outHeight, width: g.outWidth)
+            if let epilogue = modulation?.epilogue {
+                for n in ((b0 + block) * 8)..<Swift.min(g.batch, (b0 + block + 1) * 8) {
+                    epilogue.apply(plane: y + (n * o + oi) * g.outPlane, sample: n, channel: oi)
+                }
+            }
         }
     }
 

@@ -158,15 +158,18 @@ public func upfirdn2d(
         padTop: p[2], padBottom: p[3], filterHeight: filter.shape[0], filterWidth: filter.shape[1])
     try require(r.outHeight > 0 && r.outWidth > 0, "upfirdn2d: padding \(p) leaves an empty output")
     try checkOutputSize(x, r.outHeight, r.outWidth, "upfirdn2d")
-    // A separable filter (StyleGAN's outer(k, k)) becomes a separable resample that visits only the taps that
-    // hit an input pixel: a quarter of them when upsampling by 2.
-    if let (u, v) = separableFactors(filter) {
-        let rows = firAxis(
-            length: x.shape[2], up: up, down: down, pad: p[2], taps: u.map { $0 * gain }, outputs: r.outHeight)
-        let cols = firAxis(length: x.shape[3], up: up, down: down, pad: p[0], taps: v, outputs: r.outWidth)
-        return try resample(x, SeparableResample(inHeight: x.shape[2], inWidth: x.shape[3], rows: rows, cols: cols))
-    }
+    if let separable = separableFIR(r, filter: filter, gain: gain) { return try resample(x, separable) }
     return try fir(x, filter.detached(), gain, r)
+}
+
+/// The upfirdn `r` with a separable filter (StyleGAN's outer(k, k)) as a separable resample that visits only the taps
+/// that hit an input pixel (a quarter of them when upsampling by 2); nil for a filter that is not separable.
+func separableFIR(_ r: FIRResample, filter: Tensor, gain: Float) -> SeparableResample? {
+    guard let (u, v) = separableFactors(filter) else { return nil }
+    let rows = firAxis(
+        length: r.inHeight, up: r.up, down: r.down, pad: r.padTop, taps: u.map { $0 * gain }, outputs: r.outHeight)
+    let cols = firAxis(length: r.inWidth, up: r.up, down: r.down, pad: r.padLeft, taps: v, outputs: r.outWidth)
+    return SeparableResample(inHeight: r.inHeight, inWidth: r.inWidth, rows: rows, cols: cols)
 }
 
 /// (u, v) with filter[i, j] = u[i] * v[j], when the filter is (numerically) rank one.

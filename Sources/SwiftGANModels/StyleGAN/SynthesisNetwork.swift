@@ -63,24 +63,19 @@ final class SynthesisLayer: Module {
         _ x: Tensor, _ w: Tensor, noise mode: NoiseMode, gain: Float = 1, rng: inout RandomGenerator
     ) throws -> Tensor {
         let styles = try affine(w, training: true)
-        var h: Tensor
-        if up && options.legacyUpsampling {
-            h = try upfirdn2d(x, filter: filter, up: 2, padding: [2, 1, 2, 1], gain: 4)
-            h = try modulatedConv2d(h, weight: weight, style: styles, demodulate: true, padding: 1)
-        } else if up {
-            h = try modulatedConvTranspose2d(x, weight: weight, style: styles, demodulate: true)
-            h = try upfirdn2d(h, filter: filter, padding: [1, 1, 1, 1], gain: 4)
-        } else {
-            h = try modulatedConv2d(x, weight: weight, style: styles, demodulate: true, padding: 1)
-        }
-        let n = h.shape[0]
-        switch mode {
-        case .random: h = try add(h, try mul(try rng.normal([n, 1, resolution, resolution]), noiseStrength))
-        case .const: h = try add(h, try mul(try reshape(noiseConst, [1, 1, resolution, resolution]), noiseStrength))
-        case .none: break
-        }
-        h = try add(h, try reshape(bias, [1, bias.count, 1, 1]))
-        return try biasActivation(h, activate: true, gain: gain, clamp: options.convClamp)
+        let legacy = up && options.legacyUpsampling
+        let input = legacy ? try upfirdn2d(x, filter: filter, up: 2, padding: [2, 1, 2, 1], gain: 4) : x
+        let noise: Tensor? =
+            switch mode {
+            case .random: try rng.normal([x.shape[0], 1, resolution, resolution])
+            case .const: try reshape(noiseConst, [1, 1, resolution, resolution])
+            case .none: nil
+            }
+        return try synthesisLayer(
+            input, weight: weight, style: styles, upFilter: up && !legacy ? filter : nil,
+            SynthesisLayerOutput(
+                demodulate: true, noise: noise, noiseStrength: noiseStrength, bias: bias, activate: true, gain: gain,
+                clamp: options.convClamp))
     }
 
     var parameters: [(String, Tensor)] {
@@ -106,8 +101,10 @@ final class ToRGBLayer: Module {
 
     func callAsFunction(_ x: Tensor, _ w: Tensor) throws -> Tensor {
         let styles = try scale(try affine(w, training: true), weightGain)
-        let y = try modulatedConv2d(x, weight: weight, style: styles, demodulate: false)
-        return try biasActivation(try add(y, try reshape(bias, [1, bias.count, 1, 1])), activate: false, clamp: clamp)
+        return try synthesisLayer(
+            x, weight: weight, style: styles, upFilter: nil,
+            SynthesisLayerOutput(
+                demodulate: false, noise: nil, noiseStrength: nil, bias: bias, activate: false, gain: 1, clamp: clamp))
     }
 
     var parameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] + prefixed("affine", affine.parameters) }
