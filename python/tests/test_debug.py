@@ -9,7 +9,8 @@ from swiftgan.debug import CONV_ALGORITHMS, conv_algorithm
 
 
 @pytest.mark.parametrize(("x", "w", "stride", "padding", "expected"), [
-    ((16, 256, 32, 32), (256, 256, 3, 3), 1, 1, ("winograd", "winograd", "winograd")),  # StyleGAN / CycleGAN 3x3
+    ((16, 256, 32, 32), (256, 256, 3, 3), 1, 1, ("winograd_f4", "winograd_f4", "winograd")),  # StyleGAN, CycleGAN
+    ((16, 256, 16, 16), (256, 256, 3, 3), 1, 1, ("winograd", "winograd", "winograd")),
     ((64, 64, 16, 16), (128, 64, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # DCGAN-32's D, 8x8 output
     ((64, 128, 8, 8), (256, 128, 4, 4), 2, 1, ("stride2_im2col",) * 3),  # DCGAN-32's D, 4x4 output
     ((1, 64, 256, 256), (3, 64, 7, 7), 1, 3, ("direct",) * 3),  # CycleGAN's last conv to RGB

@@ -27,6 +27,9 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     case direct
     /// Winograd F(2x2, 3x3) or F(2x2, 2x2) for stride-1 3x3 and 2x2 kernels (`WinogradConvolution.swift`).
     case winograd
+    /// Winograd F(4x4, 3x3) for stride-1 3x3 kernels on wide enough planes: 36 multiplies per 4x4 outputs, against
+    /// F(2x2, 3x3)'s 64 and direct convolution's 144.
+    case winogradF4 = "winograd_f4"
     /// A 4x4 stride-2 convolution as a 2x2 Winograd F(2x2, 2x2) convolution over the image's four phases; for the
     /// image gradient, that convolution's own image gradient onto the phase image (`PhaseConvolution.swift`).
     case phases
@@ -44,6 +47,9 @@ extension ConvGeometry {
     static let directMaxOutputChannels = 4
     /// The fewest channels on either side for which Winograd's transforms pay against its smaller GEMMs.
     static let winogradMinChannels = 16
+    /// The narrowest plane (output, or image for the image gradient) on which 3x3 kernels run F(4x4, 3x3): its tiles
+    /// fill the vector lanes with rows of eight tiles from 32 columns on.
+    static let winogradF4MinWidth = 32
     /// The smallest output side at which 4x4 stride-2 convolutions run over phases; at the next smaller side (4) only
     /// with `phasesMinChannelsAtSmallOutputs` output channels (with 4 tiles per sample the transforms pay only
     /// against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels).
@@ -59,7 +65,11 @@ extension ConvGeometry {
         if isFullyConnected { return .fullyConnected }
         if isPointwise { return .pointwise }
         if stride == 1 && outChannels <= ConvGeometry.directMaxOutputChannels { return .direct }
-        if isWinogradShape { return .winograd }
+        if isWinogradShape {
+            let width = pass == .imageGradient ? inWidth : outWidth
+            return kernelHeight == 3 && pass != .weightGradient && width >= ConvGeometry.winogradF4MinWidth
+                ? .winogradF4 : .winograd
+        }
         if isPhaseShape {
             switch pass {
             case .forward, .weightGradient: return .phases

@@ -335,7 +335,7 @@ struct ConvGeometry: Equatable {
                 transB: true, m: batch, n: outChannels, k: colRows, a: image, lda: colRows, b: weight, ldb: colRows,
                 c: out, ldc: outChannels)
         case .direct: try directForward(image: image, weight: weight, out: out)
-        case .winograd: try winogradForward(image: image, weight: weight, out: out)
+        case .winograd, .winogradF4: try winogradForward(image: image, weight: weight, out: out)
         case .phases: try phaseForward(image: image, weight: weight, out: out)
         case .pointwise, .stride2Im2col, .im2col, .splitPhases:
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
@@ -370,7 +370,8 @@ struct ConvGeometry: Equatable {
                 m: batch, n: colRows, k: outChannels, a: outGrad, lda: outChannels, b: weight, ldb: colRows,
                 c: imageGrad, ldc: colRows)
         case .direct: return try directBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
-        case .winograd: return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .winograd, .winogradF4:
+            return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .splitPhases: return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .pointwise, .stride2Im2col, .im2col: break
@@ -413,7 +414,8 @@ struct ConvGeometry: Equatable {
                 transA: true, m: outChannels, n: colRows, k: batch, a: outGrad, lda: outChannels, b: image!,
                 ldb: colRows, c: weightGrad, ldc: colRows)
         case .direct: return try directBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
-        case .winograd: return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
+        case .winograd, .winogradF4:
+            return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .pointwise, .stride2Im2col, .im2col, .splitPhases: break
         }
@@ -444,7 +446,7 @@ struct ConvGeometry: Equatable {
             return try phaseForwardAndBackwardWeight(
                 image: image, weight: weight, outGrad: outGrad, out: out,
                 weightGrad: weightGrad)
-        case .fullyConnected, .pointwise, .direct, .winograd, .splitPhases:
+        case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         case .stride2Im2col, .im2col: break  // one im2col per tile serves both GEMMs

@@ -89,16 +89,11 @@ extension ConvGeometry {
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, style: UnsafePointer<Float>,
         epilogue: LayerEpilogue, out: UnsafeMutablePointer<Float>
     ) throws {
-        if algorithm(.forward) == .winograd {
+        switch algorithm(.forward) {
+        case .winograd, .winogradF4:
             let modulation = WinogradModulation(inputScale: style, epilogue: epilogue)
-            if kernelHeight == 3 {
-                try WinogradConvolution<WinogradF2x3>(self, modulation: modulation).forward(
-                    image: image, weight: weight, out: out)
-            } else {
-                try WinogradConvolution<WinogradF2x2>(self, modulation: modulation).forward(
-                    image: image, weight: weight, out: out)
-            }
-            return
+            return try winogradForward(image: image, weight: weight, out: out, modulation: modulation)
+        default: break
         }
         let one = withBatch(1), taps = kernelHeight * kernelWidth
         try Scratch.with(outChannels * inChannels * taps) { folded in

@@ -87,6 +87,55 @@ import CShim
     }
 }
 
+/// Splits line[0..<count] into m = 2 or 4 phases by (col + shift) mod m: element col goes to
+/// phases[p * stride + (col + shift) / m] with p = (col + shift) mod m.
+@inline(__always) func deinterleave(
+    _ line: UnsafePointer<Float>, _ count: Int, shift: Int, phases m: Int, into phases: UnsafeMutablePointer<Float>,
+    stride: Int
+) {
+    if m == 2 { return deinterleave(line, count, shift: shift, even: phases, odd: phases + stride) }
+    var col = 0
+    @inline(__always) func scalar() {
+        let at = col + shift
+        phases[(at & 3) * stride + at >> 2] = line[col]
+        col += 1
+    }
+    while col < count && (col + shift) & 3 != 0 { scalar() }
+    while col + 32 <= count {  // 32 columns from a multiple of 4: the even/odd halves of the even/odd halves
+        let v = UnsafeRawPointer(line + col).loadUnaligned(as: SIMD32<Float>.self), at = (col + shift) >> 2
+        let (even, odd) = (v.evenHalf, v.oddHalf)
+        store8(even.evenHalf, phases + at)
+        store8(odd.evenHalf, phases + stride + at)
+        store8(even.oddHalf, phases + 2 * stride + at)
+        store8(odd.oddHalf, phases + 3 * stride + at)
+        col += 32
+    }
+    while col < count { scalar() }
+}
+
+/// line[col] = phases[(col mod m) * stride + col / m] for col below count (m = 2 or 4): the inverse of
+/// `deinterleave` with shift 0.
+@inline(__always) func interleave(
+    phases: UnsafePointer<Float>, m: Int, stride: Int, _ count: Int, into line: UnsafeMutablePointer<Float>
+) {
+    if m == 2 { return interleave(phases, phases + stride, count, into: line) }
+    var col = 0
+    while col + 32 <= count {
+        let at = col >> 2
+        var (even, odd) = (SIMD16<Float>(), SIMD16<Float>())
+        (even.evenHalf, odd.evenHalf) = (load8(phases + at), load8(phases + stride + at))
+        (even.oddHalf, odd.oddHalf) = (load8(phases + 2 * stride + at), load8(phases + 3 * stride + at))
+        var v = SIMD32<Float>()
+        (v.evenHalf, v.oddHalf) = (even, odd)
+        UnsafeMutableRawPointer(line + col).storeBytes(of: v, as: SIMD32<Float>.self)
+        col += 32
+    }
+    while col < count {
+        line[col] = phases[(col & 3) * stride + col >> 2]
+        col += 1
+    }
+}
+
 /// dst[k] = src[k] for k below count, cleared where mask[k] is 0 (mask nil: all kept; masks are all-ones or zero).
 @inline(__always) func maskedCopy(
     _ src: UnsafePointer<Float>, _ mask: UnsafePointer<UInt32>?, into dst: UnsafeMutablePointer<Float>, _ count: Int

@@ -11,14 +11,21 @@ import Glibc
 /// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
-    /// out = conv(image, weight) (no bias).
+    /// out = conv(image, weight) (no bias), with a StyleGAN2 layer's `modulation` when given.
     func winogradForward(
-        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+        image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        modulation: WinogradModulation? = nil
     ) throws {
-        if kernelHeight == 3 {
-            try WinogradConvolution<WinogradF2x3>(self).forward(image: image, weight: weight, out: out)
-        } else {
-            try WinogradConvolution<WinogradF2x2>(self).forward(image: image, weight: weight, out: out)
+        switch (kernelHeight, algorithm(.forward)) {
+        case (3, .winogradF4):
+            try WinogradConvolution<WinogradF4x3>(self, modulation: modulation).forward(
+                image: image, weight: weight, out: out)
+        case (3, _):
+            try WinogradConvolution<WinogradF2x3>(self, modulation: modulation).forward(
+                image: image, weight: weight, out: out)
+        default:
+            try WinogradConvolution<WinogradF2x2>(self, modulation: modulation).forward(
+                image: image, weight: weight, out: out)
         }
     }
 
@@ -26,10 +33,14 @@ extension ConvGeometry {
     func winogradBackwardData(
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
-        if kernelHeight == 3 {
+        switch (kernelHeight, algorithm(.imageGradient)) {
+        case (3, .winogradF4):
+            try WinogradConvolution<WinogradF4x3>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case (3, _):
             try WinogradConvolution<WinogradF2x3>(self).backwardData(
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
-        } else {
+        default:
             try WinogradConvolution<WinogradF2x2>(self).backwardData(
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         }
@@ -39,37 +50,45 @@ extension ConvGeometry {
     func winogradBackwardWeight(
         image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
     ) throws {
-        if kernelHeight == 3 {
+        switch (kernelHeight, algorithm(.weightGradient)) {
+        case (3, .winogradF4):
+            try WinogradConvolution<WinogradF4x3>(self).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
+        case (3, _):
             try WinogradConvolution<WinogradF2x3>(self).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
-        } else {
+        default:
             try WinogradConvolution<WinogradF2x2>(self).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
     }
 }
 
-/// One-dimensional F(2, r): y = A^T [(G g) * (B^T d)] for a filter g of r taps, an input d of alpha = r + 1 values
-/// and 2 outputs. Each transform reads vectors by index and writes vectors by index (a lane is an independent
-/// problem); applied along rows and then along columns they give F(2x2, rxr).
+/// One-dimensional F(m, r): y = A^T [(G g) * (B^T d)] for a filter g of r taps, an input d of alpha = m + r - 1
+/// values and m outputs. Each transform reads vectors by index and writes vectors by index (a lane is an
+/// independent problem); applied along rows and then along columns they give F(mxm, rxr).
 protocol WinogradAlgorithm {
-    /// The kernel size r (input tiles are r + 1 wide).
+    /// The kernel size r.
     static var taps: Int { get }
+    /// The output tile side m (2 or 4; input tiles are m + r - 1 wide).
+    static var outputs: Int { get }
+    /// Whether reversing a kernel only swaps the first and last entries of G g (see `backwardData`).
+    static var reversalSwapsEnds: Bool { get }
     /// B^T d: alpha values to alpha.
     static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
     /// G g: r taps to alpha.
     static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
     /// G^T u: alpha to r, the adjoint of `kernel`.
     static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
-    /// A^T m: alpha to the 2 outputs.
+    /// A^T m: alpha to the m outputs.
     static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
-    /// A y: the 2 outputs to alpha, the adjoint of `output`.
+    /// A y: the m outputs to alpha, the adjoint of `output`.
     static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
 }
 
 /// F(2, 3) with interpolation points 0, 1, -1 and infinity.
 enum WinogradF2x3: WinogradAlgorithm {
-    static let taps = 3
+    static let taps = 3, outputs = 2, reversalSwapsEnds = true
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
         out(0, d0 - d2)
@@ -106,7 +125,7 @@ enum WinogradF2x3: WinogradAlgorithm {
 
 /// F(2, 2) with points 0, 1 and infinity: m = ((d0 - d1) g0, d1 (g0 + g1), (d2 - d1) g1), y = (m0 + m1, m1 + m2).
 enum WinogradF2x2: WinogradAlgorithm {
-    static let taps = 2
+    static let taps = 2, outputs = 2, reversalSwapsEnds = true
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2) = (d(0), d(1), d(2))
         out(0, d0 - d1)
@@ -137,7 +156,57 @@ enum WinogradF2x2: WinogradAlgorithm {
     }
 }
 
-/// F(2x2, rxr) over one stride-1 geometry. Work runs in chunks whose transformed matrices ([alpha^2, channels, ld])
+/// F(4, 3) with points 0, 1, -1, 2, -2 and infinity (Lavin and Gray's): 36 multiplies per 4x4 outputs instead of
+/// 144. Its transforms have larger entries than F(2, 3)'s, so it rounds a few times more (still ~1e-6 relative).
+enum WinogradF4x3: WinogradAlgorithm {
+    static let taps = 3, outputs = 4, reversalSwapsEnds = false
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2, d3, d4, d5) = (d(0), d(1), d(2), d(3), d(4), d(5))
+        let (a, b) = (d4 - 4 * d2, d3 - 4 * d1)  // the shared parts of rows 1-2 and 3-4
+        let (c, e) = (d4 - d2, 2 * (d3 - d1))
+        out(0, 4 * d0 - 5 * d2 + d4)
+        out(1, a + b)
+        out(2, a - b)
+        out(3, c + e)
+        out(4, c - e)
+        out(5, 4 * d1 - 5 * d3 + d5)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1, g2) = (g(0), g(1), g(2))
+        let (even, odd) = (g0 + g2, g1)
+        out(0, 0.25 * g0)
+        out(1, (-1.0 / 6) * (even + odd))
+        out(2, (-1.0 / 6) * (even - odd))
+        out(3, (1.0 / 24) * g0 + (1.0 / 12) * g1 + (1.0 / 6) * g2)
+        out(4, (1.0 / 24) * g0 - (1.0 / 12) * g1 + (1.0 / 6) * g2)
+        out(5, g2)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3, u4, u5) = (u(0), u(1), u(2), u(3), u(4), u(5))
+        out(0, 0.25 * u0 - (1.0 / 6) * (u1 + u2) + (1.0 / 24) * (u3 + u4))
+        out(1, (-1.0 / 6) * (u1 - u2) + (1.0 / 12) * (u3 - u4))
+        out(2, (-1.0 / 6) * (u1 + u2) + (1.0 / 6) * (u3 + u4) + u5)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3, m4, m5) = (m(0), m(1), m(2), m(3), m(4), m(5))
+        let (s1, d1, s2, d2) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4)
+        out(0, m0 + s1 + s2)
+        out(1, d1 + 2 * d2)
+        out(2, s1 + 4 * s2)
+        out(3, d1 + 8 * d2 + m5)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1, y2, y3) = (y(0), y(1), y(2), y(3))
+        out(0, y0)
+        out(1, y0 + y1 + y2 + y3)
+        out(2, y0 - y1 + y2 - y3)
+        out(3, y0 + 2 * y1 + 4 * y2 + 8 * y3)
+        out(4, y0 - 2 * y1 + 4 * y2 - 8 * y3)
+        out(5, y3)
+    }
+}
+
+/// F(mxm, rxr) over one stride-1 geometry. Work runs in chunks whose transformed matrices ([alpha^2, channels, ld])
 /// stay in cache between the transforms and the GEMMs. The vector lanes of the transforms take one of two layouts:
 /// - rows (planes of 16 or more outputs across): eight neighbouring tiles of a tile row; GEMM columns are tiles
 ///   numbered row by row over all samples, and a chunk is a run of whole tile rows;
@@ -159,12 +228,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     private var r: Int { Algorithm.taps }
-    private var alpha: Int { Algorithm.taps + 1 }
+    private var m: Int { Algorithm.outputs }
+    private var alpha: Int { Algorithm.outputs + Algorithm.taps - 1 }
     /// Number of GEMMs (entries of a transformed tile).
     private var products: Int { alpha * alpha }
     /// Output tiles per sample along each axis.
-    private var tileRows: Int { (geometry.outHeight + 1) / 2 }
-    private var tileCols: Int { (geometry.outWidth + 1) / 2 }
+    private var tileRows: Int { (geometry.outHeight + m - 1) / m }
+    private var tileCols: Int { (geometry.outWidth + m - 1) / m }
     /// Whether the lanes hold samples (see the type's description).
     private var samplesInLanes: Bool { tileCols < 8 }
 
@@ -245,40 +315,42 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// V[xi, c, t] = (B^T d B)[xi] for the input tile d (zero outside the image) of every tile t of tile rows
-    /// r0..<r0+rows. Each input row is split into even and odd columns, so that the column transform of all tiles in
-    /// a row is a few contiguous vector loops: column j of tile t is (j even ? even : odd)[t + j / 2].
+    /// r0..<r0+rows. Each input row is split into its m phases of columns, so that the column transform of all tiles
+    /// in a row is a few contiguous vector loops: column j of tile t is phase (j mod m) at t + j / m.
     private func transformInput(
         _ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>
     ) {
         if samplesInLanes { return transformInputSamples(image, r0, rows, into: v) }
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = c * ld
-        let half = tc + 1  // even (odd) columns a row of tiles reads
-        let stride = ((2 * half + 7) & ~7) + 8  // a buffer row, with room for whole vectors
+        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
+        let plane = c * ld
+        let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
+        let stride = ((m * span + 7) & ~7) + 8  // a buffer row, with room for whole vectors
         forEachItem(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
-            // d[i] = input row i of the tile row as [even columns | odd columns]; q[a] = row a of B^T d.
+            // d[i] = input row i of the tile row as [phase 0 | phase 1 | ...]; q[a] = row a of B^T d.
             let d = buffer, q = buffer + alpha * stride
             for row in 0..<rows {
                 let (n, ty) = tileRow(r0 + row)
                 let src = x + (n * c + ci) * g.inPlane
                 d.update(repeating: 0, count: alpha * stride)
                 for i in 0..<alpha {
-                    let y = 2 * ty - origin.top + i
+                    let y = m * ty - origin.top + i
                     guard y >= 0 && y < g.inHeight else { continue }
-                    let di = d + i * stride
-                    deinterleave(src + y * g.inWidth, g.inWidth, shift: origin.left, even: di, odd: di + half)
+                    deinterleave(
+                        src + y * g.inWidth, g.inWidth, shift: origin.left, phases: m, into: d + i * stride,
+                        stride: span)
                 }
                 let scale = SIMD8<Float>(repeating: modulation.map { $0.inputScale[n * c + ci] } ?? 1)
-                forEachVector(2 * half) { k in
+                forEachVector(m * span) { k in
                     Algorithm.input(
                         { i in load8(d + i * stride + k) * scale }, { a, value in store8(value, q + a * stride + k) })
                 }
                 for a in 0..<alpha {
-                    let even = q + a * stride, odd = even + half
+                    let phases = q + a * stride
                     let dst = v + (a * alpha) * plane + ci * ld + row * tc
                     forEachVector(tc) { t in
                         Algorithm.input(
-                            { j in load8((j & 1 == 0 ? even : odd) + t + j / 2) },
+                            { j in load8(phases + (j % m) * span + t + j / m) },
                             { b, value in store8(value, dst + b * plane + t) })
                     }
                 }
@@ -286,20 +358,22 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// The output tiles of tile rows r0..<r0+rows: A^T m A for m = M[., o, t], keeping the part inside the output.
+    /// The output tiles of tile rows r0..<r0+rows: A^T M A for the products M[., o, t], keeping the part inside the
+    /// output.
     private func transformOutput(
-        _ m: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>
+        _ product: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        if samplesInLanes { return transformOutputSamples(m, r0, rows, into: out) }
-        nonisolated(unsafe) let (m, y) = (m, out)
-        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        if samplesInLanes { return transformOutputSamples(product, r0, rows, into: out) }
+        nonisolated(unsafe) let (matrices, y) = (product, out)
+        let g = geometry, o = g.outChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
+        let plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachItem(o, cost: rows * tc * 10 * products, scratch: (2 * alpha + 2) * stride) { oi, buffer in
-            // p[s * alpha + j] = entry j of row s of A^T m; e, f = output row s at even and odd columns.
-            let p = buffer, e = buffer + 2 * alpha * stride, f = e + stride
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: (m * alpha + m) * stride) { oi, buffer in
+            // p[s * alpha + j] = entry j of row s of A^T M; e = output row s as its m phases of columns.
+            let p = buffer, e = buffer + m * alpha * stride
             for row in 0..<rows {
                 let (n, ty) = tileRow(r0 + row)
-                let src = m + oi * ld + row * tc
+                let src = matrices + oi * ld + row * tc
                 for j in 0..<alpha {
                     forEachVector(tc) { t in
                         Algorithm.output(
@@ -307,46 +381,47 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                             { s, value in store8(value, p + (s * alpha + j) * stride + t) })
                     }
                 }
-                for s in 0..<2 where 2 * ty + s < g.outHeight {
+                for s in 0..<m where m * ty + s < g.outHeight {
                     forEachVector(tc) { t in
                         Algorithm.output(
                             { j in load8(p + (s * alpha + j) * stride + t) },
-                            { b, value in store8(value, (b == 0 ? e : f) + t) })
+                            { b, value in store8(value, e + b * stride + t) })
                     }
-                    let dst = y + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth
-                    interleave(e, f, g.outWidth, into: dst)
-                    modulation?.epilogue.apply(dst, sample: n, channel: oi, y: 2 * ty + s, count: g.outWidth)
+                    let dst = y + (n * o + oi) * g.outPlane + (m * ty + s) * g.outWidth
+                    interleave(phases: e, m: m, stride: stride, g.outWidth, into: dst)
+                    modulation?.epilogue.apply(dst, sample: n, channel: oi, y: m * ty + s, count: g.outWidth)
                 }
             }
         }
     }
 
-    /// dM[xi, o, t] = (A y A^T)[xi] for the 2x2 output-gradient tile y (zero outside the output) of every tile of
+    /// dM[xi, o, t] = (A y A^T)[xi] for the mxm output-gradient tile y (zero outside the output) of every tile of
     /// tile rows r0..<r0+rows: the adjoint of `transformOutput`.
     private func transformOutputAdjoint(
         _ outGrad: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into dm: UnsafeMutablePointer<Float>
     ) {
         if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
-        let g = geometry, o = g.outChannels, alpha = alpha, tc = tileCols, ld = chunkStride(rows), plane = o * ld
+        let g = geometry, o = g.outChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
+        let plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachItem(o, cost: rows * tc * 10 * products, scratch: 4 * stride + 2 * alpha * 8) { oi, buffer in
-            // The tile row's two gradient rows as [even | odd] columns (zero outside the output); A y per vector.
-            let e = buffer, columns = buffer + 4 * stride
+        forEachItem(o, cost: rows * tc * 10 * products, scratch: m * m * stride + m * alpha * 8) { oi, buffer in
+            // The tile row's m gradient rows, each as its m phases of columns (zero outside the output); A y per
+            // vector.
+            let e = buffer, columns = buffer + m * m * stride
             for row in 0..<rows {
                 let (n, ty) = tileRow(r0 + row)
-                e.update(repeating: 0, count: 4 * stride)
-                for s in 0..<2 where 2 * ty + s < g.outHeight {
-                    let es = e + 2 * s * stride
+                e.update(repeating: 0, count: m * m * stride)
+                for s in 0..<m where m * ty + s < g.outHeight {
                     deinterleave(
-                        gy + (n * o + oi) * g.outPlane + (2 * ty + s) * g.outWidth, g.outWidth, shift: 0, even: es,
-                        odd: es + stride)
+                        gy + (n * o + oi) * g.outPlane + (m * ty + s) * g.outWidth, g.outWidth, shift: 0, phases: m,
+                        into: e + m * s * stride, stride: stride)
                 }
                 let dst = dm + oi * ld + row * tc
                 forEachVector(tc) { t in
-                    for s in 0..<2 {
+                    for s in 0..<m {
                         Algorithm.outputAdjoint(
-                            { l in load8(e + (2 * s + l) * stride + t) },
+                            { l in load8(e + (m * s + l) * stride + t) },
                             { j, value in store8(value, columns + (s * alpha + j) * 8) })
                     }
                     for j in 0..<alpha {
@@ -370,7 +445,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         nonisolated(unsafe) let (x, v) = (image, v)
         let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = c * ld
-        let (rows, cols) = (2 * tr + r - 1, 2 * tc + r - 1)  // the padded input the tiles read
+        let m = m, (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
         forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) {
             block, ci, local, q, first in
             gatherLanes(
@@ -386,7 +461,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             var dst = v + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
-                    let d = local + (2 * ty * cols + 2 * tx) * 8
+                    let d = local + (m * ty * cols + m * tx) * 8
                     for i in 0..<alpha {
                         Algorithm.input(
                             { j in load8(d + (i * cols + j) * 8) },
@@ -405,15 +480,15 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// The output as `transformOutput` describes, for sample blocks b0..<b0+blocks.
     private func transformOutputSamples(
-        _ m: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>
+        _ product: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        nonisolated(unsafe) let (m, y) = (m, out)
+        nonisolated(unsafe) let (matrices, y) = (product, out)
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
-        let (rows, cols) = (2 * tr, 2 * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) {
+        let m = m, (rows, cols) = (m * tr, m * tc)
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, p, first in
-            var src = m + first
+            var src = matrices + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for j in 0..<alpha {
@@ -421,8 +496,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                             { i in load8(src + (i * alpha + j) * plane) },
                             { s, value in store8(value, p + (s * alpha + j) * 8) })
                     }
-                    for s in 0..<2 {
-                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                    for s in 0..<m {
+                        let row = local + ((m * ty + s) * cols + m * tx) * 8
                         Algorithm.output(
                             { j in load8(p + (s * alpha + j) * 8) }, { b, value in store8(value, row + b * 8) })
                     }
@@ -447,8 +522,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
-        let (rows, cols) = (2 * tr, 2 * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: 2 * alpha, cost: 10) {
+        let m = m, (rows, cols) = (m * tr, m * tc)
+        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, columns, first in
             gatherLanes(
                 gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
@@ -456,8 +531,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             var dst = dm + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
-                    for s in 0..<2 {
-                        let row = local + ((2 * ty + s) * cols + 2 * tx) * 8
+                    for s in 0..<m {
+                        let row = local + ((m * ty + s) * cols + m * tx) * 8
                         Algorithm.outputAdjoint(
                             { l in load8(row + l * 8) }, { j, value in store8(value, columns + (s * alpha + j) * 8) })
                     }
@@ -603,9 +678,28 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 batch: g.batch, inChannels: o, inHeight: g.outHeight, inWidth: g.outWidth, outChannels: c,
                 outHeight: g.inHeight,
                 outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
+        guard Algorithm.reversalSwapsEnds else {
+            // The transposed geometry's own weight: flipped kernels, channels swapped.
+            return try Scratch.with(o * c * r * r) { flipped in
+                flipKernels(weight, into: flipped)
+                try transposed.forward(image: outGrad, weight: flipped, out: imageGrad)
+            }
+        }
         try withTransformedWeights(weight) { u in
             try transposed.run(
                 image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
+        }
+    }
+
+    /// flipped[c, o] = weight[o, c] reversed along both axes: the weight of the image gradient's convolution.
+    private func flipKernels(_ weight: UnsafePointer<Float>, into flipped: UnsafeMutablePointer<Float>) {
+        nonisolated(unsafe) let (w, f) = (weight, flipped)
+        let (o, c, taps) = (geometry.outChannels, geometry.inChannels, r * r)
+        parallelFor(o, costPerItem: c * taps) { oi in
+            for ci in 0..<c {
+                let (src, dst) = (w + (oi * c + ci) * taps, f + (ci * o + oi) * taps)
+                for k in 0..<taps { dst[k] = src[taps - 1 - k] }
+            }
         }
     }
 
