@@ -240,6 +240,11 @@ func callMethod(
     case (let m as StyleGAN, "discriminate"):
         try allow(["images", "c"], [])
         return try m.discriminate(try call.tensor("images"), labels: call.optional("c"))
+    case (let m as CycleGAN, "translate"):
+        try allow(["x"], ["direction", "tile"])
+        let direction = try call.int("direction", 0)
+        try require(direction == 0 || direction == 1, "translate: argument 'direction' must be 0 (AtoB) or 1 (BtoA)")
+        return try m.translate(net: direction == 0 ? "G_A" : "G_B", try call.tensor("x"), tile: try call.int("tile"))
     default:
         throw SwiftGANError.invalidArgument("method: this model has no method '\(method)'")
     }

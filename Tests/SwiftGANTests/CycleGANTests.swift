@@ -80,6 +80,20 @@ final class CycleGANTests: XCTestCase {
         try model.setCounter("step", 5)
         XCTAssertEqual(model.learningRate, 2e-4 * 2 / 3, accuracy: 1e-9)  // step 5 is in epoch 1, the first decay epoch
         XCTAssertEqual(try model.counter("epoch_steps"), 4)
+    }
 
+    /// Tiles with margins and whole-image InstanceNorm statistics give the untiled generator's output.
+    func testTiledTranslationEqualsTheWholeImage() throws {
+        let model = try CycleGAN(smallConfig(), seed: 3)
+        var rng = RandomGenerator(seed: 4)
+        let x = try rng.uniform([2, 3, 40, 56], low: -1, high: 1)
+        let whole = try model.forward(net: "G_B", x, training: false)
+        for tile in [16, 24, 40] {
+            XCTAssertLessThan(
+                relativeError(try model.translate(net: "G_B", x, tile: tile), whole), 1e-5, "tile \(tile)")
+        }
+        XCTAssertEqual(try model.translate(net: "G_B", x, tile: 64).values, whole.values)  // one tile: untiled
+        XCTAssertThrowsError(try model.translate(net: "G_B", x, tile: 18))
+        XCTAssertThrowsError(try model.translate(net: "D_A", x, tile: 16))
     }
 }

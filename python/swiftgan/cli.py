@@ -278,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(default: %(default)s)")
     translate.add_argument("--resize-to", type=int, default=None,
                            help="translate at this size (a multiple of 4) and resize back, instead of padding")
+    translate.add_argument("--tile", type=int, default=None,
+                           help="translate a larger image in overlapping tiles of this side (a multiple of 4), "
+                                "with bounded memory and the same result")
     translate.add_argument("--out", type=Path, default=Path("translated.png"),
                            help="image file (default: %(default)s)")
     return parser
@@ -446,7 +449,7 @@ def translate(args: argparse.Namespace) -> None:
         gan = swiftgan.load(args.checkpoint)
     if not isinstance(gan, CycleGAN):
         raise CommandError(f"{args.checkpoint}: a {gan.kind} model does not translate images")
-    image = gan.translate(args.input, direction=args.direction, resize_to=args.resize_to)
+    image = gan.translate(args.input, direction=args.direction, resize_to=args.resize_to, tile=args.tile)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     image.save(args.out)
     print(f"wrote {args.out}: {args.input} translated {args.direction} by {args.checkpoint}")

@@ -241,6 +241,18 @@ def test_translate_float_images_of_any_size(rgb_gan, rng, size) -> None:
         np.testing.assert_array_equal(out, rgb_gan.nets["G_A"](image[None])[0])
 
 
+@pytest.mark.parametrize(("shape", "tile"), [((3, 100, 132), 32), ((2, 3, 64, 48), 16), ((3, 37, 70), 24)])
+def test_tiled_translation_equals_the_whole_image(rgb_gan, rng, shape, tile) -> None:
+    """Tiles narrower than the image on one or both axes, ragged last tiles, a batch, padding to multiples of 4:
+    whole-image InstanceNorm statistics and margins make the tiled result the untiled one."""
+    image = rng.uniform(-1, 1, shape).astype(np.float32)
+    whole, tiled = rgb_gan.translate(image), rgb_gan.translate(image, tile=tile)
+    assert tiled.shape == whole.shape
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+    small = image[..., :16, :16]
+    np.testing.assert_array_equal(rgb_gan.translate(small, tile=tile), rgb_gan.translate(small))  # fits in a tile
+
+
 def test_translate_uint8_pil_and_paths_round_trip(rgb_gan, rng, tmp_path) -> None:
     pixels = rng.integers(0, 256, (37, 51, 3), dtype=np.uint8)
     out = rgb_gan.translate(pixels, direction="BtoA")
@@ -300,6 +312,9 @@ def test_translate_resize_to(rgb_gan, rng) -> None:
         (lambda g: g.translate(np.zeros((1, 8, 8), np.float32), resize_to=(8, 8, 8)), ValueError,
          r"resize_to must be a side length or \(height, width\)"),
         (lambda g: g.translate([[0.0]]), TypeError, "expected a numpy array, a PIL image or a path, got list"),
+        (lambda g: g.translate(np.zeros((1, 8, 8), np.float32), tile=30), ValueError,
+         "tile must be a multiple of 4 and at least 16, got 30"),
+        (lambda g: g.translate(np.zeros((1, 8, 8), np.float32), tile=8.0), TypeError, "tile"),
         (lambda g: g.translate("absent.png"), OSError, "cannot read 'absent.png' as an image"),
         (lambda g: g.nets["G_A"](np.zeros((1, 1, 30, 30), np.float32)), ValueError,
          "G_A needs a height and width that are multiples of 4 and at least 8, got 30x30"),

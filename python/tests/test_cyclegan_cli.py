@@ -84,6 +84,12 @@ def test_translate_a_pth_generator(tmp_path) -> None:
     expected = sg.CycleGAN.from_pretrained_generator(MODEL_FIXTURES / "cyclegan_resnet6_G.pth").translate(
         Image.open(picture), resize_to=32)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "zebra.png")), np.asarray(expected))
+    result = run("translate", str(MODEL_FIXTURES / "cyclegan_resnet6_G.pth"), str(picture), "--tile", "16",
+                 "--out", str(tmp_path / "tiled.png"))
+    assert result.returncode == 0, result.stderr
+    whole = sg.CycleGAN.from_pretrained_generator(MODEL_FIXTURES / "cyclegan_resnet6_G.pth").translate(
+        np.asarray(Image.open(picture)))
+    assert np.abs(np.asarray(Image.open(tmp_path / "tiled.png")).astype(int) - whole).max() <= 1  # rounding to uint8
 
 
 @pytest.mark.parametrize(

@@ -219,6 +219,27 @@ public final class CycleGAN: GANModel {
         return try noGrad { try layer(x, training: training) }
     }
 
+    /// Generator `net` ("G_A" or "G_B") on images [N, C, H, W] (sides multiples of 4, at least 8) of any size: in
+    /// overlapping `tile` x `tile` tiles where a side is longer (`TiledTranslation`), equal to `forward` up to float
+    /// rounding.
+    public func translate(net name: String, _ x: Tensor, tile: Int) throws -> Tensor {
+        try require(
+            name == "G_A" || name == "G_B", "translate: net must be G_A or G_B, got '\(name)'")
+        try require(
+            tile >= 16 && tile % TiledTranslation.alignment == 0,
+            "translate: tile must be a multiple of \(TiledTranslation.alignment) and at least 16, got \(tile)")
+        guard x.rank == 4, x.shape[2] > tile || x.shape[3] > tile else {
+            return try forward(net: name, x, training: false)
+        }
+        try require(
+            x.shape[1] == (name == "G_A" ? config.inChannels : config.outChannels) && x.shape[2] % 4 == 0
+                && x.shape[3] % 4 == 0,
+            "x: \(name) expects images [N, C, H, W] with the net's channels and sides that are multiples of 4, got "
+                + Shape.describe(x.shape))
+        let generator = name == "G_A" ? generatorA : generatorB
+        return try noGrad { try TiledTranslation(generator: generator, tile: tile)(x) }
+    }
+
     public func generate(count: Int, seed: UInt64) throws -> Tensor {
         throw SwiftGANError.invalidArgument(
             "CycleGAN translates images rather than sampling them: use translate (G_A or G_B)")

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, overload
 import numpy as np
 from PIL import Image
 
+from swiftgan import _native
 from swiftgan._checks import _check_int
 from swiftgan.images import resize
 from swiftgan.models.base import GAN
@@ -104,13 +105,15 @@ class CycleGAN(GAN, kind="cyclegan"):
 
     @overload
     def translate(self, image: np.ndarray, direction: str = ..., resize_to: int | tuple[int, int] | None = ...,
-                  batch_size: int = ...) -> np.ndarray: ...
+                  batch_size: int = ..., tile: int | None = ...) -> np.ndarray: ...
     @overload
     def translate(self, image: Image.Image | str | os.PathLike, direction: str = ...,
-                  resize_to: int | tuple[int, int] | None = ..., batch_size: int = ...) -> Image.Image: ...
+                  resize_to: int | tuple[int, int] | None = ..., batch_size: int = ...,
+                  tile: int | None = ...) -> Image.Image: ...
 
     def translate(self, image: np.ndarray | Image.Image | str | os.PathLike, direction: str = "AtoB",
-                  resize_to: int | tuple[int, int] | None = None, batch_size: int = 16) -> np.ndarray | Image.Image:
+                  resize_to: int | tuple[int, int] | None = None, batch_size: int = 16,
+                  tile: int | None = None) -> np.ndarray | Image.Image:
         """Translates one image, or a batch, from domain A to B (``"AtoB"``, with ``G_A``) or B to A (``"BtoA"``).
 
         The image may have any size. The generator needs a height and width that are multiples of 4 and at least
@@ -119,6 +122,12 @@ class CycleGAN(GAN, kind="cyclegan"):
         (height, width), multiples of 4) the image is instead resized (bilinear) to that size, translated there
         and resized back (useful when the model was trained at a smaller scale than the image's).
 
+        With ``tile``, an image with a side longer than ``tile`` pixels is translated in overlapping tiles, so that
+        memory stays bounded (a 4096 x 4096 photo fits in a few GB): the full-resolution layers run tile by tile, each
+        tile with a margin of its neighbours wide enough that no seam can form, the residual blocks on the whole
+        image at a quarter of its resolution, and every InstanceNorm normalizes with the statistics of the whole
+        image, gathered over all tiles first. The result equals the untiled one up to float rounding (about 1e-6).
+
         Args:
             image: a numpy array, uint8 ``(H, W)``, ``(H, W, C)`` or ``(N, H, W, C)`` in [0, 255], or float
                 ``(C, H, W)`` or ``(N, C, H, W)`` in [-1, 1]; a PIL image; or the path of an image file. PIL images
@@ -126,6 +135,7 @@ class CycleGAN(GAN, kind="cyclegan"):
             direction: "AtoB" or "BtoA".
             resize_to: translate at this size instead of padding (see above).
             batch_size: images per forward pass.
+            tile: translate larger images in tiles of this side (a multiple of 4, at least 16); None: whole.
 
         Returns:
             The same kind as given, with the same shape: a uint8 or float32 array, or a PIL image (also for a
@@ -146,19 +156,19 @@ class CycleGAN(GAN, kind="cyclegan"):
                     picture = opened.copy()
             except (OSError, ValueError) as error:
                 raise OSError(f"translate: cannot read {os.fspath(image)!r} as an image ({error})") from None
-            return self.translate(picture, direction, resize_to, batch_size)
+            return self.translate(picture, direction, resize_to, batch_size, tile)
         if isinstance(image, Image.Image):
             if channels not in (1, 3):
                 raise ValueError(f"translate: {net} takes {channels}-channel images; pass them as a numpy array")
             pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-            return Image.fromarray(self.translate(pixels, direction, resize_to, batch_size))
+            return Image.fromarray(self.translate(pixels, direction, resize_to, batch_size, tile))
         if not isinstance(image, np.ndarray):
             raise TypeError(f"translate: expected a numpy array, a PIL image or a path, got {type(image).__name__}")
         batch = self._as_batch(image)
         if batch.shape[1] != channels:
             raise ValueError(f"translate: direction {direction!r} ({net}) takes {channels}-channel images, got "
                              f"{batch.shape[1]} channels (an array of shape {image.shape})")
-        out = self._translate_batch(batch, net, resize_to, batch_size)
+        out = self._translate_batch(batch, net, resize_to, batch_size, tile)
         return self._like(out, image)
 
     @staticmethod
@@ -189,14 +199,24 @@ class CycleGAN(GAN, kind="cyclegan"):
         return pixels.reshape(image.shape)
 
     def _translate_batch(self, batch: np.ndarray, net: str, resize_to: int | tuple[int, int] | None,
-                         batch_size: int) -> np.ndarray:
+                         batch_size: int, tile: int | None) -> np.ndarray:
         """``net`` on float (N, C, H, W) images of any size: padded or resized to a size it takes, and back."""
         step = _check_int("translate", "batch_size", batch_size)
         if step < 1:
             raise ValueError(f"translate: batch_size must be >= 1, got {step}")
+        if tile is not None:
+            tile = _check_int("translate", "tile", tile)
+            if tile < 16 or tile % 4:
+                raise ValueError(f"translate: tile must be a multiple of 4 and at least 16, got {tile}")
 
         def forward(x: np.ndarray) -> np.ndarray:
-            return np.concatenate([self.nets[net](np.ascontiguousarray(x[i:i + step])) for i in range(0, len(x), step)])
+            parts = [np.ascontiguousarray(x[i:i + step]) for i in range(0, len(x), step)]
+            if tile is None:
+                return np.concatenate([self.nets[net](part) for part in parts])
+            direction = 0 if net == "G_A" else 1
+            return np.concatenate([
+                self._model.call("translate", {"x": _native.tensor(part, name="image", caller="translate")},
+                                 {"direction": direction, "tile": tile}).numpy() for part in parts])
 
         height, width = batch.shape[2:]
         if resize_to is not None:
