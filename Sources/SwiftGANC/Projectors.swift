@@ -32,7 +32,8 @@ final class ProjectorBox {
 func projectorOptions(_ attrs: [String: Double]) throws -> Projector.Options {
     let call = OpCall(op: "projector", inputs: [:], attrs: attrs)
     let known = [
-        "space", "distance", "num_steps", "w_avg_samples", "initial_learning_rate", "initial_noise_factor",
+        "space", "distance", "initial_noise", "num_steps", "w_avg_samples", "initial_learning_rate",
+        "initial_noise_factor",
         "lr_rampdown_length", "lr_rampup_length", "noise_ramp_length", "regularize_noise_weight", "seed",
     ]
     for key in attrs.keys where !known.contains(key) {
@@ -46,11 +47,14 @@ func projectorOptions(_ attrs: [String: Double]) throws -> Projector.Options {
     guard let distance = Projector.Distance(rawValue: try call.int("distance", o.distance.rawValue)) else {
         throw SwiftGANError.invalidArgument("projector: argument 'distance' must be 0 (pixel) or 1 (discriminator)")
     }
+    guard let noise = Projector.InitialNoise(rawValue: try call.int("initial_noise", o.initialNoise.rawValue)) else {
+        throw SwiftGANError.invalidArgument("projector: argument 'initial_noise' must be 0 (random) or 1 (model)")
+    }
     let seed = try call.double("seed", Double(o.seed))
     try require(
         seed >= 0 && seed < 0x1p53 && seed == seed.rounded(),
         "projector: argument 'seed' must be a non-negative integer below 2^53")
-    (o.space, o.distance, o.seed) = (space, distance, UInt64(seed))
+    (o.space, o.distance, o.initialNoise, o.seed) = (space, distance, noise, UInt64(seed))
     o.numSteps = try call.int("num_steps", o.numSteps)
     o.wAvgSamples = try call.int("w_avg_samples", o.wAvgSamples)
     o.initialLearningRate = try call.float("initial_learning_rate", o.initialLearningRate)

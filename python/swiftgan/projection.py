@@ -31,12 +31,14 @@ from swiftgan.models.base import _interrupt_at_step_boundary, _never
 if TYPE_CHECKING:
     from swiftgan.models.stylegan import StyleGAN
 
-__all__ = ["Projection", "SPACES", "DISTANCES"]
+__all__ = ["Projection", "SPACES", "DISTANCES", "INITIAL_NOISE"]
 
 SPACES = {"w": 0, "w+": 1}
 """Where the latent lives (the engine's codes): one w for every layer (NVlabs), or one per layer."""
 DISTANCES = {"pixel": 0, "discriminator": 1}
 """The image distance (the engine's codes): see the module docstring."""
+INITIAL_NOISE = {"random": 0, "model": 1}
+"""Where the noise maps start (the engine's codes): fresh Gaussian noise (NVlabs), or the model's constant noise."""
 
 ImageLike = np.ndarray | Image.Image | str | os.PathLike
 """An image to project: float (C, R, R) or (1, C, R, R) in [-1, 1], a PIL image, or an image file."""
@@ -74,8 +76,8 @@ class Projection:
     def __init__(self, gan: StyleGAN, image: ImageLike, steps: int = 1000, space: str = "w", *,
                  w_avg_samples: int = 10_000, initial_learning_rate: float = 0.1, initial_noise_factor: float = 0.05,
                  lr_rampdown_length: float = 0.25, lr_rampup_length: float = 0.05, noise_ramp_length: float = 0.75,
-                 regularize_noise_weight: float = 1e5, distance: str = "pixel", seed: int = 303,
-                 class_idx: int | None = None) -> None:
+                 regularize_noise_weight: float = 1e5, distance: str = "pixel", initial_noise: str = "random",
+                 seed: int = 303, class_idx: int | None = None) -> None:
         caller = "StyleGAN.project"
         self.target = target_image(gan, image)
         self.space, self.distance = space, distance
@@ -84,6 +86,7 @@ class Projection:
         attrs: dict[str, float | int | bool] = {
             "space": _choice(caller, "space", space, SPACES),
             "distance": _choice(caller, "distance", distance, DISTANCES),
+            "initial_noise": _choice(caller, "initial_noise", initial_noise, INITIAL_NOISE),
             "num_steps": self.steps,
             "w_avg_samples": _check_int(caller, "w_avg_samples", w_avg_samples),
             "seed": _check_int(caller, "seed", seed),

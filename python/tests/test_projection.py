@@ -81,6 +81,17 @@ def test_apply_noise_makes_the_model_render_the_reconstruction() -> None:
     np.testing.assert_allclose(model.synthesis(result.ws), result.image, atol=1e-5)
 
 
+def test_initial_noise_is_fresh_or_the_models_constant_noise(gan) -> None:
+    target = gan.generate(seeds=[3])
+    constant = {name: value for name, value in gan.nets["G_ema"].state_dict().items() if name.endswith("noise_const")}
+    model = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10, initial_noise="model")
+    fresh = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10)
+    assert all(np.array_equal(model.noise[name], value) for name, value in constant.items())
+    assert not any(np.allclose(fresh.noise[name], value) for name, value in constant.items())
+    with pytest.raises(ValueError, match="'initial_noise' must be one of 'random', 'model'"):
+        sg.projection.Projection(gan, target, initial_noise="zeros")
+
+
 def test_photos_are_cropped_and_resized_as_nvlabs_does(gan, tmp_path) -> None:
     pixels = np.zeros((20, 40, 3), np.uint8)
     pixels[:, 4:36] = 255  # white beyond the center square by more than the filter reaches, black at the sides

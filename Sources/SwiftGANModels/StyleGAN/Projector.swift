@@ -23,11 +23,15 @@ public final class Projector {
     public enum Space: Int, Sendable { case w = 0, wPlus = 1 }
     /// The image distance (see the type's documentation).
     public enum Distance: Int, Sendable { case pixel = 0, discriminator = 1 }
+    /// Where the noise maps start: fresh Gaussian noise (NVlabs), or the model's own constant noise (also Gaussian
+    /// noise; images the model made with constant noise then need no noise search).
+    public enum InitialNoise: Int, Sendable { case random = 0, model = 1 }
 
     /// NVlabs projector.py's hyperparameters, with its defaults, and the space, distance and seed.
     public struct Options: Sendable {
         public var space = Space.w
         public var distance = Distance.pixel
+        public var initialNoise = InitialNoise.random
         public var numSteps = 1000
         public var wAvgSamples = 10_000
         public var initialLearningRate: Float = 0.1
@@ -119,8 +123,10 @@ public final class Projector {
         try w.setRequiresGrad(true)
         let maps = g.synthesis.buffers.filter { $0.0.hasSuffix("noise_const") }
         for (_, map) in maps {
-            let fresh = try rng.normal(map.shape)
-            map.data.update(from: fresh.data, count: map.count)
+            if options.initialNoise == .random {
+                let fresh = try rng.normal(map.shape)
+                map.data.update(from: fresh.data, count: map.count)
+            }
             try map.setRequiresGrad(true)
         }
         let reference = target.detached()

@@ -356,8 +356,8 @@ class StyleGAN(GAN, kind="stylegan"):
     def project(self, image: ImageLike, steps: int = 1000, space: str = "w", *, w_avg_samples: int = 10_000,
                 initial_learning_rate: float = 0.1, initial_noise_factor: float = 0.05,
                 lr_rampdown_length: float = 0.25, lr_rampup_length: float = 0.05, noise_ramp_length: float = 0.75,
-                regularize_noise_weight: float = 1e5, distance: str = "pixel", seed: int = 303,
-                class_idx: int | None = None, progress: bool = True) -> Projection:
+                regularize_noise_weight: float = 1e5, distance: str = "pixel", initial_noise: str = "random",
+                seed: int = 303, class_idx: int | None = None, progress: bool = True) -> Projection:
         """The latent of an image: NVlabs' projector (stylegan2-ada-pytorch's projector.py) run in the engine, with
         a tqdm bar. Returns a :class:`swiftgan.projection.Projection`: ``ws`` (1, num_ws, w_dim), ``noise`` (the
         optimized noise maps), ``image`` (the reconstruction), ``losses`` (per step), ``psnr()``, and ``save(path)``
@@ -378,6 +378,9 @@ class StyleGAN(GAN, kind="stylegan"):
             distance: "pixel", MSE at every scale of an average-pooling pyramid; "discriminator", plus the
                 unit-normalized features of the model's own D blocks (needs D: a model loaded ``for_training``).
                 NVlabs' LPIPS needs a VGG16 download; see :mod:`swiftgan.projection` for what this costs.
+            initial_noise: where the noise maps start: "random", fresh Gaussian noise (NVlabs); "model", the
+                model's own constant noise (Gaussian noise too, so no better or worse for a photo; the model's own
+                images, made with that noise, then need no noise search).
             seed: seeds the w samples, the initial noise maps and the noise added to w.
             class_idx: a conditional model's class.
             progress: show the tqdm bar.
@@ -386,7 +389,7 @@ class StyleGAN(GAN, kind="stylegan"):
                                 initial_learning_rate=initial_learning_rate, initial_noise_factor=initial_noise_factor,
                                 lr_rampdown_length=lr_rampdown_length, lr_rampup_length=lr_rampup_length,
                                 noise_ramp_length=noise_ramp_length, regularize_noise_weight=regularize_noise_weight,
-                                distance=distance, seed=seed, class_idx=class_idx)
+                                distance=distance, initial_noise=initial_noise, seed=seed, class_idx=class_idx)
         return projection.run(progress=progress)
 
     def explore(self, directions: Directions | Sequence[np.ndarray] | None = None, n: int = 4, seed: int = 0,
