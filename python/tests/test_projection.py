@@ -127,6 +127,17 @@ def test_bad_arguments_are_refused(gan) -> None:
         result._engine.step()
 
 
+def test_projections_free_their_engine_objects(gan) -> None:
+    baseline = sg._native.live_handles()
+    target = gan.generate(seeds=[1])
+    for _ in range(5):
+        result = gan.project(target, steps=2, w_avg_samples=10, progress=False)
+        assert sg._native.live_handles()["projectors"] == baseline["projectors"] + 1
+        _ = result.ws, result.noise, result.image
+        del result
+    assert sg._native.live_handles() == baseline  # freed by reference counting alone
+
+
 def test_discriminator_distance_uses_the_models_d() -> None:
     trainable = noisy(sg.StyleGAN(**SMALL, seed=3))
     target = trainable.generate(seeds=[2])
