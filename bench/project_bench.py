@@ -27,6 +27,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_bench import Worker as StepWorker  # noqa: E402 (its process handling: start, ready, peak RSS)
 
 PROTOCOL = """
 import resource, sys, time
@@ -88,25 +92,13 @@ run = lambda steps: projector.project(G, target, num_steps=steps, device=torch.d
 """ + PROTOCOL
 
 
-class Worker:
+class Worker(StepWorker):
     """One library's process, timing projections of a given number of steps on request."""
-
-    def __init__(self, command: list[str]) -> None:
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if self.process.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"worker {command[:3]} failed to start")
 
     def run(self, steps: int) -> float:
         self.process.stdin.write(f"{steps}\n")
         self.process.stdin.flush()
         return float(self.process.stdout.readline())
-
-    def finish(self) -> float:
-        """Closes the worker; returns its peak RSS in MB."""
-        self.process.stdin.close()
-        rss = float(self.process.stdout.readline())
-        self.process.wait()
-        return rss
 
 
 EXPLORE = """
