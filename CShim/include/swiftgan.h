@@ -187,7 +187,7 @@ typedef struct sg_projector sg_projector;
  * for a conditional model (the class whose ws give w's statistics), NULL otherwise. Attributes (defaults):
  * space (0: one w, 1: w+, one w per layer; 0), distance (0: MSE at every scale of an average-pooling pyramid, 1: plus
  * the model's D's unit-normalized features, which needs D; 0), initial_noise (0: fresh Gaussian noise maps, 1: the
- * model's constant noise; 0), num_steps (1000), w_avg_samples (10000),
+ * model's constant noise; 1), num_steps (1000), w_avg_samples (10000),
  * initial_learning_rate (0.1), initial_noise_factor (0.05), lr_rampdown_length (0.25), lr_rampup_length (0.05),
  * noise_ramp_length (0.75), regularize_noise_weight (1e5), seed (303). */
 int32_t sg_projector_create(sg_model *m, sg_tensor *target, sg_tensor *c, int32_t n_attrs,

@@ -84,8 +84,8 @@ def test_apply_noise_makes_the_model_render_the_reconstruction() -> None:
 def test_initial_noise_is_fresh_or_the_models_constant_noise(gan) -> None:
     target = gan.generate(seeds=[3])
     constant = {name: value for name, value in gan.nets["G_ema"].state_dict().items() if name.endswith("noise_const")}
-    model = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10, initial_noise="model")
-    fresh = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10)
+    model = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10)  # the default
+    fresh = sg.projection.Projection(gan, target, steps=1, w_avg_samples=10, initial_noise="random")
     assert all(np.array_equal(model.noise[name], value) for name, value in constant.items())
     assert not any(np.allclose(fresh.noise[name], value) for name, value in constant.items())
     with pytest.raises(ValueError, match="'initial_noise' must be one of 'random', 'model'"):

@@ -356,7 +356,7 @@ class StyleGAN(GAN, kind="stylegan"):
     def project(self, image: ImageLike, steps: int = 1000, space: str = "w", *, w_avg_samples: int = 10_000,
                 initial_learning_rate: float = 0.1, initial_noise_factor: float = 0.05,
                 lr_rampdown_length: float = 0.25, lr_rampup_length: float = 0.05, noise_ramp_length: float = 0.75,
-                regularize_noise_weight: float = 1e5, distance: str = "pixel", initial_noise: str = "random",
+                regularize_noise_weight: float = 1e5, distance: str = "pixel", initial_noise: str = "model",
                 seed: int = 303, class_idx: int | None = None, progress: bool = True) -> Projection:
         """The latent of an image: NVlabs' projector (stylegan2-ada-pytorch's projector.py) run in the engine, with
         a tqdm bar. Returns a :class:`swiftgan.projection.Projection`: ``ws`` (1, num_ws, w_dim), ``noise`` (the
@@ -378,9 +378,10 @@ class StyleGAN(GAN, kind="stylegan"):
             distance: "pixel", MSE at every scale of an average-pooling pyramid; "discriminator", plus the
                 unit-normalized features of the model's own D blocks (needs D: a model loaded ``for_training``).
                 NVlabs' LPIPS needs a VGG16 download; see :mod:`swiftgan.projection` for what this costs.
-            initial_noise: where the noise maps start: "random", fresh Gaussian noise (NVlabs); "model", the
-                model's own constant noise (Gaussian noise too, so no better or worse for a photo; the model's own
-                images, made with that noise, then need no noise search).
+            initial_noise: where the noise maps start: "model", the model's own constant noise; "random", fresh
+                Gaussian noise (NVlabs). Both are Gaussian noise, no better or worse for a photo; the model's own
+                images, made with the constant noise, are found back only from "model" (fresh noise maps do not
+                converge to the model's under the autocorrelation penalty).
             seed: seeds the w samples, the initial noise maps and the noise added to w.
             class_idx: a conditional model's class.
             progress: show the tqdm bar.
