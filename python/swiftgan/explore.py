@@ -41,7 +41,8 @@ class Explorer:
     Moving a widget calls :meth:`render`: the seed's ws at the chosen truncation, each direction added at its strength
     to the ws of its layer range, then G_ema's image, shown as a PNG with the time it took. The widgets are attributes
     (``seed``, ``truncation``, ``strengths`` and ``layer_ranges``, one of each per direction) and ``widget`` holds them
-    all; in a notebook the Explorer displays itself.
+    all; in a notebook the Explorer displays itself. :meth:`close` closes the widgets, which ipywidgets otherwise keeps
+    (with the model) until the kernel ends.
     """
 
     def __init__(self, gan: StyleGAN, directions: Directions | Sequence[np.ndarray] | None = None, n: int = 4,
@@ -82,8 +83,12 @@ class Explorer:
         self.widget = widgets.HBox([self.image, widgets.VBox([self.seed, self.truncation, *rows, self.status])])
         self.last_seconds = 0.0
         """How long the last :meth:`render` took (ws, edits, synthesis and PNG)."""
-        for control in [self.seed, self.truncation, *self.strengths, *self.layer_ranges]:
-            control.observe(lambda change: self.render(), names="value")
+        self._controls = [self.seed, self.truncation, *self.strengths, *self.layer_ranges]
+        for control in self._controls:
+            control.observe(self._changed, names="value")
+        self.render()
+
+    def _changed(self, change: object) -> None:
         self.render()
 
     def ws(self) -> np.ndarray:
@@ -105,6 +110,14 @@ class Explorer:
         self.last_seconds = time.perf_counter() - started
         self.status.value = f"rendered in {self.last_seconds * 1000:.0f} ms"
         return image
+
+    def close(self) -> None:
+        """Closes the widgets (ipywidgets keeps every open widget, and so this explorer and its model, alive)."""
+        for control in self._controls:
+            control.unobserve(self._changed, names="value")
+        for widget in [*self._controls, self.image, self.status, *self.widget.children[1].children[2:-1],
+                       self.widget.children[1], self.widget]:
+            widget.close()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

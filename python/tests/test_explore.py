@@ -43,6 +43,10 @@ def test_widget_callbacks_render_the_edited_image() -> None:
     expected = gan.synthesis(gan.edit(gan.seed_ws([9], 1.0), directions[1], 2.0, range(2, 5)))
     assert np.array_equal(shown(explorer), pixels(expected))
     assert explorer.last_seconds > 0 and "rendered in" in explorer.status.value
+    explorer.close()  # ipywidgets keeps open widgets, and with them the explorer and its model
+    model = sg._native.live_handles()["models"]
+    del explorer, gan
+    assert sg._native.live_handles()["models"] == model - 1  # freed by reference counting alone
 
 
 def test_explore_checks_its_arguments() -> None:
