@@ -180,6 +180,30 @@ const char *sg_model_counter_names(const sg_model *m);
 int32_t sg_model_get_counter(const sg_model *m, const char *name, int64_t *value);
 int32_t sg_model_set_counter(sg_model *m, const char *name, int64_t value);
 
+/* ---- Projection of an image into a StyleGAN2's latent space (NVlabs' projector.py recipe) ----
+ * The projector keeps its own copy of the model's G_ema (and D), so the model may be used meanwhile. */
+typedef struct sg_projector sg_projector;
+/* A projection of target [1, C, R, R] (values in [-1, 1]) into a stylegan model's latent space; c: labels [1, c_dim]
+ * for a conditional model (the class whose ws give w's statistics), NULL otherwise. Attributes (defaults):
+ * space (0: one w, 1: w+, one w per layer; 0), distance (0: MSE at every scale of an average-pooling pyramid, 1: plus
+ * the model's D's unit-normalized features, which needs D; 0), initial_noise (0: fresh Gaussian noise maps, 1: the
+ * model's constant noise; 1), num_steps (1000), w_avg_samples (10000),
+ * initial_learning_rate (0.1), initial_noise_factor (0.05), lr_rampdown_length (0.25), lr_rampup_length (0.05),
+ * noise_ramp_length (0.75), regularize_noise_weight (1e5), seed (303). */
+int32_t sg_projector_create(sg_model *m, sg_tensor *target, sg_tensor *c, int32_t n_attrs,
+                            const char *const *attr_names, const double *attr_values, sg_projector **out);
+void sg_projector_release(sg_projector *p);
+/* One optimization step (at most num_steps in all); losses[0..2] = the loss, the image distance and the noise
+ * regularization. With should_stop it is asked about every 50 ms until the step's updates; when it returns nonzero the
+ * step is abandoned, leaving the projection as it was, and SG_ECANCELLED is returned. */
+int32_t sg_projector_step(sg_projector *p, double *losses, int32_t (*should_stop)(void *context), void *context);
+int32_t sg_projector_steps_taken(const sg_projector *p, int64_t *out);
+/* "ws,image,noise.<layer>,...": ws [1, num_ws, w_dim], the image [1, C, R, R] of the current ws and noise maps, and
+ * each noise map [r, r] under its name in the synthesis network ("noise.b8.conv0.noise_const"). */
+const char *sg_projector_tensor_names(const sg_projector *p);
+/* A copy of one of those tensors. */
+int32_t sg_projector_tensor(sg_projector *p, const char *name, sg_tensor **out);
+
 /* ---- Data parallelism over MPI (Open MPI, loaded with dlopen only by sg_dist_init) ----
  * sg_dist_init loads `library` (NULL: $SWIFTGAN_MPI_LIBRARY, then libmpi.so.40, libmpi.so), calls MPI_Init_thread
  * (MPI_THREAD_SERIALIZED) unless MPI is already initialized, and writes this process's rank and the world size; later

@@ -3,14 +3,30 @@
 Models (:class:`DCGAN`, :class:`CycleGAN`, :class:`StyleGAN`) train with ``fit`` or ``train_step`` and save and
 :func:`load` checkpoints;
 :mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples,
-:mod:`swiftgan.distributed` trains on several processes or machines over MPI.
+:mod:`swiftgan.distributed` trains on several processes or machines over MPI; :mod:`swiftgan.directions`,
+:mod:`swiftgan.editing`, :mod:`swiftgan.projection` and :func:`blend` edit StyleGAN2 images (directions, edits, real
+photos projected into the latent space, layer-swapped models).
 Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
 :class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
 graph built from Python can be differentiated with :func:`swiftgan.autograd.grad` or
 :meth:`Tensor.backward`.
 """
 
-from swiftgan import autograd, datasets, debug, distributed, functional, images, metrics, models, optim, safetensors
+from swiftgan import (
+    autograd,
+    datasets,
+    debug,
+    directions,
+    distributed,
+    editing,
+    functional,
+    images,
+    metrics,
+    models,
+    optim,
+    projection,
+    safetensors,
+)
 from swiftgan._native import (
     SwiftGANError,
     Tensor,
@@ -23,6 +39,7 @@ from swiftgan._native import (
     tensor,
 )
 from swiftgan.autograd import grad, no_grad
+from swiftgan.blending import blend
 from swiftgan.images import save_grid, show
 from swiftgan.models import DCGAN, GAN, CycleGAN, NonFiniteLossError, NonFiniteLossWarning, StyleGAN, load
 from swiftgan.torch_io import load_torch_state_dict
@@ -39,9 +56,12 @@ __all__ = [
     "SwiftGANError",
     "Tensor",
     "autograd",
+    "blend",
     "datasets",
     "debug",
+    "directions",
     "distributed",
+    "editing",
     "functional",
     "get_num_threads",
     "grad",
@@ -53,6 +73,7 @@ __all__ = [
     "no_grad",
     "op_names",
     "optim",
+    "projection",
     "random_normal",
     "random_uniform",
     "safetensors",

@@ -26,12 +26,14 @@ static PyObject *np_ndarray;      /* numpy.ndarray */
 static PyObject *np_empty;        /* numpy.empty */
 static PyObject *np_float32;      /* numpy.dtype("float32") */
 
-/* Engine handles owned by live Python objects (Tensor, Optimizer, Model), for leak tests; changed under the GIL. */
-static Py_ssize_t live_tensors, live_optimizers, live_models;
+/* Engine handles owned by live Python objects (Tensor, Optimizer, Model, Projector), for leak tests; changed under the
+ * GIL. */
+static Py_ssize_t live_tensors, live_optimizers, live_models, live_projectors;
 
 static PyTypeObject TensorType;
 static PyTypeObject OptimizerType;
 static PyTypeObject ModelType;
+static PyTypeObject ProjectorType;
 
 typedef struct {
     PyObject_HEAD
@@ -48,6 +50,11 @@ typedef struct {
     PyObject_HEAD
     sg_model *handle;
 } ModelObject;
+
+typedef struct {
+    PyObject_HEAD
+    sg_projector *handle;
+} ProjectorObject;
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* errors, and the one way to call the engine */
@@ -977,7 +984,8 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
 }
 
 static PyObject *mod_live_handles(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
-    return Py_BuildValue("{s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models", live_models);
+    return Py_BuildValue("{s:n,s:n,s:n,s:n}", "tensors", live_tensors, "optimizers", live_optimizers, "models",
+                         live_models, "projectors", live_projectors);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1421,11 +1429,150 @@ static PyTypeObject ModelType = {
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
+/* Projector */
+
+static int Projector_init(ProjectorObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"model", "target", "c", "attrs", NULL};
+    PyObject *model, *target, *c = Py_None, *attrs_dict = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|OO:Projector", kwlist, &model, &target, &c, &attrs_dict)) {
+        return -1;
+    }
+    if (self->handle != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Projector is already initialised");
+        return -1;
+    }
+    if (!PyObject_TypeCheck(model, &ModelType) || ((ModelObject *)model)->handle == NULL) {
+        raise_kind("Projector", "model", "an initialised swiftgan._native.Model", model);
+        return -1;
+    }
+    if (!is_tensor(target)) {
+        raise_kind("Projector", "target", "a swiftgan.Tensor", target);
+        return -1;
+    }
+    if (c != Py_None && !is_tensor(c)) {
+        raise_kind("Projector", "c", "a swiftgan.Tensor or None", c);
+        return -1;
+    }
+    Attrs attrs;
+    if (attrs_parse(attrs_dict, "Projector", &attrs) < 0) {
+        return -1;
+    }
+    sg_projector *out = NULL;
+    PyObject *keep = PyTuple_Pack(3, model, target, c);  /* kept alive while the GIL is released */
+    int ok = keep != NULL &&
+             ENGINE(sg_projector_create(((ModelObject *)model)->handle, ((TensorObject *)target)->handle,
+                                        c == Py_None ? NULL : ((TensorObject *)c)->handle, attrs.count, attrs.names,
+                                        attrs.values, &out));
+    Py_XDECREF(keep);
+    attrs_free(&attrs);
+    if (!ok) {
+        return -1;
+    }
+    self->handle = out;
+    live_projectors++;
+    return 0;
+}
+
+static void Projector_dealloc(ProjectorObject *self) {
+    if (self->handle != NULL) {
+        live_projectors--;
+    }
+    sg_projector_release(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Whether the projector was initialised; sets an exception and returns 0 otherwise. */
+static int projector_ready(ProjectorObject *self) {
+    if (self->handle == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Projector.__init__ was not called");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Projector_step(ProjectorObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"should_stop", NULL};
+    StopRequest request = {NULL, 0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:step", kwlist, &request.should_stop) ||
+        !projector_ready(self)) {
+        return NULL;
+    }
+    if (request.should_stop == Py_None) {
+        request.should_stop = NULL;
+    }
+    if (request.should_stop != NULL && !PyCallable_Check(request.should_stop)) {
+        return raise_kind("step", "should_stop", "a callable or None", request.should_stop);
+    }
+    double losses[3] = {0, 0, 0};
+    int ok = request.should_stop != NULL
+        ? ENGINE(sg_projector_step(self->handle, losses, ask_should_stop, &request))
+        : ENGINE(sg_projector_step(self->handle, losses, NULL, NULL));
+    return ok ? Py_BuildValue("(ddd)", losses[0], losses[1], losses[2]) : NULL;
+}
+
+static PyObject *Projector_get_steps_taken(ProjectorObject *self, void *Py_UNUSED(closure)) {
+    int64_t steps = 0;
+    if (!projector_ready(self) || !ENGINE(sg_projector_steps_taken(self->handle, &steps))) {
+        return NULL;
+    }
+    return PyLong_FromLongLong(steps);
+}
+
+static PyObject *Projector_tensor_names(ProjectorObject *self, PyObject *Py_UNUSED(ignored)) {
+    return projector_ready(self) ? split_names(sg_projector_tensor_names(self->handle)) : NULL;
+}
+
+static PyObject *Projector_tensor(ProjectorObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"name", NULL};
+    const char *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s:tensor", kwlist, &name) || !projector_ready(self)) {
+        return NULL;
+    }
+    sg_tensor *out = NULL;
+    return ENGINE(sg_projector_tensor(self->handle, name, &out)) ? tensor_result(out, "tensor") : NULL;
+}
+
+static PyGetSetDef Projector_getset[] = {
+    {"steps_taken", (getter)Projector_get_steps_taken, NULL, "The optimization steps taken so far.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef Projector_methods[] = {
+    {"step", (PyCFunction)(void (*)(void))Projector_step, METH_VARARGS | METH_KEYWORDS,
+     "step($self, /, should_stop=None)\n--\n\n"
+     "One optimization step; returns (loss, distance, noise regularization). should_stop: a callable asked about\n"
+     "every 50 ms during the step, after Python's pending signal handlers have run; when it returns true the step is\n"
+     "abandoned, leaving the projection as it was, and KeyboardInterrupt is raised."},
+    {"tensor_names", (PyCFunction)Projector_tensor_names, METH_NOARGS,
+     "tensor_names($self, /)\n--\n\nws, image, then noise.<layer> for every noise map."},
+    {"tensor", (PyCFunction)(void (*)(void))Projector_tensor, METH_VARARGS | METH_KEYWORDS,
+     "tensor($self, /, name)\n--\n\nA copy of one of tensor_names(): ws [1, num_ws, w_dim], the image of the current\n"
+     "ws and noise maps [1, C, R, R], or a noise map."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ProjectorType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "swiftgan._native.Projector",
+    .tp_doc = PyDoc_STR("Projector(model, target, c=None, attrs=None)\n--\n\n"
+                        "A projection of target [1, C, R, R] into a StyleGAN2 model's latent space (NVlabs' projector\n"
+                        "recipe; attrs as swiftgan.h lists them). It keeps its own copy of the model's networks.\n"
+                        "Calls from several threads take turns."),
+    .tp_basicsize = sizeof(ProjectorObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Projector_init,
+    .tp_dealloc = (destructor)Projector_dealloc,
+    .tp_methods = Projector_methods,
+    .tp_getset = Projector_getset,
+};
+
+/* ------------------------------------------------------------------------------------------------------ */
 /* module */
 
 static PyMethodDef module_methods[] = {
     {"live_handles", (PyCFunction)mod_live_handles, METH_NOARGS,
-     "live_handles()\n--\n\nEngine handles held by live Tensor, Optimizer and Model objects (leak checks)."},
+     "live_handles()\n--\n\nEngine handles held by live Tensor, Optimizer, Model and Projector objects (leak checks)."},
     {"dist_init", (PyCFunction)(void (*)(void))mod_dist_init, METH_VARARGS | METH_KEYWORDS,
      "dist_init(library=None)\n--\n\nLoads Open MPI with dlopen and joins MPI_COMM_WORLD (once per process); returns "
      "(rank, size)."},
@@ -1482,7 +1629,8 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0) {
+    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0 ||
+        PyType_Ready(&ProjectorType) < 0) {
         return NULL;
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
@@ -1509,6 +1657,7 @@ PyMODINIT_FUNC PyInit__native(void) {
         PyModule_AddObjectRef(module, "Tensor", (PyObject *)&TensorType) < 0 ||
         PyModule_AddObjectRef(module, "Optimizer", (PyObject *)&OptimizerType) < 0 ||
         PyModule_AddObjectRef(module, "Model", (PyObject *)&ModelType) < 0 ||
+        PyModule_AddObjectRef(module, "Projector", (PyObject *)&ProjectorType) < 0 ||
         PyModule_AddIntConstant(module, "MAX_NDIM", SG_MAX_NDIM) < 0) {
         Py_DECREF(module);
         return NULL;

@@ -1,7 +1,9 @@
 """The command line: ``python -m swiftgan train KIND ...``, ``python -m swiftgan generate CKPT ...``,
 ``python -m swiftgan translate CKPT IMAGE ...``, for StyleGAN checkpoints ``python -m swiftgan style-mix CKPT ...``
-and ``python -m swiftgan interpolate CKPT ...`` (which also take a published ``.pkl`` or ``.pt`` directly), and
-``python -m swiftgan convert FILE CKPT`` (a published StyleGAN2 as a swiftgan checkpoint).
+and ``python -m swiftgan interpolate CKPT ...`` (which also take a published ``.pkl`` or ``.pt`` directly),
+``python -m swiftgan convert FILE CKPT`` (a published StyleGAN2 as a swiftgan checkpoint), and for editing StyleGAN2
+images ``edit MODEL ...`` (a sweep along a direction), ``project MODEL IMAGE ...`` (a photo's latent) and
+``blend BASE OTHER ...`` (layer swapping).
 
 ``train`` has one subcommand per model kind, from :data:`TRAINERS`: each kind's options are its data options and
 one option per field of the model's config (the engine's declaration: ``--image-size``, ``--betas B1 B2``,
@@ -283,7 +285,73 @@ def build_parser() -> argparse.ArgumentParser:
                                 "with bounded memory and the same result")
     translate.add_argument("--out", type=Path, default=Path("translated.png"),
                            help="image file (default: %(default)s)")
+    _add_editing_commands(commands)
     return parser
+
+
+def _add_editing_commands(commands: Any) -> None:
+    """The StyleGAN2 editing commands: edit, project, blend."""
+    edit = commands.add_parser(
+        "edit", help="images of a StyleGAN2 edited along a direction (a sweep of strengths)",
+        description="Edit the images of --seed along a direction in the --layers ws only, one image per strength: "
+                    "a row per seed, a column per strength (a .gif out: one frame per strength).")
+    edit.add_argument("checkpoint", type=Path, metavar="MODEL",
+                      help="a StyleGAN2 checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
+    edit.add_argument("--seed", type=parse_ranges, default=parse_ranges("0"),
+                      help="the seeds to edit, e.g. 85 or 1-4 (default: 0)")
+    edit.add_argument("--direction", required=True,
+                      help="ganspace:K (GANSpace's component K, strengths in standard deviations), sefa:K (SeFa's "
+                           "direction K for --layers) or an InterFaceGAN boundary .npy file")
+    edit.add_argument("--layers", type=parse_ranges, default=None,
+                      help="the ws to edit, inclusive ranges such as 4-7 (default: all)")
+    edit.add_argument("--strengths", type=parse_strength_list, default=parse_strength_list("-3:3:7"),
+                      help="start:stop:count or a comma-separated list (default: -3:3:7)")
+    edit.add_argument("--samples", type=int, default=100_000,
+                      help="latents GANSpace's components are computed from (default: %(default)s)")
+    _add_style_arguments(edit)
+    edit.add_argument("--duration", type=int, default=200, help="GIF: milliseconds per frame (default: %(default)s)")
+    edit.add_argument("--out", type=Path, default=Path("sweep.png"), help="image or .gif file (default: %(default)s)")
+
+    project = commands.add_parser(
+        "project", help="the latent of a photo in a StyleGAN2 (NVlabs' projector recipe)",
+        description="Project an image into a StyleGAN2's latent space (the image is center-cropped and resized to the "
+                    "model's resolution) and write NVlabs' projected_w.npz layout, the reconstruction and the target.")
+    project.add_argument("checkpoint", type=Path, metavar="MODEL",
+                         help="a StyleGAN2 checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
+    project.add_argument("input", type=Path, metavar="IMAGE", help="the image to project")
+    project.add_argument("--steps", type=int, default=1000, help="optimization steps (default: %(default)s)")
+    project.add_argument("--space", choices=("w", "w+"), default="w",
+                         help="one w for every layer (NVlabs) or one per layer (default: %(default)s)")
+    project.add_argument("--distance", choices=("pixel", "discriminator"), default="pixel",
+                         help="image distance; discriminator needs a checkpoint with D (default: %(default)s)")
+    project.add_argument("--seed", type=int, default=303, help="seed of the optimization (default: %(default)s)")
+    project.add_argument("--class-idx", type=int, default=None, help="the class of a conditional model")
+    project.add_argument("--out", type=Path, default=Path("projected_w.npz"),
+                         help="the .npz to write; proj.png and target.png go beside it (default: %(default)s)")
+
+    blend = commands.add_parser(
+        "blend", help="a StyleGAN2 with the low resolutions of one model and the high ones of another (toonify)",
+        description="Swap layers between two StyleGAN2s of one architecture: synthesis layers below --swap-resolution "
+                    "(and the mapping network) from BASE, from it on from OTHER; write a checkpoint and a sample grid.")
+    blend.add_argument("base", type=Path, metavar="BASE", help="the model of the low resolutions")
+    blend.add_argument("other", type=Path, metavar="OTHER", help="the model of the high resolutions")
+    blend.add_argument("--swap-resolution", type=int, default=32,
+                       help="the first resolution taken from OTHER (default: %(default)s)")
+    blend.add_argument("--width", type=float, default=0.0,
+                       help="blend over this many layers instead of swapping at once (default: %(default)s)")
+    blend.add_argument("--seeds", type=parse_ranges, default=parse_ranges("0-7"),
+                       help="seeds of the sample grid (default: 0-7)")
+    blend.add_argument("--out", type=Path, default=Path("blended.safetensors"),
+                       help="the checkpoint to write; a grid of base, other and blend goes beside it as .png "
+                            "(default: %(default)s)")
+
+
+def parse_strength_list(text: str) -> list[float]:
+    """The strengths of ``edit``'s --strengths: ``start:stop:count`` or a comma-separated list."""
+    try:
+        return swiftgan.editing.parse_strengths(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_ranges(text: str) -> list[int]:
@@ -455,13 +523,68 @@ def translate(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {args.input} translated {args.direction} by {args.checkpoint}")
 
 
+def edit(args: argparse.Namespace) -> None:
+    gan = _load_stylegan(args.checkpoint)
+    direction = swiftgan.editing.parse_direction(gan, args.direction, args.layers, args.samples, args.class_idx)
+    style = _style_kwargs(args)
+    rows = [gan.edit_sweep(seed, direction, args.strengths, args.layers, **style) for seed in args.seed]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix.lower() == ".gif":
+        frames = np.stack(rows, axis=1)  # (strengths, seeds, C, R, R): one frame per strength
+        swiftgan.images.save_gif(list(frames), args.out, duration=args.duration)
+    else:
+        swiftgan.save_grid(np.concatenate(rows), args.out, nrow=len(args.strengths))
+    layers = "all layers" if args.layers is None else f"layers {args.layers}"
+    print(f"wrote {args.out}: seeds {args.seed} along {args.direction} in {layers}, strengths "
+          f"{', '.join(f'{value:g}' for value in args.strengths)}")
+
+
+def project(args: argparse.Namespace) -> None:
+    gan = _load_stylegan(args.checkpoint)
+    if args.distance == "discriminator" and args.checkpoint.suffix in (".pkl", ".pt"):
+        gan = StyleGAN.from_pretrained(args.checkpoint, for_training=True)  # D for the feature distance
+    result = gan.project(args.input, steps=args.steps, space=args.space, distance=args.distance, seed=args.seed,
+                         class_idx=args.class_idx)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result.save(args.out)
+    swiftgan.images.to_pil(result.image[0]).save(args.out.with_name("proj.png"))
+    swiftgan.images.to_pil(result.target[0]).save(args.out.with_name("target.png"))
+    print(f"wrote {args.out} (w {result.ws.shape}), {args.out.with_name('proj.png')} and "
+          f"{args.out.with_name('target.png')}: {result.steps_taken} steps in {args.space}, "
+          f"PSNR {result.psnr():.2f} dB")
+
+
+def blend(args: argparse.Namespace) -> None:
+    base, other = _load_stylegan(args.base), _load_stylegan(args.other)
+    blended = swiftgan.blend(base, other, swap_resolution=args.swap_resolution, width=args.width)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    blended.save(args.out)
+    grid = args.out.with_suffix(".png")
+    swiftgan.save_grid(np.concatenate([model.generate(seeds=args.seeds) for model in (base, other, blended)]), grid,
+                       nrow=len(args.seeds))
+    print(f"wrote {args.out} and {grid} (rows: base, other, blend): resolutions from {args.swap_resolution} of "
+          f"{args.other}, below of {args.base}")
+
+
+def _join_negative_values(argv: Sequence[str], options: Sequence[str]) -> list[str]:
+    """``--option -3:3:7`` as ``--option=-3:3:7``: argparse takes a value starting with '-' for an option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] in options and arg.startswith("-") and arg[1:2].isdigit():
+            joined[-1] = f"{joined[-1]}={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv, ["--strengths"]))
     try:
         {"train": train, "generate": generate, "translate": translate, "style-mix": style_mix,
-         "interpolate": interpolate, "convert": convert}[args.command](args)
+         "interpolate": interpolate, "convert": convert, "edit": edit, "project": project,
+         "blend": blend}[args.command](args)
     except (CommandError, ValueError, OSError, ImportError, pickle.UnpicklingError, NonFiniteLossError) as error:
         print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
         if swiftgan.distributed.world_size() > 1:

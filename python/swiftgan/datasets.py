@@ -276,6 +276,12 @@ def _load_picture(path: Path, size: int, channels: int, stretch: bool = False) -
             picture = opened.convert("RGBA")
     except (UnidentifiedImageError, OSError) as error:
         raise OSError(f"{path}: cannot read the image ({error})") from None
+    return _fit_picture(picture, size, channels, stretch)
+
+
+def _fit_picture(picture: Image.Image, size: int, channels: int, stretch: bool = False) -> np.ndarray:
+    """A PIL image as :func:`_load_picture` makes a file's: uint8 (size, size, channels), cropped and resized."""
+    picture = picture.convert("RGBA")
     background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
     picture = Image.alpha_composite(background, picture).convert("L" if channels == 1 else "RGB")
     if stretch:

@@ -28,7 +28,7 @@ from swiftgan.images import resize
 from swiftgan.safetensors import load_file, save_file
 
 __all__ = ["frechet_distance", "FeatureNet", "fashion_mnist_features", "fashion_mnist_classify",
-           "fid_fashion_mnist"]
+           "fid_fashion_mnist", "psnr"]
 
 FEATURE_NET_WEIGHTS = Path(__file__).resolve().parent / "data" / "fmnist_features.safetensors"
 """The shipped weights of the Fashion-MNIST feature network."""
@@ -39,6 +39,19 @@ def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
     eigenvalues from rounding are taken as zero)."""
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+
+
+def psnr(images: np.ndarray, reference: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of images against a reference of the same shape, both in [-1, 1] (values
+    outside are clipped, as when saving): ``10 log10(2^2 / MSE)``, the PSNR of the 8-bit pictures up to rounding.
+    Identical images give ``inf``."""
+    a, b = np.asarray(images, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"psnr: expected two non-empty arrays of one shape, got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("psnr: images must be finite")
+    mse = float(np.mean((np.clip(a, -1, 1) - np.clip(b, -1, 1)) ** 2))
+    return float("inf") if mse == 0 else 10 * float(np.log10(4 / mse))
 
 
 def frechet_distance(real_features: np.ndarray, fake_features: np.ndarray) -> float:

@@ -253,7 +253,8 @@ def main() -> None:
                        st.tuples(st.just(key), values[key]).map(list), st.just({}))))
         gan = cls(**config)
         methods = [name for name in ("generate", "train_step", "translate", "style_mix", "interpolate", "mapping",
-                                     "synthesis", "seed_ws", "save", "fit") if hasattr(gan, name)]
+                                     "synthesis", "seed_ws", "save", "fit", "edit", "edit_sweep", "directions")
+                   if hasattr(gan, name)]
         for name in methods:
             fuzzer.run("model methods", f"{cls.__name__}.{name}", getattr(gan, name), model_examples)
         for net_name, net in gan.nets.items():
@@ -261,6 +262,12 @@ def main() -> None:
             fuzzer.run("model methods", f"{cls.__name__}.nets[{net_name}].load_state_dict", net.load_state_dict,
                        model_examples)
 
+        if isinstance(gan, sg.StyleGAN):  # editing: a projection is built (its steps are not run), models blended
+            fuzzer.run("model methods", "projection.Projection", functools.partial(sg.projection.Projection, gan),
+                       model_examples)
+            fuzzer.run("model methods", "blend", functools.partial(sg.blend, gan), model_examples)
+    for name in ("fit_boundary", "save_direction", "load_direction"):
+        fuzzer.run("images, metrics, files", f"directions.{name}", getattr(sg.directions, name), examples)
     for name, function in public_callables(sg.images, ["resize", "make_grid", "to_pil", "save_grid", "save_gif"]):
         fuzzer.run("images, metrics, files", f"images.{name}", function, examples)
     fuzzer.run("images, metrics, files", "metrics.frechet_distance", sg.metrics.frechet_distance, examples)

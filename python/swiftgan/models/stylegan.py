@@ -5,13 +5,18 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from swiftgan import _native
+from swiftgan import _native, editing
 from swiftgan._checks import _check_float, _check_int, _choice
+from swiftgan.directions import Directions, ganspace, sefa
 from swiftgan.models.base import GAN
+from swiftgan.projection import ImageLike, Projection
+
+if TYPE_CHECKING:
+    from swiftgan.explore import Explorer
 
 __all__ = ["StyleGAN", "NOISE_MODES", "SAMPLE_BATCH"]
 
@@ -307,6 +312,100 @@ class StyleGAN(GAN, kind="stylegan"):
             raise ValueError(f"StyleGAN.fit: the data holds {shape} images, this model makes {c}x{r}x{r} "
                              f"(channels {c}, resolution {r}): load the data at that size, e.g. "
                              f"swiftgan.datasets.image_folder(path, size={r})")
+
+    # -- editing --------------------------------------------------------------------------------------------
+
+    def directions(self, method: str = "ganspace", n: int = 20, samples: int = 100_000,
+                   layers: Iterable[int] | None = None, seed: int = 0, class_idx: int | None = None) -> Directions:
+        """Directions in w space that edit one aspect of the images, strongest first (:mod:`swiftgan.directions`):
+
+        - ``"ganspace"`` (GANSpace): the ``n`` principal components of w over ``samples`` latents drawn from
+          ``seed``, with the variance of w along each; ``d[i]`` is component i scaled to one standard deviation.
+        - ``"sefa"`` (SeFa): the ``n`` eigenvectors of ``A^T A`` for the style weights ``A`` of the layers that read
+          the ws ``layers`` (None: all), computed from the weights alone; ``d[i]`` is the unit vector.
+
+        ``gan.edit(ws, d[i], strength, layers)`` applies one. InterFaceGAN's boundaries come from
+        :func:`swiftgan.directions.fit_boundary` and :func:`swiftgan.directions.load_direction`.
+        """
+        method = _choice("StyleGAN.directions", "method", method, {"ganspace": "ganspace", "sefa": "sefa"})
+        if method == "sefa":
+            return sefa(self, layers=layers, n=n)
+        if layers is not None:
+            raise ValueError("StyleGAN.directions: GANSpace's components are of w itself; 'layers' is for SeFa "
+                             "(choose the layers to edit in StyleGAN.edit)")
+        return ganspace(self, n=n, samples=samples, seed=seed, class_idx=class_idx)
+
+    def edit(self, ws: np.ndarray, direction: np.ndarray, strength: float,
+             layers: Iterable[int] | None = None) -> np.ndarray:
+        """ws (N, num_ws, w_dim) or (num_ws, w_dim) moved by ``strength * direction`` in the layers ``layers`` only
+        (w indices, such as ``range(4, 8)``; None: all), W+ style; every other w is left bit-identical. The direction
+        is (w_dim,) or InterFaceGAN's (1, w_dim), e.g. ``gan.directions("ganspace")[3]``. Render with
+        :meth:`synthesis`."""
+        return editing.edit(self, ws, direction, strength, layers)
+
+    def edit_sweep(self, seed_or_ws: int | np.ndarray, direction: np.ndarray, strengths: Iterable[float],
+                   layers: Iterable[int] | None = None, truncation_psi: float = 1.0, noise_mode: str = "const",
+                   class_idx: int | None = None) -> np.ndarray:
+        """Images (len(strengths), C, R, R) of a seed's image (or of ws, a projection's say) edited along
+        ``direction`` by each of ``strengths`` in ``layers``: a row of GANSpace's figures. Save it with
+        ``swiftgan.save_grid(images, "sweep.png", nrow=len(strengths))`` or as a GIF with
+        :func:`swiftgan.images.save_gif`."""
+        return editing.edit_sweep(self, seed_or_ws, direction, strengths, layers, truncation_psi, noise_mode,
+                                  class_idx)
+
+    def project(self, image: ImageLike, steps: int = 1000, space: str = "w", *, w_avg_samples: int = 10_000,
+                initial_learning_rate: float = 0.1, initial_noise_factor: float = 0.05,
+                lr_rampdown_length: float = 0.25, lr_rampup_length: float = 0.05, noise_ramp_length: float = 0.75,
+                regularize_noise_weight: float = 1e5, distance: str = "pixel", initial_noise: str = "model",
+                seed: int = 303, class_idx: int | None = None, progress: bool = True) -> Projection:
+        """The latent of an image: NVlabs' projector (stylegan2-ada-pytorch's projector.py) run in the engine, with
+        a tqdm bar. Returns a :class:`swiftgan.projection.Projection`: ``ws`` (1, num_ws, w_dim), ``noise`` (the
+        optimized noise maps), ``image`` (the reconstruction), ``losses`` (per step), ``psnr()``, and ``save(path)``
+        in NVlabs' ``projected_w.npz`` layout. Ctrl-C stops it, keeping the projection so far (``run()`` resumes).
+
+        Args:
+            image: float (C, R, R) or (1, C, R, R) in [-1, 1], or a PIL image or an image file, center-cropped and
+                resized to the model's resolution (Lanczos) as NVlabs' projector does.
+            steps: optimization steps (NVlabs' num_steps).
+            space: "w", one w for every layer as NVlabs; "w+", one w per layer (closer reconstructions, latents less
+                typical of the model).
+            w_avg_samples: mapped latents whose mean w is the start and whose spread scales the noise added to w.
+            initial_learning_rate, lr_rampdown_length, lr_rampup_length: Adam's learning rate, ramped up over the
+                first and down (cosine) over the last fractions of the steps.
+            initial_noise_factor, noise_ramp_length: Gaussian noise added to w, this factor of w's spread, fading
+                out (quadratically) over this fraction of the steps.
+            regularize_noise_weight: the weight of the noise maps' autocorrelation penalty.
+            distance: "pixel", MSE at every scale of an average-pooling pyramid; "discriminator", plus the
+                unit-normalized features of the model's own D blocks (needs D: a model loaded ``for_training``).
+                NVlabs' LPIPS needs a VGG16 download; see :mod:`swiftgan.projection` for what this costs.
+            initial_noise: where the noise maps start: "model", the model's own constant noise; "random", fresh
+                Gaussian noise (NVlabs). Both are Gaussian noise, no better or worse for a photo; the model's own
+                images, made with the constant noise, are found back only from "model" (fresh noise maps do not
+                converge to the model's under the autocorrelation penalty).
+            seed: seeds the w samples, the initial noise maps and the noise added to w.
+            class_idx: a conditional model's class.
+            progress: show the tqdm bar.
+        """
+        projection = Projection(self, image, steps, space, w_avg_samples=w_avg_samples,
+                                initial_learning_rate=initial_learning_rate, initial_noise_factor=initial_noise_factor,
+                                lr_rampdown_length=lr_rampdown_length, lr_rampup_length=lr_rampup_length,
+                                noise_ramp_length=noise_ramp_length, regularize_noise_weight=regularize_noise_weight,
+                                distance=distance, initial_noise=initial_noise, seed=seed, class_idx=class_idx)
+        return projection.run(progress=progress)
+
+    def explore(self, directions: Directions | Sequence[np.ndarray] | None = None, n: int = 4, seed: int = 0,
+                truncation_psi: float = 0.7, layers: Sequence[int] | None = None, max_strength: float = 5.0,
+                samples: int = 20_000, noise_mode: str = "const", class_idx: int | None = None) -> Explorer:
+        """Sliders in Jupyter (ipywidgets, imported only here): the seed, the truncation and the strengths of ``n``
+        directions (GANSpace's over ``samples`` latents by default, in standard deviations up to ``max_strength``),
+        each with its own layer range (initially ``layers``' span, or all), re-rendering the image as they move. A
+        256x256 model re-renders in a few tenths of a second on 2 cores. Returns the
+        :class:`swiftgan.explore.Explorer`, which displays itself."""
+        from swiftgan.explore import Explorer
+
+        _choice("StyleGAN.explore", "noise_mode", noise_mode, NOISE_MODES)
+        return Explorer(self, directions, n=n, seed=seed, truncation_psi=truncation_psi, layers=layers,
+                        max_strength=max_strength, samples=samples, noise_mode=noise_mode, class_idx=class_idx)
 
     # -- published models -----------------------------------------------------------------------------------
 
