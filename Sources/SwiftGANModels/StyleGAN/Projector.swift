@@ -3,22 +3,23 @@ import SwiftGANCore
 import SwiftGANNN
 import SwiftGANOptim
 
-/// Projection of an image into a StyleGAN2's latent space, NVlabs' recipe (stylegan2-ada-pytorch's projector.py,
-/// Karras et al. 2020 "Analyzing and Improving the Image Quality of StyleGAN", section 5): w starts at the mean of
-/// `wAvgSamples` mapped latents and is optimized by Adam together with every layer's noise map; the learning rate ramps up over the first `lrRampupLength` of the steps and down along a cosine
-/// over the last `lrRampdownLength`; Gaussian noise of `initialNoiseFactor` times the spread of w, fading out
-/// quadratically over `noiseRampLength`, is added to w at every step; a penalty on the noise maps' autocorrelation at
-/// every scale (weight `regularizeNoiseWeight`) keeps them noise, and they are renormalized after every step.
+/// Projection of an image into a StyleGAN2's latent space, NVlabs' recipe (stylegan2-ada-pytorch's projector.py, Karras
+/// et al. 2020 "Analyzing and Improving the Image Quality of StyleGAN", section 5): w starts at the mean of
+/// `wAvgSamples` mapped latents and is optimized by Adam together with every layer's noise map; the learning rate ramps
+/// up over the first `lrRampupLength` of the steps and down along a cosine over the last `lrRampdownLength`; Gaussian
+/// noise of `initialNoiseFactor` times the spread of w, fading out quadratically over `noiseRampLength`, is added to w
+/// at every step; a penalty on the noise maps' autocorrelation at every scale (weight `regularizeNoiseWeight`) keeps
+/// them noise, and they are renormalized after every step.
 ///
-/// NVlabs' image distance is LPIPS on VGG16 features, a network it downloads. This projector needs nothing from
-/// outside the model: `pixel` is the mean squared error (images in [-1, 1]) at every scale of an average-pooling
-/// pyramid down to 8x8; `discriminator` adds, for every block of the model's own D, the mean squared difference of its
-/// features unit-normalized over channels at each pixel (LPIPS' normalization, without LPIPS' learned weights).
+/// NVlabs' image distance is LPIPS on VGG16 features, a network it downloads. This projector needs nothing from outside
+/// the model: `pixel` is the mean squared error (images in [-1, 1]) at every scale of an average-pooling pyramid down
+/// to 8x8; `discriminator` adds, for every block of the model's own D, the mean squared difference of its features
+/// unit-normalized over channels at each pixel (LPIPS' normalization, without LPIPS' learned weights).
 ///
-/// The noise maps start as the model's constant noise (`initialNoise` `.model`), where NVlabs draws fresh Gaussian noise
-/// (`.random`): both are standard Gaussian noise, so a photo's projection is no better or worse for it, but the model's
-/// own images (made with that noise) are then found back, where fresh noise maps cannot be brought to the model's
-/// under the autocorrelation penalty (on a briefly trained 32x32 model, W+: about 35 dB against 25 dB PSNR).
+/// The noise maps start as the model's constant noise (`initialNoise` `.model`), where NVlabs draws fresh Gaussian
+/// noise (`.random`): both are standard Gaussian noise, so a photo's projection is no better or worse for it, but the
+/// model's own images (made with that noise) are then found back, where fresh noise maps cannot be brought to the
+/// model's under the autocorrelation penalty (on a briefly trained 32x32 model, W+: about 35 dB against 25 dB PSNR).
 ///
 /// The projector works on its own copy of G_ema (and D), so the model stays usable meanwhile; `space` `.w` optimizes
 /// one w shared by every layer (NVlabs), `.wPlus` one w per layer.
