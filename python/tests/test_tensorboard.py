@@ -4,6 +4,7 @@ tensorboardX's protobuf classes (so the test needs neither TensorBoard nor Tenso
 from __future__ import annotations
 
 import io
+import json
 import struct
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from PIL import Image
 import swiftgan as sg
 
 from helpers import TINY_DCGAN
+from test_cli import TINY, run
 
 event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2")
 
@@ -221,6 +223,19 @@ def test_import_swiftgan_needs_no_tensorboardx_and_the_callback_says_what_to_ins
     imported, message = result.stdout.splitlines()
     assert imported == "False" and 'needs tensorboardX: pip install "swiftgan[tensorboard]"' in message
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_tensorboard_option(tmp_path) -> None:
+    out, board = tmp_path / "run", tmp_path / "board"
+    result = run("train", "dcgan", *TINY, "--steps", "3", "--out", str(out), "--sample-every", "2",
+                 "--tensorboard", str(board))
+    assert result.returncode == 0, result.stderr
+    assert f"TensorBoard events in {board}" in result.stdout
+    events = read_run(board)
+    assert events.steps("loss/loss_d") == [1, 2, 3] and [step for step, _ in events.images["samples"]] == [2, 3]
+    assert events.images["samples"][0][1].shape == (GRID_16, GRID_16, 3)
+    (logged,) = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]  # --log-every 10
+    assert logged["loss_d"] == pytest.approx(np.mean(events.values("loss/loss_d")), rel=1e-6)
 
 
 def test_cyclegan_grids_show_the_training_data(tmp_path, digits16) -> None:
