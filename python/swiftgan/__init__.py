@@ -3,9 +3,10 @@
 Models (:class:`DCGAN`, :class:`CycleGAN`, :class:`StyleGAN`) train with ``fit`` or ``train_step`` and save and
 :func:`load` checkpoints;
 :mod:`swiftgan.datasets` ships data, :mod:`swiftgan.images` draws grids, :mod:`swiftgan.metrics` measures samples,
-:mod:`swiftgan.distributed` trains on several processes or machines over MPI; :mod:`swiftgan.directions`,
-:mod:`swiftgan.editing`, :mod:`swiftgan.projection` and :func:`blend` edit StyleGAN2 images (directions, edits, real
-photos projected into the latent space, layer-swapped models).
+:mod:`swiftgan.distributed` trains on several processes or machines over MPI, :mod:`swiftgan.callbacks` shows
+training in TensorBoard; :mod:`swiftgan.directions`, :mod:`swiftgan.editing`, :mod:`swiftgan.projection` and
+:func:`blend` edit StyleGAN2 images (directions, edits, real photos projected into the latent space, layer-swapped
+models).
 Arrays go in and out as numpy float32. Every op in :mod:`swiftgan.functional` also accepts
 :class:`Tensor` handles, in which case it returns a Tensor and records on the engine's autodiff tape, so a
 graph built from Python can be differentiated with :func:`swiftgan.autograd.grad` or
@@ -14,6 +15,7 @@ graph built from Python can be differentiated with :func:`swiftgan.autograd.grad
 
 from swiftgan import (
     autograd,
+    callbacks,
     datasets,
     debug,
     directions,
@@ -57,6 +59,7 @@ __all__ = [
     "Tensor",
     "autograd",
     "blend",
+    "callbacks",
     "datasets",
     "debug",
     "directions",

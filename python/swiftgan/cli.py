@@ -13,7 +13,8 @@ and checkpoint intervals, seed, threads, resume).
 A run's folder (``--out``) holds ``samples/step_XXXXXXX.png``, ``log.jsonl``, ``checkpoint.safetensors`` and
 ``run.json`` (the kind, data and its shapes, batch size, batch transform and model configuration it was started
 with). ``--resume`` continues from the checkpoint up to ``--steps`` in all, refusing if the command line asks for
-another configuration.
+another configuration. ``--tensorboard DIR`` also writes the losses and the sample grids as TensorBoard event files
+(:class:`swiftgan.callbacks.TensorBoard`).
 
 ``train ... --distributed`` under ``mpirun`` trains one model on every rank started (data parallelism over MPI, see
 :mod:`swiftgan.distributed`): ``--batch-size`` is then the global batch, split evenly across the ranks, and rank 0
@@ -191,6 +192,10 @@ def _add_training_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=1000,
                         help="steps between checkpoints (default: %(default)s)")
     parser.add_argument("--log-every", type=int, default=10, help="steps between log lines (default: %(default)s)")
+    parser.add_argument("--tensorboard", type=Path, default=None, metavar="DIR",
+                        help="also write TensorBoard event files into DIR: every step's losses and the sample grids of "
+                             "--sample-every (needs tensorboardX: pip install \"swiftgan[tensorboard]\"; view them "
+                             "with: tensorboard --logdir DIR)")
     seed = next(f for f in TRAINERS[kind].model.config_fields if f.name == "seed")
     parser.add_argument("--seed", type=int, default=seed.default, help=f"{seed.doc} (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help="engine threads (default: the engine's)")
@@ -416,6 +421,7 @@ def train(args: argparse.Namespace) -> None:
         raise CommandError(f"--resume: there is no {checkpoint} to resume")
     if not args.resume and checkpoint.exists():
         raise CommandError(f"{checkpoint} exists: pass --resume to continue that run, or choose another --out")
+    callbacks = [] if args.tensorboard is None else [swiftgan.callbacks.TensorBoard(args.tensorboard)]
     data = command.load_data(args)
     config = command.config(args, data)
     transform = command.transform(args, data)
@@ -437,15 +443,16 @@ def train(args: argparse.Namespace) -> None:
     try:
         gan.fit(data, remaining, batch_size=args.batch_size, out_dir=args.out, sample_every=args.sample_every,
                 checkpoint_every=args.checkpoint_every, log_every=args.log_every, progress=not args.quiet,
-                transform=transform, sync_batchnorm=args.sync_batchnorm)
+                transform=transform, sync_batchnorm=args.sync_batchnorm, callbacks=callbacks)
     except KeyboardInterrupt:
         if writer:
             print(f"\ninterrupted at step {gan.step}; {checkpoint} holds it: continue with --resume", file=sys.stderr)
         raise
     if writer:
         ranks = f" on {swiftgan.distributed.world_size()} ranks" if args.distributed else ""
+        board = "" if args.tensorboard is None else f", TensorBoard events in {args.tensorboard}"
         print(f"step {gan.step}{ranks}: checkpoint {checkpoint}, samples in {args.out / 'samples'}, "
-              f"log {args.out / 'log.jsonl'}")
+              f"log {args.out / 'log.jsonl'}{board}")
 
 
 def _style_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import inspect
 import json
@@ -35,10 +36,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TextIO
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from swiftgan import _native, distributed
-from swiftgan.images import save_grid
+from swiftgan.images import make_grid
 from swiftgan.models.config import (
     ConfigField,
     config_docs,
@@ -49,8 +51,8 @@ from swiftgan.models.config import (
 )
 from swiftgan.safetensors import load_file, save_file
 
-__all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "CHECKPOINT", "FORMAT",
-           "FORMAT_VERSION", "NonFiniteLossError", "NonFiniteLossWarning"]
+__all__ = ["GAN", "Net", "load", "batch_indices", "batch_generator", "BatchTransform", "Callback", "CHECKPOINT",
+           "FitInfo", "FORMAT", "FORMAT_VERSION", "NonFiniteLossError", "NonFiniteLossWarning"]
 
 FORMAT = "swiftgan"
 """The ``format`` metadata of a swiftgan checkpoint."""
@@ -64,7 +66,25 @@ _REGISTRY: dict[str, type[GAN]] = {}
 """Model kind -> class, filled by ``GAN.__init_subclass__``."""
 
 Callback = Callable[["GAN", int, dict[str, float]], Any]
-"""``cb(gan, step, losses)``, called after every training step; returning ``"stop"`` ends ``fit``."""
+"""``cb(gan, step, losses)``, called after every training step; returning ``"stop"`` ends ``fit``. A callback may
+also have the methods ``on_fit_start(gan, fit: FitInfo)`` and ``on_fit_end(gan, step, error)`` (see
+:meth:`GAN.fit`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FitInfo:
+    """What a callback's ``on_fit_start(gan, fit)`` learns of the :meth:`GAN.fit` call about to train."""
+
+    data: tuple[np.ndarray, ...]
+    """The training arrays, one per input of the model (what :meth:`GAN.preview` takes)."""
+    steps: int
+    """The steps this call is to take, counting on from the model's :attr:`GAN.step`."""
+    batch_size: int
+    """The (global) batch size."""
+    sample_every: int
+    """``fit``'s steps between sample grids."""
+    log_every: int
+    """``fit``'s steps between log lines."""
 
 BatchTransform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """``transform(batch, rng)``: the batch a training step sees in place of ``batch`` (random crops, flips...), drawing
@@ -402,7 +422,29 @@ class _FitOutputs:
                 self.gan.save(self.out / CHECKPOINT)
 
     def _save_preview(self, out: Path, step: int) -> None:
-        save_grid(self.gan.preview(self.data), out / "samples" / f"step_{step:07d}.png", nrow=self.gan.preview_nrow)
+        Image.fromarray(self.gan.preview_grid(self.data)).save(out / "samples" / f"step_{step:07d}.png")
+
+
+@contextlib.contextmanager
+def _fit_callbacks(gan: GAN, callbacks: Sequence[Callback], fit: FitInfo) -> Iterator[None]:
+    """Calls the callbacks' ``on_fit_start(gan, fit)`` on entering, and on leaving, however the body ends,
+    ``on_fit_end(gan, step, error)`` of those whose ``on_fit_start`` was called (every callback that has the method;
+    see :meth:`GAN.fit`)."""
+    started = []
+    try:
+        for callback in callbacks:
+            if hasattr(callback, "on_fit_start"):
+                callback.on_fit_start(gan, fit)
+            started.append(callback)
+        yield
+    except BaseException as error:
+        for callback in started:
+            if hasattr(callback, "on_fit_end"):
+                callback.on_fit_end(gan, gan.step, error)
+        raise
+    for callback in started:
+        if hasattr(callback, "on_fit_end"):
+            callback.on_fit_end(gan, gan.step, None)
 
 
 class GAN:
@@ -492,6 +534,13 @@ class GAN:
         inputs at every call, so that successive grids show training progress."""
         raise NotImplementedError(f"{type(self).__name__} does not define preview()")
 
+    def preview_grid(self, data: Sequence[np.ndarray]) -> np.ndarray:
+        """The sample grid :meth:`fit` writes (``samples/step_XXXXXXX.png``) and
+        :class:`swiftgan.callbacks.TensorBoard` shows: :meth:`preview`'s images tiled by
+        :func:`swiftgan.images.make_grid` with :attr:`preview_nrow` per row, as uint8 (height, width, 3), or
+        (height, width) for grayscale images."""
+        return make_grid(self.preview(data), nrow=self.preview_nrow)
+
     def fit(
         self,
         data: np.ndarray | Sequence[np.ndarray],
@@ -537,7 +586,14 @@ class GAN:
             sample_every: steps between sample grids.
             checkpoint_every: steps between checkpoints.
             callbacks: ``cb(gan, step, losses)`` after every step, ``step`` counted from 1 and ``losses`` the
-                step's dict; training stops after a step at which a callback returns ``"stop"``.
+                step's dict; training stops after a step at which a callback returns ``"stop"``. A callback that
+                has the method ``on_fit_start(gan, fit)`` gets it called before the first step, ``fit`` a
+                :class:`FitInfo` (the training data and this call's settings); one that has
+                ``on_fit_end(gan, step, error)`` gets it called when this call ends, however it ends (unless the
+                ``on_fit_start`` of an earlier callback in the list raised): ``step`` is the model's step and
+                ``error`` None after the last step (and the grid and checkpoint of the end) or a ``"stop"``, else
+                the exception ``fit`` is raising (KeyboardInterrupt, NonFiniteLossError...). Every rank calls
+                them. :class:`swiftgan.callbacks.TensorBoard` uses both.
             log_every: steps between log lines and progress-bar updates.
             progress: show a tqdm progress bar with the latest logged losses.
             transform: applied to every batch of every input before the step, e.g.
@@ -568,42 +624,44 @@ class GAN:
         shard = slice(rank * (batch_size // world), (rank + 1) * (batch_size // world))
         history: dict[str, list[float]] = {name: [] for name in ("step", *self.loss_names)}
         out = Path(out_dir) if out_dir is not None and rank == 0 else None
-        outputs = _FitOutputs(self, out, arrays, sample_every, checkpoint_every)
-        tracker = _FitProgress(type(self).__name__, self.loss_names, steps, log_every,
-                               out / "log.jsonl" if out is not None else None, self.step, show=progress and rank == 0)
         parallel = world > 1
-        if parallel:
-            self._model.set_data_parallel(True, bool(sync_batchnorm))
-        self._training = training
-        warned = False
-        step = self.step
-        try:
-            with _interrupt_at_step_boundary() as interrupted:
-                policy = _InterruptPolicy(interrupted)
-                for _ in range(steps):
-                    batches = _step_batches(self.seed, arrays, step, batch_size, shard, transform,
-                                            paired=self._paired_data)
-                    losses = policy.train_step(self, batches)
-                    step = self.step
-                    history["step"].append(step)
-                    for name, value in losses.items():
-                        history[name].append(value)
-                    tracker.add(losses)
-                    warned = self._check_losses(step, losses, history, on_nonfinite, warned)
-                    tracker.step_done(step)
-                    outputs.after_step(step)
-                    if self._stop_requested(callbacks, step, losses, interrupted, parallel):
-                        break
-                if interrupted():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            outputs.after_interrupt(trained=bool(history["step"]))
-            raise
-        finally:
-            tracker.close(step)
+        with _fit_callbacks(self, callbacks, FitInfo(tuple(arrays), steps, batch_size, sample_every, log_every)):
+            outputs = _FitOutputs(self, out, arrays, sample_every, checkpoint_every)
+            tracker = _FitProgress(type(self).__name__, self.loss_names, steps, log_every,
+                                   out / "log.jsonl" if out is not None else None, self.step,
+                                   show=progress and rank == 0)
             if parallel:
-                self._model.set_data_parallel(False)
-        outputs.after_training(step, trained=bool(history["step"]))
+                self._model.set_data_parallel(True, bool(sync_batchnorm))
+            self._training = training
+            warned = False
+            step = self.step
+            try:
+                with _interrupt_at_step_boundary() as interrupted:
+                    policy = _InterruptPolicy(interrupted)
+                    for _ in range(steps):
+                        batches = _step_batches(self.seed, arrays, step, batch_size, shard, transform,
+                                                paired=self._paired_data)
+                        losses = policy.train_step(self, batches)
+                        step = self.step
+                        history["step"].append(step)
+                        for name, value in losses.items():
+                            history[name].append(value)
+                        tracker.add(losses)
+                        warned = self._check_losses(step, losses, history, on_nonfinite, warned)
+                        tracker.step_done(step)
+                        outputs.after_step(step)
+                        if self._stop_requested(callbacks, step, losses, interrupted, parallel):
+                            break
+                    if interrupted():
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                outputs.after_interrupt(trained=bool(history["step"]))
+                raise
+            finally:
+                tracker.close(step)
+                if parallel:
+                    self._model.set_data_parallel(False)
+            outputs.after_training(step, trained=bool(history["step"]))
         if parallel:
             distributed.barrier()  # the other ranks return once rank 0's files are written
         return history
