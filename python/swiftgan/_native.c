@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -100,11 +101,42 @@ static int engine_ok(int32_t status) {
         Py_END_ALLOW_THREADS status_;                                                                              \
     }))
 
+/* The name of obj's type in error messages: "module.qualname", or "qualname" for builtins and __main__ (CPython 3.13's
+ * %T), which is tp_name for types written in C; tp_name itself is out of reach in the limited API. A new reference, or
+ * NULL with an exception set. */
+static PyObject *type_name(PyObject *obj) {
+    PyObject *type = (PyObject *)Py_TYPE(obj);
+    PyObject *module = PyObject_GetAttrString(type, "__module__");
+    PyObject *qualname = module == NULL ? NULL : PyObject_GetAttrString(type, "__qualname__");
+    PyObject *name = NULL;
+    if (qualname != NULL) {
+        int bare = !PyUnicode_Check(module) || PyUnicode_CompareWithASCIIString(module, "builtins") == 0 ||
+                   PyUnicode_CompareWithASCIIString(module, "__main__") == 0;
+        name = bare ? PyUnicode_FromFormat("%S", qualname) : PyUnicode_FromFormat("%U.%S", module, qualname);
+    }
+    Py_XDECREF(module);
+    Py_XDECREF(qualname);
+    return name;
+}
+
+/* Raises TypeError "<format % ...>, got <type name of obj>" and returns NULL. */
+static PyObject *raise_got(PyObject *obj, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    PyObject *message = PyUnicode_FromFormatV(format, args);
+    va_end(args);
+    PyObject *name = message == NULL ? NULL : type_name(obj);
+    if (name != NULL) {
+        PyErr_Format(PyExc_TypeError, "%U, got %U", message, name);
+    }
+    Py_XDECREF(message);
+    Py_XDECREF(name);
+    return NULL;
+}
+
 /* Raises TypeError "<caller>: argument '<name>' must be <what>, got <type of obj>" and returns NULL. */
 static PyObject *raise_kind(const char *caller, const char *name, const char *what, PyObject *obj) {
-    PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be %s, got %s", caller, name, what,
-                 Py_TYPE(obj)->tp_name);
-    return NULL;
+    return raise_got(obj, "%s: argument '%s' must be %s", caller, name, what);
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -423,8 +455,8 @@ static PyObject *tensor_tuple(PyObject *obj, const char *caller, const char *nam
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(tuple, i);
         if (!is_tensor(item) && !(allow_none && item == Py_None)) {
-            PyErr_Format(PyExc_TypeError, "%s: argument '%s' item %zd must be a swiftgan.Tensor%s, got %s", caller,
-                         name, i, allow_none ? " or None" : "", Py_TYPE(item)->tp_name);
+            raise_got(item, "%s: argument '%s' item %zd must be a swiftgan.Tensor%s", caller, name, i,
+                      allow_none ? " or None" : "");
             Py_DECREF(tuple);
             return NULL;
         }
@@ -491,7 +523,7 @@ static int attrs_parse(PyObject *dict, const char *caller, Attrs *attrs) {
         PyObject *key = PyTuple_GET_ITEM(pair, 0);
         PyObject *value = PyTuple_GET_ITEM(pair, 1);
         if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "%s: attribute names must be str, got %s", caller, Py_TYPE(key)->tp_name);
+            raise_got(key, "%s: attribute names must be str", caller);
             goto fail;
         }
         attrs->names[i] = PyUnicode_AsUTF8(key);
@@ -512,8 +544,7 @@ static int attrs_parse(PyObject *dict, const char *caller, Attrs *attrs) {
                 goto fail;
             }
         } else {
-            PyErr_Format(PyExc_TypeError, "%s: attribute '%s' must be a bool, int or float, got %s", caller,
-                         attrs->names[i], Py_TYPE(value)->tp_name);
+            raise_got(value, "%s: attribute '%s' must be a bool, int or float", caller, attrs->names[i]);
             goto fail;
         }
     }
@@ -566,7 +597,7 @@ static int named_inputs_parse(PyObject *dict, const char *caller, NamedInputs *i
         PyObject *key = PyTuple_GET_ITEM(pair, 0);
         PyObject *value = PyTuple_GET_ITEM(pair, 1);
         if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "%s: input names must be str, got %s", caller, Py_TYPE(key)->tp_name);
+            raise_got(key, "%s: input names must be str", caller);
             goto fail;
         }
         inputs->names[i] = PyUnicode_AsUTF8(key);
@@ -606,8 +637,7 @@ static int shape_parse(PyObject *obj, const char *caller, int64_t shape[SG_MAX_N
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(tuple, i);
         if (PyBool_Check(item) || !PyIndex_Check(item)) {
-            PyErr_Format(PyExc_TypeError, "%s: argument 'shape' must hold ints, got %s", caller,
-                         Py_TYPE(item)->tp_name);
+            raise_got(item, "%s: argument 'shape' must hold ints", caller);
             Py_DECREF(tuple);
             return -1;
         }
