@@ -186,7 +186,10 @@ static PyObject *shape_tuple(const int64_t *shape, int ndim) {
             Py_DECREF(tuple);
             return NULL;
         }
-        PyTuple_SET_ITEM(tuple, i, dim);
+        if (PyTuple_SetItem(tuple, i, dim) < 0) {  /* steals dim */
+            Py_DECREF(tuple);
+            return NULL;
+        }
     }
     return tuple;
 }
@@ -446,14 +449,14 @@ static PyObject *tensor_tuple(PyObject *obj, const char *caller, const char *nam
         }
         return NULL;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    Py_ssize_t n = PyTuple_Size(tuple);
     if (n > INT32_MAX) {
         Py_DECREF(tuple);
         PyErr_Format(PyExc_ValueError, "%s: argument '%s' has too many items", caller, name);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        PyObject *item = PyTuple_GetItem(tuple, i);
         if (!is_tensor(item) && !(allow_none && item == Py_None)) {
             raise_got(item, "%s: argument '%s' item %zd must be a swiftgan.Tensor%s", caller, name, i,
                       allow_none ? " or None" : "");
@@ -467,14 +470,14 @@ static PyObject *tensor_tuple(PyObject *obj, const char *caller, const char *nam
 /* A PyMem-allocated array of the handles in a tuple from tensor_tuple (None -> NULL); never NULL itself
  * unless out of memory (then an exception is set). */
 static sg_tensor **handles_of(PyObject *tuple) {
-    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    Py_ssize_t n = PyTuple_Size(tuple);
     sg_tensor **handles = PyMem_Calloc(n > 0 ? (size_t)n : 1, sizeof(sg_tensor *));
     if (handles == NULL) {
         PyErr_NoMemory();
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        PyObject *item = PyTuple_GetItem(tuple, i);
         handles[i] = item == Py_None ? NULL : ((TensorObject *)item)->handle;
     }
     return handles;
@@ -506,7 +509,7 @@ static int attrs_parse(PyObject *dict, const char *caller, Attrs *attrs) {
     if (attrs->items == NULL) {
         return -1;
     }
-    Py_ssize_t n = PyList_GET_SIZE(attrs->items);
+    Py_ssize_t n = PyList_Size(attrs->items);
     if (n > INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "%s: too many attributes", caller);
         goto fail;
@@ -519,19 +522,19 @@ static int attrs_parse(PyObject *dict, const char *caller, Attrs *attrs) {
         goto fail;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(attrs->items, i);
-        PyObject *key = PyTuple_GET_ITEM(pair, 0);
-        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        PyObject *pair = PyList_GetItem(attrs->items, i);  /* a (key, value) tuple of PyDict_Items */
+        PyObject *key = PyTuple_GetItem(pair, 0);
+        PyObject *value = PyTuple_GetItem(pair, 1);
         if (!PyUnicode_Check(key)) {
             raise_got(key, "%s: attribute names must be str", caller);
             goto fail;
         }
-        attrs->names[i] = PyUnicode_AsUTF8(key);
+        attrs->names[i] = PyUnicode_AsUTF8AndSize(key, NULL);
         if (attrs->names[i] == NULL) {
             goto fail;
         }
         if (PyFloat_Check(value)) {
-            attrs->values[i] = PyFloat_AS_DOUBLE(value);
+            attrs->values[i] = PyFloat_AsDouble(value);  /* the stored value, even of a subclass */
         } else if (PyLong_Check(value) || PyIndex_Check(value)) {
             PyObject *index = PyNumber_Index(value);
             if (index == NULL) {
@@ -580,7 +583,7 @@ static int named_inputs_parse(PyObject *dict, const char *caller, NamedInputs *i
     if (inputs->items == NULL) {
         return -1;
     }
-    Py_ssize_t n = PyList_GET_SIZE(inputs->items);
+    Py_ssize_t n = PyList_Size(inputs->items);
     if (n > INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "%s: too many inputs", caller);
         goto fail;
@@ -593,14 +596,14 @@ static int named_inputs_parse(PyObject *dict, const char *caller, NamedInputs *i
         goto fail;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(inputs->items, i);
-        PyObject *key = PyTuple_GET_ITEM(pair, 0);
-        PyObject *value = PyTuple_GET_ITEM(pair, 1);
+        PyObject *pair = PyList_GetItem(inputs->items, i);  /* a (key, value) tuple of PyDict_Items */
+        PyObject *key = PyTuple_GetItem(pair, 0);
+        PyObject *value = PyTuple_GetItem(pair, 1);
         if (!PyUnicode_Check(key)) {
             raise_got(key, "%s: input names must be str", caller);
             goto fail;
         }
-        inputs->names[i] = PyUnicode_AsUTF8(key);
+        inputs->names[i] = PyUnicode_AsUTF8AndSize(key, NULL);
         if (inputs->names[i] == NULL) {
             goto fail;
         }
@@ -626,7 +629,7 @@ static int shape_parse(PyObject *obj, const char *caller, int64_t shape[SG_MAX_N
     if (tuple == NULL) {
         return -1;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(tuple);
+    Py_ssize_t n = PyTuple_Size(tuple);
     if (n > SG_MAX_NDIM) {
         PyErr_Format(PyExc_ValueError, "%s: argument 'shape' has %zd dimensions; at most %d are supported", caller,
                      n, SG_MAX_NDIM);
@@ -635,7 +638,7 @@ static int shape_parse(PyObject *obj, const char *caller, int64_t shape[SG_MAX_N
     }
     int64_t count = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        PyObject *item = PyTuple_GetItem(tuple, i);
         if (PyBool_Check(item) || !PyIndex_Check(item)) {
             raise_got(item, "%s: argument 'shape' must hold ints", caller);
             Py_DECREF(tuple);
@@ -724,11 +727,9 @@ static PyObject *tensor_list(sg_tensor **handles, Py_ssize_t n) {
             continue;
         }
         PyObject *item = tensor_wrap(handles[i]);
-        if (item == NULL) {
+        if (item == NULL || PyList_SetItem(result, i, item) < 0) {  /* SetItem steals item */
             Py_CLEAR(result);
-            continue;
         }
-        PyList_SET_ITEM(result, i, item);
     }
     return result;
 }
@@ -788,15 +789,15 @@ static PyObject *mod_grad(PyObject *Py_UNUSED(module), PyObject *args, PyObject 
     if (inputs == NULL) {
         goto done;
     }
-    Py_ssize_t n_outputs = PyTuple_GET_SIZE(outputs), n_inputs = PyTuple_GET_SIZE(inputs);
+    Py_ssize_t n_outputs = PyTuple_Size(outputs), n_inputs = PyTuple_Size(inputs);
     if (grad_outputs_arg != Py_None) {
         grad_outputs = tensor_tuple(grad_outputs_arg, "grad", "grad_outputs", 1);
         if (grad_outputs == NULL) {
             goto done;
         }
-        if (PyTuple_GET_SIZE(grad_outputs) != n_outputs) {
+        if (PyTuple_Size(grad_outputs) != n_outputs) {
             PyErr_Format(PyExc_ValueError, "grad: 'grad_outputs' has %zd items but 'outputs' has %zd",
-                         PyTuple_GET_SIZE(grad_outputs), n_outputs);
+                         PyTuple_Size(grad_outputs), n_outputs);
             goto done;
         }
         if ((grad_output_handles = handles_of(grad_outputs)) == NULL) {
@@ -897,15 +898,15 @@ static PyObject *mod_ema_update(PyObject *Py_UNUSED(module), PyObject *args, PyO
     if (params == NULL) {
         goto done;
     }
-    if (PyTuple_GET_SIZE(ema) != PyTuple_GET_SIZE(params)) {
+    if (PyTuple_Size(ema) != PyTuple_Size(params)) {
         PyErr_Format(PyExc_ValueError, "ema_update: 'ema' has %zd tensors but 'params' has %zd",
-                     PyTuple_GET_SIZE(ema), PyTuple_GET_SIZE(params));
+                     PyTuple_Size(ema), PyTuple_Size(params));
         goto done;
     }
     ema_handles = handles_of(ema);
     param_handles = ema_handles == NULL ? NULL : handles_of(params);
     if (param_handles != NULL &&
-        ENGINE(sg_ema_update((int32_t)PyTuple_GET_SIZE(ema), ema_handles, param_handles, decay))) {
+        ENGINE(sg_ema_update((int32_t)PyTuple_Size(ema), ema_handles, param_handles, decay))) {
         result = Py_NewRef(Py_None);
     }
 done:
@@ -917,7 +918,7 @@ done:
 }
 
 static PyObject *mod_config_schema(PyObject *Py_UNUSED(module), PyObject *arg) {
-    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    const char *kind = PyUnicode_Check(arg) ? PyUnicode_AsUTF8AndSize(arg, NULL) : NULL;
     if (kind == NULL) {
         return PyErr_Occurred() ? NULL : raise_kind("config_schema", "kind", "a str", arg);
     }
@@ -979,7 +980,7 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
     if (seq == NULL) {
         return NULL;
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n = PySequence_Size(seq);
     if (n > INT32_MAX) {
         Py_DECREF(seq);
         return PyErr_Format(PyExc_ValueError, "dist_allreduce_sum: too many values (%zd)", n);
@@ -990,7 +991,9 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        values[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        PyObject *item = PySequence_GetItem(seq, i);  /* IndexError if a __float__ shrank the list */
+        values[i] = item == NULL ? -1.0 : PyFloat_AsDouble(item);
+        Py_XDECREF(item);
         if (values[i] == -1.0 && PyErr_Occurred()) {
             PyMem_Free(values);
             Py_DECREF(seq);
@@ -1002,11 +1005,10 @@ static PyObject *mod_dist_allreduce_sum(PyObject *Py_UNUSED(module), PyObject *a
     if (ENGINE(sg_dist_allreduce_sum(values, (int32_t)n)) && (result = PyList_New(n)) != NULL) {
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *item = PyFloat_FromDouble(values[i]);
-            if (item == NULL) {
+            if (item == NULL || PyList_SetItem(result, i, item) < 0) {  /* SetItem steals item */
                 Py_CLEAR(result);
                 break;
             }
-            PyList_SET_ITEM(result, i, item);
         }
     }
     PyMem_Free(values);
@@ -1041,10 +1043,10 @@ static int Optimizer_init(OptimizerObject *self, PyObject *args, PyObject *kwarg
     sg_optimizer *out = NULL;
     PyObject *params = tensor_tuple(params_arg, "Optimizer", "params", 0);
     if (params != NULL && (handles = handles_of(params)) != NULL &&
-        ENGINE(sg_optimizer_create(kind, (int32_t)PyTuple_GET_SIZE(params), handles, attrs.count, attrs.names,
+        ENGINE(sg_optimizer_create(kind, (int32_t)PyTuple_Size(params), handles, attrs.count, attrs.names,
                                    attrs.values, &out))) {
         self->handle = out;
-        self->n_params = PyTuple_GET_SIZE(params);
+        self->n_params = PyTuple_Size(params);
         live_optimizers++;
         rc = 0;
     }
@@ -1259,7 +1261,7 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
     if (names == NULL) {
         return NULL;
     }
-    Py_ssize_t n_losses = PyList_GET_SIZE(names);
+    Py_ssize_t n_losses = PyList_Size(names);
     Py_DECREF(names);
     PyObject *result = NULL;
     sg_tensor **handles = NULL;
@@ -1273,7 +1275,7 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
         PyErr_NoMemory();
         goto done;
     }
-    int32_t n_inputs = (int32_t)PyTuple_GET_SIZE(inputs);
+    int32_t n_inputs = (int32_t)PyTuple_Size(inputs);
     /* A step stopped by should_stop raises KeyboardInterrupt (SG_ECANCELLED), or what a handler or should_stop
      * raised; either way the step was rolled back. */
     int ok = request.should_stop != NULL
@@ -1283,11 +1285,10 @@ static PyObject *Model_train_step(ModelObject *self, PyObject *args, PyObject *k
     if (ok && (result = PyTuple_New(n_losses)) != NULL) {
         for (Py_ssize_t i = 0; i < n_losses; i++) {
             PyObject *value = PyFloat_FromDouble(losses[i]);
-            if (value == NULL) {
+            if (value == NULL || PyTuple_SetItem(result, i, value) < 0) {  /* SetItem steals value */
                 Py_CLEAR(result);
                 break;
             }
-            PyTuple_SET_ITEM(result, i, value);
         }
     }
 done:
