@@ -31,10 +31,11 @@ static PyObject *np_float32;      /* numpy.dtype("float32") */
  * GIL. */
 static Py_ssize_t live_tensors, live_optimizers, live_models, live_projectors;
 
-static PyTypeObject TensorType;
-static PyTypeObject OptimizerType;
-static PyTypeObject ModelType;
-static PyTypeObject ProjectorType;
+/* Heap types, made from the specs below in PyInit__native. */
+static PyTypeObject *TensorType;
+static PyTypeObject *OptimizerType;
+static PyTypeObject *ModelType;
+static PyTypeObject *ProjectorType;
 
 typedef struct {
     PyObject_HEAD
@@ -147,7 +148,7 @@ static PyObject *tensor_wrap(sg_tensor *handle) {
     if (handle == NULL) {
         Py_RETURN_NONE;
     }
-    TensorObject *self = PyObject_New(TensorObject, &TensorType);
+    TensorObject *self = PyObject_New(TensorObject, TensorType);
     if (self == NULL) {
         sg_tensor_release(handle);
         return NULL;
@@ -165,14 +166,22 @@ static PyObject *tensor_result(sg_tensor *handle, const char *what) {
     return tensor_wrap(handle);
 }
 
-static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, &TensorType); }
+static int is_tensor(PyObject *obj) { return PyObject_TypeCheck(obj, TensorType); }
+
+/* The end of every dealloc: frees an object of one of this module's heap types and drops its reference to the type. */
+static void object_free(PyObject *self) {
+    PyTypeObject *type = Py_TYPE(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(type);
+}
 
 static void Tensor_dealloc(TensorObject *self) {
     if (self->handle != NULL) {
         live_tensors--;
     }
     sg_tensor_release(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    object_free((PyObject *)self);
 }
 
 static PyObject *shape_tuple(const int64_t *shape, int ndim) {
@@ -418,18 +427,24 @@ static PyMethodDef Tensor_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject TensorType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "swiftgan.Tensor",
-    .tp_doc = PyDoc_STR("A float32 tensor owned by the swiftgan engine.\n\n"
-                        "Create one with swiftgan.tensor(array); ops in swiftgan.functional return them when\n"
-                        "any input is a Tensor, recording on the autodiff tape."),
-    .tp_basicsize = sizeof(TensorObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_dealloc = (destructor)Tensor_dealloc,
-    .tp_repr = (reprfunc)Tensor_repr,
-    .tp_methods = Tensor_methods,
-    .tp_getset = Tensor_getset,
+static PyType_Slot Tensor_slots[] = {
+    {Py_tp_doc,
+     PyDoc_STR("A float32 tensor owned by the swiftgan engine.\n\n"
+               "Create one with swiftgan.tensor(array); ops in swiftgan.functional return them when\n"
+               "any input is a Tensor, recording on the autodiff tape.")},
+    {Py_tp_dealloc, (void *)Tensor_dealloc},
+    {Py_tp_repr, (void *)Tensor_repr},
+    {Py_tp_methods, Tensor_methods},
+    {Py_tp_getset, Tensor_getset},
+    {0, NULL},
+};
+
+/* Immutable, as a static type is; only the engine makes Tensors (tensor_wrap), so Python cannot instantiate one. */
+static PyType_Spec Tensor_spec = {
+    .name = "swiftgan.Tensor",
+    .basicsize = sizeof(TensorObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Tensor_slots,
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1061,7 +1076,7 @@ static void Optimizer_dealloc(OptimizerObject *self) {
         live_optimizers--;
     }
     sg_optimizer_release(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    object_free((PyObject *)self);
 }
 
 static int optimizer_ready(OptimizerObject *self) {
@@ -1147,19 +1162,24 @@ static PyMethodDef Optimizer_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject OptimizerType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "swiftgan._native.Optimizer",
-    .tp_doc = PyDoc_STR("Optimizer(kind, params, attrs)\n--\n\n"
-                        "An engine optimizer: kind 'adam' (attrs lr, beta1, beta2, eps, weight_decay) or\n"
-                        "'sgd' (attrs lr, momentum, weight_decay) over a sequence of leaf Tensors."),
-    .tp_basicsize = sizeof(OptimizerObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Optimizer_init,
-    .tp_dealloc = (destructor)Optimizer_dealloc,
-    .tp_methods = Optimizer_methods,
-    .tp_getset = Optimizer_getset,
+static PyType_Slot Optimizer_slots[] = {
+    {Py_tp_doc,
+     PyDoc_STR("Optimizer(kind, params, attrs)\n--\n\n"
+               "An engine optimizer: kind 'adam' (attrs lr, beta1, beta2, eps, weight_decay) or\n"
+               "'sgd' (attrs lr, momentum, weight_decay) over a sequence of leaf Tensors.")},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_init, (void *)Optimizer_init},
+    {Py_tp_dealloc, (void *)Optimizer_dealloc},
+    {Py_tp_methods, Optimizer_methods},
+    {Py_tp_getset, Optimizer_getset},
+    {0, NULL},
+};
+
+static PyType_Spec Optimizer_spec = {
+    .name = "swiftgan._native.Optimizer",
+    .basicsize = sizeof(OptimizerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Optimizer_slots,
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1190,7 +1210,7 @@ static void Model_dealloc(ModelObject *self) {
         live_models--;
     }
     sg_model_release(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    object_free((PyObject *)self);
 }
 
 /* Whether the model was initialised; sets an exception and returns 0 otherwise. */
@@ -1443,20 +1463,25 @@ static PyMethodDef Model_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject ModelType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "swiftgan._native.Model",
-    .tp_doc = PyDoc_STR("Model(kind, config, max_state_floats=-1)\n--\n\n"
-                        "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
-                        "or 'stylegan'; config a JSON object of the fields of config_schema(kind) (absent ones take\n"
-                        "their defaults); max_state_floats >= 0 caps what building it may allocate. Calls on one\n"
-                        "model from several threads take turns (each waits with the GIL released)."),
-    .tp_basicsize = sizeof(ModelObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Model_init,
-    .tp_dealloc = (destructor)Model_dealloc,
-    .tp_methods = Model_methods,
+static PyType_Slot Model_slots[] = {
+    {Py_tp_doc,
+     PyDoc_STR("Model(kind, config, max_state_floats=-1)\n--\n\n"
+               "An engine model: its networks, optimizers, RNG and step counter. kind 'dcgan', 'cyclegan'\n"
+               "or 'stylegan'; config a JSON object of the fields of config_schema(kind) (absent ones take\n"
+               "their defaults); max_state_floats >= 0 caps what building it may allocate. Calls on one\n"
+               "model from several threads take turns (each waits with the GIL released).")},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_init, (void *)Model_init},
+    {Py_tp_dealloc, (void *)Model_dealloc},
+    {Py_tp_methods, Model_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Model_spec = {
+    .name = "swiftgan._native.Model",
+    .basicsize = sizeof(ModelObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Model_slots,
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1472,7 +1497,7 @@ static int Projector_init(ProjectorObject *self, PyObject *args, PyObject *kwarg
         PyErr_SetString(PyExc_RuntimeError, "Projector is already initialised");
         return -1;
     }
-    if (!PyObject_TypeCheck(model, &ModelType) || ((ModelObject *)model)->handle == NULL) {
+    if (!PyObject_TypeCheck(model, ModelType) || ((ModelObject *)model)->handle == NULL) {
         raise_kind("Projector", "model", "an initialised swiftgan._native.Model", model);
         return -1;
     }
@@ -1509,7 +1534,7 @@ static void Projector_dealloc(ProjectorObject *self) {
         live_projectors--;
     }
     sg_projector_release(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
+    object_free((PyObject *)self);
 }
 
 /* Whether the projector was initialised; sets an exception and returns 0 otherwise. */
@@ -1582,20 +1607,25 @@ static PyMethodDef Projector_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject ProjectorType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "swiftgan._native.Projector",
-    .tp_doc = PyDoc_STR("Projector(model, target, c=None, attrs=None)\n--\n\n"
-                        "A projection of target [1, C, R, R] into a StyleGAN2 model's latent space (NVlabs' projector\n"
-                        "recipe; attrs as swiftgan.h lists them). It keeps its own copy of the model's networks.\n"
-                        "Calls from several threads take turns."),
-    .tp_basicsize = sizeof(ProjectorObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Projector_init,
-    .tp_dealloc = (destructor)Projector_dealloc,
-    .tp_methods = Projector_methods,
-    .tp_getset = Projector_getset,
+static PyType_Slot Projector_slots[] = {
+    {Py_tp_doc,
+     PyDoc_STR("Projector(model, target, c=None, attrs=None)\n--\n\n"
+               "A projection of target [1, C, R, R] into a StyleGAN2 model's latent space (NVlabs' projector\n"
+               "recipe; attrs as swiftgan.h lists them). It keeps its own copy of the model's networks.\n"
+               "Calls from several threads take turns.")},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_init, (void *)Projector_init},
+    {Py_tp_dealloc, (void *)Projector_dealloc},
+    {Py_tp_methods, Projector_methods},
+    {Py_tp_getset, Projector_getset},
+    {0, NULL},
+};
+
+static PyType_Spec Projector_spec = {
+    .name = "swiftgan._native.Projector",
+    .basicsize = sizeof(ProjectorObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Projector_slots,
 };
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -1660,8 +1690,11 @@ static struct PyModuleDef native_module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (PyType_Ready(&TensorType) < 0 || PyType_Ready(&OptimizerType) < 0 || PyType_Ready(&ModelType) < 0 ||
-        PyType_Ready(&ProjectorType) < 0) {
+    TensorType = (PyTypeObject *)PyType_FromSpec(&Tensor_spec);
+    OptimizerType = (PyTypeObject *)PyType_FromSpec(&Optimizer_spec);
+    ModelType = (PyTypeObject *)PyType_FromSpec(&Model_spec);
+    ProjectorType = (PyTypeObject *)PyType_FromSpec(&Projector_spec);
+    if (TensorType == NULL || OptimizerType == NULL || ModelType == NULL || ProjectorType == NULL) {
         return NULL;
     }
     PyObject *numpy = PyImport_ImportModule("numpy");
@@ -1685,10 +1718,10 @@ PyMODINIT_FUNC PyInit__native(void) {
         "swiftgan.SwiftGANError", "An engine failure that is not a bad argument, a dtype or a file error.",
         PyExc_RuntimeError, NULL);
     if (SwiftGANError == NULL || PyModule_AddObjectRef(module, "SwiftGANError", SwiftGANError) < 0 ||
-        PyModule_AddObjectRef(module, "Tensor", (PyObject *)&TensorType) < 0 ||
-        PyModule_AddObjectRef(module, "Optimizer", (PyObject *)&OptimizerType) < 0 ||
-        PyModule_AddObjectRef(module, "Model", (PyObject *)&ModelType) < 0 ||
-        PyModule_AddObjectRef(module, "Projector", (PyObject *)&ProjectorType) < 0 ||
+        PyModule_AddObjectRef(module, "Tensor", (PyObject *)TensorType) < 0 ||
+        PyModule_AddObjectRef(module, "Optimizer", (PyObject *)OptimizerType) < 0 ||
+        PyModule_AddObjectRef(module, "Model", (PyObject *)ModelType) < 0 ||
+        PyModule_AddObjectRef(module, "Projector", (PyObject *)ProjectorType) < 0 ||
         PyModule_AddIntConstant(module, "MAX_NDIM", SG_MAX_NDIM) < 0) {
         Py_DECREF(module);
         return NULL;
