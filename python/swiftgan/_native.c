@@ -1,17 +1,25 @@
 /*
  * swiftgan._native: the thin CPython binding of libswiftgan (CShim/include/swiftgan.h).
  *
- * It parses arguments, checks buffers (float32, C-contiguous, at most SG_MAX_NDIM dimensions) and wraps results.
+ * It parses arguments, checks arrays (float32, C-contiguous, at most SG_MAX_NDIM dimensions) and wraps results.
  * Every engine call goes through ENGINE(), which releases the GIL around the call and turns a failed status into
  * a Python exception; the engine itself holds the locks that calls from several threads need (swiftgan.h and
- * Sources/SwiftGANC/Locks.swift). Arrays cross the boundary through the buffer protocol, so the extension does not
- * depend on numpy's C API or ABI; numpy is imported at run time only to allocate result arrays and compare dtypes.
+ * Sources/SwiftGANC/Locks.swift).
+ *
+ * It uses only the stable ABI of CPython 3.10 (Py_LIMITED_API), so one build serves every CPython from 3.10: its types
+ * are heap types made from specs, and arrays cross the boundary through the C side of numpy's array interface
+ * protocol, __array_struct__ (the buffer protocol enters the limited API only in 3.11). Beyond that documented
+ * protocol it does not depend on numpy's C API or ABI; numpy is imported at run time only to allocate result arrays,
+ * compare dtypes and read array interfaces.
  *
  * Objects handed to the engine while the GIL is released are kept alive by tuples this module owns, so another
  * Python thread cannot free them mid-call. Each docstring starts with its signature (CPython's __text_signature__
  * form), which test_native_stubs.py compares with _native.pyi.
  */
 #define PY_SSIZE_T_CLEAN
+#ifndef Py_LIMITED_API
+#define Py_LIMITED_API 0x030A0000  /* the stable ABI of CPython 3.10 (setup.py defines it too, and tags the wheel) */
+#endif
 #include <Python.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -26,6 +34,7 @@ static PyObject *SwiftGANError;   /* swiftgan.SwiftGANError, a RuntimeError subc
 static PyObject *np_ndarray;      /* numpy.ndarray */
 static PyObject *np_empty;        /* numpy.empty */
 static PyObject *np_float32;      /* numpy.dtype("float32") */
+static PyObject *np_array_struct; /* numpy.ndarray.__array_struct__.__get__: an array's own, whatever a subclass says */
 
 /* Engine handles owned by live Python objects (Tensor, Optimizer, Model, Projector), for leak tests; changed under the
  * GIL. */
@@ -244,6 +253,98 @@ static PyObject *Tensor_get_grad(TensorObject *self, void *Py_UNUSED(closure)) {
     return ENGINE(sg_tensor_grad(self->handle, &grad)) ? tensor_wrap(grad) : NULL;
 }
 
+/* The C side of numpy's array interface protocol, version 3 (numpy.org/doc/stable/reference/arrays.interface.html):
+ * what ndarray.__array_struct__ holds in a PyCapsule. */
+typedef struct {
+    int two;  /* 2, a sanity check */
+    int nd;
+    char typekind;
+    int itemsize;
+    int flags;
+    intptr_t *shape;
+    intptr_t *strides;
+    void *data;
+    PyObject *descr;
+} ArrayInterface;
+
+enum { ARRAY_C_CONTIGUOUS = 0x1, ARRAY_NOTSWAPPED = 0x200, ARRAY_WRITEABLE = 0x400 };  /* ArrayInterface.flags */
+
+/* The memory of a float32 C-contiguous numpy array, for the engine to read or write. `owner` keeps the array alive
+ * while the GIL is released, as a Py_buffer would. */
+typedef struct {
+    PyObject *owner;
+    void *data;
+    int ndim;
+    int64_t shape[SG_MAX_NDIM];
+    int64_t count;  /* elements */
+} ArrayView;
+
+static void array_view_release(ArrayView *view) { Py_CLEAR(view->owner); }
+
+/* Views `obj`, a float32 C-contiguous numpy ndarray with at most SG_MAX_NDIM dimensions (and writable, if asked),
+ * through ndarray's own __array_struct__ (the buffer protocol enters the limited API only in 3.11). On failure sets an
+ * exception naming `caller` and `name` and returns -1; on success the caller must array_view_release(view). */
+static int array_view(PyObject *obj, const char *caller, const char *name, int writable, ArrayView *view) {
+    memset(view, 0, sizeof(*view));
+    int is_array = PyObject_IsInstance(obj, np_ndarray);
+    if (is_array < 0) {
+        return -1;
+    }
+    if (!is_array) {
+        raise_kind(caller, name, "a float32 numpy array", obj);
+        return -1;
+    }
+    PyObject *dtype = PyObject_GetAttrString(obj, "dtype");
+    if (dtype == NULL) {
+        return -1;
+    }
+    int is_float32 = PyObject_RichCompareBool(dtype, np_float32, Py_EQ);
+    if (is_float32 != 1) {
+        if (is_float32 == 0) {
+            PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array, got %S", caller,
+                         name, dtype);
+        }
+        Py_DECREF(dtype);
+        return -1;
+    }
+    Py_DECREF(dtype);
+    PyObject *capsule = PyObject_CallFunctionObjArgs(np_array_struct, obj, NULL);
+    if (capsule == NULL) {
+        return -1;
+    }
+    const ArrayInterface *array = PyCapsule_GetPointer(capsule, NULL);
+    if (array == NULL) {
+        Py_DECREF(capsule);
+        return -1;
+    }
+    if (array->two != 2 || array->nd < 0) {
+        PyErr_Format(SwiftGANError, "%s: argument '%s' has an __array_struct__ that swiftgan cannot read", caller,
+                     name);
+    } else if (array->nd > SG_MAX_NDIM) {
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' has %d dimensions; at most %d are supported", caller,
+                     name, array->nd, SG_MAX_NDIM);
+    } else if (array->typekind != 'f' || array->itemsize != (int)sizeof(float) ||
+               !(array->flags & ARRAY_NOTSWAPPED)) {
+        PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array", caller, name);
+    } else if (!(array->flags & ARRAY_C_CONTIGUOUS)) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s: argument '%s' must be C-contiguous; pass np.ascontiguousarray(%s)", caller, name, name);
+    } else if (writable && !(array->flags & ARRAY_WRITEABLE)) {
+        PyErr_Format(PyExc_ValueError, "%s: argument '%s' is read-only", caller, name);
+    } else {
+        view->owner = Py_NewRef(obj);
+        view->data = array->data;
+        view->ndim = array->nd;
+        view->count = 1;
+        for (int i = 0; i < array->nd; i++) {
+            view->shape[i] = (int64_t)array->shape[i];
+            view->count *= view->shape[i];
+        }
+    }
+    Py_DECREF(capsule);
+    return view->owner != NULL ? 0 : -1;
+}
+
 /* A new float32 numpy array of the given shape (uninitialised). */
 static PyObject *new_float32_array(const int64_t *shape, int ndim) {
     PyObject *dims = shape_tuple(shape, ndim);
@@ -262,13 +363,13 @@ static PyObject *Tensor_numpy(TensorObject *self, PyObject *Py_UNUSED(ignored)) 
     if (array == NULL) {
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(array, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+    ArrayView view;
+    if (array_view(array, "numpy", "out", 1, &view) < 0) {
         Py_DECREF(array);
         return NULL;
     }
-    int ok = ENGINE(sg_tensor_read(self->handle, (float *)view.buf, (int64_t)(view.len / (Py_ssize_t)sizeof(float))));
-    PyBuffer_Release(&view);
+    int ok = ENGINE(sg_tensor_read(self->handle, (float *)view.data, view.count));
+    array_view_release(&view);
     if (!ok) {
         Py_CLEAR(array);
     }
@@ -298,62 +399,15 @@ static PyObject *Tensor_backward(TensorObject *self, PyObject *args, PyObject *k
     return ENGINE(sg_backward(self->handle, grad_handle, create_graph)) ? Py_NewRef(Py_None) : NULL;
 }
 
-/* Borrows a float32 C-contiguous buffer of `obj`, a numpy ndarray. On failure sets an exception naming
- * `caller` and `name` and returns -1; on success the caller must PyBuffer_Release(view). */
-static int get_float32_buffer(PyObject *obj, const char *caller, const char *name, Py_buffer *view) {
-    int is_array = PyObject_IsInstance(obj, np_ndarray);
-    if (is_array < 0) {
-        return -1;
-    }
-    if (!is_array) {
-        raise_kind(caller, name, "a float32 numpy array", obj);
-        return -1;
-    }
-    PyObject *dtype = PyObject_GetAttrString(obj, "dtype");
-    if (dtype == NULL) {
-        return -1;
-    }
-    int is_float32 = PyObject_RichCompareBool(dtype, np_float32, Py_EQ);
-    if (is_float32 != 1) {
-        if (is_float32 == 0) {
-            PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array, got %S", caller,
-                         name, dtype);
-        }
-        Py_DECREF(dtype);
-        return -1;
-    }
-    Py_DECREF(dtype);
-    if (PyObject_GetBuffer(obj, view, PyBUF_RECORDS_RO) < 0) {
-        return -1;
-    }
-    if (view->ndim > SG_MAX_NDIM) {
-        PyErr_Format(PyExc_ValueError, "%s: argument '%s' has %d dimensions; at most %d are supported", caller,
-                     name, view->ndim, SG_MAX_NDIM);
-    } else if (view->itemsize != (Py_ssize_t)sizeof(float)) {
-        PyErr_Format(PyExc_TypeError, "%s: argument '%s' must be a float32 numpy array", caller, name);
-    } else if (!PyBuffer_IsContiguous(view, 'C')) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s: argument '%s' must be C-contiguous; pass np.ascontiguousarray(%s)", caller, name, name);
-    } else {
-        return 0;
-    }
-    PyBuffer_Release(view);
-    return -1;
-}
-
 /* Creates a tensor holding a copy of `obj` (a float32 C-contiguous ndarray); NULL with an exception on error. */
 static PyObject *array_to_tensor(PyObject *obj, int requires_grad, const char *caller, const char *name) {
-    Py_buffer view;
-    if (get_float32_buffer(obj, caller, name, &view) < 0) {
+    ArrayView view;
+    if (array_view(obj, caller, name, 0, &view) < 0) {
         return NULL;
     }
-    int64_t shape[SG_MAX_NDIM];
-    for (int i = 0; i < view.ndim; i++) {
-        shape[i] = (int64_t)view.shape[i];
-    }
     sg_tensor *out = NULL;
-    int ok = ENGINE(sg_tensor_create((const float *)view.buf, shape, view.ndim, requires_grad, &out));
-    PyBuffer_Release(&view);
+    int ok = ENGINE(sg_tensor_create((const float *)view.data, view.shape, view.ndim, requires_grad, &out));
+    array_view_release(&view);
     return ok ? tensor_result(out, caller) : NULL;
 }
 
@@ -368,16 +422,16 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
     if (ndim < 0) {
         return NULL;
     }
-    Py_buffer view;
-    if (get_float32_buffer(array, "Tensor.copy_", "array", &view) < 0) {
+    ArrayView view;
+    if (array_view(array, "Tensor.copy_", "array", 0, &view) < 0) {
         return NULL;
     }
     int same_shape = view.ndim == ndim;
     for (int i = 0; same_shape && i < ndim; i++) {
-        same_shape = (int64_t)view.shape[i] == shape[i];
+        same_shape = view.shape[i] == shape[i];
     }
     if (!same_shape) {
-        PyBuffer_Release(&view);
+        array_view_release(&view);
         PyObject *expected = shape_tuple(shape, ndim);
         if (expected != NULL) {
             PyErr_Format(PyExc_ValueError, "Tensor.copy_: argument 'array' must have shape %S", expected);
@@ -385,9 +439,8 @@ static PyObject *Tensor_copy_(TensorObject *self, PyObject *args, PyObject *kwar
         }
         return NULL;
     }
-    int ok = ENGINE(sg_tensor_write(self->handle, (const float *)view.buf,
-                                    (int64_t)(view.len / (Py_ssize_t)sizeof(float))));
-    PyBuffer_Release(&view);
+    int ok = ENGINE(sg_tensor_write(self->handle, (const float *)view.data, view.count));
+    array_view_release(&view);
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
@@ -1705,9 +1758,12 @@ PyMODINIT_FUNC PyInit__native(void) {
     np_empty = PyObject_GetAttrString(numpy, "empty");
     PyObject *dtype = PyObject_GetAttrString(numpy, "dtype");
     np_float32 = dtype == NULL ? NULL : PyObject_CallFunction(dtype, "s", "float32");
+    PyObject *array_struct = np_ndarray == NULL ? NULL : PyObject_GetAttrString(np_ndarray, "__array_struct__");
+    np_array_struct = array_struct == NULL ? NULL : PyObject_GetAttrString(array_struct, "__get__");
+    Py_XDECREF(array_struct);
     Py_XDECREF(dtype);
     Py_DECREF(numpy);
-    if (np_ndarray == NULL || np_empty == NULL || np_float32 == NULL) {
+    if (np_ndarray == NULL || np_empty == NULL || np_float32 == NULL || np_array_struct == NULL) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&native_module);
