@@ -8,7 +8,9 @@ plus `-target-cpu haswell` (AVX2 and FMA for the engine's own vector loops) when
 instructions (set SWIFTGAN_TARGET_CPU to choose another CPU, or to "generic" for the x86-64 baseline), plus any
 flags in the environment variable SWIFTGAN_SWIFT_FLAGS (split like a shell command line). The
 extension `swiftgan._native` links `libswiftgan.so` with rpath `$ORIGIN`, and the library is copied beside it,
-so the installed package needs neither the Swift toolchain nor its runtime.
+so the installed package needs neither the Swift toolchain nor its runtime. The extension uses only the stable ABI of
+CPython 3.10 (Py_LIMITED_API), so it is built as `_native.abi3.so` and wheels are tagged cp310-abi3: one build serves
+every CPython from 3.10.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from setuptools.command.build_ext import build_ext
 ROOT = Path(__file__).resolve().parent
 SCRATCH = ".build-release"
 LIBRARY = "libswiftgan.so"
+LIMITED_API = ("0x030A0000", "cp310")
+"""The oldest CPython whose stable ABI the extension uses: its Py_LIMITED_API value and its wheel tag."""
 
 
 def _native_cpu() -> str:
@@ -78,7 +82,10 @@ setup(
             libraries=["swiftgan"],
             extra_compile_args=["-std=c11", "-Wall", "-Wextra"],
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
+            define_macros=[("Py_LIMITED_API", LIMITED_API[0])],
+            py_limited_api=True,
         )
     ],
     cmdclass={"build_ext": SwiftBuildExt},
+    options={"bdist_wheel": {"py_limited_api": LIMITED_API[1]}},
 )
