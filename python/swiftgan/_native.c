@@ -469,7 +469,8 @@ static PyMethodDef Tensor_methods[] = {
     {"numpy", (PyCFunction)Tensor_numpy, METH_NOARGS, "numpy($self, /)\n--\n\nA float32 copy of the values."},
     {"detach", (PyCFunction)Tensor_detach, METH_NOARGS,
      "detach($self, /)\n--\n\nA tensor sharing values with this one, cut from the autodiff tape."},
-    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS, "zero_grad($self, /)\n--\n\nClears the accumulated gradient."},
+    {"zero_grad", (PyCFunction)Tensor_zero_grad, METH_NOARGS,
+     "zero_grad($self, /)\n--\n\nClears the accumulated gradient."},
     {"backward", (PyCFunction)(void (*)(void))Tensor_backward, METH_VARARGS | METH_KEYWORDS,
      "backward($self, /, grad=None, *, create_graph=False)\n--\n\n"
      "Accumulates the gradient of sum(self * grad) into the .grad of every leaf that requires grad.\n"
