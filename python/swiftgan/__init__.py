@@ -13,6 +13,10 @@ graph built from Python can be differentiated with :func:`swiftgan.autograd.grad
 :meth:`Tensor.backward`.
 """
 
+# First: the engine build for this CPU, registered as swiftgan._native before any module imports it.
+from swiftgan._cpu import cpu_features
+
+# isort: split
 from swiftgan import (
     autograd,
     callbacks,
@@ -60,6 +64,7 @@ __all__ = [
     "autograd",
     "blend",
     "callbacks",
+    "cpu_features",
     "datasets",
     "debug",
     "directions",

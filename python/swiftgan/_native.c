@@ -28,7 +28,7 @@
 #include "swiftgan.h"
 
 /* ------------------------------------------------------------------------------------------------------ */
-/* module globals (set once in PyInit__native) */
+/* module globals (set once by the module's init function) */
 
 static PyObject *SwiftGANError;   /* swiftgan.SwiftGANError, a RuntimeError subclass */
 static PyObject *np_ndarray;      /* numpy.ndarray */
@@ -40,7 +40,7 @@ static PyObject *np_array_struct; /* numpy.ndarray.__array_struct__.__get__: an 
  * GIL. */
 static Py_ssize_t live_tensors, live_optimizers, live_models, live_projectors;
 
-/* Heap types, made from the specs below in PyInit__native. */
+/* Heap types, made from the specs below by the module's init function. */
 static PyTypeObject *TensorType;
 static PyTypeObject *OptimizerType;
 static PyTypeObject *ModelType;
@@ -1743,7 +1743,15 @@ static struct PyModuleDef native_module = {
     .m_methods = module_methods,
 };
 
-PyMODINIT_FUNC PyInit__native(void) {
+/* The init function: PyInit__native, or PyInit__native_<level> for a wheel's per-CPU builds (setup.py defines
+ * SWIFTGAN_MODULE; swiftgan._cpu imports the right one). Every build names itself swiftgan._native. */
+#ifndef SWIFTGAN_MODULE
+#define SWIFTGAN_MODULE _native
+#endif
+#define SG_CONCAT(a, b) a##b
+#define SG_MODULE_INIT(module) SG_CONCAT(PyInit_, module)
+
+PyMODINIT_FUNC SG_MODULE_INIT(SWIFTGAN_MODULE)(void) {
     TensorType = (PyTypeObject *)PyType_FromSpec(&Tensor_spec);
     OptimizerType = (PyTypeObject *)PyType_FromSpec(&Optimizer_spec);
     ModelType = (PyTypeObject *)PyType_FromSpec(&Model_spec);
