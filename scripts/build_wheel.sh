@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
-packages=(libopenblas-dev python3-dev python3-venv)
-missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing apt packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/apt_install.sh libopenblas-dev python3-dev python3-venv
 
 tools=.build-wheel/venv
 [ -x "$tools/bin/python" ] || /usr/bin/python3 -m venv "$tools"  # Debian's CPython: no foreign rpath in the extension

@@ -12,10 +12,7 @@ wheel=${1:-$(ls -t dist/swiftgan-*-abi3-*.whl | head -1)}
 suite=trixie
 root=.build-wheel/root-$suite
 
-if ! dpkg -s debootstrap >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-fi
+bash scripts/apt_install.sh debootstrap
 if [ ! -x "$root/usr/bin/python3" ]; then
     rm -rf "$root"
     debootstrap --variant=minbase --include=python3,python3-venv "$suite" "$root" http://deb.debian.org/debian \
