@@ -1,5 +1,5 @@
 """Projection benchmark: seconds per 1000 steps of swiftgan's projector against NVlabs' projector.py in PyTorch, on the
-same CPU, for NVlabs' 256 and 1024 px configurations (random weights, as bench/generate_bench.py builds them).
+same CPU, for NVlabs' 256 and 1024 px configurations (random weights, as bench/infer_bench.py builds them).
 
 NVlabs' project() runs unmodified from a checkout of NVlabs/stylegan2-ada-pytorch (`--nvlabs`, never part of this
 project), on a Generator built with num_fp16_res=0 (its CPU path computes in float32; projector.py passes no
