@@ -15,6 +15,7 @@ ws along any of them.
 from __future__ import annotations
 
 import os
+import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -257,14 +258,26 @@ def save_direction(path: str | os.PathLike, direction: np.ndarray) -> None:
 
 def load_direction(path: str | os.PathLike) -> np.ndarray:
     """A direction from a ``.npy`` file in InterFaceGAN's layout ([1, w_dim]; (w_dim,) is accepted too), as float32
-    [1, w_dim]. Pickled arrays are refused."""
+    [1, w_dim]. The header is checked against the file's size before any data is read, and pickled (object)
+    arrays are refused, so a forged or truncated file raises ValueError instead of allocating or running code."""
+    name = os.fspath(path)
     try:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(file)
+            data_bytes = os.fstat(file.fileno()).st_size - file.tell()
+        if dtype.hasobject or int(np.prod(shape, dtype=np.float64)) * dtype.itemsize != data_bytes:
+            raise ValueError(f"its header says {shape} {dtype}, which does not match its {data_bytes} data bytes"
+                             if not dtype.hasobject else "it holds pickled objects")
         vector = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise (OSError if isinstance(error, OSError) else ValueError)(
-            f"load_direction: cannot read {os.fspath(path)!r} as a .npy array ({error})") from None
-    if not isinstance(vector, np.ndarray) or vector.dtype.kind not in "fiu" or vector.ndim not in (1, 2) or \
-            (vector.ndim == 2 and vector.shape[0] != 1) or vector.size == 0 or not np.isfinite(vector).all():
-        raise ValueError(f"load_direction: {os.fspath(path)!r} holds {getattr(vector, 'shape', '?')} "
-                         f"{getattr(vector, 'dtype', '?')}, expected finite numbers [1, w_dim] (InterFaceGAN's layout)")
+    except OSError as error:
+        raise OSError(f"load_direction: cannot read {name!r} ({error})") from None
+    except (ValueError, SyntaxError, tokenize.TokenError, TypeError, OverflowError) as error:  # numpy's header parser
+        raise ValueError(f"load_direction: cannot read {name!r} as a .npy array: {error}") from None
+    if vector.dtype.kind not in "fiu" or vector.ndim not in (1, 2) or (vector.ndim == 2 and vector.shape[0] != 1) \
+            or vector.size == 0 or not np.isfinite(vector).all():
+        raise ValueError(f"load_direction: {name!r} holds {vector.shape} {vector.dtype}, expected finite numbers "
+                         f"[1, w_dim] (InterFaceGAN's layout)")
     return vector.reshape(1, -1).astype(np.float32)

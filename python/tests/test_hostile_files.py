@@ -134,3 +134,46 @@ def helpers_fixture():
     from helpers import MODEL_FIXTURES
 
     return MODEL_FIXTURES / "dcgan32_D.pth"
+
+
+class _WritesCanary:
+    """An object whose unpickling would create a file (it must never be unpickled)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_hostile_direction_files_raise_clear_errors(tmp_path) -> None:
+    """InterFaceGAN .npy directions: truncated, bit-flipped, forged shapes and code-running pickles; every case
+    is a ValueError naming the file, nothing is allocated beyond the file or unpickled."""
+    good = tmp_path / "good.npy"
+    sg.directions.save_direction(good, np.random.default_rng(0).standard_normal(512))
+    content = good.read_bytes()
+    header_end = content.index(b"\n") + 1
+    cases = {f"truncated at {n}": content[:n] for n in (0, 5, 10, header_end - 1, header_end, len(content) - 1)}
+    cases["forged shape"] = content.replace(b"(1, 512)", b"(1, 99999999999)")
+    cases["negative shape"] = content.replace(b"(1, 512)", b"(1, -512)")
+    cases["forged dtype"] = content.replace(b"'<f4'", b"'<f8'")
+    cases["header length past the end"] = content[:8] + struct.pack("<H", 65535) + content[10:]
+    rng = np.random.default_rng(1)
+    for index in range(40):
+        flipped = bytearray(content)
+        flipped[rng.integers(0, header_end)] ^= 1 << int(rng.integers(0, 8))
+        cases[f"bit flip {index}"] = bytes(flipped)
+    canary = tmp_path / "canary"
+    evil = tmp_path / "evil.npy"
+    np.save(evil, np.array([_WritesCanary(str(canary))], dtype=object), allow_pickle=True)
+    cases["code-running pickle"] = evil.read_bytes()
+    for what, data in cases.items():
+        path = tmp_path / "case.npy"
+        path.write_bytes(data)
+        try:
+            vector = sg.directions.load_direction(path)
+        except ValueError as error:
+            assert "load_direction" in str(error) and "case.npy" in str(error), (what, error)
+        else:  # a flip that leaves a valid header (e.g. in its padding) must still give the stored direction
+            assert vector.shape == (1, 512), what
+        assert not canary.exists(), f"{what}: ran code"
