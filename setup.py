@@ -65,8 +65,7 @@ class Engine:
 
     def __init__(self, level: str | None) -> None:
         self.scratch = SCRATCH if level is None else f"{SCRATCH}-{level}"
-        native = os.environ.get("SWIFTGAN_TARGET_CPU") or _native_cpu()
-        self.cpu = native if level is None else LEVEL_TARGET_CPUS[level]
+        self.cpu = LEVEL_TARGET_CPUS[level] if level else os.environ.get("SWIFTGAN_TARGET_CPU") or _native_cpu()
         self.library = "swiftgan" if level is None else f"swiftgan_{level}"
         self.module = "_native" if level is None else f"_native_{level}"
 

@@ -294,14 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STYLEGAN_MODEL_HELP = "a StyleGAN2 checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)"
+"""The MODEL argument of the editing commands."""
+
+
 def _add_editing_commands(commands: Any) -> None:
     """The StyleGAN2 editing commands: edit, project, blend."""
     edit = commands.add_parser(
         "edit", help="images of a StyleGAN2 edited along a direction (a sweep of strengths)",
         description="Edit the images of --seed along a direction in the --layers ws only, one image per strength: "
                     "a row per seed, a column per strength (a .gif out: one frame per strength).")
-    edit.add_argument("checkpoint", type=Path, metavar="MODEL",
-                      help="a StyleGAN2 checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
+    edit.add_argument("checkpoint", type=Path, metavar="MODEL", help=STYLEGAN_MODEL_HELP)
     edit.add_argument("--seed", type=parse_ranges, default=parse_ranges("0"),
                       help="the seeds to edit, e.g. 85 or 1-4 (default: 0)")
     edit.add_argument("--direction", required=True,
@@ -321,8 +324,7 @@ def _add_editing_commands(commands: Any) -> None:
         "project", help="the latent of a photo in a StyleGAN2 (NVlabs' projector recipe)",
         description="Project an image into a StyleGAN2's latent space (the image is center-cropped and resized to the "
                     "model's resolution) and write NVlabs' projected_w.npz layout, the reconstruction and the target.")
-    project.add_argument("checkpoint", type=Path, metavar="MODEL",
-                         help="a StyleGAN2 checkpoint (.safetensors) or a published StyleGAN2 (.pkl, .pt)")
+    project.add_argument("checkpoint", type=Path, metavar="MODEL", help=STYLEGAN_MODEL_HELP)
     project.add_argument("input", type=Path, metavar="IMAGE", help="the image to project")
     project.add_argument("--steps", type=int, default=1000, help="optimization steps (default: %(default)s)")
     project.add_argument("--space", choices=("w", "w+"), default="w",

@@ -8,11 +8,24 @@ import numpy as np
 
 FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "ops"
 MODEL_FIXTURES = FIXTURES.parent / "models"
+PRETRAINED_FIXTURES = FIXTURES.parent / "pretrained"
+NVLABS_SNAPSHOT = PRETRAINED_FIXTURES / "nvlabs_snapshot_64.pkl"
+"""NVlabs' own pickle of an early 64 px snapshot (the shared fixtures' README says how it was written)."""
 TINY_DCGAN = {"image_size": 16, "channels": 1, "ngf": 8, "ndf": 8}
 """A DCGAN small enough to train a few steps in milliseconds."""
 TINY_STYLEGAN = {"resolution": 8, "channels": 1, "z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channel_base": 32,
                  "channel_max": 8}
 """A StyleGAN2 small enough to train a few steps in milliseconds (4 ws; 1 channel, for the 8x8 digits)."""
+
+
+def require_emoji_font(use: str) -> None:
+    """Skips the calling test when the emoji font that ``use`` needs is not installed."""
+    import pytest
+
+    import swiftgan as sg
+
+    if not sg.datasets.EMOJI_FONT.exists():
+        pytest.skip(f"{use}, and {sg.datasets.EMOJI_FONT} is absent: apt-get install fonts-noto-color-emoji")
 
 
 def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:

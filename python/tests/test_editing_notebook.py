@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-import swiftgan as sg
-
-from helpers import FIXTURES, execute_notebook, inline_images
+from helpers import NVLABS_SNAPSHOT, execute_notebook, inline_images, require_emoji_font
 
 
 @pytest.mark.slow
 def test_editing_notebook_executes(tmp_path, monkeypatch) -> None:
     pytest.importorskip("ipywidgets")
-    if not sg.datasets.EMOJI_FONT.exists():
-        pytest.skip(f"the notebook fine-tunes on emoji, and {sg.datasets.EMOJI_FONT} is absent: "
-                    "apt-get install fonts-noto-color-emoji")
-    model = FIXTURES.parent / "pretrained" / "nvlabs_snapshot_64.pkl"
-    outputs, text = execute_notebook("editing", tmp_path, monkeypatch, SWIFTGAN_PRETRAINED=str(model),
+    require_emoji_font("the notebook fine-tunes on emoji")
+    outputs, text = execute_notebook("editing", tmp_path, monkeypatch, SWIFTGAN_PRETRAINED=str(NVLABS_SNAPSHOT),
                                      SWIFTGAN_NOTEBOOK_STEPS="20")
     # GANSpace rows, layer-restricted edits, SeFa, the boundary, target and reconstruction, the projection's edit,
     # the blend

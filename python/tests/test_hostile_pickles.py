@@ -25,8 +25,10 @@ import pytest
 from swiftgan.pretrained import read_published
 from swiftgan.torch_io import load_torch_state_dict
 
-FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "pretrained"
-NVLABS = FIXTURES / "nvlabs_snapshot_64.pkl"
+from helpers import NVLABS_SNAPSHOT, PRETRAINED_FIXTURES
+
+FIXTURES = PRETRAINED_FIXTURES
+NVLABS = NVLABS_SNAPSHOT
 FILES = [NVLABS, FIXTURES / "rosinality_64_train.pt", FIXTURES / "rosinality_64_convert_legacy.pt"]
 Reader = Callable[[Path], object]
 
@@ -42,6 +44,14 @@ def refused(reader: Reader, path: Path, match: str = "") -> Exception:
     assert message.startswith(f"{path}: "), message
     assert re.search(match, message), message
     return caught.value
+
+
+def torch_zip(path: Path, payload: bytes) -> Path:
+    """A torch.save zip at ``path`` whose data.pkl is ``payload`` (protocol 2) beside one 16-byte storage '0'."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", P2 + payload + b".")
+        z.writestr("archive/data/0", b"\0" * 16)
+    return path
 
 
 def containers(tmp_path: Path, payload: bytes, stem: str = "case") -> dict[str, tuple[Path, Reader]]:
@@ -197,11 +207,7 @@ def tensor(size: object = (2, 2), stride: object = (2, 1), offset: object = 0, n
     (forge.glob("argparse.Namespace") + b")" + forge.fragment({"a": 1}) + b"\x92", r"NEWOBJ_EX with keyword"),
 ])
 def test_allowed_globals_called_with_wrong_arguments_are_refused(tmp_path: Path, payload: bytes, match: str) -> None:
-    path = tmp_path / "case.pt"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("archive/data.pkl", P2 + payload + b".")
-        z.writestr("archive/data/0", b"\0" * 16)
-    refused(load_torch_state_dict, path, match)
+    refused(load_torch_state_dict, torch_zip(tmp_path / "case.pt", payload), match)
 
 
 @pytest.mark.parametrize("payload, match", [
@@ -225,11 +231,7 @@ def test_allowed_globals_called_with_wrong_arguments_are_refused(tmp_path: Path,
      r"refusing to load global 'torch.Storage'"),
 ])
 def test_storages_and_views_are_checked_against_the_file(tmp_path: Path, payload: bytes, match: str) -> None:
-    path = tmp_path / "case.pt"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("archive/data.pkl", P2 + payload + b".")
-        z.writestr("archive/data/0", b"\0" * 16)
-    refused(load_torch_state_dict, path, match)
+    refused(load_torch_state_dict, torch_zip(tmp_path / "case.pt", payload), match)
 
 
 def legacy(obj_pickle: bytes, keys: list[object], data: bytes, header: bytes | None = None) -> bytes:
@@ -398,11 +400,7 @@ def huge_files(tmp_path: Path) -> list[tuple[str, Path]]:
     for name, payload in {"storage of 2**40 floats": tensor(numel=forge.fragment(1 << 40)),
                           "view of 2**31 elements": tensor((1 << 31,), (0,)),
                           "view of 2**62 x 2**62": tensor((1 << 62, 1 << 62), (1, 1))}.items():
-        path = tmp_path / f"{name.replace(' ', '_')}.pt"
-        with zipfile.ZipFile(path, "w") as z:
-            z.writestr("archive/data.pkl", P2 + payload + b".")
-            z.writestr("archive/data/0", b"\0" * 16)
-        files.append(("load_torch_state_dict", path))
+        files.append(("load_torch_state_dict", torch_zip(tmp_path / f"{name.replace(' ', '_')}.pt", payload)))
     bomb = tmp_path / "bomb.pt"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("archive/data.pkl", P2 + tensor(numel=forge.fragment(1 << 22)) + b".")

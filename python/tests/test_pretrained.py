@@ -12,10 +12,10 @@ import pytest
 import swiftgan as sg
 from swiftgan.safetensors import load_file
 
-from helpers import FIXTURES
+from helpers import NVLABS_SNAPSHOT, PRETRAINED_FIXTURES
 
-PRETRAINED = FIXTURES.parent / "pretrained"
-NVLABS = PRETRAINED / "nvlabs_snapshot_64.pkl"
+PRETRAINED = PRETRAINED_FIXTURES
+NVLABS = NVLABS_SNAPSHOT
 ROSINALITY = {"train": PRETRAINED / "rosinality_64_train.pt", "convert": PRETRAINED / "rosinality_64_convert_legacy.pt"}
 
 

@@ -17,8 +17,10 @@ from swiftgan import _pickle, safetensors
 from swiftgan.pretrained import PublishedStyleGAN, read_published
 from swiftgan.torch_io import load_torch_state_dict
 
-FIXTURES = Path(__file__).resolve().parents[2] / "Tests" / "Fixtures" / "pretrained"
-NVLABS = FIXTURES / "nvlabs_snapshot_64.pkl"
+from helpers import NVLABS_SNAPSHOT, PRETRAINED_FIXTURES
+
+FIXTURES = PRETRAINED_FIXTURES
+NVLABS = NVLABS_SNAPSHOT
 ROSINALITY_ZIP = FIXTURES / "rosinality_64_train.pt"
 ROSINALITY_LEGACY = FIXTURES / "rosinality_64_convert_legacy.pt"
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 import swiftgan as sg
 
-from helpers import FIXTURES
+from helpers import NVLABS_SNAPSHOT
 
 SMALL = {"resolution": 16, "channels": 3, "z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 128,
          "channel_max": 16}
@@ -149,7 +149,7 @@ def test_discriminator_distance_uses_the_models_d() -> None:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
 def test_ctrl_c_keeps_the_projection_so_far_and_run_resumes_it() -> None:
-    gan = sg.load(FIXTURES.parent / "pretrained" / "nvlabs_snapshot_64.pkl")
+    gan = sg.load(NVLABS_SNAPSHOT)
     target = gan.generate(seeds=[1])
     options = {"steps": 40, "space": "w+", "w_avg_samples": 500}
     straight = sg.projection.Projection(gan, target, **options).run(progress=False)

@@ -15,7 +15,7 @@ from PIL import Image
 import swiftgan as sg
 from swiftgan.safetensors import load_file, save_file
 
-from helpers import TINY_STYLEGAN
+from helpers import TINY_STYLEGAN, require_emoji_font
 
 BATCH_ROUNDING = 2e-5
 """How far one seed's image may move with the composition of its batch: the engine's matrix products tile a batch
@@ -273,8 +273,7 @@ def test_bad_input_is_refused(trained, call, error, message) -> None:
 
 
 def test_emoji_dataset(tmp_path, monkeypatch) -> None:
-    if not sg.datasets.EMOJI_FONT.exists():
-        pytest.skip(f"{sg.datasets.EMOJI_FONT} is absent: apt-get install fonts-noto-color-emoji")
+    require_emoji_font("the emoji are rendered from a font")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     images = sg.datasets.emoji(size=16)
     assert 1100 <= len(images) <= 1300 and images.shape[1:] == (3, 16, 16) and images.dtype == np.float32

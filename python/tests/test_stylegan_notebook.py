@@ -6,17 +6,13 @@ import re
 
 import pytest
 
-import swiftgan as sg
-
-from helpers import execute_notebook, inline_images
+from helpers import execute_notebook, inline_images, require_emoji_font
 
 pytestmark = pytest.mark.slow  # a Jupyter kernel per notebook
 
 
 def test_stylegan_notebook_executes(tmp_path, monkeypatch) -> None:
-    if not sg.datasets.EMOJI_FONT.exists():
-        pytest.skip(f"the notebook trains on emoji, and {sg.datasets.EMOJI_FONT} is absent: "
-                    "apt-get install fonts-noto-color-emoji")
+    require_emoji_font("the notebook trains on emoji")
     outputs, text = execute_notebook("stylegan", tmp_path, monkeypatch, SWIFTGAN_NOTEBOOK_STEPS="3",
                                      SWIFTGAN_NOTEBOOK_CHANNELS="8")
     assert len(inline_images(outputs)) == 4  # the data, the samples, the truncation rows and the mixing grid
