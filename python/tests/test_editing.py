@@ -1,5 +1,5 @@
 """Directions (GANSpace, SeFa, InterFaceGAN boundaries and their .npy files), edits restricted to layers, sweeps,
-blended models and the ``edit`` and ``blend`` commands, on small StyleGAN2s."""
+blended models and the ``edit``, ``project`` and ``blend`` commands, on small StyleGAN2s."""
 
 from __future__ import annotations
 
@@ -218,3 +218,18 @@ def test_edit_and_blend_commands(gan, tmp_path) -> None:
                  "--out", str(tmp_path / "blend.safetensors")]) == 0
     blended = sg.load(tmp_path / "blend.safetensors")
     assert isinstance(blended, sg.StyleGAN) and (tmp_path / "blend.png").exists()
+
+
+def test_project_command_writes_nvlabs_layout_and_images(gan, tmp_path) -> None:
+    model = tmp_path / "small.safetensors"
+    gan.save(model)
+    photo = tmp_path / "photo.png"
+    sg.images.to_pil(gan.generate(seeds=[5])[0]).resize((40, 32)).save(photo)  # cropped and resized back to 16
+    out = tmp_path / "out" / "projected_w.npz"
+    assert main(["project", str(model), str(photo), "--steps", "30", "--space", "w+", "--out", str(out)]) == 0
+    with np.load(out) as saved:  # NVlabs' w, and the noise maps beside it
+        assert saved["w"].shape == (1, 6, 16) and saved["w"].dtype == np.float32
+    for name in ("proj.png", "target.png"):
+        with Image.open(out.with_name(name)) as image:
+            assert image.size == (16, 16)
+    assert main(["project", str(model), str(tmp_path / "missing.png"), "--out", str(out)]) == 1
