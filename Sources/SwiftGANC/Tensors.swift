@@ -101,6 +101,7 @@ public func sg_tensor_write(_ t: OpaquePointer?, _ src: UnsafePointer<Float>?, _
     guarded {
         try Handle.withTensor(t, "tensor") { t in
             try require(count == Int64(t.count), "src: expected \(t.count) floats, got \(count)")
+            WeightEpoch.advance()
             if t.count > 0 { t.data.update(from: try nonNull(src, "src"), count: t.count) }
         }
     }

@@ -30,6 +30,7 @@ public final class DataParallel {
         to model: any GANModel, communicator: any Communicator, syncBatchNorm: Bool
     ) throws -> DataParallel {
         let dp = DataParallel(communicator: communicator, syncBatchNorm: syncBatchNorm)
+        WeightEpoch.advance()
         for (_, t) in model.stateTensors {
             try communicator.broadcast(UnsafeMutableRawPointer(t.data), bytes: t.count * 4, root: 0)
         }

@@ -4,6 +4,7 @@ import SwiftGANCore
 public func emaUpdate(_ ema: [Tensor], _ parameters: [Tensor], decay: Float) throws {
     try require(ema.count == parameters.count, "ema: expected \(parameters.count) tensors, got \(ema.count)")
     try require(decay >= 0 && decay <= 1, "decay: expected a value in [0, 1], got \(decay)")
+    WeightEpoch.advance()
     for (i, (e, p)) in zip(ema, parameters).enumerated() {
         try require(
             e.shape == p.shape,

@@ -25,6 +25,7 @@ extension Optimizer {
         if let communicator = ExecutionContext.current.communicator {
             try averageGradients(parameters, over: communicator)
         }
+        WeightEpoch.advance()
         try updateParameters(lr: lr)
     }
 }

@@ -101,8 +101,8 @@ final class GradientTests: XCTestCase {
         ConvCase([1, 5, 12, 12], [3, 5, 7, 7], 1, 3, [.direct, .direct, .direct]),
         ConvCase([2, 4, 9, 9], [1, 4, 4, 4], 1, 1, [.direct, .direct, .direct]),
         // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
-        ConvCase([2, 16, 9, 7], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
-        ConvCase([1, 20, 10, 10], [16, 20, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 16, 9, 7], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 20, 10, 10], [16, 20, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
         // Winograd F(4x4, 3x3) on planes 32 and more wide (the weight gradient stays F(2x2, 3x3)): ragged tiles,
         // padding 1 and 0, two samples, channels that are not multiples of 8.
         ConvCase([1, 16, 20, 35], [16, 16, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winograd]),
@@ -110,17 +110,20 @@ final class GradientTests: XCTestCase {
         ConvCase([2, 19, 9, 33], [21, 19, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winograd]),
         // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv (16-wide output: the image gradient
         // onto the phase image).
-        ConvCase([2, 16, 7, 9], [16, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 16, 7, 9], [16, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([3, 4, 18, 32], [18, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
         // Winograd with samples in the lanes (planes under 16 wide): two sample blocks, the second partly empty; over
         // phases at an 8x8 output.
         ConvCase([11, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([9, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        // ... but im2col for fewer than four samples, which would leave most lanes empty.
+        ConvCase([3, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([2, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         // ... with more output channels than GEMM columns (products split by rows): forward and weight gradient over
         // phases at a 4x4 output with 512 channels (its image gradient by im2col), and the flipped image gradient.
-        ConvCase([1, 4, 8, 8], [512, 4, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
-        ConvCase([1, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
-        ConvCase([1, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 4, 8, 8], [512, 4, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
+        ConvCase([4, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         // The image gradient split by image phase: a ragged 9x11 output.
         ConvCase([4, 4, 18, 22], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         // Stride-2 im2col over phases: kernels 3 to 5, padding 1 and 2, widths below and above a vector; and stride 2
@@ -141,16 +144,20 @@ final class GradientTests: XCTestCase {
         ConvCase(
             [3, 8, 8, 8], [8, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], transposed: true),
         ConvCase([2, 3, 7, 9], [3, 2, 3, 3], 2, 1, [.im2col, .im2col, .im2col], transposed: true),
-        ConvCase([3, 16, 8, 8], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases], transposed: true),
+        ConvCase([4, 16, 8, 8], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases], transposed: true),
     ]
 
-    /// DCGAN-sized layers, whose routing the thresholds were tuned for, checked by geometry alone: 8x8, 16x16 and
-    /// 4x4 outputs (the last with 256 channels, below the phases' threshold at that size).
+    /// DCGAN-sized layers at its batch of 64, whose routing the thresholds were tuned for, checked by geometry alone:
+    /// 8x8, 16x16 and 4x4 outputs (the last with 256 channels, below the phases' threshold at that size); and
+    /// StyleGAN's 4x4 and 8x8 layers at batch 1, by im2col.
     static let routingCases: [ConvCase] = [
-        ConvCase([1, 64, 16, 16], [128, 64, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
-        ConvCase([1, 128, 32, 32], [256, 128, 4, 4], 2, 1, [.phases, .phases, .phases]),
-        ConvCase([1, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
-        ConvCase([1, 128, 8, 8], [256, 128, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([64, 64, 16, 16], [128, 64, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        ConvCase([64, 128, 32, 32], [256, 128, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([64, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([64, 128, 8, 8], [256, 128, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([1, 512, 4, 4], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([1, 512, 8, 8], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([1, 512, 16, 16], [512, 512, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
     ]
 
     func testConvolutionPaths() throws {
@@ -189,7 +196,7 @@ final class GradientTests: XCTestCase {
 
     /// Within a scope that declares a weight constant, its Winograd transform is computed once and reused: forward
     /// passes and image gradients are bit-identical to those without the scope.
-    func testWinogradWeightCache() throws {
+    func testWeightCache() throws {
         let x = try randomTensor([2, 16, 10, 10], seed: 1), w = try randomTensor([16, 16, 3, 3], seed: 2)
         try x.setRequiresGrad(true)
         let g = try randomTensor([2, 16, 10, 10], seed: 3).detached()
@@ -198,7 +205,7 @@ final class GradientTests: XCTestCase {
             return (y.values, try Autograd.grad([y], seeds: [g], wrt: [x])[0]!.values)
         }
         let plain = try run()
-        let cached = try WinogradWeightCache.with(constant: [w]) { (try run(), try run()) }
+        let cached = try WeightCache.with(constant: [w]) { (try run(), try run()) }
         XCTAssertEqual(cached.0.0, plain.0)
         XCTAssertEqual(cached.0.1, plain.1)
         XCTAssertEqual(cached.1.0, plain.0)
@@ -334,19 +341,24 @@ final class GradientTests: XCTestCase {
     }
 
     /// synthesisLayer without a tape (the fused kernels) equals its composition of differentiable ops, on every path:
-    /// Winograd with the tiles' rows or eight samples in the vector lanes, the folded-weight fallback (few channels,
-    /// 1x1 toRGB), and the transposed up-convolution with its FIR filter; noise shared, per sample or none; clamp.
+    /// Winograd with the tiles' rows or eight samples in the vector lanes, im2col with the style scaling the images
+    /// (small planes) or folded into the weight (few channels, 1x1 toRGB), and the up-convolution by output phases with
+    /// its FIR filter, in one run of samples or (`testFusedUpConvolutionSampleBySample`) one sample at a time; noise
+    /// shared, per sample or none; clamp. Within a `WeightCache` (a generation model's), a second call reuses the
+    /// derived weights and gives the same values.
     func testFusedSynthesisLayerEqualsTheComposedOps() throws {
         let filter = try firFilter([1, 3, 3, 1])
         // (batch, in, out, kernel, side, up, noise: 0 none / 1 shared / 2 per sample, demodulate, activate, clamp)
         let cases: [(Int, Int, Int, Int, Int, Bool, Int, Bool, Bool, Float?)] = [
             (1, 16, 16, 3, 20, false, 1, true, true, 0.5),  // Winograd, rows in lanes
-            (3, 16, 24, 3, 6, false, 2, true, true, nil),  // Winograd, samples in lanes
+            (4, 16, 24, 3, 6, false, 2, true, true, nil),  // Winograd, samples in lanes
             (9, 16, 16, 3, 4, false, 1, true, true, 0.3),  // two blocks of eight samples
+            (3, 16, 24, 3, 6, false, 2, true, true, nil),  // im2col (few samples in a small plane), styled images
             (2, 4, 5, 3, 9, false, 0, true, true, nil),  // im2col with the style folded into the weight
             (2, 16, 3, 1, 10, false, 0, false, false, 0.2),  // toRGB
-            (1, 16, 16, 3, 5, true, 1, true, true, 0.4),  // up-convolution
+            (1, 16, 16, 3, 5, true, 1, true, true, 0.4),  // up-convolutions
             (3, 6, 4, 3, 4, true, 2, true, true, nil),
+            (2, 6, 4, 3, 7, true, 1, true, true, 0.3),
         ]
         for (i, (n, c, o, k, side, up, noiseKind, demodulate, activate, clamp)) in cases.enumerated() {
             let seed = UInt64(10 * i)
@@ -365,6 +377,39 @@ final class GradientTests: XCTestCase {
             XCTAssertNotNil(composed.gradFn, "case \(i): a recorded gradient composes the ops")
             XCTAssertEqual(fused.shape, [n, o, outSide, outSide])
             XCTAssertLessThan(relativeError(fused, composed), 2e-6, "case \(i)")
+            let cache = WeightCache(constant: [w])
+            let first = try cache.with { try noGrad(layer) }, second = try cache.with { try noGrad(layer) }
+            XCTAssertEqual(first.values, fused.values, "case \(i)")
+            XCTAssertEqual(second.values, fused.values, "case \(i)")
+        }
+    }
+
+    func testFusedUpConvolutionSampleBySample() throws {
+        let saved = ConvGeometry.columnBudget
+        ConvGeometry.columnBudget = 600
+        defer { ConvGeometry.columnBudget = saved }
+        try testFusedSynthesisLayerEqualsTheComposedOps()
+    }
+
+    /// A kept `WeightCache` drops what it derived once `WeightEpoch` advances: after an in-place write to the weight,
+    /// the layer computes with the new values.
+    func testWeightCacheFollowsWrites() throws {
+        let filter = try firFilter([1, 3, 3, 1])
+        for up in [false, true] {
+            let side = up ? 4 : 16  // the transposed weight of a styled image; Winograd's transform
+            let x = try randomTensor([1, 32, side, side], seed: 1), w = try randomTensor([32, 32, 3, 3], seed: 2)
+            let style = try randomTensor([1, 32], seed: 3, low: 0.5, high: 1.5), bias = try randomTensor([32], seed: 4)
+            let output = SynthesisLayerOutput(
+                demodulate: true, noise: nil, noiseStrength: nil, bias: bias, activate: true, gain: 1, clamp: nil)
+            let layer = {
+                try noGrad { try synthesisLayer(x, weight: w, style: style, upFilter: up ? filter : nil, output) }
+            }
+            let cache = WeightCache(constant: [w])
+            _ = try cache.with(layer)
+            XCTAssertGreaterThan(cache.heldFloats, 0, "up \(up): the derived weight is kept")
+            WeightEpoch.advance()
+            for j in 0..<w.count { w.data[j] *= -0.5 }
+            XCTAssertEqual(try cache.with(layer).values, try layer().values, "up \(up)")
         }
     }
 

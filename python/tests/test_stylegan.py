@@ -323,3 +323,18 @@ def test_the_smallest_resolution_trains(architecture) -> None:
     assert gan.generate(seeds=[1, 2]).shape == (2, 3, 4, 4) and gan.discriminate(images).shape == (8, 1)
     assert all(np.isfinite(list(loss.values())).all() for loss in losses)
     assert not np.array_equal(gan.generate(seeds=[1, 2]), before)
+
+
+def test_a_generation_model_follows_new_weights() -> None:
+    """A model built for generation keeps its convolutions' derived weights (Winograd transforms, transposed up-
+    convolution weights) from call to call; new weights written into it replace them."""
+    config = {"resolution": 32, "channels": 3, "z_dim": 16, "w_dim": 16, "mapping_layers": 2, "channel_base": 512,
+              "channel_max": 32}
+    model, other = (sg.StyleGAN(**config, trainable=False, seed=seed) for seed in (1, 2))
+    ws = model.mapping(np.random.default_rng(0).standard_normal((2, 16), dtype=np.float32))
+    before = model.synthesis(ws)
+    np.testing.assert_array_equal(model.synthesis(ws), before)
+    model.nets["G_ema"].load_state_dict(other.nets["G_ema"].state_dict())
+    after = model.synthesis(ws)
+    np.testing.assert_array_equal(after, other.synthesis(ws))
+    assert np.abs(after - before).max() > 0.1

@@ -1,10 +1,10 @@
 /// The state that travels with the work on one thread, beside the tensors: whether ops record on the tape, the
-/// allocation budget, the training step in progress (cancellation and rollback copies), the Winograd weight
-/// transforms kept for weights declared constant, and the process group of a data-parallel step.
+/// allocation budget, the training step in progress (cancellation and rollback copies), the derived forms of
+/// weights declared constant, and the process group of a data-parallel step.
 ///
 /// Each thread has its own context (`current`), so two models trained on two threads do not interfere. Code sets a
 /// field for the length of a scope (`GradMode.with`, `AllocationBudget.with`, `StepTransaction.run`,
-/// `WinogradWeightCache.with`, `ExecutionContext.withCommunicator`) and the field returns to its previous value after.
+/// `WeightCache.with`, `ExecutionContext.withCommunicator`) and the field returns to its previous value after.
 public final class ExecutionContext {
     private static let perThread = ThreadLocal { ExecutionContext() }
 
@@ -18,8 +18,8 @@ public final class ExecutionContext {
     var allocationBudget: (remaining: Int, what: String)?
     /// The training step running as a transaction on this thread (`StepTransaction.run`), if any.
     var transaction: StepTransaction?
-    /// Winograd transforms of weights declared constant (`WinogradWeightCache.with`), if any.
-    var winogradWeights: WinogradWeightCache?
+    /// Derived forms of weights declared constant (`WeightCache.with`), if any.
+    var weightCache: WeightCache?
     /// The processes that train one model together during a data-parallel step: optimizers average their gradients
     /// over it before each update.
     public private(set) var communicator: (any Communicator)?

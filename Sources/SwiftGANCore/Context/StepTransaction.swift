@@ -108,6 +108,7 @@ public final class StepTransaction {
     }
 
     private func rollBack() {
+        WeightEpoch.advance()
         for s in saved.reversed() { (s.tensor.data + s.offset).update(from: s.values.pointer, count: s.values.count) }
         for restore in restorers.reversed() { restore() }
         saved = []

@@ -47,6 +47,10 @@ extension ConvGeometry {
     static let directMaxOutputChannels = 4
     /// The fewest channels on either side for which Winograd's transforms pay against its smaller GEMMs.
     static let winogradMinChannels = 16
+    /// The fewest samples for Winograd on planes whose rows hold fewer than eight F(2x2, .) tiles (narrower than 15):
+    /// those put eight samples in the vector lanes, so with fewer samples most lanes, and GEMM columns, are empty and
+    /// im2col does less work (StyleGAN's 4x4 and 8x8 layers at batch 1).
+    static let winogradMinSamplesInLanes = 4
     /// The narrowest plane (output, or image for the image gradient) on which 3x3 kernels run F(4x4, 3x3): its tiles
     /// fill the vector lanes with rows of eight tiles from 32 columns on.
     static let winogradF4MinWidth = 32
@@ -65,8 +69,8 @@ extension ConvGeometry {
         if isFullyConnected { return .fullyConnected }
         if isPointwise { return .pointwise }
         if stride == 1 && outChannels <= ConvGeometry.directMaxOutputChannels { return .direct }
-        if isWinogradShape {
-            let width = pass == .imageGradient ? inWidth : outWidth
+        let width = pass == .imageGradient ? inWidth : outWidth
+        if isWinogradShape && ((width + 1) / 2 >= 8 || batch >= ConvGeometry.winogradMinSamplesInLanes) {
             return kernelHeight == 3 && pass != .weightGradient && width >= ConvGeometry.winogradF4MinWidth
                 ? .winogradF4 : .winograd
         }

@@ -83,7 +83,8 @@ func computeDemodulation(
 
 extension ConvGeometry {
     /// out = epilogue(conv(image * style, weight)) for weight [O, C, kh, kw] and style [N, C]: by Winograd with the
-    /// modulation inside its transforms where the algorithm table chooses Winograd, else one sample at a time with
+    /// modulation inside its transforms where the algorithm table chooses Winograd; else, where an image is smaller
+    /// than the weight, the style scales the images and the batch shares the weight; else one sample at a time with
     /// the style folded into the weight.
     func modulatedForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, style: UnsafePointer<Float>,
@@ -95,40 +96,41 @@ extension ConvGeometry {
             return try winogradForward(image: image, weight: weight, out: out, modulation: modulation)
         default: break
         }
-        let one = withBatch(1), taps = kernelHeight * kernelWidth
-        try Scratch.with(outChannels * inChannels * taps) { folded in
-            for n in 0..<batch {
-                foldStyle(weight, style + n * inChannels, taps: taps, transposing: false, into: folded)
-                let sampleOut = out + n * outChannels * outPlane
-                try one.forward(
-                    image: image + n * inChannels * inPlane, weight: folded, bias: nil, out: sampleOut)
-                applyEpilogue(epilogue, sample: n, planes: sampleOut)
+        let taps = kernelHeight * kernelWidth
+        guard inPlane < outChannels * taps else {
+            let one = withBatch(1)
+            return try Scratch.with(outChannels * inChannels * taps) { folded in
+                for n in 0..<batch {
+                    foldStyle(weight, style + n * inChannels, taps: taps, into: folded)
+                    let sampleOut = out + n * outChannels * outPlane
+                    try one.forward(
+                        image: image + n * inChannels * inPlane, weight: folded, bias: nil, out: sampleOut)
+                    applyEpilogue(epilogue, sample: n, planes: sampleOut)
+                }
             }
+        }
+        try Scratch.with(batch * inChannels * inPlane) { scaled in
+            scalePlanes(image, by: style, planes: batch * inChannels, plane: inPlane, into: scaled)
+            try forward(image: scaled, weight: weight, bias: nil, out: out)
+            for n in 0..<batch { applyEpilogue(epilogue, sample: n, planes: out + n * outChannels * outPlane) }
         }
     }
 
     /// out = epilogue(fir(conv_transpose(image * style, weight))) for this geometry's image gradient (the transposed
-    /// convolution from its outputs [N, C, h, w] to its images [N, O, H, W]), NVlabs' weight [O, C, kh, kw] (this
-    /// geometry's weight transposed) and the FIR resample `fir` of the [H, W] planes: one sample at a time, the style
-    /// folded into the transposed weight.
+    /// convolution from its outputs [N, C, h, w] to its images [N, O, H, W]), NVlabs' weight [O, C, 3, 3] and the FIR
+    /// resample `fir` of the [H, W] planes: the conv-transpose by output phases (`phaseUpConvolution`), the style
+    /// scaling the images.
     func modulatedTransposedForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, style: UnsafePointer<Float>,
         fir: SeparableResample, epilogue: LayerEpilogue, out: UnsafeMutablePointer<Float>
     ) throws {
-        let one = withBatch(1), taps = kernelHeight * kernelWidth
         let (firPlane, planes) = (fir.rows.outputs * fir.cols.outputs, inChannels)
-        try Scratch.with(outChannels * inChannels * taps) { folded in
-            try Scratch.with(inChannels * inPlane) { upsampled in
-                for n in 0..<batch {
-                    // NVlabs' [O, C] is this geometry's [inChannels, outChannels]: fold along its second axis.
-                    foldStyle(weight, style + n * outChannels, taps: taps, transposing: true, into: folded)
-                    try one.backwardData(
-                        outGrad: image + n * outChannels * outPlane, weight: folded, imageGrad: upsampled)
-                    let sampleOut = out + n * planes * firPlane
-                    nonisolated(unsafe) let epilogue = epilogue
-                    fir.forward(upsampled, planes: planes, out: sampleOut) { p, plane in
-                        epilogue.apply(plane: plane, sample: n, channel: p)
-                    }
+        nonisolated(unsafe) let epilogue = epilogue
+        try phaseUpConvolution(image: image, style: style, weight: weight) { n0, count, upsampled in
+            for s in 0..<count {
+                let n = n0 + s
+                fir.forward(upsampled + s * planes * inPlane, planes: planes, out: out + n * planes * firPlane) {
+                    p, plane in epilogue.apply(plane: plane, sample: n, channel: p)
                 }
             }
         }
@@ -142,18 +144,28 @@ extension ConvGeometry {
             stride: stride, padding: padding)
     }
 
-    /// folded[a, b] = weight[a, b] * style[b] for weight [A, B, taps]; with `transposing`, folded[b, a] (the same
-    /// values as [B, A, taps]).
+    /// scaled[p] = image[p] * style[p] for `planes` planes of `plane` floats: the style [N, C] of images [N, C, plane].
+    private func scalePlanes(
+        _ image: UnsafePointer<Float>, by style: UnsafePointer<Float>, planes: Int, plane: Int,
+        into scaled: UnsafeMutablePointer<Float>
+    ) {
+        nonisolated(unsafe) let (x, s, scaled) = (image, style, scaled)
+        parallelFor(planes, costPerItem: plane) { p in
+            let factor = s[p]
+            for i in 0..<plane { scaled[p * plane + i] = x[p * plane + i] * factor }
+        }
+    }
+
+    /// folded[o, c] = weight[o, c] * style[c] for weight [O, C, taps] (this geometry's channels).
     private func foldStyle(
-        _ weight: UnsafePointer<Float>, _ style: UnsafePointer<Float>, taps: Int, transposing: Bool,
+        _ weight: UnsafePointer<Float>, _ style: UnsafePointer<Float>, taps: Int,
         into folded: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let (w, s, f) = (weight, style, folded)
-        let (a, b) = transposing ? (inChannels, outChannels) : (outChannels, inChannels)
-        parallelFor(a, costPerItem: b * taps) { ai in
-            for bi in 0..<b {
-                let (src, scale) = (w + (ai * b + bi) * taps, s[bi])
-                let dst = f + (transposing ? bi * a + ai : ai * b + bi) * taps
+        let (o, c) = (outChannels, inChannels)
+        parallelFor(o, costPerItem: c * taps) { oi in
+            for ci in 0..<c {
+                let (src, dst, scale) = (w + (oi * c + ci) * taps, f + (oi * c + ci) * taps, s[ci])
                 for t in 0..<taps { dst[t] = src[t] * scale }
             }
         }

@@ -640,20 +640,14 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// Runs body(U) with the transformed weights: kept from an earlier call when the weight is one that a
-    /// `WinogradWeightCache` scope declared constant, else computed into scratch.
+    /// Runs body(U) with the transformed weights: kept by the thread's `WeightCache` when it holds the weight
+    /// constant, else computed into scratch.
     private func withTransformedWeights(
         _ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
         let count = products * geometry.outChannels * geometry.inChannels
-        if let u = try WinogradWeightCache.transformed(
-            weight, count: count, taps: r, { transformWeights(weight, into: $0) })
-        {
-            return try body(u)
-        }
-        try Scratch.with(count) { u in
-            transformWeights(weight, into: u)
-            try body(u)
+        try WeightCache.withDerived(weight, .winograd(alpha: alpha), count: count, body) {
+            transformWeights(weight, into: $0)
         }
     }
 
@@ -788,50 +782,5 @@ private func forEachItem(
 ) {
     parallelFor(count, costPerItem: cost) { item in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(item, $0.baseAddress!) }
-    }
-}
-
-/// Transformed Winograd weights kept for the length of a scope in which the caller guarantees that some weights do
-/// not change: a CycleGAN step uses each generator weight three times forward and three times in the image
-/// gradient before any update, so the transform is computed once instead of six times. Held by the thread's
-/// `ExecutionContext`; outside a scope, and for any other weight (a temporary one could reuse a freed address),
-/// nothing is kept.
-public final class WinogradWeightCache {
-    private let constant: [Int: Tensor]  // by data address; holding the tensors keeps the addresses theirs
-    private var transformed: [Key: Storage] = [:]
-
-    private struct Key: Hashable {
-        let weight: Int, taps: Int
-    }
-
-    private init(_ tensors: [Tensor]) {
-        constant = Dictionary(tensors.map { (Int(bitPattern: $0.data), $0) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    /// Runs `body` with the transforms of `constant`'s weights kept from their first use to the end; `body` must not
-    /// change those tensors' values.
-    public static func with<T>(constant: [Tensor], _ body: () throws -> T) rethrows -> T {
-        let context = ExecutionContext.current
-        let previous = context.winogradWeights
-        context.winogradWeights = WinogradWeightCache(constant)
-        defer { context.winogradWeights = previous }
-        return try body()
-    }
-
-    /// The kept transform (`count` floats) of `weight` for an F(2, taps) algorithm, computed by `transform` on
-    /// first use; nil when `weight` is not declared constant by a scope on this thread.
-    static func transformed(
-        _ weight: UnsafePointer<Float>, count: Int, taps: Int,
-        _ transform: (UnsafeMutablePointer<Float>) -> Void
-    ) throws -> UnsafeMutablePointer<Float>? {
-        guard let cache = ExecutionContext.current.winogradWeights else { return nil }
-        let id = Int(bitPattern: weight)
-        guard cache.constant[id] != nil else { return nil }
-        let k = Key(weight: id, taps: taps)
-        if let kept = cache.transformed[k], kept.count == count { return kept.pointer }
-        let storage = try Storage(uninitialized: count)
-        transform(storage.pointer)
-        cache.transformed[k] = storage
-        return storage.pointer
     }
 }

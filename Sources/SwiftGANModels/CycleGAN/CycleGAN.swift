@@ -150,7 +150,7 @@ public final class CycleGAN: GANModel {
         let c = config, lr = learningRate
 
         // Until the updates no weight changes, so each Winograd weight transform is computed once.
-        let (lossDA, lossDB, losses) = try WinogradWeightCache.with(
+        let (lossDA, lossDB, losses) = try WeightCache.with(
             constant: optimizerG.parameters + optimizerD.parameters
         ) {
             () throws -> (Tensor, Tensor, [Tensor]) in

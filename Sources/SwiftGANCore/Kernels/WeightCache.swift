@@ -1,0 +1,73 @@
+/// Derived forms of weights that do not change (Winograd transforms, tap-major layouts), computed on first use and
+/// kept instead of being recomputed by every call.
+///
+/// A cache holds the weights it was declared for and is installed on the calling thread by `with`; kernels ask it
+/// through `withDerived`. Two lifetimes use it:
+/// - one scope: a CycleGAN training step uses each generator weight three times forward and three times in the image
+///   gradient before any update (`WeightCache.with(constant:)`);
+/// - a model built for generation keeps one from call to call: its entries are dropped whenever `WeightEpoch` has
+///   advanced since they were computed, that is after any in-place write a weight could have received.
+/// Outside a scope, and for any weight not declared (a temporary one could reuse a freed address), nothing is kept.
+public final class WeightCache {
+    /// What a derived form is: the key of an entry besides its weight.
+    enum Form: Hashable {
+        /// The Winograd transform U [alpha^2, O, C] of an F(m, r) algorithm with alpha = m + r - 1.
+        case winograd(alpha: Int)
+        /// A 3x3 weight's [O, C] matrices of each tap, stacked by the offset they read (`phaseUpConvolution`).
+        case upConvolutionStacks
+    }
+
+    private struct Key: Hashable {
+        let weight: Int, form: Form
+    }
+
+    private let constant: [Int: Tensor]  // by data address; holding the tensors keeps the addresses theirs
+    private var derived: [Key: Storage] = [:]
+    /// The `WeightEpoch` the entries were computed in.
+    private var epoch = WeightEpoch.current
+
+    /// A cache for `constant`'s weights.
+    public init(constant: [Tensor]) {
+        self.constant = Dictionary(constant.map { (Int(bitPattern: $0.data), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Floats held by derived forms.
+    public var heldFloats: Int { derived.values.reduce(0) { $0 + $1.count } }
+
+    /// Runs `body` with this cache installed on the calling thread; `body` must not change the declared weights.
+    /// Entries computed before a weight could have changed (`WeightEpoch`) are dropped first.
+    public func with<T>(_ body: () throws -> T) rethrows -> T {
+        let now = WeightEpoch.current
+        if now != epoch { (derived, epoch) = ([:], now) }
+        let context = ExecutionContext.current
+        let previous = context.weightCache
+        context.weightCache = self
+        defer { context.weightCache = previous }
+        return try body()
+    }
+
+    /// Runs `body` with the derived forms of `constant`'s weights kept from their first use to its end.
+    public static func with<T>(constant: [Tensor], _ body: () throws -> T) rethrows -> T {
+        try WeightCache(constant: constant).with(body)
+    }
+
+    /// Runs body(derived) with the `form` (`count` floats) of `weight`, computed by `compute`: kept by the thread's
+    /// cache when it holds `weight` constant, else computed into scratch for this call alone.
+    static func withDerived(
+        _ weight: UnsafePointer<Float>, _ form: Form, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void,
+        compute: (UnsafeMutablePointer<Float>) -> Void
+    ) throws {
+        if let cache = ExecutionContext.current.weightCache, cache.constant[Int(bitPattern: weight)] != nil {
+            let key = Key(weight: Int(bitPattern: weight), form: form)
+            if let kept = cache.derived[key], kept.count == count { return try body(kept.pointer) }
+            let storage = try Storage(uninitialized: count)
+            compute(storage.pointer)
+            cache.derived[key] = storage
+            return try body(storage.pointer)
+        }
+        try Scratch.with(count) { derived in
+            compute(derived)
+            try body(derived)
+        }
+    }
+}
