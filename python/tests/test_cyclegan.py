@@ -414,3 +414,20 @@ def test_textures_name_the_package_they_need(monkeypatch) -> None:
                         find_spec(name, *args))
     with pytest.raises(ModuleNotFoundError, match="ships with the skimage package: pip install scikit-image"):
         sg.datasets.texture_crops("grass", 16)
+
+
+def test_translation_follows_training_and_loaded_weights() -> None:
+    """The generators keep their derived weights (Winograd transforms) from one translation to the next, and drop
+    them when a training step or a loaded state changes the weights."""
+    config = {**TINY, "image_size": 64}
+    gan, other = sg.CycleGAN(**config, seed=1), sg.CycleGAN(**config, seed=2)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (1, 1, 64, 64)).astype(np.float32)
+    before = gan.nets["G_A"](x)
+    np.testing.assert_array_equal(gan.nets["G_A"](x), before)
+    gan.train_step(*(rng.uniform(-1, 1, (1, 1, 64, 64)).astype(np.float32) for _ in range(2)))
+    after = gan.nets["G_A"](x)
+    assert np.abs(after - before).max() > 0
+    other.nets["G_A"](x)
+    other.nets["G_A"].load_state_dict(gan.nets["G_A"].state_dict())
+    np.testing.assert_array_equal(other.nets["G_A"](x), after)

@@ -58,6 +58,9 @@ public final class CycleGAN: GANModel {
     public var step = 0
     public var rng: RandomGenerator
     public var dataParallel: DataParallel?
+    /// The derived forms of the generators' weights, kept from one translation to the next until a write that could
+    /// change a weight (an update, a loaded state: `WeightEpoch`).
+    let translationWeights: WeightCache
     public let lossNames = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 
     public var nets: [(String, any Module)] {
@@ -114,6 +117,7 @@ public final class CycleGAN: GANModel {
         poolA = try ImagePool(capacity: c.poolSize, imageShape: [c.outChannels, c.imageSize, c.imageSize])
         poolB = try ImagePool(capacity: c.poolSize, imageShape: [c.inChannels, c.imageSize, c.imageSize])
         self.rng = rng
+        translationWeights = WeightCache(constant: (generatorA.parameters + generatorB.parameters).map(\.1))
     }
 
     /// The learning rate at the current step: constant for `nEpochs`, then linear decay to zero (the reference's
@@ -216,7 +220,10 @@ public final class CycleGAN: GANModel {
                 x.shape[2] >> n >= 3 && x.shape[3] >> n >= 3,
                 "x: \(name) needs images of at least \(3 << n) pixels a side, got \(x.shape[2])x\(x.shape[3])")
         }
-        return try noGrad { try layer(x, training: training) }
+        return try noGrad {
+            name.hasPrefix("G")
+                ? try translationWeights.with { try layer(x, training: training) } : try layer(x, training: training)
+        }
     }
 
     /// Generator `net` ("G_A" or "G_B") on images [N, C, H, W] (sides multiples of 4, at least 8) of any size: in
@@ -237,7 +244,7 @@ public final class CycleGAN: GANModel {
             "x: \(name) expects images [N, C, H, W] with the net's channels and sides that are multiples of 4, got "
                 + Shape.describe(x.shape))
         let generator = name == "G_A" ? generatorA : generatorB
-        return try noGrad { try TiledTranslation(generator: generator, tile: tile)(x) }
+        return try noGrad { try translationWeights.with { try TiledTranslation(generator: generator, tile: tile)(x) } }
     }
 
     public func generate(count: Int, seed: UInt64) throws -> Tensor {

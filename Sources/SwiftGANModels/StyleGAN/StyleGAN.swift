@@ -240,9 +240,9 @@ public final class StyleGAN: GANModel {
     public let generatorEMA: Generator
     /// G, D and their optimizers; nil for a model built for generation alone (`trainable` false).
     public let trainer: Trainer?
-    /// The derived forms of G_ema's weights, kept between calls by a model built for generation alone (whose weights
-    /// change only by writes that advance `WeightEpoch`); nil for a trainable model.
-    let generationWeights: WeightCache?
+    /// The derived forms of G_ema's weights, kept from one generation call to the next until a write that could
+    /// change a weight (an EMA update, a loaded state: `WeightEpoch`).
+    let generationWeights: WeightCache
     public var step = 0
     public var rng: RandomGenerator
     public var dataParallel: DataParallel?
@@ -308,7 +308,7 @@ public final class StyleGAN: GANModel {
             trainer = nil
             generatorEMA = try Generator(config, rng: &rng)
         }
-        generationWeights = config.trainable ? nil : WeightCache(constant: generatorEMA.parameters.map(\.1))
+        generationWeights = WeightCache(constant: generatorEMA.parameters.map(\.1))
         self.rng = rng
     }
 
@@ -537,11 +537,9 @@ public final class StyleGAN: GANModel {
             "ws: expected [N, \(g.synthesis.numWs), \(config.wDim)], got \(Shape.describe(ws.shape))")
         var noiseRng = RandomGenerator(seed: seed)
         setStage(stage(images: imagesSeen))
-        let cache = ema ? generationWeights : nil
         return try noGrad {
-            let images =
-                try cache.map { try $0.with { try g.synthesis(ws, noise: noise, rng: &noiseRng) } }
-                ?? g.synthesis(ws, noise: noise, rng: &noiseRng)
+            let synthesize = { try g.synthesis(ws, noise: noise, rng: &noiseRng) }
+            let images = try ema ? generationWeights.with(synthesize) : synthesize()
             let factor = config.resolution / images.shape[2]
             return factor > 1 ? try upsampleNearest2d(images, scale: factor) : images
         }
