@@ -34,6 +34,9 @@ public final class WeightCache {
     /// Floats held by derived forms.
     public var heldFloats: Int { derived.values.reduce(0) { $0 + $1.count } }
 
+    /// Frees every derived form (a training step calls it: its updates would make them stale anyway).
+    public func clear() { derived = [:] }
+
     /// Runs `body` with this cache installed on the calling thread; `body` must not change the declared weights.
     /// Entries computed before a weight could have changed (`WeightEpoch`) are dropped first.
     public func with<T>(_ body: () throws -> T) rethrows -> T {

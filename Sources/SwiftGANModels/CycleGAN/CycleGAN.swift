@@ -152,6 +152,7 @@ public final class CycleGAN: GANModel {
         try checkBatch(realA, channels: config.inChannels, "batch A")
         try checkBatch(realB, channels: config.outChannels, "batch B")
         let c = config, lr = learningRate
+        translationWeights.clear()
 
         // Until the updates no weight changes, so each Winograd weight transform is computed once.
         let (lossDA, lossDB, losses) = try WeightCache.with(

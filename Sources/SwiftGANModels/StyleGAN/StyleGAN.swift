@@ -411,6 +411,7 @@ public final class StyleGAN: GANModel {
             batches.count == expected, "batches: this StyleGAN trains on \(what), got \(batches.count) batches")
         try checkImages(batches[0], "batch")
         let n = batches[0].shape[0], c = config, lr = learningRates
+        generationWeights.clear()
         let labels = try checkLabels(batches.count > 1 ? batches[1].detached() : nil, count: n, "labels")
         StepTransaction.remember { [penalties = lastPenalties] in self.lastPenalties = penalties }
         let stage = self.stage(images: imagesSeen)
