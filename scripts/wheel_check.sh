@@ -39,5 +39,6 @@ for level in $levels; do
     echo "kernel and network parity tests, engine build $level:"
     in_root /usr/bin/env SWIFTGAN_CPU="$level" /check/venv/bin/python -m pytest -q -p no:cacheprovider \
         /check/python/tests/test_fixtures.py /check/python/tests/test_functional.py \
+        /check/python/tests/test_conv_paths.py \
         /check/python/tests/test_upfirdn2d.py /check/python/tests/test_models.py /check/python/tests/test_pretrained.py
 done
