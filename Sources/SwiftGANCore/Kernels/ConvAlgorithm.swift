@@ -36,10 +36,6 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     /// The image gradient of a 4x4 stride-2 convolution as four F(2x2, 2x2) convolutions of the output gradient, one
     /// per image phase (`phaseSplitImageGradient`).
     case splitPhases = "split_phases"
-    /// The image gradient of a 3x3 stride-2 convolution with padding 0 (odd image sides) or 1 (even): the
-    /// conv-transpose by the four phases of its output, one GEMM per offset at which the taps read the output
-    /// gradient (`PhaseUpConvolution.swift`; StyleGAN's up-convolutions, CycleGAN's conv-transposes).
-    case outputPhases = "output_phases"
     /// im2col/col2im over the image split into its phases, with one GEMM per tile (stride 2, even sizes).
     case stride2Im2col = "stride2_im2col"
     /// im2col/col2im with one GEMM per tile: everything else.
@@ -88,14 +84,7 @@ extension ConvGeometry {
                 }
             }
         }
-        if pass == .imageGradient && isOutputPhaseShape { return .outputPhases }
         return usesStride2Phases ? .stride2Im2col : .im2col
-    }
-
-    /// A 3x3 stride-2 kernel with padding 0 and images of 2 h + 1 rows and columns, or padding 1 and 2 h.
-    var isOutputPhaseShape: Bool {
-        kernelHeight == 3 && kernelWidth == 3 && stride == 2 && (padding == 0 || padding == 1)
-            && inHeight == 2 * outHeight + 1 - padding && inWidth == 2 * outWidth + 1 - padding
     }
 
     /// Stride 1, a square 3x3 or 2x2 kernel, padding below the kernel size (so the image gradient is again such a

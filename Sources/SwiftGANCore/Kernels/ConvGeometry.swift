@@ -337,7 +337,7 @@ struct ConvGeometry: Equatable {
         case .direct: try directForward(image: image, weight: weight, out: out)
         case .winograd, .winogradF4: try winogradForward(image: image, weight: weight, out: out)
         case .phases: try phaseForward(image: image, weight: weight, out: out)
-        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .outputPhases:
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases:
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
             try forEachTile(needsColumns: !inPlace, store: store) { t, col, block in
@@ -374,9 +374,6 @@ struct ConvGeometry: Equatable {
             return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .splitPhases: return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
-        case .outputPhases:
-            return try outputPhaseImageGradient(
-                outGrad: outGrad, weight: weight, style: nil, transposedWeight: false, into: imageGrad)
         case .pointwise, .stride2Im2col, .im2col: break
         }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -420,7 +417,7 @@ struct ConvGeometry: Equatable {
         case .winograd, .winogradF4:
             return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
-        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .outputPhases: break
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases: break
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
@@ -452,7 +449,7 @@ struct ConvGeometry: Equatable {
         case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
-        case .stride2Im2col, .im2col, .outputPhases: break  // one im2col per tile serves both GEMMs
+        case .stride2Im2col, .im2col: break  // one im2col per tile serves both GEMMs
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         let folded = tiles.tiles.contains { $0.samples > 1 }

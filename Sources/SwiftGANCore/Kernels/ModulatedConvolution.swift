@@ -118,16 +118,15 @@ extension ConvGeometry {
 
     /// out = epilogue(fir(conv_transpose(image * style, weight))) for this geometry's image gradient (the transposed
     /// convolution from its outputs [N, C, h, w] to its images [N, O, H, W]), NVlabs' weight [O, C, 3, 3] and the FIR
-    /// resample `fir` of the [H, W] planes: the conv-transpose by output phases (`outputPhaseImageGradient`), the
-    /// style scaling the images.
+    /// resample `fir` of the [H, W] planes: the conv-transpose by output phases (`phaseUpConvolution`), the style
+    /// scaling the images.
     func modulatedTransposedForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, style: UnsafePointer<Float>,
         fir: SeparableResample, epilogue: LayerEpilogue, out: UnsafeMutablePointer<Float>
     ) throws {
         let (firPlane, planes) = (fir.rows.outputs * fir.cols.outputs, inChannels)
         nonisolated(unsafe) let epilogue = epilogue
-        try outputPhaseImageGradient(outGrad: image, weight: weight, style: style, transposedWeight: true) {
-            n0, count, upsampled in
+        try phaseUpConvolution(image: image, style: style, weight: weight) { n0, count, upsampled in
             for s in 0..<count {
                 let n = n0 + s
                 fir.forward(upsampled + s * planes * inPlane, planes: planes, out: out + n * planes * firPlane) {

@@ -1,54 +1,50 @@
-/// The image gradient of a 3x3 stride-2 convolution (the forward pass of its conv-transpose: StyleGAN2's
-/// up-convolutions with padding 0, CycleGAN's with padding 1 and output padding 1) by the phases of its result.
-/// Pixel (2m + a, 2n + b) of the result takes the kernel rows p with p = a + padding (mod 2), from rows
-/// m + (a + padding - p) / 2 of the output gradient, and likewise columns; so each of the four phases is a 1x1, 1x2,
-/// 2x1 or 2x2 convolution of the output gradient, the sum over its taps of [C, O] x [O, pixels] products of the tap's
-/// weights with the output gradient, zero-padded by one pixel and read at the tap's offset. The nine taps read at only
-/// four offsets, so the taps sharing an offset are stacked into one GEMM: four GEMMs, the FLOPs of im2col + GEMM,
-/// without its column matrix of nine times the result's channels per pixel and without col2im.
+/// StyleGAN2's up-convolution (a 3x3 conv-transpose with stride 2 and no padding, before its FIR filter) by the phases
+/// of its output. Pixel (2m + a, 2n + b) of the (2H + 1) x (2W + 1) result takes kernel rows ky = 1 when a = 1 and
+/// ky = 2, 0 (from image rows m - 1, m) when a = 0, and likewise columns; so each of the four phases is a 1x1, 1x2,
+/// 2x1 or 2x2 convolution of the image, the sum over its taps of [O, C] x [C, pixels] products of the tap's weights
+/// with the image, zero-padded by one pixel and read at the tap's offset. The nine taps read the image at only four
+/// offsets, so the taps sharing an offset are stacked into one GEMM: four GEMMs, the FLOPs of im2col + GEMM, without
+/// its column matrix of nine times the output's channels per image pixel and without col2im.
 ///
-/// Phase images keep the padded rows' pitch W + 2, so an offset is one pointer shift for every pixel (and sample);
-/// the pitch's extra columns are computed and never read.
+/// Phase images keep the padded image's row pitch W + 2, so an offset is one pointer shift for every output pixel
+/// (and sample); the pitch's extra columns are computed and never read.
 extension ConvGeometry {
-    /// For a geometry of `isOutputPhaseShape`, runs body(n0, count, result) for runs of samples, with result
-    /// [count, C, H, W] (this geometry's image: C = inChannels) the conv-transpose of outGrad[n] * style[n]
-    /// ([N, O, h, w], style [N, O] or none) with this geometry's weight [O, C, 3, 3], or with `transposedWeight`
-    /// NVlabs' conv-transpose weight [C, O, 3, 3]. The result is written at `into` (the whole batch's [N, C, H, W])
-    /// when given, else into scratch. The weights' stacked copy is kept by the thread's `WeightCache` when it holds
-    /// `weight`.
-    func outputPhaseImageGradient(
-        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, style: UnsafePointer<Float>?,
-        transposedWeight: Bool, into: UnsafeMutablePointer<Float>? = nil,
-        _ body: (Int, Int, UnsafePointer<Float>) throws -> Void = { _, _, _ in }
+    /// For a geometry whose image gradient is such a conv-transpose (a 3x3 kernel, stride 2, no padding), runs
+    /// body(n0, count, upsampled) for runs of samples, with upsampled [count, O, 2H + 1, 2W + 1] the conv-transpose of
+    /// image[n] * style[n] ([N, C, H, W] images, style [N, C]) with NVlabs' weight [O, C, 3, 3] (this geometry's
+    /// O = inChannels, C = outChannels, H x W = outHeight x outWidth). The weights' stacked copy is kept by the
+    /// thread's `WeightCache` when it holds `weight`.
+    func phaseUpConvolution(
+        image: UnsafePointer<Float>, style: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        _ body: (Int, Int, UnsafePointer<Float>) throws -> Void
     ) throws {
-        let (rows, k, h, w) = (inChannels, outChannels, outHeight, outWidth)
+        let (o, c, h, w) = (inChannels, outChannels, outHeight, outWidth)
         let pitch = w + 2, padded = (h + 2) * pitch
-        let perSample = k * padded + 4 * rows * padded + (into == nil ? rows * inPlane : 0)
+        let perSample = c * padded + 4 * o * padded + o * inPlane
         let chunk = Swift.max(1, Swift.min(batch, ConvGeometry.columnBudget / perSample))
-        let layout = ConvGeometry.outputPhaseLayouts[padding]
+        let groups = ConvGeometry.upConvolutionOffsets
         try WeightCache.withDerived(
-            weight, transposedWeight ? .outputPhaseStacksTransposed : .outputPhaseStacks, count: 9 * rows * k,
+            weight, .upConvolutionStacks, count: 9 * o * c,
             { stacks in
-                try Scratch.with(k * chunk * padded) { x in
-                    try Scratch.with(4 * rows * chunk * padded) { phases in
-                        try Scratch.with(into == nil ? rows * chunk * inPlane : 0) { scratch in
+                try Scratch.with(c * chunk * padded) { x in
+                    try Scratch.with(4 * o * chunk * padded) { phases in
+                        try Scratch.with(o * chunk * inPlane) { upsampled in
                             for n0 in Swift.stride(from: 0, to: batch, by: chunk) {
                                 let count = Swift.min(chunk, batch - n0), ld = count * padded
-                                // The last sample's phase rows end before this column; the columns after them
-                                // would read past the padded images at the farthest offset.
-                                let columns = ld - (1 + padding) * (pitch + 1)
-                                padImages(outGrad, style, samples: n0..<n0 + count, into: x)
+                                // The last sample's phase rows end at column ld - pitch - 2; the columns after them
+                                // would read past the image at offset (1, 1).
+                                let columns = ld - pitch - 1
+                                padImages(image, style, samples: n0..<n0 + count, into: x)
                                 var stack = UnsafePointer(stacks)
-                                for (i, group) in layout.offsets.enumerated() {
+                                for (i, group) in groups.enumerated() {
                                     sgemm(
-                                        m: group.taps.count * rows, n: columns, k: k, a: stack, lda: k,
+                                        m: group.taps.count * o, n: columns, k: c, a: stack, lda: c,
                                         b: x + group.dy * pitch + group.dx, ldb: ld, beta: i == 0 ? 0 : 1,
-                                        c: phases + group.firstBlock * rows * ld, ldc: ld)
-                                    stack += group.taps.count * rows * k
+                                        c: phases + group.firstPhase * o * ld, ldc: ld)
+                                    stack += group.taps.count * o * c
                                 }
-                                let result = into.map { $0 + n0 * rows * inPlane } ?? scratch
-                                interleavePhases(phases, layout, count: count, into: result)
-                                try body(n0, count, result)
+                                interleavePhases(phases, count: count, into: upsampled)
+                                try body(n0, count, upsampled)
                             }
                         }
                     }
@@ -56,80 +52,58 @@ extension ConvGeometry {
             }
         ) { stacks in
             nonisolated(unsafe) let (src, dst) = (weight, stacks)
-            let taps = layout.offsets.flatMap(\.taps)
-            parallelFor(taps.count, costPerItem: rows * k) { i in
+            let taps = groups.flatMap(\.taps)
+            parallelFor(taps.count, costPerItem: o * c) { i in
                 let tap = taps[i].ky * 3 + taps[i].kx
-                for r in 0..<rows {
-                    for j in 0..<k {
-                        dst[(i * rows + r) * k + j] = src[(transposedWeight ? r * k + j : j * rows + r) * 9 + tap]
-                    }
-                }
+                for oi in 0..<o { for ci in 0..<c { dst[(i * o + oi) * c + ci] = src[(oi * c + ci) * 9 + tap] } }
             }
         }
     }
 
-    /// Where the taps read and where the phases go, for padding 0 and 1.
-    private struct OutputPhaseLayout {
-        /// The four offsets (dy, dx) in the padded output gradient at which the taps read, each with its taps
-        /// (ky, kx) in the order of their phases' blocks, from `firstBlock` on. The blocks are ordered so that each
-        /// offset's phases are consecutive; the first offset covers every phase (its GEMM overwrites, the others add).
-        let offsets: [(dy: Int, dx: Int, firstBlock: Int, taps: [(ky: Int, kx: Int)])]
-        /// The block of phase (a, b): blocks[a][b].
-        let blocks: [[Int]]
-    }
-
-    private static let outputPhaseLayouts = [
-        // Padding 0: blocks (0, 1), (0, 0), (1, 0), (1, 1); the 2x2 phase (0, 0) reads offsets 0 and 1.
-        OutputPhaseLayout(
-            offsets: [
-                (1, 1, 0, [(0, 1), (0, 0), (1, 0), (1, 1)]), (0, 1, 0, [(2, 1), (2, 0)]),
-                (1, 0, 1, [(0, 2), (1, 2)]), (0, 0, 1, [(2, 2)]),
-            ],
-            blocks: [[1, 0], [2, 3]]),
-        // Padding 1: blocks (0, 1), (1, 1), (1, 0), (0, 0); the 2x2 phase (1, 1) reads offsets 1 and 2.
-        OutputPhaseLayout(
-            offsets: [
-                (1, 1, 0, [(1, 2), (2, 2), (2, 1), (1, 1)]), (1, 2, 0, [(1, 0), (2, 0)]),
-                (2, 1, 1, [(0, 2), (0, 1)]), (2, 2, 1, [(0, 0)]),
-            ],
-            blocks: [[3, 0], [2, 1]]),
+    /// The four offsets (dy, dx) in the padded image at which the taps read, each with its taps (ky, kx) in the order
+    /// of their phases' images, from `firstPhase` on. Phase images are stored in the order (a, b) = (0, 1), (0, 0),
+    /// (1, 0), (1, 1), so each offset's phases are consecutive. The first group covers every phase (its GEMM
+    /// overwrites, the others add).
+    private static let upConvolutionOffsets: [(dy: Int, dx: Int, firstPhase: Int, taps: [(ky: Int, kx: Int)])] = [
+        (1, 1, 0, [(0, 1), (0, 0), (1, 0), (1, 1)]),
+        (0, 1, 0, [(2, 1), (2, 0)]),
+        (1, 0, 1, [(0, 2), (1, 2)]),
+        (0, 0, 1, [(2, 2)]),
     ]
 
-    /// x[o, s, 1 + y, 1 + x] = outGrad[n0 + s, o, y, x] * style[n0 + s, o] (1 without a style), zero on the
-    /// one-pixel border.
+    /// x[c, s, 1 + y, 1 + x] = image[n0 + s, c, y, x] * style[n0 + s, c], zero on the one-pixel border.
     private func padImages(
-        _ outGrad: UnsafePointer<Float>, _ style: UnsafePointer<Float>?, samples: Range<Int>,
+        _ image: UnsafePointer<Float>, _ style: UnsafePointer<Float>, samples: Range<Int>,
         into x: UnsafeMutablePointer<Float>
     ) {
-        nonisolated(unsafe) let (image, style, x) = (outGrad, style, x)
-        let (k, h, w, n0, count) = (outChannels, outHeight, outWidth, samples.lowerBound, samples.count)
+        nonisolated(unsafe) let (image, style, x) = (image, style, x)
+        let (c, h, w, n0, count) = (outChannels, outHeight, outWidth, samples.lowerBound, samples.count)
         let pitch = w + 2, padded = (h + 2) * pitch
-        parallelFor(k, costPerItem: count * padded) { ki in
-            let run = x + ki * count * padded
+        parallelFor(c, costPerItem: count * padded) { ci in
+            let run = x + ci * count * padded
             run.update(repeating: 0, count: count * padded)
             for s in 0..<count {
-                let scale = style?[(n0 + s) * k + ki] ?? 1, src = image + ((n0 + s) * k + ki) * h * w
+                let scale = style[(n0 + s) * c + ci], src = image + ((n0 + s) * c + ci) * h * w
                 let dst = run + s * padded + pitch + 1
                 for y in 0..<h { for i in 0..<w { dst[y * pitch + i] = src[y * w + i] * scale } }
             }
         }
     }
 
-    /// result[s, c, 2m + a, 2n + b] = phase (a, b) [c, s, m, n] for phase images [4, C, count, h + 2, w + 2] in the
-    /// layout's blocks.
+    /// upsampled[s, o, 2m + a, 2n + b] = phase (a, b) [o, s, m, n] for phase images [4, O, count, H + 2, W + 2] in
+    /// the order of `upConvolutionOffsets`: (a, 0) at 1 + a, (a, 1) at 3a.
     private func interleavePhases(
-        _ phases: UnsafePointer<Float>, _ layout: OutputPhaseLayout, count: Int,
-        into result: UnsafeMutablePointer<Float>
+        _ phases: UnsafePointer<Float>, count: Int, into upsampled: UnsafeMutablePointer<Float>
     ) {
-        nonisolated(unsafe) let (phases, result) = (phases, result)
-        let (c, h, w) = (inChannels, outHeight, outWidth), pitch = w + 2, padded = (h + 2) * pitch
-        let blockSize = c * count * padded, (rows, cols) = (inHeight, inWidth), blocks = layout.blocks
-        parallelFor(count * c, costPerItem: rows * cols) { sc in
-            let (s, ci) = (sc / c, sc % c)
-            let plane = result + sc * rows * cols, base = phases + (ci * count + s) * padded
+        nonisolated(unsafe) let (phases, up) = (phases, upsampled)
+        let (o, h, w) = (inChannels, outHeight, outWidth), pitch = w + 2, padded = (h + 2) * pitch
+        let phaseSize = o * count * padded, (rows, cols) = (inHeight, inWidth)
+        parallelFor(count * o, costPerItem: rows * cols) { so in
+            let (s, oi) = (so / o, so % o)
+            let plane = up + so * rows * cols, base = phases + (oi * count + s) * padded
             for y in 0..<rows {
                 let (a, row) = (y & 1, base + (y >> 1) * pitch)
-                interleave(row + blocks[a][0] * blockSize, row + blocks[a][1] * blockSize, cols, into: plane + y * cols)
+                interleave(row + (1 + a) * phaseSize, row + 3 * a * phaseSize, cols, into: plane + y * cols)
             }
         }
     }

@@ -13,9 +13,8 @@ public final class WeightCache {
     enum Form: Hashable {
         /// The Winograd transform U [alpha^2, O, C] of an F(m, r) algorithm with alpha = m + r - 1.
         case winograd(alpha: Int)
-        /// A 3x3 weight's matrices of each tap, stacked by the offset they read (`outputPhaseImageGradient`), from a
-        /// convolution's weight [O, C, 3, 3] or a conv-transpose's [C, O, 3, 3].
-        case outputPhaseStacks, outputPhaseStacksTransposed
+        /// A 3x3 weight's [O, C] matrices of each tap, stacked by the offset they read (`phaseUpConvolution`).
+        case upConvolutionStacks
     }
 
     private struct Key: Hashable {
