@@ -1,12 +1,13 @@
-/// Derived forms of weights that do not change (Winograd transforms, tap-major layouts), computed on first use and
-/// kept instead of being recomputed by every call.
+/// Derived forms of weights that do not change (Winograd transforms, stacked up-convolution weights), computed on
+/// first use and kept instead of being recomputed by every call.
 ///
 /// A cache holds the weights it was declared for and is installed on the calling thread by `with`; kernels ask it
 /// through `withDerived`. Two lifetimes use it:
 /// - one scope: a CycleGAN training step uses each generator weight three times forward and three times in the image
 ///   gradient before any update (`WeightCache.with(constant:)`);
-/// - a model built for generation keeps one from call to call: its entries are dropped whenever `WeightEpoch` has
-///   advanced since they were computed, that is after any in-place write a weight could have received.
+/// - a model keeps one for its generators from one generation or translation call to the next: its entries are
+///   dropped whenever `WeightEpoch` has advanced since they were computed, that is after any in-place write a weight
+///   could have received.
 /// Outside a scope, and for any weight not declared (a temporary one could reuse a freed address), nothing is kept.
 public final class WeightCache {
     /// What a derived form is: the key of an entry besides its weight.

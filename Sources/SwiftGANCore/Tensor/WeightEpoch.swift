@@ -2,11 +2,11 @@ import Synchronization
 
 /// A process-wide count of writes into existing tensors from outside the engine's own ops: a value read before and
 /// after a stretch of work is unchanged only if no weight can have changed in between. `WeightCache` keeps the derived
-/// forms of a generation model's weights (Winograd transforms, tap-major layouts) from one call to the next while it
-/// stays unchanged.
+/// forms of a model's generator weights (Winograd transforms, stacked up-convolution weights) from one generation or
+/// translation call to the next while it stays unchanged.
 ///
-/// Every in-place write that can reach the weights of a model built for generation advances it: `Tensor` writes from
-/// the C ABI, optimizer updates, EMA updates, step rollbacks and data-parallel broadcasts. A new such path must too.
+/// Every in-place write that can reach a model's weights advances it: `Tensor` writes from the C ABI, optimizer
+/// updates, EMA updates, step rollbacks and data-parallel broadcasts. A new such path must too.
 public enum WeightEpoch {
     private static let counter = Atomic<UInt64>(0)
 
