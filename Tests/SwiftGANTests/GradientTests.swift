@@ -108,19 +108,23 @@ final class GradientTests: XCTestCase {
         ConvCase([1, 16, 20, 35], [16, 16, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winograd]),
         ConvCase([1, 16, 18, 34], [16, 16, 3, 3], 1, 0, [.winogradF4, .winogradF4, .winograd]),
         ConvCase([2, 19, 9, 33], [21, 19, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winograd]),
-        // Winograd F(2x2, 2x2), alone and over the phases of a 4x4 stride-2 conv (16-wide output: the image gradient
+        // Winograd F(4x4, 2x2) with samples in the lanes and in rows; F(2x2, 2x2) where two samples would leave the
+        // former's lanes empty, alone and over the phases of a 4x4 stride-2 conv (16-wide output: the image gradient
         // onto the phase image).
-        ConvCase([4, 16, 7, 9], [16, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 16, 7, 9], [16, 16, 2, 2], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([1, 16, 5, 33], [17, 16, 2, 2], 1, 0, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([2, 16, 5, 17], [16, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([3, 4, 18, 32], [18, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
         // Winograd with samples in the lanes (planes under 16 wide): two sample blocks, the second partly empty; over
-        // phases at an 8x8 output.
+        // phases at an 8x8 output (F(4x4, 2x2)).
         ConvCase([11, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([9, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         // ... but im2col for fewer than four samples, which would leave most lanes empty.
         ConvCase([3, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
         ConvCase([2, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         // ... with more output channels than GEMM columns (products split by rows): forward and weight gradient over
-        // phases at a 4x4 output with 512 channels (its image gradient by im2col), and the flipped image gradient.
+        // phases at a 4x4 output with 512 channels (F(2x2, 2x2); its image gradient by im2col), and the flipped image
+        // gradient.
         ConvCase([4, 4, 8, 8], [512, 4, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
         ConvCase([4, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([4, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),

@@ -41,9 +41,11 @@ CASES = [  # x, w, stride, padding, the algorithms of forward, input gradient, w
     ((1, 16, 16, 16), (16, 16, 3, 3), 1, 1, ("winograd",) * 3),
     ((4, 16, 6, 7), (17, 16, 3, 3), 1, 1, ("winograd",) * 3),  # eight samples in the vector lanes
     ((2, 16, 6, 6), (16, 16, 3, 3), 1, 1, ("im2col",) * 3),  # ... which two samples would leave empty
-    ((4, 16, 7, 9), (16, 16, 2, 2), 1, 1, ("winograd",) * 3),
-    ((9, 4, 16, 16), (16, 4, 4, 4), 2, 1, ("phases", "split_phases", "phases")),
-    ((3, 4, 18, 32), (18, 4, 4, 4), 2, 1, ("phases",) * 3),
+    ((4, 16, 7, 9), (16, 16, 2, 2), 1, 1, ("winograd_f4",) * 3),  # F(4x4, 2x2), samples in the lanes
+    ((1, 16, 5, 33), (17, 16, 2, 2), 1, 0, ("winograd_f4",) * 3),  # ... and in rows
+    ((2, 16, 5, 17), (16, 16, 2, 2), 1, 1, ("winograd",) * 3),  # F(2x2, 2x2) where F(4x4, 2x2) would leave lanes empty
+    ((9, 4, 16, 16), (16, 4, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # over F(4x4, 2x2)
+    ((3, 4, 18, 32), (18, 4, 4, 4), 2, 1, ("phases",) * 3),  # over F(2x2, 2x2)
     ((2, 3, 12, 14), (4, 3, 3, 3), 2, 1, ("stride2_im2col",) * 3),
     ((2, 3, 11, 13), (4, 3, 3, 3), 2, 1, ("im2col",) * 3),
     ((1, 5, 12, 12), (3, 5, 7, 7), 1, 3, ("direct",) * 3),

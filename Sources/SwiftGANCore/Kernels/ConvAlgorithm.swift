@@ -27,13 +27,13 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     case direct
     /// Winograd F(2x2, 3x3) or F(2x2, 2x2) for stride-1 3x3 and 2x2 kernels (`WinogradConvolution.swift`).
     case winograd
-    /// Winograd F(4x4, 3x3) for stride-1 3x3 kernels on wide enough planes: 36 multiplies per 4x4 outputs, against
-    /// F(2x2, 3x3)'s 64 and direct convolution's 144.
+    /// Winograd F(4x4, 3x3) or F(4x4, 2x2) on wide enough planes: 36 multiplies per 4x4 outputs of a 3x3 kernel,
+    /// against F(2x2, 3x3)'s 64 and direct convolution's 144; 25 for a 2x2 kernel, against 36 and 64.
     case winogradF4 = "winograd_f4"
-    /// A 4x4 stride-2 convolution as a 2x2 Winograd F(2x2, 2x2) convolution over the image's four phases; for the
-    /// image gradient, that convolution's own image gradient onto the phase image (`PhaseConvolution.swift`).
+    /// A 4x4 stride-2 convolution as a 2x2 Winograd convolution over the image's four phases; for the image
+    /// gradient, that convolution's own image gradient onto the phase image (`PhaseConvolution.swift`).
     case phases
-    /// The image gradient of a 4x4 stride-2 convolution as four F(2x2, 2x2) convolutions of the output gradient, one
+    /// The image gradient of a 4x4 stride-2 convolution as four 2x2 Winograd convolutions of the output gradient, one
     /// per image phase (`phaseSplitImageGradient`).
     case splitPhases = "split_phases"
     /// im2col/col2im over the image split into its phases, with one GEMM per tile (stride 2, even sizes).
@@ -54,6 +54,9 @@ extension ConvGeometry {
     /// The narrowest plane (output, or image for the image gradient) on which 3x3 kernels run F(4x4, 3x3): its tiles
     /// fill the vector lanes with rows of eight tiles from 32 columns on.
     static let winogradF4MinWidth = 32
+    /// The narrowest plane on which 2x2 kernels run F(4x4, 2x2) (in rows from 29 columns, else with samples in the
+    /// lanes): on DCGAN's 4x4 outputs, one tile per sample, F(2x2, 2x2) is as fast.
+    static let winogradF4x2MinWidth = 8
     /// The smallest output side at which 4x4 stride-2 convolutions run over phases; at the next smaller side (4) only
     /// with `phasesMinChannelsAtSmallOutputs` output channels (with 4 tiles per sample the transforms pay only
     /// against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels).
@@ -70,9 +73,16 @@ extension ConvGeometry {
         if isPointwise { return .pointwise }
         if stride == 1 && outChannels <= ConvGeometry.directMaxOutputChannels { return .direct }
         let width = pass == .imageGradient ? inWidth : outWidth
-        if isWinogradShape && ((width + 1) / 2 >= 8 || batch >= ConvGeometry.winogradMinSamplesInLanes) {
-            return kernelHeight == 3 && pass != .weightGradient && width >= ConvGeometry.winogradF4MinWidth
-                ? .winogradF4 : .winograd
+        if isWinogradShape {
+            let lanesFilled = batch >= ConvGeometry.winogradMinSamplesInLanes
+            if kernelHeight == 3 && pass != .weightGradient && width >= ConvGeometry.winogradF4MinWidth {
+                return .winogradF4
+            }
+            if kernelHeight == 2 && width >= ConvGeometry.winogradF4x2MinWidth && (lanesFilled || (width + 3) / 4 >= 8)
+            {
+                return .winogradF4
+            }
+            if lanesFilled || (width + 1) / 2 >= 8 { return .winograd }
         }
         if isPhaseShape {
             switch pass {
@@ -102,7 +112,8 @@ extension ConvGeometry {
             || outHeight >= side / 2 && outWidth >= side / 2
                 && outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
         return kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0
-            && inWidth % 2 == 0 && largeEnough && phaseGeometry.algorithm(.forward) == .winograd
+            && inWidth % 2 == 0 && largeEnough
+            && [.winograd, .winogradF4].contains(phaseGeometry.algorithm(.forward))
     }
 
     /// Whether im2col and col2im split the image into phases: stride 2, even sizes, output half the input, tap

@@ -2,7 +2,8 @@
 /// is this convolution's image gradient) as 2x2 stride-1 convolutions over the four phases of the image:
 /// x[c, 2Y + r - 1, 2X + s - 1] for r, s in {0, 1} is channel 4c + 2r + s of a phase image of (H/2 + 1) x (W/2 + 1)
 /// (zero where the padding was), and weight[o, c, 2a + r, 2b + s] is tap (a, b) of its kernel. The 2x2 convolution
-/// runs by Winograd F(2x2, 2x2): 9 multiplies per 4 outputs instead of the 16 of im2col + GEMM.
+/// runs by Winograd F(4x4, 2x2) or F(2x2, 2x2) (`ConvAlgorithm`): 25 multiplies per 16 outputs, or 9 per 4, instead of
+/// the 16 per output of im2col + GEMM.
 ///
 /// Splitting into phases is a permutation of the image (each pixel lands in exactly one phase), so the image
 /// gradient gathers straight back from the phase gradient and the weight gradient from the phase kernel's.
@@ -50,7 +51,7 @@ extension ConvGeometry {
     /// imageGrad = conv^T(outGrad, weight) by image phases, with no phase image and no col2im: pixel (2Y + r, 2X + q)
     /// of the image gradient sums outGrad[o, Y + a + r - 1, X + b + q - 1] * weight[o, c, 3 - 2a - r, 3 - 2b - q] over
     /// o and a, b in {0, 1}. So each of the four phases is a 2x2 stride-1 convolution of the output gradient, the size
-    /// of the output gradient, padded by 1 - r rows above and 1 - q columns left: Winograd F(2x2, 2x2) with that
+    /// of the output gradient, padded by 1 - r rows above and 1 - q columns left: a 2x2 Winograd convolution with that
     /// origin.
     func phaseSplitImageGradient(
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
@@ -73,8 +74,8 @@ extension ConvGeometry {
                                 }
                             }
                         }
-                        try WinogradConvolution<WinogradF2x2>(phase, origin: (1 - r, 1 - q))
-                            .forward(image: outGrad, weight: kernel, out: phases + (2 * r + q) * plane)
+                        try phase.winogradForward(
+                            image: outGrad, weight: kernel, out: phases + (2 * r + q) * plane, origin: (1 - r, 1 - q))
                     }
                 }
             }

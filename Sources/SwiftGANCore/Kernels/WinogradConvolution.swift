@@ -5,26 +5,31 @@ import Glibc
 /// resblocks, StyleGAN's convs) and 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
 /// `PhaseConvolution.swift`). Each 2x2 output tile is A^T [(G g G^T) * (B^T d B)] A for the input tile d around
 /// it, so the channel sums become alpha^2 GEMMs [O, C] x [C, tiles]: 16 multiplies per 4 outputs instead of 36
-/// for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9 instead of 16 for F(2x2, 2x2).
+/// for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9 instead of 16 for F(2x2, 2x2); F(4x4, .) tiles take
+/// 36 (3x3) and 25 (2x2) instead of 144 and 64.
 ///
 /// The three primitives stay exact adjoints of each other: the image gradient is the same forward pass with the
 /// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
-    /// out = conv(image, weight) (no bias), with a StyleGAN2 layer's `modulation` when given.
+    /// out = conv(image, weight) (no bias), with a StyleGAN2 layer's `modulation` when given, reading the padded
+    /// image from an asymmetric `origin` when given (see `WinogradConvolution.origin`).
     func winogradForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-        modulation: WinogradModulation? = nil
+        modulation: WinogradModulation? = nil, origin: (top: Int, left: Int)? = nil
     ) throws {
         switch (kernelHeight, algorithm(.forward)) {
         case (3, .winogradF4):
-            try WinogradConvolution<WinogradF4x3>(self, modulation: modulation).forward(
+            try WinogradConvolution<WinogradF4x3>(self, origin: origin, modulation: modulation).forward(
                 image: image, weight: weight, out: out)
         case (3, _):
-            try WinogradConvolution<WinogradF2x3>(self, modulation: modulation).forward(
+            try WinogradConvolution<WinogradF2x3>(self, origin: origin, modulation: modulation).forward(
+                image: image, weight: weight, out: out)
+        case (_, .winogradF4):
+            try WinogradConvolution<WinogradF4x2>(self, origin: origin, modulation: modulation).forward(
                 image: image, weight: weight, out: out)
         default:
-            try WinogradConvolution<WinogradF2x2>(self, modulation: modulation).forward(
+            try WinogradConvolution<WinogradF2x2>(self, origin: origin, modulation: modulation).forward(
                 image: image, weight: weight, out: out)
         }
     }
@@ -39,6 +44,9 @@ extension ConvGeometry {
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case (3, _):
             try WinogradConvolution<WinogradF2x3>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case (_, .winogradF4):
+            try WinogradConvolution<WinogradF4x2>(self).backwardData(
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         default:
             try WinogradConvolution<WinogradF2x2>(self).backwardData(
@@ -56,6 +64,9 @@ extension ConvGeometry {
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (3, _):
             try WinogradConvolution<WinogradF2x3>(self).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
+        case (_, .winogradF4):
+            try WinogradConvolution<WinogradF4x2>(self).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         default:
             try WinogradConvolution<WinogradF2x2>(self).backwardWeight(
@@ -153,6 +164,51 @@ enum WinogradF2x2: WinogradAlgorithm {
         out(0, y0)
         out(1, y0 + y1)
         out(2, y1)
+    }
+}
+
+/// F(4, 2) with points 0, 1, -1, 2 and infinity: 25 multiplies per 4x4 outputs of a 2x2 kernel instead of F(2x2,
+/// 2x2)'s 36 (DCGAN's phase convolutions). Rounds like F(4, 3) (entries up to 8 in A^T).
+enum WinogradF4x2: WinogradAlgorithm {
+    static let taps = 2, outputs = 4, reversalSwapsEnds = false
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (d0, d1, d2, d3, d4) = (d(0), d(1), d(2), d(3), d(4))
+        let e = d3 - d1
+        out(0, 2 * (d0 - d2) + e)
+        out(1, e - d1 - d2)
+        out(2, e + 3 * (d1 - d2))
+        out(3, e)
+        out(4, d4 - d2 - 2 * e)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1) = (g(0), g(1))
+        out(0, 0.5 * g0)
+        out(1, -0.5 * (g0 + g1))
+        out(2, (1.0 / 6) * (g1 - g0))
+        out(3, (1.0 / 6) * g0 + (1.0 / 3) * g1)
+        out(4, g1)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3, u4) = (u(0), u(1), u(2), u(3), u(4))
+        out(0, 0.5 * (u0 - u1) + (1.0 / 6) * (u3 - u2))
+        out(1, -0.5 * u1 + (1.0 / 6) * u2 + (1.0 / 3) * u3 + u4)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3, m4) = (m(0), m(1), m(2), m(3), m(4))
+        let (s, d) = (m1 + m2, m1 - m2)
+        out(0, m0 + s + m3)
+        out(1, d + 2 * m3)
+        out(2, s + 4 * m3)
+        out(3, d + 8 * m3 + m4)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1, y2, y3) = (y(0), y(1), y(2), y(3))
+        let (even, odd) = (y0 + y2, y1 + y3)
+        out(0, y0)
+        out(1, even + odd)
+        out(2, even - odd)
+        out(3, y0 + 2 * y1 + 4 * y2 + 8 * y3)
+        out(4, y3)
     }
 }
 
