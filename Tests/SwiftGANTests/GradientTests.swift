@@ -311,6 +311,22 @@ final class GradientTests: XCTestCase {
             try gradientError([x]) { try upfirdn2d($0[0], filter: f, down: 2, padding: [1, 1, 1, 1]) }, tolerance)
         let up = try upfirdn2d(x, filter: f, up: 2, padding: [2, 1, 2, 1], gain: 4)
         XCTAssertEqual(up.shape, [2, 2, 10, 12])
+        // Rows of several vectors run the FIR window kernels (blur, downsampling by 2, cropping on the left).
+        let wide = try randomTensor([1, 2, 3, 37], seed: 2)
+        for (down, padding, stride) in [(1, [2, 2, 1, 1], 1), (2, [1, 1, 1, 1], 2), (2, [-3, 2, 1, 1], 2)] {
+            let r = FIRResample(
+                inHeight: 3, inWidth: 37, up: 1, down: down, padLeft: padding[0], padRight: padding[1],
+                padTop: padding[2], padBottom: padding[3], filterHeight: 4, filterWidth: 4)
+            let window = try XCTUnwrap(separableFIR(r, filter: f, gain: 1)?.cols.window(inputs: 37))
+            XCTAssertEqual(window.stride, stride)
+            XCTAssertLessThan(
+                try gradientError([wide]) { try upfirdn2d($0[0], filter: f, down: down, padding: padding) }, tolerance)
+        }
+        XCTAssertNil(
+            separableFIR(
+                FIRResample(
+                    inHeight: 5, inWidth: 6, up: 2, down: 1, padLeft: 2, padRight: 1, padTop: 2, padBottom: 1,
+                    filterHeight: 4, filterWidth: 4), filter: f, gain: 4)?.cols.window(inputs: 6))
     }
 
     func testNormalization() throws {

@@ -16,6 +16,11 @@ CASES = [
     ((1, 2, 7, 5), (3, 2), 1, 1, (0, 1, 2, 0), 1.0),  # asymmetric filter and padding
     ((1, 1, 4, 4), (3, 3), 2, 2, (-1, 0, 0, -1), 2.0),  # negative padding crops
     ((2, 2, 6, 6), (1, 1), 1, 3, (0, 0, 0, 0), 0.5),  # pure subsampling
+    # Rows of several vectors (the window kernels), with a partial last vector:
+    ((1, 2, 5, 37), (4, 4), 1, 1, (2, 2, 1, 1), 1.0),  # StyleGAN2's blur before a stride-2 conv
+    ((1, 2, 6, 40), (4, 4), 1, 2, (1, 1, 1, 1), 1.0),  # downsample by 2
+    ((1, 2, 5, 41), (4, 4), 1, 2, (-3, 2, 0, 0), 1.0),  # ... cropping on the left, odd width
+    ((1, 1, 5, 30), (4, 4), 1, 1, (-2, -1, 0, 0), 1.0),  # cropping on both sides
 ]
 
 

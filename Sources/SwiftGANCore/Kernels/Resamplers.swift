@@ -54,44 +54,145 @@ struct SeparableResample {
             return runs
         }
 
-        /// The outputs that read the same weights from inputs o + offset + k (a sliding window: a FIR filter
-        /// without resampling, inside the plane), when they are at least a vector's worth; nil otherwise.
-        var window: (outputs: Range<Int>, offset: Int, weights: [Float])? {
-            var best: (outputs: Range<Int>, offset: Int, weights: [Float])? = nil
-            var o = 0
-            while o < outputs {
-                let (lo, taps) = (start[o], start[o + 1] - start[o])
-                guard taps > 0, (0..<taps).allSatisfy({ index[lo + $0] == index[lo] + $0 }) else {
-                    o += 1
-                    continue
-                }
-                let offset = index[lo] - o, weights = Array(weight[lo..<(lo + taps)])
-                var end = o + 1
-                while end < outputs && start[end + 1] - start[end] == taps
-                    && (0..<taps).allSatisfy({
-                        index[start[end] + $0] == end + offset + $0 && weight[start[end] + $0] == weights[$0]
-                    })
-                {
-                    end += 1
-                }
-                if end - o >= 8 && end - o > (best?.outputs.count ?? 0) { best = (o..<end, offset, weights) }
-                o = end
+        /// One FIR filter over the zero-padded input: output o reads input stride * o + offset + k with weights[k],
+        /// those outside the input being zero (StyleGAN's blur, with or without downsampling by 2; average pooling).
+        struct Window {
+            let offset: Int, stride: Int, weights: [Float]
+
+            /// Floats of the zero-padded row that `outputs` outputs read in groups of sixteen (stride 2's loads touch
+            /// one past the last they read).
+            func lineLength(outputs: Int) -> Int { stride * ((outputs + 15) & ~15) + weights.count + stride }
+
+            /// The inputs that the line of `outputs` outputs holds (input i is line[i - offset]), and where the first
+            /// lies in the line; inputs outside it are read by no output.
+            private func span(inputs: Int, outputs: Int) -> (inputs: Range<Int>, at: Int) {
+                let first = Swift.max(0, offset)
+                return (
+                    first..<Swift.max(first, Swift.min(inputs, offset + lineLength(outputs: outputs))), first - offset
+                )
             }
-            return best
+
+            /// out[o] = sum_k weights[k] * row[stride * o + offset + k] for the `outputs` outputs of a row of `inputs`,
+            /// sixteen at a time in two chains of sums; groups that would read outside the row read `line`
+            /// (`lineLength` floats) instead, the row zero-padded (only its ends are written).
+            func filter(
+                _ row: UnsafePointer<Float>, inputs: Int, into out: UnsafeMutablePointer<Float>, outputs: Int,
+                line: UnsafeMutablePointer<Float>
+            ) {
+                let (offset, length, reach) = (offset, lineLength(outputs: outputs), 16 * stride + weights.count)
+                @inline(__always) func inside(_ o: Int) -> Bool {
+                    stride * o + offset >= 0 && stride * o + offset + reach - 2 < inputs
+                }
+                let end = (outputs + 15) & ~15
+                var lo = 0
+                while lo < end && !inside(lo) { lo += 16 }
+                var hi = lo
+                while hi < end && inside(hi) { hi += 16 }
+                @inline(__always) func fill(_ part: Range<Int>) {  // line[j] = row[j + offset], zero outside the row
+                    let first = Swift.min(Swift.max(-offset, part.lowerBound), part.upperBound)
+                    let end = Swift.min(Swift.max(inputs - offset, first), part.upperBound)
+                    (line + part.lowerBound).update(repeating: 0, count: first - part.lowerBound)
+                    (line + first).update(from: row + first + offset, count: end - first)
+                    (line + end).update(repeating: 0, count: part.upperBound - end)
+                }
+                fill(0..<Swift.min(length, stride * lo + reach))
+                fill(Swift.min(length, stride * hi)..<length)
+                weights.withUnsafeBufferPointer { w in
+                    @inline(__always) func groups(_ stride: Int) {
+                        for o in Swift.stride(from: 0, to: outputs, by: 16) {
+                            let src = o >= lo && o < hi ? row + stride * o + offset : UnsafePointer(line + stride * o)
+                            var (v0, v1) = (SIMD8<Float>(), SIMD8<Float>())
+                            for k in 0..<w.count {
+                                let tap = SIMD8(repeating: w[k])
+                                v0 += tap * loadStrided(src + k, stride: stride)
+                                v1 += tap * loadStrided(src + k + 8 * stride, stride: stride)
+                            }
+                            store8(v0, out + o, Swift.min(8, outputs - o))
+                            if o + 8 < outputs { store8(v1, out + o + 8, Swift.min(8, outputs - o - 8)) }
+                        }
+                    }
+                    if stride == 1 { groups(1) } else { groups(2) }
+                }
+            }
+
+            /// The adjoint of `filter`: row[i] = the sum of weights[k] * g[o] over the outputs o and taps k that read
+            /// input i (overwriting the row), accumulated tap by tap in `line` (`lineLength` floats), the row
+            /// zero-padded.
+            func scatter(
+                _ g: UnsafePointer<Float>, outputs: Int, into row: UnsafeMutablePointer<Float>, inputs: Int,
+                line: UnsafeMutablePointer<Float>
+            ) {
+                let length = lineLength(outputs: outputs)
+                line.update(repeating: 0, count: length)
+                weights.withUnsafeBufferPointer { w in
+                    @inline(__always) func taps(_ stride: Int) {
+                        for k in 0..<w.count {
+                            let tap = SIMD8(repeating: w[k])
+                            for o in Swift.stride(from: 0, to: outputs, by: 8) {
+                                let v = tap * load8(g + o, Swift.min(8, outputs - o))
+                                addStrided(v, into: line + stride * o + k, stride: stride)
+                            }
+                        }
+                    }
+                    if stride == 1 { taps(1) } else { taps(2) }
+                }
+                let (held, at) = span(inputs: inputs, outputs: outputs)
+                row.update(repeating: 0, count: held.lowerBound)
+                (row + held.lowerBound).update(from: line + at, count: held.count)
+                (row + held.upperBound).update(repeating: 0, count: inputs - held.upperBound)
+            }
+        }
+
+        /// The axis as one `Window` over `inputs` inputs (every output reading exactly the taps of that filter that
+        /// fall inside the input), when there is one and it has more than one tap; nil otherwise.
+        func window(inputs: Int) -> Window? {
+            guard outputs > 0 else { return nil }
+            var widest = 0
+            for o in 0..<outputs where start[o + 1] - start[o] > start[widest + 1] - start[widest] { widest = o }
+            let (lo, taps) = (start[widest], start[widest + 1] - start[widest])
+            guard taps > 1, (0..<taps).allSatisfy({ index[lo + $0] == index[lo] + $0 }) else { return nil }
+            let weights = Array(weight[lo..<(lo + taps)])
+            for stride in 1...2 {
+                let offset = index[lo] - stride * widest
+                let matches = (0..<outputs).allSatisfy { o in
+                    let inside = (0..<taps).filter { (0..<inputs).contains(stride * o + offset + $0) }
+                    return start[o + 1] - start[o] == inside.count
+                        && zip(start[o]..<start[o + 1], inside).allSatisfy { t, k in
+                            index[t] == stride * o + offset + k && weight[t] == weights[k]
+                        }
+                }
+                if matches { return Window(offset: offset, stride: stride, weights: weights) }
+            }
+            return nil
         }
     }
+
+    /// How a call filters rows along the columns axis, chosen once per call.
+    private enum ColumnKernel {
+        case copies([Axis.Run]), window(Axis.Window), taps
+    }
+
     let inHeight: Int, inWidth: Int
     let rows: Axis, cols: Axis
 
-    /// Runs body(planes, rowBuffer) over chunks of planes in parallel; rowBuffer holds one [inHeight, outWidth]
-    /// intermediate (the planes filtered along one axis only).
-    private func forEachChunk(planes: Int, _ body: (Range<Int>, UnsafeMutablePointer<Float>) -> Void) {
+    /// The column pass of this resample.
+    private var columnKernel: ColumnKernel {
+        if let runs = cols.copyRuns { return .copies(runs) }
+        return cols.window(inputs: inWidth).map { .window($0) } ?? .taps
+    }
+
+    /// Runs body(planes, rowBuffer, line) over chunks of planes in parallel; rowBuffer holds one [inHeight, outWidth]
+    /// intermediate (the planes filtered along one axis only), line `scratchFloats` floats (a window's padded row).
+    private func forEachChunk(
+        planes: Int, scratchFloats: Int,
+        _ body: (Range<Int>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
         let perPlane = Swift.max(1, (inHeight + rows.outputs) * cols.outputs * 2)
         let buffer = inHeight * cols.outputs
         parallelRanges(planes, minChunk: Swift.max(1, 32_768 / perPlane)) { range in
-            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, buffer))
+            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, buffer + scratchFloats))
             defer { tmp.deallocate() }
-            body(range, tmp)
+            body(range, tmp, tmp + buffer)
         }
     }
 
@@ -103,16 +204,17 @@ struct SeparableResample {
         finish: ((Int, UnsafeMutablePointer<Float>) -> Void)? = nil
     ) {
         nonisolated(unsafe) let x = x, out = out
-        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
-        let window = runs == nil ? cols.window : nil
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, kernel = columnKernel
+        let scratchFloats = if case .window(let window) = kernel { window.lineLength(outputs: outW) } else { 0 }
         rows.withTaps { ry in
             cols.withTaps { cx in
-                forEachChunk(planes: planes) { range, tmp in
+                forEachChunk(planes: planes, scratchFloats: scratchFloats) { range, tmp, line in
                     for p in range {
                         let src = x + p * inH * inW, dst = out + p * outH * outW
                         for iy in 0..<inH {
                             let srow = src + iy * inW, trow = tmp + iy * outW
-                            if let runs {
+                            switch kernel {
+                            case .copies(let runs):
                                 for run in runs {
                                     if let source = run.source {
                                         (trow + run.output).update(from: srow + source, count: run.count)
@@ -120,30 +222,14 @@ struct SeparableResample {
                                         (trow + run.output).update(repeating: 0, count: run.count)
                                     }
                                 }
-                                continue
-                            }
-                            var ox = 0
-                            while ox < outW {
-                                if let window, ox == window.outputs.lowerBound {
-                                    // Eight outputs at a time, summing the taps in the order of the loop below.
-                                    var o = ox
-                                    while o + 8 <= window.outputs.upperBound {
-                                        var v = SIMD8<Float>()
-                                        for (k, w) in window.weights.enumerated() {
-                                            v += SIMD8(repeating: w) * load8(srow + o + window.offset + k)
-                                        }
-                                        store8(v, trow + o)
-                                        o += 8
-                                    }
-                                    if o > ox {
-                                        ox = o
-                                        continue
-                                    }
+                            case .window(let window):
+                                window.filter(srow, inputs: inW, into: trow, outputs: outW, line: line)
+                            case .taps:
+                                for ox in 0..<outW {
+                                    var s: Float = 0
+                                    for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
+                                    trow[ox] = s
                                 }
-                                var s: Float = 0
-                                for t in cx.start[ox]..<cx.start[ox + 1] { s += cx.weight[t] * srow[cx.index[t]] }
-                                trow[ox] = s
-                                ox += 1
                             }
                         }
                         for oy in 0..<outH {
@@ -170,10 +256,11 @@ struct SeparableResample {
     /// The adjoint: gx = resample^T(g), overwriting gx. The transpose of `forward`'s two passes in reverse order.
     func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let g = g, gx = gx
-        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, runs = cols.copyRuns
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, kernel = columnKernel
+        let scratchFloats = if case .window(let window) = kernel { window.lineLength(outputs: outW) } else { 0 }
         rows.withTaps { ry in
             cols.withTaps { cx in
-                forEachChunk(planes: planes) { range, tmp in
+                forEachChunk(planes: planes, scratchFloats: scratchFloats) { range, tmp, line in
                     for p in range {
                         let src = g + p * outH * outW, dst = gx + p * inH * inW
                         tmp.update(repeating: 0, count: inH * outW)
@@ -184,20 +271,24 @@ struct SeparableResample {
                                 for ox in 0..<outW { trow[ox] += w * grow[ox] }
                             }
                         }
-                        dst.update(repeating: 0, count: inH * inW)
                         for iy in 0..<inH {
                             let trow = tmp + iy * outW, drow = dst + iy * inW
-                            if let runs {
+                            switch kernel {
+                            case .copies(let runs):
+                                drow.update(repeating: 0, count: inW)
                                 for run in runs {
                                     if let source = run.source {
                                         addFloats(trow + run.output, into: drow + source, run.count)
                                     }
                                 }
-                                continue
-                            }
-                            for ox in 0..<outW {
-                                let v = trow[ox]
-                                for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
+                            case .window(let window):
+                                window.scatter(trow, outputs: outW, into: drow, inputs: inW, line: line)
+                            case .taps:
+                                drow.update(repeating: 0, count: inW)
+                                for ox in 0..<outW {
+                                    let v = trow[ox]
+                                    for t in cx.start[ox]..<cx.start[ox + 1] { drow[cx.index[t]] += cx.weight[t] * v }
+                                }
                             }
                         }
                     }
@@ -205,6 +296,20 @@ struct SeparableResample {
             }
         }
     }
+}
+
+/// p[0], p[stride], ..., p[7 * stride] for stride 1 or 2 (stride 2 reads p[15] too).
+@inline(__always) private func loadStrided(_ p: UnsafePointer<Float>, stride: Int) -> SIMD8<Float> {
+    stride == 1 ? load8(p) : UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+}
+
+/// p[stride * i] += v[i] for stride 1 or 2 (stride 2 rewrites the odd entries, up to p[15], unchanged).
+@inline(__always) private func addStrided(_ v: SIMD8<Float>, into p: UnsafeMutablePointer<Float>, stride: Int) {
+    if stride == 1 { return store8(load8(p) + v, p) }
+    var spread = SIMD16<Float>()
+    spread.evenHalf = v
+    let raw = UnsafeMutableRawPointer(p)
+    raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + spread, as: SIMD16<Float>.self)
 }
 
 /// upfirdn2d as in StyleGAN2: upsample by zero insertion, pad (negative pads crop), convolve with a 2-D FIR
