@@ -115,9 +115,15 @@ struct SeparableResample {
                 }
             }
 
-            /// The adjoint of `filter`: row[i] = the sum of weights[k] * g[o] over the outputs o and taps k that read
-            /// input i (overwriting the row), accumulated tap by tap in `line` (`lineLength` floats), the row
-            /// zero-padded.
+            /// The adjoint of a stride-1 window as a window (over the gradient): input i of `filter` gets weights[k]
+            /// * g[o] from output o = i - offset - k.
+            var transposed: Window? {
+                stride == 1 ? Window(offset: 1 - weights.count - offset, stride: 1, weights: weights.reversed()) : nil
+            }
+
+            /// The adjoint of `filter` (run for stride 2; stride 1 runs `transposed`): row[i] = the sum of weights[k] *
+            /// g[o] over the outputs o and taps k that read input i (overwriting the row), accumulated tap by tap in
+            /// `line` (`lineLength` floats), the row zero-padded.
             func scatter(
                 _ g: UnsafePointer<Float>, outputs: Int, into row: UnsafeMutablePointer<Float>, inputs: Int,
                 line: UnsafeMutablePointer<Float>
@@ -257,7 +263,10 @@ struct SeparableResample {
     func adjoint(_ g: UnsafePointer<Float>, planes: Int, out gx: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let g = g, gx = gx
         let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs, kernel = columnKernel
-        let scratchFloats = if case .window(let window) = kernel { window.lineLength(outputs: outW) } else { 0 }
+        let window: Axis.Window? = if case .window(let window) = kernel { window } else { nil }
+        let transposed = window?.transposed  // stride 1: the adjoint is a window over the gradient
+        let scratchFloats = Swift.max(
+            window?.lineLength(outputs: outW) ?? 0, transposed?.lineLength(outputs: inW) ?? 0)
         rows.withTaps { ry in
             cols.withTaps { cx in
                 forEachChunk(planes: planes, scratchFloats: scratchFloats) { range, tmp, line in
@@ -282,7 +291,11 @@ struct SeparableResample {
                                     }
                                 }
                             case .window(let window):
-                                window.scatter(trow, outputs: outW, into: drow, inputs: inW, line: line)
+                                if let transposed {
+                                    transposed.filter(trow, inputs: outW, into: drow, outputs: inW, line: line)
+                                } else {
+                                    window.scatter(trow, outputs: outW, into: drow, inputs: inW, line: line)
+                                }
                             case .taps:
                                 drow.update(repeating: 0, count: inW)
                                 for ox in 0..<outW {
