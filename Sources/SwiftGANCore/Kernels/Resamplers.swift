@@ -63,15 +63,6 @@ struct SeparableResample {
             /// one past the last they read).
             func lineLength(outputs: Int) -> Int { stride * ((outputs + 15) & ~15) + weights.count + stride }
 
-            /// The inputs that the line of `outputs` outputs holds (input i is line[i - offset]), and where the first
-            /// lies in the line; inputs outside it are read by no output.
-            private func span(inputs: Int, outputs: Int) -> (inputs: Range<Int>, at: Int) {
-                let first = Swift.max(0, offset)
-                return (
-                    first..<Swift.max(first, Swift.min(inputs, offset + lineLength(outputs: outputs))), first - offset
-                )
-            }
-
             /// out[o] = sum_k weights[k] * row[stride * o + offset + k] for the `outputs` outputs of a row of `inputs`,
             /// sixteen at a time in two chains of sums; groups that would read outside the row read `line`
             /// (`lineLength` floats) instead, the row zero-padded (only its ends are written).
@@ -88,15 +79,8 @@ struct SeparableResample {
                 while lo < end && !inside(lo) { lo += 16 }
                 var hi = lo
                 while hi < end && inside(hi) { hi += 16 }
-                @inline(__always) func fill(_ part: Range<Int>) {  // line[j] = row[j + offset], zero outside the row
-                    let first = Swift.min(Swift.max(-offset, part.lowerBound), part.upperBound)
-                    let end = Swift.min(Swift.max(inputs - offset, first), part.upperBound)
-                    (line + part.lowerBound).update(repeating: 0, count: first - part.lowerBound)
-                    (line + first).update(from: row + first + offset, count: end - first)
-                    (line + end).update(repeating: 0, count: part.upperBound - end)
-                }
-                fill(0..<Swift.min(length, stride * lo + reach))
-                fill(Swift.min(length, stride * hi)..<length)
+                shiftedCopy(row, count: inputs, shift: offset, into: line, 0..<Swift.min(length, stride * lo + reach))
+                shiftedCopy(row, count: inputs, shift: offset, into: line, Swift.min(length, stride * hi)..<length)
                 weights.withUnsafeBufferPointer { w in
                     @inline(__always) func groups(_ stride: Int) {
                         for o in Swift.stride(from: 0, to: outputs, by: 16) {
@@ -142,10 +126,7 @@ struct SeparableResample {
                     }
                     if stride == 1 { taps(1) } else { taps(2) }
                 }
-                let (held, at) = span(inputs: inputs, outputs: outputs)
-                row.update(repeating: 0, count: held.lowerBound)
-                (row + held.lowerBound).update(from: line + at, count: held.count)
-                (row + held.upperBound).update(repeating: 0, count: inputs - held.upperBound)
+                shiftedCopy(line, count: length, shift: -offset, into: row, 0..<inputs)  // input i is line[i - offset]
             }
         }
 
@@ -161,10 +142,11 @@ struct SeparableResample {
             for stride in 1...2 {
                 let offset = index[lo] - stride * widest
                 let matches = (0..<outputs).allSatisfy { o in
-                    let inside = (0..<taps).filter { (0..<inputs).contains(stride * o + offset + $0) }
+                    let first = stride * o + offset  // the taps inside the input: k in inside
+                    let inside = Swift.max(0, -first)..<Swift.max(Swift.max(0, -first), Swift.min(taps, inputs - first))
                     return start[o + 1] - start[o] == inside.count
                         && zip(start[o]..<start[o + 1], inside).allSatisfy { t, k in
-                            index[t] == stride * o + offset + k && weight[t] == weights[k]
+                            index[t] == first + k && weight[t] == weights[k]
                         }
                 }
                 if matches { return Window(offset: offset, stride: stride, weights: weights) }
@@ -309,6 +291,17 @@ struct SeparableResample {
             }
         }
     }
+}
+
+/// dst[j] = src[j + shift] for j in `range`, zero where j + shift lies outside src's `count` floats.
+private func shiftedCopy(
+    _ src: UnsafePointer<Float>, count: Int, shift: Int, into dst: UnsafeMutablePointer<Float>, _ range: Range<Int>
+) {
+    let first = Swift.min(Swift.max(-shift, range.lowerBound), range.upperBound)
+    let end = Swift.min(Swift.max(count - shift, first), range.upperBound)
+    (dst + range.lowerBound).update(repeating: 0, count: first - range.lowerBound)
+    (dst + first).update(from: src + first + shift, count: end - first)
+    (dst + end).update(repeating: 0, count: range.upperBound - end)
 }
 
 /// p[0], p[stride], ..., p[7 * stride] for stride 1 or 2 (stride 2 reads p[15] too).
