@@ -36,6 +36,14 @@ const char *sg_last_error(void);
 int32_t sg_set_num_threads(int32_t n);
 int32_t sg_get_num_threads(void);
 
+/* The cache of freed large buffers that later tensors of the same size reuse (no page faults on repeated calls):
+   its limit in bytes (0 turns it off; lowering it frees buffers beyond the new limit), the bytes it holds, and
+   freeing everything it holds. */
+int32_t sg_set_cache_limit(int64_t bytes);
+int64_t sg_get_cache_limit(void);
+int64_t sg_cached_bytes(void);
+void sg_empty_cache(void);
+
 /* Whether ops record on the autodiff tape (thread-local; default 1). Returns the previous value. */
 int32_t sg_set_grad_enabled(int32_t enabled);
 

@@ -70,6 +70,23 @@ public func sg_set_num_threads(_ n: Int32) -> Int32 { guarded { try Threads.set(
 @_cdecl("sg_get_num_threads")
 public func sg_get_num_threads() -> Int32 { Int32(Threads.count) }
 
+@_cdecl("sg_set_cache_limit")
+public func sg_set_cache_limit(_ bytes: Int64) -> Int32 {
+    guarded {
+        guard bytes >= 0 else { throw SwiftGANError.invalidArgument("nbytes: expected >= 0, got \(bytes)") }
+        BufferCache.limitBytes = Int(bytes)
+    }
+}
+
+@_cdecl("sg_get_cache_limit")
+public func sg_get_cache_limit() -> Int64 { Int64(BufferCache.limitBytes) }
+
+@_cdecl("sg_cached_bytes")
+public func sg_cached_bytes() -> Int64 { Int64(BufferCache.bytes) }
+
+@_cdecl("sg_empty_cache")
+public func sg_empty_cache() { BufferCache.clear() }
+
 @_cdecl("sg_set_grad_enabled")
 public func sg_set_grad_enabled(_ enabled: Int32) -> Int32 {
     let previous = GradMode.isEnabled

@@ -915,6 +915,33 @@ static PyObject *mod_get_num_threads(PyObject *Py_UNUSED(module), PyObject *Py_U
     return PyLong_FromLong(sg_get_num_threads());
 }
 
+static PyObject *mod_set_cache_limit(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (PyBool_Check(arg) || !PyLong_Check(arg)) {
+        return raise_kind("set_cache_limit", "nbytes", "an int", arg);
+    }
+    long long nbytes = PyLong_AsLongLong(arg);
+    if (nbytes == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (nbytes < 0) {
+        return PyErr_Format(PyExc_ValueError, "set_cache_limit: argument 'nbytes' must be >= 0, got %lld", nbytes);
+    }
+    return ENGINE(sg_set_cache_limit((int64_t)nbytes)) ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *mod_get_cache_limit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromLongLong(sg_get_cache_limit());
+}
+
+static PyObject *mod_cached_bytes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromLongLong(sg_cached_bytes());
+}
+
+static PyObject *mod_empty_cache(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)) {
+    sg_empty_cache();
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_set_grad_enabled(PyObject *Py_UNUSED(module), PyObject *arg) {
     if (!PyBool_Check(arg)) {
         return raise_kind("set_grad_enabled", "enabled", "a bool", arg);
@@ -1714,6 +1741,16 @@ static PyMethodDef module_methods[] = {
      "set_num_threads(n, /)\n--\n\nThreads used by the engine's parallel loops and by its BLAS; n >= 1."},
     {"get_num_threads", (PyCFunction)mod_get_num_threads, METH_NOARGS,
      "get_num_threads()\n--\n\nThreads used by the engine."},
+    {"set_cache_limit", (PyCFunction)mod_set_cache_limit, METH_O,
+     "set_cache_limit(nbytes, /)\n--\n\n"
+     "Most bytes of freed large buffers the engine keeps for reuse (default: a quarter of physical memory);\n"
+     "0 turns the cache off. Lowering it frees what lies beyond the new limit."},
+    {"get_cache_limit", (PyCFunction)mod_get_cache_limit, METH_NOARGS,
+     "get_cache_limit()\n--\n\nThe buffer cache's limit in bytes."},
+    {"cached_bytes", (PyCFunction)mod_cached_bytes, METH_NOARGS,
+     "cached_bytes()\n--\n\nBytes of freed buffers the engine holds for reuse."},
+    {"empty_cache", (PyCFunction)mod_empty_cache, METH_NOARGS,
+     "empty_cache()\n--\n\nReturns every buffer the engine holds for reuse to the system."},
     {"set_grad_enabled", (PyCFunction)mod_set_grad_enabled, METH_O,
      "set_grad_enabled(enabled, /)\n--\n\n"
      "Whether ops record on the autodiff tape on this thread; returns the previous setting."},

@@ -38,13 +38,17 @@ _state: dict[str, int] = {}
 """``rank`` and ``size`` once :func:`init` has succeeded."""
 
 
+def local_ranks() -> int:
+    """The ranks ``mpirun`` started on this machine (``OMPI_COMM_WORLD_LOCAL_SIZE``), at least 1."""
+    return max(1, int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", "1") or 1))
+
+
 def threads_per_rank() -> int:
-    """The engine threads each rank should use: the cores this process may run on, divided among the ranks that
-    ``mpirun`` started on this machine (``OMPI_COMM_WORLD_LOCAL_SIZE``), at least 1."""
+    """The engine threads each rank should use: the cores this process may run on, divided among the
+    :func:`local_ranks`, at least 1."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     machine = os.cpu_count() or cores
-    local = int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE", "1") or 1)
-    return max(1, min(cores, machine // max(1, local)))
+    return max(1, min(cores, machine // local_ranks()))
 
 
 def init(library: str | None = None, threads: int | None = None) -> tuple[int, int]:
@@ -53,7 +57,8 @@ def init(library: str | None = None, threads: int | None = None) -> tuple[int, i
     Loads Open MPI's ``libmpi`` (``library``, else ``$SWIFTGAN_MPI_LIBRARY``, ``libmpi.so.40``, ``libmpi.so``) and
     calls ``MPI_Init_thread``, unless MPI is already initialized (by mpi4py, say). Calling it again returns the same.
     A process started without ``mpirun`` is a world of one. Sets the engine's threads to ``threads`` (default:
-    :func:`threads_per_rank`, so that the ranks on one machine do not oversubscribe its cores), registers
+    :func:`threads_per_rank`, so that the ranks on one machine do not oversubscribe its cores) and divides its
+    buffer cache's limit (:func:`swiftgan.set_cache_limit`) among the local ranks, registers
     :func:`finalize` to run at exit, and makes an uncaught exception :func:`abort` the whole job (after printing
     its traceback) rather than leave the other ranks waiting for this one.
 
@@ -65,6 +70,7 @@ def init(library: str | None = None, threads: int | None = None) -> tuple[int, i
     rank_, size = _native.dist_init(library)
     _state.update(rank=rank_, size=size)
     _native.set_num_threads(threads_per_rank() if threads is None else threads)
+    _native.set_cache_limit(_native.get_cache_limit() // local_ranks())  # the machine's share, as for threads
     atexit.register(finalize)
     if size > 1:
         previous = sys.excepthook

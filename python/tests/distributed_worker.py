@@ -65,8 +65,10 @@ class Recorder:
 
 
 def main(out: Path) -> None:
+    machine_cache = swiftgan.get_cache_limit()
     rank, size = swiftgan.distributed.init()
     assert size == 2, f"expected 2 ranks, got {size}"
+    assert swiftgan.get_cache_limit() == machine_cache // 2, "the two local ranks share the buffer cache's limit"
     data = dcgan_data()
 
     recorder = Recorder(buffers=True)

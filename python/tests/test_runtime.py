@@ -80,6 +80,35 @@ def test_num_threads() -> None:
         sg.set_num_threads(original)
 
 
+def test_buffer_cache_reuses_freed_buffers_and_keeps_to_its_limit(rng) -> None:
+    previous = sg.get_cache_limit()
+    assert previous > 0
+    try:
+        sg.empty_cache()
+        assert sg.cached_bytes() == 0
+        x = randn(rng, 64, 64, 64)  # 1 MB: above the cache's minimum size
+        expected = np.where(x > 0, x, 0.5 * x)
+        first = F.leaky_relu(sg.tensor(x), 0.5)
+        del first
+        assert sg.cached_bytes() >= x.nbytes  # the freed result is kept...
+        reused = F.leaky_relu(sg.tensor(x), 0.5)  # ...and reused: every value is overwritten
+        np.testing.assert_array_equal(reused.numpy(), expected)
+        del reused
+        sg.set_cache_limit(x.nbytes)  # lowering the limit frees what lies beyond it
+        assert sg.get_cache_limit() == x.nbytes and sg.cached_bytes() <= x.nbytes
+        sg.set_cache_limit(0)
+        assert sg.cached_bytes() == 0
+        F.leaky_relu(sg.tensor(x), 0.5)
+        assert sg.cached_bytes() == 0  # off: nothing is kept
+        with pytest.raises(ValueError, match="nbytes"):
+            sg.set_cache_limit(-1)
+        with pytest.raises(TypeError, match="nbytes"):
+            sg.set_cache_limit(1.5)  # type: ignore[arg-type]
+    finally:
+        sg.set_cache_limit(previous)
+        sg.empty_cache()
+
+
 def test_no_grad(rng) -> None:
     t = sg.tensor(randn(rng, 3), requires_grad=True)
     with sg.no_grad():

@@ -88,11 +88,23 @@ public final class Storage: @unchecked Sendable {
     }
 }
 
-/// Freed buffers of at least `minimumCount` floats, kept by exact size for reuse, up to `limitBytes` in all.
+/// Freed buffers of at least `minimumCount` floats, kept by exact size for reuse, up to `limitBytes` in all; the
+/// least recently freed go first when a new one would pass the limit.
+///
+/// A generator or a training step asks for the same sizes on every call, so from the second call on its
+/// activations reuse these buffers instead of faulting in (and zeroing) fresh pages: about a sixth of the time of
+/// a StyleGAN2 1024 px batch. The memory stays with the process until `clear()`, like PyTorch's caching allocator.
 public enum BufferCache {
     static let minimumCount = 1 << 14
-    nonisolated(unsafe) static var limitBytes = 256 << 20
-    nonisolated(unsafe) private static var buffers: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    /// The default limit: a quarter of the machine's physical memory (256 MB where it cannot be read).
+    public static let defaultLimitBytes: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && pageSize > 0 ? pages * pageSize / 4 : 256 << 20
+    }()
+    nonisolated(unsafe) private static var limit = defaultLimitBytes
+    /// Cached buffers by size, each list least recently freed first; `freed` numbers them in the order they came.
+    nonisolated(unsafe) private static var buffers: [Int: [(freed: Int, pointer: UnsafeMutablePointer<Float>)]] = [:]
+    nonisolated(unsafe) private static var freedCount = 0
     nonisolated(unsafe) private static var cachedBytes = 0
     nonisolated(unsafe) private static var mutex: pthread_mutex_t = {
         var m = pthread_mutex_t()
@@ -104,28 +116,32 @@ public enum BufferCache {
         guard count >= minimumCount else { return nil }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        guard let p = buffers[count]?.popLast() else { return nil }
+        guard let entry = buffers[count]?.popLast() else { return nil }
+        if buffers[count]!.isEmpty { buffers[count] = nil }
         cachedBytes -= count * MemoryLayout<Float>.stride
-        return p
+        return entry.pointer
     }
 
-    /// Keeps the buffer if it is large enough and fits the limit; false means the caller frees it.
+    /// Keeps the buffer if it is large enough and fits the limit, freeing the least recently freed buffers to make
+    /// room; false means the caller frees it.
     static func give(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
         let bytes = count * MemoryLayout<Float>.stride
         guard count >= minimumCount else { return false }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        guard cachedBytes + bytes <= limitBytes else { return false }
-        buffers[count, default: []].append(p)
+        guard bytes <= limit else { return false }
+        evict(keeping: limit - bytes)
+        buffers[count, default: []].append((freedCount, p))
+        freedCount += 1
         cachedBytes += bytes
         return true
     }
 
-    /// Frees every cached buffer, returning the memory to the system allocator.
+    /// Frees every cached buffer, returning the memory to the system.
     public static func clear() {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        for list in buffers.values { for p in list { free(p) } }
+        for list in buffers.values { for entry in list { free(entry.pointer) } }
         buffers = [:]
         cachedBytes = 0
     }
@@ -135,6 +151,31 @@ public enum BufferCache {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return cachedBytes
+    }
+
+    /// The most bytes the cache holds; setting it frees cached buffers beyond the new limit (0 turns caching off).
+    public static var limitBytes: Int {
+        get {
+            pthread_mutex_lock(&mutex)
+            defer { pthread_mutex_unlock(&mutex) }
+            return limit
+        }
+        set {
+            pthread_mutex_lock(&mutex)
+            defer { pthread_mutex_unlock(&mutex) }
+            limit = Swift.max(0, newValue)
+            evict(keeping: limit)
+        }
+    }
+
+    /// Frees the least recently freed buffers until at most `keptBytes` remain cached; the caller holds the mutex.
+    private static func evict(keeping keptBytes: Int) {
+        while cachedBytes > keptBytes {
+            let count = buffers.min { $0.value[0].freed < $1.value[0].freed }!.key  // no list is empty
+            free(buffers[count]!.removeFirst().pointer)
+            if buffers[count]!.isEmpty { buffers[count] = nil }
+            cachedBytes -= count * MemoryLayout<Float>.stride
+        }
     }
 }
 

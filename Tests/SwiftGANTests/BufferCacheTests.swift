@@ -1,0 +1,69 @@
+import Glibc
+import XCTest
+
+@testable import SwiftGANCore
+
+/// The cache of freed buffers: reuse by exact size, the least recently freed evicted first, and its limit.
+final class BufferCacheTests: XCTestCase {
+    private var savedLimit = 0
+
+    override func setUp() {
+        savedLimit = BufferCache.limitBytes
+        BufferCache.clear()
+    }
+
+    override func tearDown() {
+        BufferCache.limitBytes = savedLimit
+        BufferCache.clear()
+    }
+
+    private func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        malloc(count * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: count)
+    }
+
+    func testReusesByExactSizeAndEvictsTheLeastRecentlyFreed() {
+        let small = BufferCache.minimumCount, large = 2 * BufferCache.minimumCount
+        BufferCache.limitBytes = 4 * large * MemoryLayout<Float>.stride
+        let first = buffer(large), second = buffer(small), third = buffer(large)
+        XCTAssertTrue(BufferCache.give(first, large))
+        XCTAssertTrue(BufferCache.give(second, small))
+        XCTAssertTrue(BufferCache.give(third, large))
+        XCTAssertEqual(BufferCache.bytes, (2 * large + small) * MemoryLayout<Float>.stride)
+        XCTAssertNil(BufferCache.take(small + 1), "only an exact size is reused")
+        XCTAssertEqual(BufferCache.take(large), third, "the most recently freed of a size comes back first")
+        XCTAssertTrue(BufferCache.give(third, large))
+
+        // Large buffers past the limit of four: the least recently freed go first (first, then the small one).
+        XCTAssertTrue(BufferCache.give(buffer(large), large))
+        XCTAssertEqual(BufferCache.bytes, (3 * large + small) * MemoryLayout<Float>.stride)
+        XCTAssertTrue(BufferCache.give(buffer(large), large))
+        XCTAssertEqual(BufferCache.bytes, (3 * large + small) * MemoryLayout<Float>.stride, "first was evicted")
+        XCTAssertTrue(BufferCache.give(buffer(large), large))
+        XCTAssertEqual(BufferCache.bytes, 4 * large * MemoryLayout<Float>.stride)
+        XCTAssertNil(BufferCache.take(small), "then the small one, the least recently freed left")
+
+        let tiny = buffer(small - 1)
+        XCTAssertFalse(BufferCache.give(tiny, small - 1), "buffers below the minimum are not kept")
+        free(tiny)
+        let huge = buffer(8 * large)
+        XCTAssertFalse(BufferCache.give(huge, 8 * large), "a buffer beyond the whole limit is not kept")
+        free(huge)
+    }
+
+    func testLoweringTheLimitFreesTheOldestAndZeroTurnsCachingOff() throws {
+        let count = BufferCache.minimumCount, bytes = count * MemoryLayout<Float>.stride
+        BufferCache.limitBytes = 8 * bytes
+        var kept = try (0..<3).map { _ in try Storage(uninitialized: count) }
+        XCTAssertEqual(BufferCache.bytes, 0)
+        kept.removeAll()
+        XCTAssertEqual(BufferCache.bytes, 3 * bytes, "freed storage is kept")
+        _ = try Storage(uninitialized: count)
+        XCTAssertEqual(BufferCache.bytes, 3 * bytes, "a new storage of the same size takes one and gives it back")
+        BufferCache.limitBytes = 2 * bytes
+        XCTAssertEqual(BufferCache.bytes, 2 * bytes)
+        BufferCache.limitBytes = 0
+        XCTAssertEqual(BufferCache.bytes, 0)
+        _ = try Storage(uninitialized: count)
+        XCTAssertEqual(BufferCache.bytes, 0, "a zero limit keeps nothing")
+    }
+}
