@@ -61,6 +61,16 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(BufferCache.bytes, 3 * bytes, "a new storage of the same size takes one and gives it back")
         BufferCache.limitBytes = 2 * bytes
         XCTAssertEqual(BufferCache.bytes, 2 * bytes)
+        BufferCache.bounded {
+            XCTAssertEqual(BufferCache.bytes, 2 * bytes, "within the bounded limit")
+            BufferCache.limitBytes = BufferCache.boundedLimitBytes * 2
+            let big = BufferCache.boundedLimitBytes / MemoryLayout<Float>.stride + count
+            _ = try? Storage(uninitialized: big)
+            XCTAssertEqual(BufferCache.bytes, 2 * bytes, "a buffer past the bounded limit is not kept while it runs")
+        }
+        let big = BufferCache.boundedLimitBytes / MemoryLayout<Float>.stride + count
+        _ = try Storage(uninitialized: big)
+        XCTAssertEqual(BufferCache.bytes, 3 * bytes + BufferCache.boundedLimitBytes, "and is after")
         BufferCache.limitBytes = 0
         XCTAssertEqual(BufferCache.bytes, 0)
         _ = try Storage(uninitialized: count)

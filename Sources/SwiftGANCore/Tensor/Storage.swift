@@ -101,7 +101,12 @@ public enum BufferCache {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         return pages > 0 && pageSize > 0 ? pages * pageSize / 4 : 256 << 20
     }()
+    /// The limit while a `bounded` call runs.
+    public static let boundedLimitBytes = 256 << 20
     nonisolated(unsafe) private static var limit = defaultLimitBytes
+    nonisolated(unsafe) private static var boundedCalls = 0
+    /// The limit in force; the caller holds the mutex.
+    private static var effectiveLimit: Int { boundedCalls > 0 ? Swift.min(limit, boundedLimitBytes) : limit }
     /// Cached buffers by size, each list least recently freed first; `freed` numbers them in the order they came.
     nonisolated(unsafe) private static var buffers: [Int: [(freed: Int, pointer: UnsafeMutablePointer<Float>)]] = [:]
     nonisolated(unsafe) private static var freedCount = 0
@@ -129,8 +134,8 @@ public enum BufferCache {
         guard count >= minimumCount else { return false }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        guard bytes <= limit else { return false }
-        evict(keeping: limit - bytes)
+        guard bytes <= effectiveLimit else { return false }
+        evict(keeping: effectiveLimit - bytes)
         buffers[count, default: []].append((freedCount, p))
         freedCount += 1
         cachedBytes += bytes
@@ -164,8 +169,24 @@ public enum BufferCache {
             pthread_mutex_lock(&mutex)
             defer { pthread_mutex_unlock(&mutex) }
             limit = Swift.max(0, newValue)
-            evict(keeping: limit)
+            evict(keeping: effectiveLimit)
         }
+    }
+
+    /// Runs `body` with the cache held to `boundedLimitBytes`: for work whose point is a memory bound and whose
+    /// buffer sizes vary, so that a full cache would mostly hold sizes it never asks for again (tiled translation:
+    /// 2048 px in 512 px tiles peaked at 4.9 GB with a 6 GB cache, 2.0 GB without).
+    public static func bounded<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        boundedCalls += 1
+        evict(keeping: effectiveLimit)
+        pthread_mutex_unlock(&mutex)
+        defer {
+            pthread_mutex_lock(&mutex)
+            boundedCalls -= 1
+            pthread_mutex_unlock(&mutex)
+        }
+        return try body()
     }
 
     /// Frees the least recently freed buffers until at most `keptBytes` remain cached; the caller holds the mutex.

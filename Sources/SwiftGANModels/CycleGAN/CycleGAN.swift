@@ -245,7 +245,11 @@ public final class CycleGAN: GANModel {
             "x: \(name) expects images [N, C, H, W] with the net's channels and sides that are multiples of 4, got "
                 + Shape.describe(x.shape))
         let generator = name == "G_A" ? generatorA : generatorB
-        return try noGrad { try translationWeights.with { try TiledTranslation(generator: generator, tile: tile)(x) } }
+        return try noGrad {
+            try translationWeights.with {
+                try BufferCache.bounded { try TiledTranslation(generator: generator, tile: tile)(x) }
+            }
+        }
     }
 
     public func generate(count: Int, seed: UInt64) throws -> Tensor {
