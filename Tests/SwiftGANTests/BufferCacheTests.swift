@@ -9,7 +9,7 @@ final class BufferCacheTests: XCTestCase {
 
     override func setUp() {
         savedLimit = BufferCache.limitBytes
-        BufferCache.clear()
+        BufferCache.clear()  // with Scratch's idle buffers, so that these tests see only their own
     }
 
     override func tearDown() {
@@ -48,6 +48,20 @@ final class BufferCacheTests: XCTestCase {
         let huge = buffer(8 * large)
         XCTAssertFalse(BufferCache.give(huge, 8 * large), "a buffer beyond the whole limit is not kept")
         free(huge)
+    }
+
+    func testClearingAlsoReleasesTheKernelsIdleScratchBuffers() throws {
+        let count = 3 * BufferCache.minimumCount + 5  // a size no other scratch user asks for
+        BufferCache.limitBytes = 64 * count * MemoryLayout<Float>.stride
+        try Scratch.with(count) { $0[0] = 1 }
+        XCTAssertEqual(BufferCache.bytes, 0, "an idle scratch buffer stays with Scratch")
+        Scratch.clear()
+        XCTAssertEqual(BufferCache.bytes, count * MemoryLayout<Float>.stride, "dropped, it comes to the cache")
+        try Scratch.with(count) { $0[0] = 1 }  // takes it from the cache, and Scratch keeps it again
+        XCTAssertEqual(BufferCache.bytes, 0)
+        BufferCache.clear()
+        Scratch.clear()
+        XCTAssertEqual(BufferCache.bytes, 0, "BufferCache.clear() had already released Scratch's idle buffer")
     }
 
     func testLoweringTheLimitFreesTheOldestAndZeroTurnsCachingOff() throws {

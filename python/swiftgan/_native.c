@@ -919,12 +919,14 @@ static PyObject *mod_set_cache_limit(PyObject *Py_UNUSED(module), PyObject *arg)
     if (PyBool_Check(arg) || !PyLong_Check(arg)) {
         return raise_kind("set_cache_limit", "nbytes", "an int", arg);
     }
-    long long nbytes = PyLong_AsLongLong(arg);
+    int overflow = 0;
+    long long nbytes = PyLong_AsLongLongAndOverflow(arg, &overflow);
     if (nbytes == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (nbytes < 0) {
-        return PyErr_Format(PyExc_ValueError, "set_cache_limit: argument 'nbytes' must be >= 0, got %lld", nbytes);
+    if (overflow != 0 || nbytes < 0) {
+        return PyErr_Format(PyExc_ValueError, "set_cache_limit: argument 'nbytes' must be >= 0 and below 2**63, got %R",
+                            arg);
     }
     return ENGINE(sg_set_cache_limit((int64_t)nbytes)) ? Py_NewRef(Py_None) : NULL;
 }

@@ -30,6 +30,15 @@ enum Scratch {
         return try found ?? Storage(uninitialized: count)
     }
 
+    /// Drops the idle buffers (those in use stay with their callers).
+    static func clear() {
+        pthread_mutex_lock(&mutex)
+        let idle = cache
+        cache = []
+        pthread_mutex_unlock(&mutex)
+        _ = idle  // released here, outside the mutex
+    }
+
     private static func give(_ s: Storage) {
         pthread_mutex_lock(&mutex)
         cache.append(s)
