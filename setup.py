@@ -4,9 +4,9 @@
 
     swift build -c release --product swiftgan --scratch-path .build-release -Xswiftc -static-stdlib
 
-plus `-target-cpu haswell` (AVX2 and FMA for the engine's own vector loops) when this machine's CPU has those
-instructions (set SWIFTGAN_TARGET_CPU to choose another CPU, or to "generic" for the x86-64 baseline), plus any
-flags in the environment variable SWIFTGAN_SWIFT_FLAGS (split like a shell command line). The
+plus `-target-cpu skylake-avx512` (AVX-512) or `haswell` (AVX2 and FMA) for the engine's own vector loops when this
+machine's CPU has those instructions (set SWIFTGAN_TARGET_CPU to choose another CPU, or to "generic" for the x86-64
+baseline), plus any flags in the environment variable SWIFTGAN_SWIFT_FLAGS (split like a shell command line). The
 extension `swiftgan._native` links `libswiftgan.so` with rpath `$ORIGIN`, and the library is copied beside it,
 so the installed package needs neither the Swift toolchain nor its runtime. The extension uses CPython's stable ABI
 (3.10 on), so one build serves every later CPython.
@@ -39,15 +39,18 @@ STABLE_ABI = ("Py_LIMITED_API", "0x030A0000")
 
 
 def _native_cpu() -> str:
-    """"haswell" when this x86-64 CPU has everything that target assumes (AVX2, FMA, BMI1/2, F16C, MOVBE, LZCNT),
-    else "generic". The engine is built on the machine that runs it (pip builds from source), like -march=native."""
+    """The target of the highest level this x86-64 CPU runs: "skylake-avx512" with AVX-512 (F, BW, CD, DQ, VL; the
+    engine's packed GEMM needs its 32 vector registers), "haswell" with everything that target assumes (AVX2, FMA,
+    BMI1/2, F16C, MOVBE, LZCNT), else "generic". The engine is built on the machine that runs it (pip builds from
+    source), like -march=native, and as the wheel's engine for that level is."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
-        flags = next(line for line in lines if line.startswith("flags")).split()
+        flags = set(next(line for line in lines if line.startswith("flags")).split())
     except (OSError, StopIteration):
         return "generic"
-    needed = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"}
-    return "haswell" if needed <= set(flags) else "generic"
+    if not {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"} <= flags:
+        return "generic"
+    return LEVEL_TARGET_CPUS["v4"] if {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"} <= flags else "haswell"
 
 
 def _levels() -> list[str]:

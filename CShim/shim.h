@@ -7,6 +7,18 @@
 typedef float sg_float8 __attribute__((ext_vector_type(8)));
 static inline sg_float8 sg_multiply_add8(sg_float8 a, sg_float8 b, sg_float8 c) { return a * b + c; }
 
+/* The same on sixteen floats (SIMD16<Float>), for the packed GEMM's register tiles. */
+typedef float sg_float16 __attribute__((ext_vector_type(16)));
+static inline sg_float16 sg_multiply_add16(sg_float16 a, sg_float16 b, sg_float16 c) { return a * b + c; }
+
+/* 1 when the engine is compiled for AVX-512 (32 vector registers of sixteen floats: room for the packed GEMM's 12x32
+ * register tile), else 0. The compiler's -target-cpu decides it, as it decides the vector code of every other loop. */
+#if defined(__AVX512F__)
+#define SG_AVX512 1
+#else
+#define SG_AVX512 0
+#endif
+
 /* Tells the CPU that the calling thread is spinning on a memory location (x86 PAUSE, Arm YIELD). */
 static inline void sg_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)

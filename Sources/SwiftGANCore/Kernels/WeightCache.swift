@@ -14,6 +14,9 @@ public final class WeightCache {
     enum Form: Hashable {
         /// The Winograd transform U [alpha^2, O, C] of an F(m, r) algorithm with alpha = m + r - 1.
         case winograd(alpha: Int)
+        /// The same as `PackedGEMM` row panels of each product's A: U_xi, or with `flipped` the image gradient's
+        /// (`WinogradConvolution.backwardData`).
+        case winogradPanels(alpha: Int, flipped: Bool)
         /// A 3x3 weight's [O, C] matrices of each tap, stacked by the offset they read (`phaseUpConvolution`).
         case upConvolutionStacks
     }
@@ -59,18 +62,18 @@ public final class WeightCache {
     /// cache when it holds `weight` constant, else computed into scratch for this call alone.
     static func withDerived(
         _ weight: UnsafePointer<Float>, _ form: Form, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void,
-        compute: (UnsafeMutablePointer<Float>) -> Void
+        compute: (UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
         if let cache = ExecutionContext.current.weightCache, cache.constant[Int(bitPattern: weight)] != nil {
             let key = Key(weight: Int(bitPattern: weight), form: form)
             if let kept = cache.derived[key], kept.count == count { return try body(kept.pointer) }
             let storage = try Storage(uninitialized: count)
-            compute(storage.pointer)
+            try compute(storage.pointer)
             cache.derived[key] = storage
             return try body(storage.pointer)
         }
         try Scratch.with(count) { derived in
-            compute(derived)
+            try compute(derived)
             try body(derived)
         }
     }

@@ -323,15 +323,15 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// (sample, tile row within the sample) of global tile row t.
     @inline(__always) private func tileRow(_ t: Int) -> (Int, Int) { (t / tileRows, t % tileRows) }
 
-    /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, r, r]), vectorized over c.
-    private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+    /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, r, r]), vectorized over c; U_xi
+    /// (O x C) lies `step` floats after U_(xi-1).
+    private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, step: Int) {
         nonisolated(unsafe) let (w, u) = (weight, u)
-        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
+        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r
         forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
             let kernels = w + oi * c * taps, rows = buffer + taps * c
             transposeTaps(kernels, channels: c, taps: taps, into: buffer)
-            let dst = u + oi * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
                 for j in 0..<r {
@@ -341,7 +341,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 for a in 0..<alpha {
                     Algorithm.kernel(
                         { j in load8(rows + (a * r + j) * 8) },
-                        { b, v in store8(v, dst + (a * alpha + b) * plane + ci, n) })
+                        { b, v in store8(v, u + (a * alpha + b) * step + oi * c + ci, n) })
                 }
             }
         }
@@ -374,40 +374,51 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// r0..<r0+rows. Each input row is split into its m phases of columns, so that the column transform of all tiles
     /// in a row is a few contiguous vector loops: column j of tile t is phase (j mod m) at t + j / m.
     private func transformInput(
-        _ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>
+        _ image: UnsafePointer<Float>, _ r0: Int, _ rows: Int, into v: UnsafeMutablePointer<Float>,
+        _ layout: InputLayout
     ) {
-        if samplesInLanes { return transformInputSamples(image, r0, rows, into: v) }
+        if samplesInLanes { return transformInputSamples(image, r0, rows, into: v, layout) }
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
-        let plane = c * ld
+        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols
         let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
         let stride = ((m * span + 7) & ~7) + 8  // a buffer row, with room for whole vectors
-        forEachItem(c, cost: rows * tc * 12 * products, scratch: 2 * alpha * stride) { ci, buffer in
+        // Items of a few channels, each tile row of all of them in turn: a packed layout's panel gets their rows
+        // (32 columns each) as one contiguous run.
+        let group = 4, groups = (c + group - 1) / group
+        forEachItem(groups, cost: group * rows * tc * 12 * products, scratch: 2 * alpha * stride) { item, buffer in
             // d[i] = input row i of the tile row as [phase 0 | phase 1 | ...]; q[a] = row a of B^T d.
             let d = buffer, q = buffer + alpha * stride
             for row in 0..<rows {
-                let (n, ty) = tileRow(r0 + row)
-                let src = x + (n * c + ci) * g.inPlane
-                d.update(repeating: 0, count: alpha * stride)
-                for i in 0..<alpha {
-                    let y = m * ty - origin.top + i
-                    guard y >= 0 && y < g.inHeight else { continue }
-                    deinterleave(
-                        src + y * g.inWidth, g.inWidth, shift: origin.left, phases: m, into: d + i * stride,
-                        stride: span)
-                }
-                let scale = SIMD8<Float>(repeating: modulation.map { $0.inputScale[n * c + ci] } ?? 1)
-                forEachVector(m * span) { k in
-                    Algorithm.input(
-                        { i in load8(d + i * stride + k) * scale }, { a, value in store8(value, q + a * stride + k) })
-                }
-                for a in 0..<alpha {
-                    let phases = q + a * stride
-                    let dst = v + (a * alpha) * plane + ci * ld + row * tc
-                    forEachVector(tc) { t in
+                for ci in (item * group)..<Swift.min(c, (item + 1) * group) {
+                    let (n, ty) = tileRow(r0 + row)
+                    let src = x + (n * c + ci) * g.inPlane
+                    d.update(repeating: 0, count: alpha * stride)
+                    for i in 0..<alpha {
+                        let y = m * ty - origin.top + i
+                        guard y >= 0 && y < g.inHeight else { continue }
+                        deinterleave(
+                            src + y * g.inWidth, g.inWidth, shift: origin.left, phases: m, into: d + i * stride,
+                            stride: span)
+                    }
+                    let scale = SIMD8<Float>(repeating: modulation.map { $0.inputScale[n * c + ci] } ?? 1)
+                    forEachVector(m * span) { k in
                         Algorithm.input(
-                            { j in load8(phases + (j % m) * span + t + j / m) },
-                            { b, value in store8(value, dst + b * plane + t) })
+                            { i in load8(d + i * stride + k) * scale },
+                            { a, value in store8(value, q + a * stride + k) })
+                    }
+                    for a in 0..<alpha {
+                        let phases = q + a * stride
+                        forEachVector(tc) { t in
+                            let (column, count) = (row * tc + t, Swift.min(8, tc - t))
+                            let offset = layout.vectorOffset(channel: ci, column: column, count: count)
+                            Algorithm.input(
+                                { j in load8(phases + (j % m) * span + t + j / m) },
+                                { b, value in
+                                    layout.store(
+                                        value, v + (a * alpha + b) * layout.plane, offset: offset, channel: ci,
+                                        column: column, count: count)
+                                })
+                        }
                     }
                 }
             }
@@ -496,13 +507,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// V as `transformInput` describes, for sample blocks b0..<b0+blocks.
     private func transformInputSamples(
-        _ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>
+        _ image: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into v: UnsafeMutablePointer<Float>,
+        _ layout: InputLayout
     ) {
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
-            plane = c * ld
+        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols)
         let m = m, (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
-        forEachBlockAndChannel(blocks, channels: c, ld: ld, rows: rows, cols: cols, extra: products, cost: 12) {
+        forEachBlockAndChannel(blocks, channels: c, rows: rows, cols: cols, extra: products, cost: 12) {
             block, ci, local, q, first in
             gatherLanes(
                 x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
@@ -514,7 +525,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 }
                 for i in 0..<(rows * cols) { store8(load8(local + i * 8) * scale, local + i * 8) }
             }
-            var dst = v + first
+            var column = first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     let d = local + (m * ty * cols + m * tx) * 8
@@ -523,12 +534,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                             { j in load8(d + (i * cols + j) * 8) },
                             { b, value in store8(value, q + (i * alpha + b) * 8) })
                     }
+                    let offset = layout.vectorOffset(channel: ci, column: column)!  // whole vectors: 8 | 32
                     for b in 0..<alpha {
                         Algorithm.input(
                             { i in load8(q + (i * alpha + b) * 8) },
-                            { a, value in store8(value, dst + (a * alpha + b) * plane) })
+                            { a, value in store8(value, v + (a * alpha + b) * layout.plane + offset) })
                     }
-                    dst += 8
+                    column += 8
                 }
             }
         }
@@ -542,9 +554,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
         let m = m, (rows, cols) = (m * tr, m * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
+        forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, p, first in
-            var src = matrices + first
+            var src = matrices + oi * ld + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for j in 0..<alpha {
@@ -579,12 +591,12 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
         let m = m, (rows, cols) = (m * tr, m * tc)
-        forEachBlockAndChannel(blocks, channels: o, ld: ld, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
+        forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, columns, first in
             gatherLanes(
                 gy, sample0: (b0 + block) * 8, channel: oi, channels: o, height: g.outHeight, width: g.outWidth,
                 top: 0, left: 0, into: local, rows: rows, cols: cols)
-            var dst = dm + first
+            var dst = dm + oi * ld + first
             for ty in 0..<tr {
                 for tx in 0..<tc {
                     for s in 0..<m {
@@ -604,18 +616,17 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// Runs body(block, channel, local, work, first) in parallel for sample blocks 0..<blocks of a chunk and every one
-    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is where the block's
-    /// first tile lies in the channel's row of a transformed matrix ([., channels, ld]). `cost`: operations per tile
-    /// entry.
+    /// of `channels`: `local` holds rows x cols x 8 floats, `work` `extra` vectors, and `first` is the column of the
+    /// block's first tile in a transformed matrix. `cost`: operations per tile entry.
     private func forEachBlockAndChannel(
-        _ blocks: Int, channels: Int, ld: Int, rows: Int, cols: Int, extra: Int, cost: Int,
+        _ blocks: Int, channels: Int, rows: Int, cols: Int, extra: Int, cost: Int,
         _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     ) {
         let tiles = tileRows * tileCols
         forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) {
             item, buffer in
             let (block, channel) = (item / channels, item % channels)
-            body(block, channel, buffer, buffer + rows * cols * 8, channel * ld + block * tiles * 8)
+            body(block, channel, buffer, buffer + rows * cols * 8, block * tiles * 8)
         }
     }
 
@@ -664,6 +675,74 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let base: UnsafeMutablePointer<Float>, ld: Int, step: Int
     }
 
+    /// Where a chunk's transformed input V[xi, c, column] lies: row-major [alpha^2, C, ld] (OpenBLAS's operand), or
+    /// each V_xi as `PackedGEMM` column panels.
+    private struct InputLayout {
+        let channels: Int, ld: Int, packed: Bool
+        /// Floats between consecutive V_xi.
+        let plane: Int
+
+        /// Row-major with leading dimension ld.
+        init(channels: Int, ld: Int) {
+            (self.channels, self.ld, packed, plane) = (channels, ld, false, channels * ld)
+        }
+
+        /// Column panels of `columns` columns. Consecutive V_xi are a cache line further apart than their size: the
+        /// size is often a multiple of 4 KB (C x 32 x 4 bytes per panel), which would put all alpha^2 places that one
+        /// channel's transform writes in the same cache sets.
+        init(channels: Int, panelsOf columns: Int) {
+            (self.channels, ld, packed) = (channels, 0, true)
+            plane = PackedGEMM.columnPanelsCount(k: channels, n: columns) + 16
+        }
+
+        /// Where columns j..<j+count of channel c lie in each V_xi, when one vector store puts them there: always in
+        /// the row-major layout (lanes past the chunk's columns land in its stride), in the packed one when they
+        /// are eight and within one panel; else nil (`storeLanes`).
+        @inline(__always) func vectorOffset(channel c: Int, column j: Int, count: Int = 8) -> Int? {
+            guard packed else { return c * ld + j }
+            guard count == 8 && j % PackedGEMM.columns <= PackedGEMM.columns - 8 else { return nil }
+            return PackedGEMM.columnPanelOffset(k: c, column: j, depth: channels)
+        }
+
+        /// Stores the first `count` lanes of v as columns j..<j+count of channel c of the V_xi at `matrix`, lane by
+        /// lane.
+        func storeLanes(
+            _ v: SIMD8<Float>, _ matrix: UnsafeMutablePointer<Float>, channel c: Int, column j: Int, count: Int
+        ) {
+            for lane in 0..<count {
+                let column = j + lane
+                matrix[packed ? PackedGEMM.columnPanelOffset(k: c, column: column, depth: channels) : c * ld + column] =
+                    v[lane]
+            }
+        }
+
+        /// Stores v as `vectorOffset` and `storeLanes` describe: at `offset` when it is not nil.
+        @inline(__always) func store(
+            _ v: SIMD8<Float>, _ matrix: UnsafeMutablePointer<Float>, offset: Int?, channel c: Int, column j: Int,
+            count: Int
+        ) {
+            if let offset {
+                store8(v, matrix + offset)
+            } else {
+                storeLanes(v, matrix, channel: c, column: j, count: count)
+            }
+        }
+    }
+
+    /// The weights of the products: the matrices U (OpenBLAS's operand A; with `flipped`, the transposed geometry's
+    /// as `backwardData` describes), or each product's A packed as `PackedGEMM` row panels.
+    private enum ProductWeights {
+        case matrices(Operand, flipped: Bool)
+        case panels(UnsafeMutablePointer<Float>, step: Int)
+    }
+
+    /// xi with its first and last rows and columns swapped: the product of the flipped kernels (see `backwardData`).
+    @inline(__always) private static func flippedProduct(_ xi: Int) -> Int {
+        let alpha = Algorithm.outputs + Algorithm.taps - 1
+        @inline(__always) func swapEnds(_ i: Int) -> Int { i == 0 ? alpha - 1 : i == alpha - 1 ? 0 : i }
+        return swapEnds(xi / alpha) * alpha + swapEnds(xi % alpha)
+    }
+
     /// The alpha^2 products of one chunk: C_xi = op(A_xi') op(B_xi), each single-threaded and spread over the threads
     /// (in row or column blocks too when the products do not divide evenly among the threads, as F(2x2, 2x2)'s 9 do
     /// not). With `flippedA`, op(A) is the transpose and xi' is xi with its first and last rows and columns swapped
@@ -675,11 +754,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         // A product split in parts splits its larger side, so that the smaller operand is the one packed by every part.
         let splitRows = m > n
         let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, Swift.max(1, (splitRows ? m : n) / 16))
-        let alpha = alpha
-        @inline(__always) func swapEnds(_ i: Int) -> Int { i == 0 ? alpha - 1 : i == alpha - 1 ? 0 : i }
         parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
             let (xi, part) = (item / parts, item % parts)
-            let xa = flippedA ? swapEnds(xi / alpha) * alpha + swapEnds(xi % alpha) : xi
+            let xa = flippedA ? Self.flippedProduct(xi) : xi
             var (aBlock, bBlock, cBlock) = (a.base + xa * a.step, b.base + xi * b.step, c.base + xi * c.step)
             let extent = splitRows ? m : n, (lo, hi) = (extent * part / parts, extent * (part + 1) / parts)
             if splitRows {
@@ -696,22 +773,71 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// Runs body(U) with the transformed weights: kept by the thread's `WeightCache` when it holds the weight
-    /// constant, else computed into scratch.
-    private func withTransformedWeights(
-        _ weight: UnsafePointer<Float>, _ body: (UnsafeMutablePointer<Float>) throws -> Void
+    /// The alpha^2 products C_xi = A_xi B_xi of one chunk on `PackedGEMM`'s micro-kernel, A as row panels (`step`
+    /// floats from one product's to the next) and B in the packed layout, spread over the threads like `gemms` (in
+    /// row panels).
+    private func packedGemms(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aStep: Int, b: UnsafePointer<Float>, bStep: Int, c: Operand
+    ) {
+        let panels = (m + PackedGEMM.rows - 1) / PackedGEMM.rows
+        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, panels)
+        parallelFor(products * parts, costPerItem: m * n * k / parts) { item in
+            let (xi, part) = (item / parts, item % parts)
+            PackedGEMM.multiply(
+                m: m, n: n, k: k, a: a + xi * aStep, b: b + xi * bStep, c: c.base + xi * c.step, ldc: c.ld,
+                rowPanels: (panels * part / parts)..<(panels * (part + 1) / parts))
+        }
+    }
+
+    /// Whether the products run on `PackedGEMM`'s micro-kernel: where this build has it, for products with a
+    /// register tile's rows (12 output channels) or more and at least half as many columns as rows in all. Its weights
+    /// are packed once per weight (per call, unless a `WeightCache` keeps them), which narrower products would not
+    /// repay: CycleGAN's 32x32 residual convs in training (64 columns) measured 4% slower per step.
+    private var usesPackedGEMM: Bool {
+        let o = geometry.outChannels
+        return PackedGEMM.isAvailable && o >= PackedGEMM.rows && 2 * columns(units) >= o
+    }
+
+    /// Floats between consecutive matrices U_xi (and their panels): a cache line more than their size, which is often
+    /// a multiple of 4 KB (which would put the alpha^2 places that one kernel's transform writes in the same cache
+    /// sets).
+    private func productStep(_ floats: Int) -> Int { floats + 16 }
+
+    /// Runs body with the products' weights for this geometry (or with `flipped` for the transposed one, as
+    /// `backwardData` describes): the matrices U, or with `packed` their `PackedGEMM` row panels; kept by the
+    /// thread's `WeightCache` when it holds the weight constant, else computed into scratch.
+    private func withProductWeights(
+        _ weight: UnsafePointer<Float>, packed: Bool, flipped: Bool, _ body: (ProductWeights) throws -> Void
     ) throws {
-        let count = products * geometry.outChannels * geometry.inChannels
-        try WeightCache.withDerived(weight, .winograd(alpha: alpha), count: count, body) {
-            transformWeights(weight, into: $0)
+        let (o, c) = (geometry.outChannels, geometry.inChannels), uStep = productStep(o * c)
+        guard packed else {
+            return try WeightCache.withDerived(weight, .winograd(alpha: alpha), count: products * uStep) { u in
+                try body(.matrices(Operand(base: u, ld: c, step: uStep), flipped: flipped))
+            } compute: { u in
+                transformWeights(weight, into: u, step: uStep)
+            }
+        }
+        let (rows, depth) = flipped ? (c, o) : (o, c), step = productStep(PackedGEMM.rowPanelsCount(m: rows, k: depth))
+        let form = WeightCache.Form.winogradPanels(alpha: alpha, flipped: flipped)
+        try WeightCache.withDerived(weight, form, count: products * step) { panels in
+            try body(.panels(panels, step: step))
+        } compute: { panels in
+            try Scratch.with(products * uStep) { u in
+                transformWeights(weight, into: u, step: uStep)
+                nonisolated(unsafe) let (u, panels) = (u, panels)
+                parallelFor(products, costPerItem: o * c) { xi in
+                    PackedGEMM.packRows(
+                        u + (flipped ? Self.flippedProduct(xi) : xi) * uStep, lda: c, transposed: flipped, m: rows,
+                        k: depth, into: panels + xi * step)
+                }
+            }
         }
     }
 
     /// out = conv(image, weight) (no bias).
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
-        let (o, c) = (geometry.outChannels, geometry.inChannels)
-        try withTransformedWeights(weight) { u in
-            try run(image: image, weights: Operand(base: u, ld: c, step: o * c), flipped: false, out: out)
+        try withProductWeights(weight, packed: usesPackedGEMM, flipped: false) {
+            try run(image: image, weights: $0, out: out)
         }
     }
 
@@ -735,9 +861,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 try transposed.forward(image: outGrad, weight: flipped, out: imageGrad)
             }
         }
-        try withTransformedWeights(weight) { u in
-            try transposed.run(
-                image: outGrad, weights: Operand(base: u, ld: c, step: o * c), flipped: true, out: imageGrad)
+        try withProductWeights(weight, packed: transposed.usesPackedGEMM, flipped: true) {
+            try transposed.run(image: outGrad, weights: $0, out: imageGrad)
         }
     }
 
@@ -753,21 +878,27 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// The chunk loop of `forward` with transformed weights U ([alpha^2, O, C], or with `flipped` the transposed
-    /// geometry's U as `backwardData` describes).
-    private func run(
-        image: UnsafePointer<Float>, weights u: Operand, flipped: Bool, out: UnsafeMutablePointer<Float>
-    ) throws {
+    /// The chunk loop of `forward` with the products' weights: the transformed input is written straight into
+    /// `PackedGEMM`'s panels when the weights are packed for it.
+    private func run(image: UnsafePointer<Float>, weights: ProductWeights, out: UnsafeMutablePointer<Float>) throws {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
-        try Scratch.with(products * c * ld) { v in
+        let inputFloats = Swift.max(c * ld, InputLayout(channels: c, panelsOf: columns(unitsPerChunk)).plane)
+        try Scratch.with(products * inputFloats) { v in
             try Scratch.with(products * o * ld) { m in
                 forEachChunk { r0, rows in
-                    let ld = chunkStride(rows)
-                    transformInput(image, r0, rows, into: v)
-                    gemms(
-                        flippedA: flipped, m: o, n: columns(rows), k: c, a: u,
-                        b: Operand(base: v, ld: ld, step: c * ld),
-                        c: Operand(base: m, ld: ld, step: o * ld))
+                    let (n, ld) = (columns(rows), chunkStride(rows)), product = Operand(base: m, ld: ld, step: o * ld)
+                    switch weights {
+                    case .matrices(let u, let flipped):
+                        let layout = InputLayout(channels: c, ld: ld)
+                        transformInput(image, r0, rows, into: v, layout)
+                        gemms(
+                            flippedA: flipped, m: o, n: n, k: c, a: u, b: Operand(base: v, ld: ld, step: layout.plane),
+                            c: product)
+                    case .panels(let a, let step):
+                        let layout = InputLayout(channels: c, panelsOf: n)
+                        transformInput(image, r0, rows, into: v, layout)
+                        packedGemms(m: o, n: n, k: c, a: a, aStep: step, b: v, bStep: layout.plane, c: product)
+                    }
                     transformOutput(m, r0, rows, into: out)
                 }
             }
@@ -784,7 +915,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 try Scratch.with(products * o * ld) { dm in
                     forEachChunk { r0, rows in
                         let ld = chunkStride(rows)
-                        transformInput(image, r0, rows, into: v)
+                        transformInput(image, r0, rows, into: v, InputLayout(channels: c, ld: ld))
                         transformOutputAdjoint(outGrad, r0, rows, into: dm)
                         gemms(
                             transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),

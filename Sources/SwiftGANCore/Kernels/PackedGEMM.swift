@@ -1,0 +1,151 @@
+import CShim
+
+/// C = A B on operands already laid out as the register tiles of one micro-kernel, for the products whose operands
+/// the engine writes itself (the Winograd convolutions': transformed weights packed once per weight, transformed
+/// inputs written straight into panels). OpenBLAS packs both operands in every call and clears C before it
+/// accumulates: 10-20% of a Winograd convolution's GEMM time, which these products skip.
+///
+/// A (M x K) is packed as row panels [ceil(M / rows)][K][rows] (zero past row M), B (K x N) as column panels
+/// [ceil(N / columns)][K][columns]; C is row-major. The micro-kernel holds a rows x columns tile of C in registers
+/// (12 x 32: 24 of AVX-512's 32 vector registers) while it runs over K, one broadcast of A and two vectors of B per
+/// row and step. It exists where the engine is compiled for AVX-512 (`isAvailable`); elsewhere OpenBLAS runs every
+/// product.
+enum PackedGEMM {
+    /// Whether this build of the engine has the micro-kernel.
+    static let isAvailable = SG_AVX512 != 0
+    /// Rows of C in a register tile (and of A in a row panel).
+    static let rows = 12
+    /// Columns of C in a register tile (and of B in a column panel).
+    static let columns = 32
+
+    /// Floats of an M x K matrix packed as row panels.
+    static func rowPanelsCount(m: Int, k: Int) -> Int { (m + rows - 1) / rows * rows * k }
+
+    /// Floats of a K x N matrix packed as column panels.
+    static func columnPanelsCount(k: Int, n: Int) -> Int { (n + columns - 1) / columns * columns * k }
+
+    /// Where element (k, j) of a K x N matrix packed as column panels lies.
+    @inline(__always) static func columnPanelOffset(k: Int, column j: Int, depth: Int) -> Int {
+        (j / columns) * (depth * columns) + k * columns + j % columns
+    }
+
+    /// Packs the M x K matrix A (A[i, k] = a[i * lda + k], or with `transposed` a[k * lda + i]) as row panels, zero
+    /// past row M.
+    static func packRows(
+        _ a: UnsafePointer<Float>, lda: Int, transposed: Bool = false, m: Int, k: Int,
+        into panels: UnsafeMutablePointer<Float>
+    ) {
+        for i0 in Swift.stride(from: 0, to: m, by: rows) {
+            let panel = panels + i0 * k, count = Swift.min(rows, m - i0)
+            if transposed {  // each step of k is a run of `count` floats: a vector and a half
+                for kk in 0..<k {
+                    let (src, dst) = (a + kk * lda + i0, panel + kk * rows)
+                    store8(load8(src, Swift.min(8, count)), dst)
+                    for r in 8..<rows { dst[r] = r < count ? src[r] : 0 }
+                }
+                continue
+            }
+            // Eight steps of k of eight (then the remaining) rows at a time, transposed in registers.
+            var kk = 0
+            while kk + 8 <= k {
+                for r0 in Swift.stride(from: 0, to: rows, by: 8) {
+                    let height = Swift.min(8, count - r0)
+                    transpose8(
+                        { r in r < height ? load8(a + (i0 + r0 + r) * lda + kk) : SIMD8() },
+                        { j, column in store8(column, panel + (kk + j) * rows + r0, Swift.min(8, rows - r0)) })
+                }
+                kk += 8
+            }
+            for kk in kk..<k {
+                for r in 0..<rows { panel[kk * rows + r] = r < count ? a[(i0 + r) * lda + kk] : 0 }
+            }
+        }
+    }
+
+    /// C[rowPanels] = A B for the row panels `rowPanels` of C (M x N, row-major with leading dimension ldc), from A
+    /// and B packed as this type describes; single-threaded (callers spread products and row panels over threads).
+    /// Runs over the row panels outermost, so that one panel of A (rows x K) stays in the level-1 cache while the
+    /// panels of B stream from level 2.
+    static func multiply(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        ldc: Int, rowPanels: Range<Int>
+    ) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * columns) { edge in
+            let edge = edge.baseAddress!
+            for panel in rowPanels {
+                let i0 = panel * rows, height = Swift.min(rows, m - i0), aPanel = a + i0 * k
+                for j0 in Swift.stride(from: 0, to: n, by: columns) {
+                    let width = Swift.min(columns, n - j0), bPanel = b + j0 * k, tile = c + i0 * ldc + j0
+                    if height == rows && width == columns {
+                        multiplyTile(k: k, a: aPanel, b: bPanel, c: tile, ldc: ldc)
+                        continue
+                    }
+                    multiplyTile(k: k, a: aPanel, b: bPanel, c: edge, ldc: columns)
+                    for r in 0..<height { (tile + r * ldc).update(from: edge + r * columns, count: width) }
+                }
+            }
+        }
+    }
+
+    /// Two vectors of a row of the tile.
+    private struct Row {
+        var low = SIMD16<Float>(), high = SIMD16<Float>()
+
+        @inline(__always) init() {}
+
+        @inline(__always) init(_ p: UnsafePointer<Float>) {
+            low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+            high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
+        }
+
+        /// self += a * b.
+        @inline(__always) mutating func add(_ a: Float, times b: Row) {
+            let x = SIMD16<Float>(repeating: a)
+            low = sg_multiply_add16(x, b.low, low)
+            high = sg_multiply_add16(x, b.high, high)
+        }
+
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: low, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(p + 16).storeBytes(of: high, as: SIMD16<Float>.self)
+        }
+    }
+
+    /// The micro-kernel: the 12 x 32 tile c = a b for one row panel a and one column panel b, over k.
+    @inline(__always) private static func multiplyTile(
+        k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        var (c0, c1, c2, c3, c4, c5) = (Row(), Row(), Row(), Row(), Row(), Row())
+        var (c6, c7, c8, c9, c10, c11) = (Row(), Row(), Row(), Row(), Row(), Row())
+        var (a, b) = (a, b)
+        for _ in 0..<k {
+            let row = Row(b)
+            c0.add(a[0], times: row)
+            c1.add(a[1], times: row)
+            c2.add(a[2], times: row)
+            c3.add(a[3], times: row)
+            c4.add(a[4], times: row)
+            c5.add(a[5], times: row)
+            c6.add(a[6], times: row)
+            c7.add(a[7], times: row)
+            c8.add(a[8], times: row)
+            c9.add(a[9], times: row)
+            c10.add(a[10], times: row)
+            c11.add(a[11], times: row)
+            a += rows
+            b += columns
+        }
+        c0.store(c)
+        c1.store(c + ldc)
+        c2.store(c + 2 * ldc)
+        c3.store(c + 3 * ldc)
+        c4.store(c + 4 * ldc)
+        c5.store(c + 5 * ldc)
+        c6.store(c + 6 * ldc)
+        c7.store(c + 7 * ldc)
+        c8.store(c + 8 * ldc)
+        c9.store(c + 9 * ldc)
+        c10.store(c + 10 * ldc)
+        c11.store(c + 11 * ldc)
+    }
+}
