@@ -137,6 +137,8 @@ final class GradientTests: XCTestCase {
         ConvCase([3, 3, 16, 16], [8, 3, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         ConvCase([2, 2, 8, 6], [3, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         ConvCase([2, 3, 11, 13], [4, 3, 3, 3], 2, 1, [.im2col, .im2col, .im2col]),
+        // The image gradient of a 3x3 stride-2 convolution by the phases of its output (a cropped up-convolution).
+        ConvCase([2, 16, 12, 14], [17, 16, 3, 3], 2, 1, [.stride2Im2col, .upPhases, .stride2Im2col]),
         ConvCase([2, 2, 8, 8], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col]),
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         ConvCase(
@@ -196,6 +198,17 @@ final class GradientTests: XCTestCase {
             try gradientError([x, wt, bt]) {
                 try convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1)
             }, tolerance)
+    }
+
+    /// A 3x3 stride-2 conv-transpose with output padding 1 (CycleGAN's up-convolution) runs by the phases of its
+    /// output and equals the direct loops' image gradient of the convolution it transposes.
+    func testUpConvolutionByOutputPhasesMatchesTheDirectLoops() throws {
+        let x = try randomTensor([2, 16, 5, 7], seed: 31), w = try randomTensor([16, 17, 3, 3], seed: 32)
+        let geometry = GradientTests.ConvCase([2, 17, 10, 14], [16, 17, 3, 3], 2, 1, []).geometry
+        XCTAssertEqual(geometry.algorithm(.imageGradient), .upPhases)
+        let y = try convTranspose2d(x, weight: w, stride: 2, padding: 1, outputPadding: 1)
+        let reference = try naiveConv(try Tensor(zeros: [2, 17, 10, 14]), w, stride: 2, padding: 1, outGrad: x)
+        XCTAssertLessThan(relativeError(y, reference.imageGrad), 1e-5)
     }
 
     /// Within a scope that declares a weight constant, its Winograd transform is computed once and reused: forward

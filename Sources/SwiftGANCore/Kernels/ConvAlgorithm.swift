@@ -36,6 +36,10 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     /// The image gradient of a 4x4 stride-2 convolution as four 2x2 Winograd convolutions of the output gradient, one
     /// per image phase (`phaseSplitImageGradient`).
     case splitPhases = "split_phases"
+    /// The image gradient of a 3x3 stride-2 convolution with padding 1 of an even-sized image (the forward pass of
+    /// CycleGAN's up-convolutions) by the phases of its output: four GEMMs, no column matrix, no col2im
+    /// (`PhaseUpConvolution.swift`).
+    case upPhases = "up_phases"
     /// im2col/col2im over the image split into its phases, with one GEMM per tile (stride 2, even sizes).
     case stride2Im2col = "stride2_im2col"
     /// im2col/col2im with one GEMM per tile: everything else.
@@ -94,7 +98,15 @@ extension ConvGeometry {
                 }
             }
         }
+        if pass == .imageGradient && isUpPhaseShape { return .upPhases }
         return usesStride2Phases ? .stride2Im2col : .im2col
+    }
+
+    /// 3x3, stride 2, padding 1, an image twice the output's size, and enough channels on both sides for GEMMs.
+    private var isUpPhaseShape: Bool {
+        kernelHeight == 3 && kernelWidth == 3 && stride == 2 && padding == 1 && inHeight == 2 * outHeight
+            && inWidth == 2 * outWidth && inChannels >= ConvGeometry.winogradMinChannels
+            && outChannels >= ConvGeometry.winogradMinChannels
     }
 
     /// Stride 1, a square 3x3 or 2x2 kernel, padding below the kernel size (so the image gradient is again such a

@@ -337,7 +337,7 @@ struct ConvGeometry: Equatable {
         case .direct: try directForward(image: image, weight: weight, out: out)
         case .winograd, .winogradF4: try winogradForward(image: image, weight: weight, out: out)
         case .phases: try phaseForward(image: image, weight: weight, out: out)
-        case .pointwise, .stride2Im2col, .im2col, .splitPhases:
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .upPhases:
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
             try forEachTile(needsColumns: !inPlace, store: store) { t, col, block in
@@ -374,6 +374,7 @@ struct ConvGeometry: Equatable {
             return try winogradBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .splitPhases: return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
+        case .upPhases: return try phaseImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .pointwise, .stride2Im2col, .im2col: break
         }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -417,7 +418,7 @@ struct ConvGeometry: Equatable {
         case .winograd, .winogradF4:
             return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
-        case .pointwise, .stride2Im2col, .im2col, .splitPhases: break
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .upPhases: break
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
@@ -446,7 +447,7 @@ struct ConvGeometry: Equatable {
             return try phaseForwardAndBackwardWeight(
                 image: image, weight: weight, outGrad: outGrad, out: out,
                 weightGrad: weightGrad)
-        case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases:
+        case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases, .upPhases:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         case .stride2Im2col, .im2col: break  // one im2col per tile serves both GEMMs

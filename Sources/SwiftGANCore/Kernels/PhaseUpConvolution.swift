@@ -6,6 +6,11 @@
 /// offsets, so the taps sharing an offset are stacked into one GEMM: four GEMMs, the FLOPs of im2col + GEMM, without
 /// its column matrix of nine times the output's channels per image pixel and without col2im.
 ///
+/// The image gradient of a 3x3 stride-2 convolution with padding 1 of an even-sized image (CycleGAN's
+/// down-convolutions' gradient, and the forward pass of its up-convolutions, conv-transposes with output padding 1) is
+/// the same result cropped by one pixel at the top and left, with the convolution's weight [C, O, 3, 3] in the role
+/// of NVlabs' [O, C, 3, 3].
+///
 /// Phase images keep the padded image's row pitch W + 2, so an offset is one pointer shift for every output pixel
 /// (and sample); the pitch's extra columns are computed and never read.
 extension ConvGeometry {
@@ -18,44 +23,79 @@ extension ConvGeometry {
         image: UnsafePointer<Float>, style: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         _ body: (Int, Int, UnsafePointer<Float>) throws -> Void
     ) throws {
+        try Scratch.with(inChannels * samplesPerPhaseChunk * inPlane) { upsampled in
+            try forEachPhaseChunk(image: image, style: style, weight: weight, form: .upConvolutionStacks) {
+                n0, count, phases in
+                interleavePhases(phases, count: count, into: upsampled, cropped: false)
+                try body(n0, count, upsampled)
+            }
+        }
+    }
+
+    /// imageGrad = conv^T(outGrad, weight) for a 3x3 stride-2 convolution with padding 1 of an even-sized image
+    /// (`ConvAlgorithm.upPhases`): the up-convolution by output phases, cropped, written into imageGrad.
+    func phaseImageGradient(
+        outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
+    ) throws {
+        try forEachPhaseChunk(image: outGrad, style: nil, weight: weight, form: .imageGradientStacks) {
+            n0, count, phases in
+            interleavePhases(phases, count: count, into: imageGrad + n0 * inChannels * inPlane, cropped: true)
+        }
+    }
+
+    /// Samples per run of `forEachPhaseChunk`: as many as keep its buffers within the column budget.
+    private var samplesPerPhaseChunk: Int {
+        let pitch = outWidth + 2, padded = (outHeight + 2) * pitch
+        let perSample = outChannels * padded + 4 * inChannels * padded + inChannels * inPlane
+        return Swift.max(1, Swift.min(batch, ConvGeometry.columnBudget / perSample))
+    }
+
+    /// Runs body(n0, count, phases) for runs of samples with their four phase images [4, O, count, H + 2, W + 2] (in
+    /// the order of `upConvolutionOffsets`) of the up-convolution of image[n] (times style[n] when given), with the
+    /// weight's taps stacked as `form` says: `.upConvolutionStacks` for NVlabs' weight [O, C, 3, 3],
+    /// `.imageGradientStacks` for this convolution's own [C, O, 3, 3].
+    private func forEachPhaseChunk(
+        image: UnsafePointer<Float>, style: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
+        form: WeightCache.Form, _ body: (Int, Int, UnsafePointer<Float>) throws -> Void
+    ) throws {
         let (o, c, h, w) = (inChannels, outChannels, outHeight, outWidth)
-        let pitch = w + 2, padded = (h + 2) * pitch
-        let perSample = c * padded + 4 * o * padded + o * inPlane
-        let chunk = Swift.max(1, Swift.min(batch, ConvGeometry.columnBudget / perSample))
+        let pitch = w + 2, padded = (h + 2) * pitch, chunk = samplesPerPhaseChunk
         let groups = ConvGeometry.upConvolutionOffsets
         try WeightCache.withDerived(
-            weight, .upConvolutionStacks, count: 9 * o * c,
+            weight, form, count: 9 * o * c,
             { stacks in
                 try Scratch.with(c * chunk * padded) { x in
                     try Scratch.with(4 * o * chunk * padded) { phases in
-                        try Scratch.with(o * chunk * inPlane) { upsampled in
-                            for n0 in Swift.stride(from: 0, to: batch, by: chunk) {
-                                let count = Swift.min(chunk, batch - n0), ld = count * padded
-                                // The last sample's phase rows end at column ld - pitch - 2; the columns after them
-                                // would read past the image at offset (1, 1).
-                                let columns = ld - pitch - 1
-                                padImages(image, style, samples: n0..<n0 + count, into: x)
-                                var stack = UnsafePointer(stacks)
-                                for (i, group) in groups.enumerated() {
-                                    sgemm(
-                                        m: group.taps.count * o, n: columns, k: c, a: stack, lda: c,
-                                        b: x + group.dy * pitch + group.dx, ldb: ld, beta: i == 0 ? 0 : 1,
-                                        c: phases + group.firstPhase * o * ld, ldc: ld)
-                                    stack += group.taps.count * o * c
-                                }
-                                interleavePhases(phases, count: count, into: upsampled)
-                                try body(n0, count, upsampled)
+                        for n0 in Swift.stride(from: 0, to: batch, by: chunk) {
+                            let count = Swift.min(chunk, batch - n0), ld = count * padded
+                            // The last sample's phase rows end at column ld - pitch - 2; the columns after them
+                            // would read past the image at offset (1, 1).
+                            let columns = ld - pitch - 1
+                            padImages(image, style, samples: n0..<n0 + count, into: x)
+                            var stack = UnsafePointer(stacks)
+                            for (i, group) in groups.enumerated() {
+                                sgemm(
+                                    m: group.taps.count * o, n: columns, k: c, a: stack, lda: c,
+                                    b: x + group.dy * pitch + group.dx, ldb: ld, beta: i == 0 ? 0 : 1,
+                                    c: phases + group.firstPhase * o * ld, ldc: ld)
+                                stack += group.taps.count * o * c
                             }
+                            try body(n0, count, phases)
                         }
                     }
                 }
             }
         ) { stacks in
             nonisolated(unsafe) let (src, dst) = (weight, stacks)
-            let taps = groups.flatMap(\.taps)
+            let taps = groups.flatMap(\.taps), nvlabs = form == .upConvolutionStacks
             parallelFor(taps.count, costPerItem: o * c) { i in
                 let tap = taps[i].ky * 3 + taps[i].kx
-                for oi in 0..<o { for ci in 0..<c { dst[(i * o + oi) * c + ci] = src[(oi * c + ci) * 9 + tap] } }
+                for oi in 0..<o {
+                    for ci in 0..<c {
+                        dst[(i * o + oi) * c + ci] =
+                            nvlabs ? src[(oi * c + ci) * 9 + tap] : src[(ci * o + oi) * 9 + tap]
+                    }
+                }
             }
         }
     }
@@ -71,9 +111,10 @@ extension ConvGeometry {
         (0, 0, 1, [(2, 2)]),
     ]
 
-    /// x[c, s, 1 + y, 1 + x] = image[n0 + s, c, y, x] * style[n0 + s, c], zero on the one-pixel border.
+    /// x[c, s, 1 + y, 1 + x] = image[n0 + s, c, y, x] * style[n0 + s, c] (1 without a style), zero on the one-pixel
+    /// border.
     private func padImages(
-        _ image: UnsafePointer<Float>, _ style: UnsafePointer<Float>, samples: Range<Int>,
+        _ image: UnsafePointer<Float>, _ style: UnsafePointer<Float>?, samples: Range<Int>,
         into x: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let (image, style, x) = (image, style, x)
@@ -83,7 +124,7 @@ extension ConvGeometry {
             let run = x + ci * count * padded
             run.update(repeating: 0, count: count * padded)
             for s in 0..<count {
-                let scale = style[(n0 + s) * c + ci], src = image + ((n0 + s) * c + ci) * h * w
+                let scale = style?[(n0 + s) * c + ci] ?? 1, src = image + ((n0 + s) * c + ci) * h * w
                 let dst = run + s * padded + pitch + 1
                 for y in 0..<h { for i in 0..<w { dst[y * pitch + i] = src[y * w + i] * scale } }
             }
@@ -91,19 +132,26 @@ extension ConvGeometry {
     }
 
     /// upsampled[s, o, 2m + a, 2n + b] = phase (a, b) [o, s, m, n] for phase images [4, O, count, H + 2, W + 2] in
-    /// the order of `upConvolutionOffsets`: (a, 0) at 1 + a, (a, 1) at 3a.
+    /// the order of `upConvolutionOffsets`: (a, 0) at 1 + a, (a, 1) at 3a. `cropped`: the planes (this geometry's
+    /// image, 2H x 2W) start at row and column 1 of the full result: row y is full row y + 1, and column 2i is phase
+    /// column i of b = 1, column 2i + 1 phase column i + 1 of b = 0.
     private func interleavePhases(
-        _ phases: UnsafePointer<Float>, count: Int, into upsampled: UnsafeMutablePointer<Float>
+        _ phases: UnsafePointer<Float>, count: Int, into upsampled: UnsafeMutablePointer<Float>, cropped: Bool
     ) {
         nonisolated(unsafe) let (phases, up) = (phases, upsampled)
         let (o, h, w) = (inChannels, outHeight, outWidth), pitch = w + 2, padded = (h + 2) * pitch
-        let phaseSize = o * count * padded, (rows, cols) = (inHeight, inWidth)
+        let phaseSize = o * count * padded, (rows, cols) = (inHeight, inWidth), shift = cropped ? 1 : 0
         parallelFor(count * o, costPerItem: rows * cols) { so in
             let (s, oi) = (so / o, so % o)
             let plane = up + so * rows * cols, base = phases + (oi * count + s) * padded
             for y in 0..<rows {
-                let (a, row) = (y & 1, base + (y >> 1) * pitch)
-                interleave(row + (1 + a) * phaseSize, row + 3 * a * phaseSize, cols, into: plane + y * cols)
+                let full = y + shift, (a, row) = (full & 1, base + (full >> 1) * pitch)
+                let (even, odd) = (row + (1 + a) * phaseSize, row + 3 * a * phaseSize)
+                if cropped {
+                    interleave(odd, even + 1, cols, into: plane + y * cols)
+                } else {
+                    interleave(even, odd, cols, into: plane + y * cols)
+                }
             }
         }
     }

@@ -19,6 +19,8 @@ public final class WeightCache {
         case winogradPanels(alpha: Int, flipped: Bool)
         /// A 3x3 weight's [O, C] matrices of each tap, stacked by the offset they read (`phaseUpConvolution`).
         case upConvolutionStacks
+        /// The same of a stride-2 convolution's weight for its image gradient (`phaseImageGradient`).
+        case imageGradientStacks
     }
 
     private struct Key: Hashable {
