@@ -704,15 +704,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             return PackedGEMM.columnPanelOffset(k: c, column: j, depth: channels)
         }
 
-        /// Stores the first `count` lanes of v as columns j..<j+count of channel c of the V_xi at `matrix`, lane by
-        /// lane.
+        /// Stores the first `count` lanes of v as columns j..<j+count of channel c of the packed V_xi at `matrix`,
+        /// lane by lane (where `vectorOffset` is nil).
         func storeLanes(
             _ v: SIMD8<Float>, _ matrix: UnsafeMutablePointer<Float>, channel c: Int, column j: Int, count: Int
         ) {
             for lane in 0..<count {
-                let column = j + lane
-                matrix[packed ? PackedGEMM.columnPanelOffset(k: c, column: column, depth: channels) : c * ld + column] =
-                    v[lane]
+                matrix[PackedGEMM.columnPanelOffset(k: c, column: j + lane, depth: channels)] = v[lane]
             }
         }
 
@@ -882,7 +880,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// `PackedGEMM`'s panels when the weights are packed for it.
     private func run(image: UnsafePointer<Float>, weights: ProductWeights, out: UnsafeMutablePointer<Float>) throws {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
-        let inputFloats = Swift.max(c * ld, InputLayout(channels: c, panelsOf: columns(unitsPerChunk)).plane)
+        let inputFloats: Int
+        switch weights {
+        case .matrices: inputFloats = c * ld
+        case .panels: inputFloats = InputLayout(channels: c, panelsOf: columns(unitsPerChunk)).plane
+        }
         try Scratch.with(products * inputFloats) { v in
             try Scratch.with(products * o * ld) { m in
                 forEachChunk { r0, rows in
