@@ -61,7 +61,8 @@ final class GradientTests: XCTestCase {
 
     /// A convolution case: input and weight shapes (conv2d's layouts, or conv_transpose2d's when `transposed`), stride,
     /// padding, and the algorithm of each pass (forward, image gradient, weight gradient) of ConvAlgorithm.swift's
-    /// table. (A conv-transpose's passes are those of the conv2d whose image gradient it is.)
+    /// table, with `panels` when the forward pass runs on panels in builds with `PackedGEMM` (AVX-512). (A
+    /// conv-transpose's passes are those of the conv2d whose image gradient it is.)
     struct ConvCase {
         let x: [Int], w: [Int], stride: Int, padding: Int
         let algorithms: [ConvAlgorithm]
@@ -69,11 +70,10 @@ final class GradientTests: XCTestCase {
 
         init(
             _ x: [Int], _ w: [Int], _ stride: Int, _ padding: Int, _ algorithms: [ConvAlgorithm],
-            transposed: Bool = false
+            panels: Bool = false, transposed: Bool = false
         ) {
-            (self.x, self.w, self.stride, self.padding, self.algorithms, self.transposed) = (
-                x, w, stride, padding, algorithms, transposed
-            )
+            (self.x, self.w, self.stride, self.padding, self.transposed) = (x, w, stride, padding, transposed)
+            self.algorithms = panels && PackedGEMM.isAvailable ? [.panels] + algorithms.dropFirst() : algorithms
         }
 
         var geometry: ConvGeometry {
@@ -120,8 +120,9 @@ final class GradientTests: XCTestCase {
         ConvCase([11, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([9, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         // ... but im2col for fewer than four samples, which would leave most lanes empty.
-        ConvCase([3, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
-        ConvCase([2, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([3, 16, 6, 5], [17, 16, 3, 3], 1, 1, [.im2col, .im2col, .im2col], panels: true),
+        ConvCase(
+            [2, 4, 16, 16], [16, 4, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], panels: true),
         // ... with more output channels than GEMM columns (products split by rows): forward and weight gradient over
         // phases at a 4x4 output with 512 channels (F(2x2, 2x2); its image gradient by im2col), and the flipped image
         // gradient.
@@ -140,6 +141,15 @@ final class GradientTests: XCTestCase {
         // The image gradient of a 3x3 stride-2 convolution by the phases of its output (a cropped up-convolution).
         ConvCase([2, 16, 12, 14], [17, 16, 3, 3], 2, 1, [.stride2Im2col, .upPhases, .stride2Im2col]),
         ConvCase([2, 2, 8, 8], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col]),
+        // The forward pass on panels (AVX-512 builds): a 7x7 kernel on three channels in bands of eight panels, four
+        // bands per sample; stride 2 with padding 1 and 0 (bands across output rows, a partial last panel, runs of
+        // whole vectors and a scalar tail); padding 2 on a 5x5 kernel; output channels that leave a partial row panel.
+        ConvCase([2, 3, 38, 38], [16, 3, 7, 7], 1, 0, [.im2col, .im2col, .im2col], panels: true),
+        ConvCase(
+            [2, 4, 16, 68], [13, 4, 3, 3], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col], panels: true),
+        ConvCase([1, 8, 33, 33], [12, 8, 3, 3], 2, 0, [.im2col, .im2col, .im2col], panels: true),
+        ConvCase([2, 5, 9, 40], [25, 5, 5, 5], 1, 2, [.im2col, .im2col, .im2col], panels: true),
+        ConvCase([2, 40, 16, 16], [30, 40, 3, 3], 2, 1, [.stride2Im2col, .upPhases, .stride2Im2col], panels: true),
         // Conv-transpose (its fused first-order backward): fully connected, single-sample and multi-sample chunks.
         ConvCase(
             [2, 5, 1, 1], [5, 3, 4, 4], 1, 0, [.fullyConnected, .fullyConnected, .fullyConnected], transposed: true),
@@ -162,7 +172,7 @@ final class GradientTests: XCTestCase {
         ConvCase([64, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
         ConvCase([64, 128, 8, 8], [256, 128, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         ConvCase([1, 512, 4, 4], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
-        ConvCase([1, 512, 8, 8], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
+        ConvCase([1, 512, 8, 8], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col], panels: true),
         ConvCase([1, 512, 16, 16], [512, 512, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
     ]
 

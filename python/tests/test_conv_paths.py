@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 
 import swiftgan.functional as F
+from swiftgan import cpu_features
 from swiftgan.debug import conv_algorithm
+
+FEATURES = cpu_features()
+PANELS = FEATURES["engine"] == "v4" or FEATURES["engine"] == "source build" and "avx512f" in FEATURES["flags"]
+"""Whether the engine has its own GEMM for AVX-512, which runs "panels" forward passes: the v4 build, and a source
+build on an AVX-512 CPU (setup.py compiles for the machine's CPU)."""
+
+
+def panels(otherwise: str) -> str:
+    """The forward pass's algorithm of a case that runs on panels where the engine has its AVX-512 GEMM."""
+    return "panels" if PANELS else otherwise
 
 
 def windows(x: np.ndarray, kernel: tuple[int, int], stride: int, padding: int) -> np.ndarray:
@@ -49,6 +60,9 @@ CASES = [  # x, w, stride, padding, the algorithms of forward, input gradient, w
     ((2, 3, 12, 14), (4, 3, 3, 3), 2, 1, ("stride2_im2col",) * 3),
     ((2, 16, 12, 14), (17, 16, 3, 3), 2, 1, ("stride2_im2col", "up_phases", "stride2_im2col")),
     ((2, 3, 11, 13), (4, 3, 3, 3), 2, 1, ("im2col",) * 3),
+    ((2, 3, 38, 38), (16, 3, 7, 7), 1, 0, (panels("im2col"), "im2col", "im2col")),  # CycleGAN's first conv
+    ((2, 4, 16, 68), (13, 4, 3, 3), 2, 1, (panels("stride2_im2col"), "stride2_im2col", "stride2_im2col")),
+    ((2, 40, 16, 16), (30, 40, 3, 3), 2, 1, (panels("stride2_im2col"), "up_phases", "stride2_im2col")),
     ((1, 5, 12, 12), (3, 5, 7, 7), 1, 3, ("direct",) * 3),
     ((3, 3, 6, 6), (4, 3, 1, 1), 1, 0, ("pointwise",) * 3),
     ((3, 4, 4, 4), (5, 4, 4, 4), 1, 0, ("fully_connected",) * 3),

@@ -40,6 +40,9 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     /// CycleGAN's up-convolutions) by the phases of its output: four GEMMs, no column matrix, no col2im
     /// (`PhaseUpConvolution.swift`).
     case upPhases = "up_phases"
+    /// The forward pass on the packed GEMM's micro-kernel, with im2col written one column panel of 32 output pixels
+    /// at a time (AVX-512 builds; `PanelConvolution.swift`).
+    case panels
     /// im2col/col2im over the image split into its phases, with one GEMM per tile (stride 2, even sizes).
     case stride2Im2col = "stride2_im2col"
     /// im2col/col2im with one GEMM per tile: everything else.
@@ -99,6 +102,7 @@ extension ConvGeometry {
             }
         }
         if pass == .imageGradient && isUpPhaseShape { return .upPhases }
+        if pass == .forward && usesPanelForward { return .panels }
         return usesStride2Phases ? .stride2Im2col : .im2col
     }
 

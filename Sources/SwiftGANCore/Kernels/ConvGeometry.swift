@@ -337,6 +337,7 @@ struct ConvGeometry: Equatable {
         case .direct: try directForward(image: image, weight: weight, out: out)
         case .winograd, .winogradF4: try winogradForward(image: image, weight: weight, out: out)
         case .phases: try phaseForward(image: image, weight: weight, out: out)
+        case .panels: try panelForward(image: image, weight: weight, out: out)
         case .pointwise, .stride2Im2col, .im2col, .splitPhases, .upPhases:
             // A one-sample pointwise tile reads the image rows in place (leading dimension = plane).
             let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
@@ -375,7 +376,7 @@ struct ConvGeometry: Equatable {
         case .phases: return try phaseBackwardData(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .splitPhases: return try phaseSplitImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case .upPhases: return try phaseImageGradient(outGrad: outGrad, weight: weight, imageGrad: imageGrad)
-        case .pointwise, .stride2Im2col, .im2col: break
+        case .pointwise, .stride2Im2col, .im2col, .panels: break
         }
         let inPlace = isPointwise && tiles.tiles.allSatisfy { $0.samples == 1 }
         if !inPlace { memset(imageGrad, 0, batch * inChannels * inPlane * MemoryLayout<Float>.stride) }
@@ -418,7 +419,7 @@ struct ConvGeometry: Equatable {
         case .winograd, .winogradF4:
             return try winogradBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
         case .phases: return try phaseBackwardWeight(image: image!, outGrad: outGrad, weightGrad: weightGrad)
-        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .upPhases: break
+        case .pointwise, .stride2Im2col, .im2col, .splitPhases, .upPhases, .panels: break
         }
         memset(weightGrad, 0, outChannels * colRows * MemoryLayout<Float>.stride)
         try forEachTile(needsColumns: true, store: store) { t, col, block in
@@ -447,7 +448,7 @@ struct ConvGeometry: Equatable {
             return try phaseForwardAndBackwardWeight(
                 image: image, weight: weight, outGrad: outGrad, out: out,
                 weightGrad: weightGrad)
-        case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases, .upPhases:
+        case .fullyConnected, .pointwise, .direct, .winograd, .winogradF4, .splitPhases, .upPhases, .panels:
             try forward(image: image, weight: weight, bias: nil, out: out)
             return try backwardWeight(image: image, outGrad: outGrad, weightGrad: weightGrad)
         case .stride2Im2col, .im2col: break  // one im2col per tile serves both GEMMs

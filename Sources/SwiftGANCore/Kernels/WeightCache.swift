@@ -21,6 +21,12 @@ public final class WeightCache {
         case upConvolutionStacks
         /// The same of a stride-2 convolution's weight for its image gradient (`phaseImageGradient`).
         case imageGradientStacks
+        /// NVlabs' weight as `PackedGEMM` row panels of each output phase's taps (`packedPhaseProducts`).
+        case upConvolutionPanels
+        /// The same of a stride-2 convolution's weight for its image gradient.
+        case imageGradientPanels
+        /// A weight [O, C * kh * kw] as `PackedGEMM` row panels (`panelForward`).
+        case convolutionPanels
     }
 
     private struct Key: Hashable {
