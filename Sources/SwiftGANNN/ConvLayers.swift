@@ -17,7 +17,7 @@ public func zeroParameter(_ shape: [Int]) throws -> Tensor {
 }
 
 /// 2-D convolution.
-public final class Conv2d: Layer {
+public final class Conv2d: FusingLayer {
     public let weight: Tensor
     public let bias: Tensor?
     public let stride: Int, padding: Int
@@ -36,11 +36,16 @@ public final class Conv2d: Layer {
         try conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
 
+    /// Followed by an instance norm: without the bias, which it cancels.
+    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+        try normalizedWithoutBias(next) { try conv2d(x, weight: weight, stride: stride, padding: padding) }
+    }
+
     public var parameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 }
 
 /// 2-D transposed convolution.
-public final class ConvTranspose2d: Layer {
+public final class ConvTranspose2d: FusingLayer {
     public let weight: Tensor
     public let bias: Tensor?
     public let stride: Int, padding: Int, outputPadding: Int
@@ -58,6 +63,13 @@ public final class ConvTranspose2d: Layer {
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
         try convTranspose2d(
             x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+
+    /// Followed by an instance norm: without the bias, which it cancels.
+    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+        try normalizedWithoutBias(next) {
+            try convTranspose2d(x, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding)
+        }
     }
 
     public var parameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }

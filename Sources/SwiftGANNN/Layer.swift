@@ -23,7 +23,16 @@ extension Module {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
 }
 
-/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential.
+/// A layer that, where nothing records gradients (inference), computes itself together with the layers after it in
+/// fewer passes over memory than one by one, with the same result up to float rounding.
+public protocol FusingLayer: Layer {
+    /// This layer and the first n layers of `next` applied to x, with n; nil when they do not fuse. Called only while
+    /// nothing records.
+    func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
+}
+
+/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential. Where nothing records,
+/// a `FusingLayer` may take the layers after it along.
 public final class Sequential: Layer {
     public let layers: [any Layer]
 
@@ -35,8 +44,17 @@ public final class Sequential: Layer {
 
     /// Applies only the first `count` layers (for example a discriminator without its final sigmoid).
     public func callAsFunction(_ x: Tensor, training: Bool, layers count: Int) throws -> Tensor {
-        var h = x
-        for layer in layers.prefix(count) { h = try layer(h, training: training) }
+        var (h, i) = (x, 0)
+        while i < count {
+            if !GradMode.isEnabled, let layer = layers[i] as? any FusingLayer,
+                let (output, taken) = try layer.fused(h, with: layers[(i + 1)..<count])
+            {
+                (h, i) = (output, i + 1 + taken)
+                continue
+            }
+            h = try layers[i](h, training: training)
+            i += 1
+        }
         return h
     }
 

@@ -29,9 +29,26 @@ public final class BatchNorm2d: Layer {
     public var buffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 }
 
-/// Instance normalization without affine parameters or running statistics (CycleGAN's norm layer).
-public final class InstanceNorm2d: Layer {
+/// Instance normalization without affine parameters or running statistics (CycleGAN's norm layer). Followed by a
+/// ReLU, it applies it in its own pass where nothing records.
+public final class InstanceNorm2d: FusingLayer {
     public let eps: Float
     public init(eps: Float = 1e-5) { self.eps = eps }
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try instanceNorm(x, eps: eps) }
+
+    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+        guard let activation = next.first as? Activation, case .relu = activation.kind else { return nil }
+        return (try instanceNormReLU(x, eps: eps), 1)
+    }
+}
+
+/// A convolution's output through the `InstanceNorm2d` (and what it fuses with) that `next` starts with, computed by
+/// `convolve` without the bias: instance norm subtracts each channel's mean, so a per-channel bias cancels exactly.
+func normalizedWithoutBias(
+    _ next: ArraySlice<any Layer>, _ convolve: () throws -> Tensor
+) throws -> (output: Tensor, layers: Int)? {
+    guard let norm = next.first as? InstanceNorm2d else { return nil }
+    let y = try convolve()
+    if let (output, taken) = try norm.fused(y, with: next.dropFirst()) { return (output, 1 + taken) }
+    return (try norm(y, training: false), 1)
 }

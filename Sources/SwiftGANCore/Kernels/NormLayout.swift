@@ -29,10 +29,11 @@ struct NormLayout {
         }
     }
 
-    /// out = (x - mean) * invstd * weight + bias.
+    /// out = (x - mean) * invstd * weight + bias, with `rectified` max(0, that).
     func normalize(
         _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
+        weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
+        rectified: Bool = false
     ) {
         nonisolated(unsafe) let x = x, mean = mean, invstd = invstd, weight = weight, bias = bias, out = out
         let l = self
@@ -41,7 +42,11 @@ struct NormLayout {
             let a = invstd[g] * (weight?[c] ?? 1)
             let b = (bias?[c] ?? 0) - mean[g] * a
             let src = x + p * l.plane, dst = out + p * l.plane
-            for i in 0..<l.plane { dst[i] = src[i] * a + b }
+            if rectified {
+                for i in 0..<l.plane { dst[i] = Swift.max(src[i] * a + b, 0) }
+            } else {
+                for i in 0..<l.plane { dst[i] = src[i] * a + b }
+            }
         }
     }
 

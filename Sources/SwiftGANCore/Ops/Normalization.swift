@@ -1,10 +1,11 @@
 /// Batch normalization and instance normalization (PyTorch semantics).
 
 /// Normalization with statistics from the input: the shared core of batch norm (training) and instance norm.
-/// Returns the output and the per-group mean and biased variance.
+/// Returns the output and the per-group mean and biased variance. `rectified` (only where nothing records) applies a
+/// ReLU in the same pass.
 private func normalizeWithBatchStatistics(
     _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
-    layout: NormLayout
+    layout: NormLayout, rectified: Bool = false
 ) throws -> (Tensor, [Float], [Float]) {
     var mean = [Float](repeating: 0, count: layout.groups), variance = mean, invstd = mean
     mean.withUnsafeMutableBufferPointer { m in
@@ -14,7 +15,9 @@ private func normalizeWithBatchStatistics(
     }
     for i in 0..<layout.groups { invstd[i] = 1 / (variance[i] + eps).squareRoot() }
     let out = try Tensor(uninitialized: x.shape)
-    layout.normalize(x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data)
+    layout.normalize(
+        x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data, rectified: rectified)
+    guard !rectified else { return (out, mean, variance) }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     let hasBias = bias != nil
     record(out, layout.perSample ? "instanceNorm" : "batchNorm", inputs) { g, need in
@@ -127,6 +130,16 @@ public func batchNorm(
 
 /// Instance normalization over each sample's channel planes, with an optional per-channel affine.
 public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) throws -> Tensor {
+    try instanceNorm(x, weight: weight, bias: bias, eps: eps, rectified: false)
+}
+
+/// relu(instanceNorm(x)): where nothing records (inference), in one pass over the output instead of two.
+public func instanceNormReLU(_ x: Tensor, eps: Float = 1e-5) throws -> Tensor {
+    if GradMode.isEnabled { return try relu(try instanceNorm(x, eps: eps)) }
+    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: true)
+}
+
+private func instanceNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, rectified: Bool) throws -> Tensor {
     try require(x.rank == 4, "instance_norm: argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
     try require(
         !x.shape.contains(0), "instance_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
@@ -137,5 +150,7 @@ public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil
     try checkAffine(bias, "bias", channels: x.shape[1], op: "instance_norm")
     try require(eps > 0, "instance_norm: argument 'eps' must be positive, got \(eps)")
     let layout = NormLayout(batch: x.shape[0], channels: x.shape[1], plane: x.shape[2] * x.shape[3], perSample: true)
-    return try normalizeWithBatchStatistics(x, weight: weight, bias: bias, eps: eps, layout: layout).0
+    return try normalizeWithBatchStatistics(
+        x, weight: weight, bias: bias, eps: eps, layout: layout, rectified: rectified
+    ).0
 }
