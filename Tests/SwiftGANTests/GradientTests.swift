@@ -210,6 +210,28 @@ final class GradientTests: XCTestCase {
             }, tolerance)
     }
 
+    /// Where nothing records, a reflection-padded convolution that runs as Winograd over tile rows reads the
+    /// reflection in its input transform: F(4x4, 3x3) and F(2x2, 3x3), ragged tiles, padding 1 and 2, two samples,
+    /// with and without a bias; equal to padding first. Elsewhere (sample lanes, 7x7) it pads first.
+    func testReflectionPaddedConvolutionReadsTheReflection() throws {
+        for (i, (x, w, padding, reads)) in [
+            ([2, 16, 34, 37], [17, 16, 3, 3], 1, true), ([1, 16, 19, 18], [16, 16, 3, 3], 1, true),
+            ([1, 16, 33, 40], [16, 16, 3, 3], 2, true), ([2, 16, 6, 6], [16, 16, 3, 3], 1, false),
+            ([1, 3, 20, 20], [16, 3, 7, 7], 3, false),
+        ].enumerated() {
+            let geometry = ConvCase(x, w, 1, padding, []).geometry
+            XCTAssertEqual(geometry.winogradReadsReflection, reads, "case \(i)")
+            let image = try randomTensor(x, seed: UInt64(40 + i)), weight = try randomTensor(w, seed: UInt64(50 + i))
+            let bias = i % 2 == 0 ? try randomTensor([w[0]], seed: UInt64(60 + i)) : nil
+            let reference = try conv2d(
+                try reflectionPad2d(image, padding: [padding, padding, padding, padding]), weight: weight, bias: bias)
+            let fused = try noGrad { try reflectionPaddedConv2d(image, weight: weight, bias: bias, padding: padding) }
+            XCTAssertLessThan(relativeError(fused, reference), 1e-5, "case \(i)")
+            let recorded = try reflectionPaddedConv2d(image, weight: weight, bias: bias, padding: padding)
+            XCTAssertEqual(recorded.values, reference.values, "case \(i)")
+        }
+    }
+
     /// A 3x3 stride-2 conv-transpose with output padding 1 (CycleGAN's up-convolution) runs by the phases of its
     /// output and equals the direct loops' image gradient of the convolution it transposes.
     func testUpConvolutionByOutputPhasesMatchesTheDirectLoops() throws {

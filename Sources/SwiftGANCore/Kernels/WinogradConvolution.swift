@@ -13,25 +13,35 @@ import Glibc
 /// transform's transpose on the gradient, GEMMs against the same input tiles, then G^T dU G).
 extension ConvGeometry {
     /// out = conv(image, weight) (no bias), with a StyleGAN2 layer's `modulation` when given, reading the padded
-    /// image from an asymmetric `origin` when given (see `WinogradConvolution.origin`).
+    /// image from an asymmetric `origin` when given (see `WinogradConvolution.origin`), or with `reflected` the image
+    /// reflected by the padding instead of zero-padded (only where `winogradReadsReflection`).
     func winogradForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-        modulation: WinogradModulation? = nil, origin: (top: Int, left: Int)? = nil
+        modulation: WinogradModulation? = nil, origin: (top: Int, left: Int)? = nil, reflected: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.forward)) {
         case (3, .winogradF4):
-            try WinogradConvolution<WinogradF4x3>(self, origin: origin, modulation: modulation).forward(
-                image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF4x3>(self, origin: origin, modulation: modulation, reflected: reflected)
+                .forward(image: image, weight: weight, out: out)
         case (3, _):
-            try WinogradConvolution<WinogradF2x3>(self, origin: origin, modulation: modulation).forward(
-                image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF2x3>(self, origin: origin, modulation: modulation, reflected: reflected)
+                .forward(image: image, weight: weight, out: out)
         case (_, .winogradF4):
-            try WinogradConvolution<WinogradF4x2>(self, origin: origin, modulation: modulation).forward(
-                image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF4x2>(self, origin: origin, modulation: modulation, reflected: reflected)
+                .forward(image: image, weight: weight, out: out)
         default:
-            try WinogradConvolution<WinogradF2x2>(self, origin: origin, modulation: modulation).forward(
-                image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF2x2>(self, origin: origin, modulation: modulation, reflected: reflected)
+                .forward(image: image, weight: weight, out: out)
         }
+    }
+
+    /// Whether the forward pass runs as Winograd with its tiles' rows in the vector lanes (eight or more tiles
+    /// across, as `WinogradConvolution.samplesInLanes` says), whose input transform can read a reflection-padded
+    /// image without a padded copy (`winogradForward(reflected:)`), for padding smaller than the image.
+    var winogradReadsReflection: Bool {
+        let tile = algorithm(.forward) == .winogradF4 ? 4 : 2
+        return [.winograd, .winogradF4].contains(algorithm(.forward)) && (outWidth + tile - 1) / tile >= 8
+            && padding < inHeight && padding < inWidth
     }
 
     /// imageGrad = conv^T(outGrad, weight).
@@ -277,10 +287,17 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// A StyleGAN2 layer's style scale of the input and epilogue of the output, applied by the transforms (forward
     /// only; see `ModulatedConvolution.swift`).
     let modulation: WinogradModulation?
-    init(_ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil, modulation: WinogradModulation? = nil) {
+    /// Whether the padding reflects the image (rows and columns -i and n - 1 + i read i and n - 1 - i) instead of
+    /// being zero: reflection padding without a padded copy (forward, rows in the lanes only).
+    let reflected: Bool
+    init(
+        _ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil, modulation: WinogradModulation? = nil,
+        reflected: Bool = false
+    ) {
         self.geometry = geometry
         self.origin = origin ?? (geometry.padding, geometry.padding)
         self.modulation = modulation
+        self.reflected = reflected
     }
 
     private var r: Int { Algorithm.taps }
@@ -379,7 +396,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         if samplesInLanes { return transformInputSamples(image, r0, rows, into: v, layout) }
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols
+        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols, reflected = reflected
         let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
         let stride = ((m * span + 7) & ~7) + 8  // a buffer row, with room for whole vectors
         // Items of a few channels, each tile row of all of them in turn: a packed layout's panel gets their rows
@@ -394,11 +411,19 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     let src = x + (n * c + ci) * g.inPlane
                     d.update(repeating: 0, count: alpha * stride)
                     for i in 0..<alpha {
-                        let y = m * ty - origin.top + i
+                        var y = m * ty - origin.top + i
+                        if reflected && y >= -g.padding && y < g.inHeight + g.padding {
+                            y = y < 0 ? -y : y >= g.inHeight ? 2 * g.inHeight - 2 - y : y
+                        }
                         guard y >= 0 && y < g.inHeight else { continue }
-                        deinterleave(
-                            src + y * g.inWidth, g.inWidth, shift: origin.left, phases: m, into: d + i * stride,
-                            stride: span)
+                        let line = src + y * g.inWidth, phases = d + i * stride
+                        deinterleave(line, g.inWidth, shift: origin.left, phases: m, into: phases, stride: span)
+                        guard reflected else { continue }
+                        for k in Swift.stride(from: 1, through: g.padding, by: 1) {  // columns -k and inWidth - 1 + k
+                            let (left, right) = (origin.left - k, origin.left + g.inWidth - 1 + k)
+                            phases[left % m * span + left / m] = line[k]
+                            phases[right % m * span + right / m] = line[g.inWidth - 1 - k]
+                        }
                     }
                     let scale = SIMD8<Float>(repeating: modulation.map { $0.inputScale[n * c + ci] } ?? 1)
                     forEachVector(m * span) { k in
@@ -511,6 +536,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ layout: InputLayout
     ) {
         nonisolated(unsafe) let (x, v) = (image, v)
+        assert(!reflected, "the sample lanes' transform reads zero padding only")
         let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols)
         let m = m, (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
         forEachBlockAndChannel(blocks, channels: c, rows: rows, cols: cols, extra: products, cost: 12) {

@@ -140,6 +140,24 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     return try convForward(x, weight, bias, geo)
 }
 
+/// conv2d(reflectionPad2d(x, padding on every side), weight, bias), stride 1. Where nothing records and the
+/// convolution runs as Winograd over rows of tiles (CycleGAN's residual convs), its input transform reads the
+/// reflection itself, without the padded copy; otherwise the image is padded first.
+public func reflectionPaddedConv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, padding: Int) throws -> Tensor {
+    let geo = try conv2dGeometry(x.shape, weight.shape, stride: 1, padding: padding)
+    try checkBias(bias, channels: weight.shape[0], op: "conv2d")
+    guard !GradMode.isEnabled && padding > 0 && geo.winogradReadsReflection else {
+        let padded = try reflectionPad2d(x, padding: [padding, padding, padding, padding])
+        return try conv2d(padded, weight: weight, bias: bias)
+    }
+    let out = try Tensor(uninitialized: geo.outputShape)
+    try geo.winogradForward(image: x.data, weight: weight.data, out: out.data, reflected: true)
+    if let bias {
+        ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.outChannels, plane: geo.outPlane)
+    }
+    return out
+}
+
 /// 2-D transposed convolution: x [N, C, H, W], weight [C, O, kh, kw] (PyTorch layout), bias [O];
 /// output size (H - 1) * stride - 2 * padding + kh + outputPadding.
 public func convTranspose2d(
