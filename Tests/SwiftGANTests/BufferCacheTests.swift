@@ -21,6 +21,17 @@ final class BufferCacheTests: XCTestCase {
         malloc(count * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: count)
     }
 
+    /// Buffers of 4 MB and more start on a huge page (where huge pages are requested, not given to every allocation);
+    /// smaller ones on a cache line.
+    func testLargeBuffersStartOnAHugePage() throws {
+        BufferCache.limitBytes = 0  // fresh allocations, not cached ones
+        let large = try Storage(uninitialized: Storage.hugePageBytes / MemoryLayout<Float>.stride + 5)
+        XCTAssertEqual(Int(bitPattern: large.pointer) % Storage.hugePageSize, 0)
+        large.pointer[large.count - 1] = 1  // the whole buffer is usable
+        let small = try Storage(uninitialized: 1000)
+        XCTAssertEqual(Int(bitPattern: small.pointer) % 64, 0)
+    }
+
     func testReusesByExactSizeAndEvictsTheLeastRecentlyFreed() {
         let small = BufferCache.minimumCount, large = 2 * BufferCache.minimumCount
         BufferCache.limitBytes = 4 * large * MemoryLayout<Float>.stride
