@@ -1,6 +1,7 @@
-/// The forward pass of a convolution on `PackedGEMM`'s micro-kernel, with the column matrix written one panel at a
-/// time: for each band of 32 output pixels of a sample, its K = C * kh * kw rows of im2col go straight into one
-/// column panel (K x 32 floats, in the level-2 cache), and every row panel of the weight runs over it.
+/// The forward pass of a convolution on `PackedGEMM`'s micro-kernel, with the column matrix written one band at a
+/// time: for each band of output pixels of a sample (one to eight panels of 32), its K = C * kh * kw rows of im2col
+/// go straight into column panels (K x 32 floats each, in the level-2 cache), and every row panel of the weight runs
+/// over them.
 ///
 /// im2col + OpenBLAS writes the whole column matrix (49 floats per pixel and input channel for CycleGAN's first 7x7
 /// conv: 150 MB at 512 px), reads it back, and has OpenBLAS copy it again into its own panels: the first 7x7 conv
@@ -32,7 +33,8 @@ extension ConvGeometry {
         let (m, k) = (outChannels, colRows), panelFloats = PackedGEMM.columnPanelsCount(k: k, n: PackedGEMM.columns)
         let width = PackedGEMM.columns * Swift.max(1, Swift.min(8, ConvGeometry.panelBandFloats / panelFloats))
         let bands = (outPlane + width - 1) / width, items = batch * bands
-        let rowPanels = (m + PackedGEMM.rows - 1) / PackedGEMM.rows, bandFloats = panelFloats * width / 32
+        let rowPanels = (m + PackedGEMM.rows - 1) / PackedGEMM.rows,
+            bandFloats = panelFloats * width / PackedGEMM.columns
         let chunks = Swift.min(Threads.count, items), valid = (0..<kernelWidth).map(validColumns)
         try WeightCache.withDerived(weight, .convolutionPanels, count: PackedGEMM.rowPanelsCount(m: m, k: k)) { a in
             try Scratch.with(chunks * bandFloats) { panels in
@@ -74,14 +76,15 @@ extension ConvGeometry {
             var row = 0
             for c in 0..<inChannels {
                 for i in 0..<kernelHeight {
-                    let iy = oy * stride - padding + i, source = sample + (c * inHeight + iy) * inWidth - padding
+                    let iy = oy * stride - padding + i, inside = iy >= 0 && iy < inHeight
+                    let source = sample + (c * inHeight + (inside ? iy : 0)) * inWidth - padding
                     for j in 0..<kernelWidth {
                         // The run in pieces that each lie in one panel.
                         var x0 = start
                         while x0 < end {
                             let q = first + x0 - start, x1 = Swift.min(end, x0 + width - q % width)
                             let dst = panels + PackedGEMM.columnPanelOffset(k: row, column: q, depth: depth)
-                            if iy < 0 || iy >= inHeight {
+                            if !inside {
                                 dst.update(repeating: 0, count: x1 - x0)
                             } else {
                                 let lo = Swift.min(Swift.max(valid[j].lowerBound, x0), x1),
