@@ -1,11 +1,11 @@
 /// Batch normalization and instance normalization (PyTorch semantics).
 
 /// Normalization with statistics from the input: the shared core of batch norm (training) and instance norm.
-/// Returns the output and the per-group mean and biased variance. `rectified` (only where nothing records) applies a
-/// ReLU in the same pass.
+/// Returns the output and the per-group mean and biased variance. `rectified` applies a ReLU in the same pass, and
+/// `overwriting` writes the output over x (either only where nothing records).
 private func normalizeWithBatchStatistics(
     _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
-    layout: NormLayout, rectified: Bool = false
+    layout: NormLayout, rectified: Bool = false, overwriting: Bool = false
 ) throws -> (Tensor, [Float], [Float]) {
     var mean = [Float](repeating: 0, count: layout.groups), variance = mean, invstd = mean
     mean.withUnsafeMutableBufferPointer { m in
@@ -14,10 +14,10 @@ private func normalizeWithBatchStatistics(
         }
     }
     for i in 0..<layout.groups { invstd[i] = 1 / (variance[i] + eps).squareRoot() }
-    let out = try Tensor(uninitialized: x.shape)
+    let out = overwriting ? x : try Tensor(uninitialized: x.shape)
     layout.normalize(
         x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data, rectified: rectified)
-    guard !rectified else { return (out, mean, variance) }
+    guard !rectified && !overwriting else { return (out, mean, variance) }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     let hasBias = bias != nil
     record(out, layout.perSample ? "instanceNorm" : "batchNorm", inputs) { g, need in
@@ -133,13 +133,23 @@ public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil
     try instanceNorm(x, weight: weight, bias: bias, eps: eps, rectified: false)
 }
 
-/// relu(instanceNorm(x)): where nothing records (inference), in one pass over the output instead of two.
-public func instanceNormReLU(_ x: Tensor, eps: Float = 1e-5) throws -> Tensor {
+/// relu(instanceNorm(x)): where nothing records (inference), in one pass over the output instead of two, and with
+/// `overwriting` written over x (which nothing may read afterwards) instead of into a new tensor.
+public func instanceNormReLU(_ x: Tensor, eps: Float = 1e-5, overwriting: Bool = false) throws -> Tensor {
     if GradMode.isEnabled { return try relu(try instanceNorm(x, eps: eps)) }
-    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: true)
+    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: true, overwriting: overwriting)
 }
 
-private func instanceNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, rectified: Bool) throws -> Tensor {
+/// instanceNorm(x) written over x (which nothing may read afterwards) where nothing records: an activation the
+/// caller made and alone holds needs no second one beside it.
+public func instanceNorm(_ x: Tensor, eps: Float = 1e-5, overwriting: Bool) throws -> Tensor {
+    if GradMode.isEnabled { return try instanceNorm(x, eps: eps) }
+    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: false, overwriting: overwriting)
+}
+
+private func instanceNorm(
+    _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, rectified: Bool, overwriting: Bool = false
+) throws -> Tensor {
     try require(x.rank == 4, "instance_norm: argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
     try require(
         !x.shape.contains(0), "instance_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
@@ -151,6 +161,6 @@ private func instanceNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Floa
     try require(eps > 0, "instance_norm: argument 'eps' must be positive, got \(eps)")
     let layout = NormLayout(batch: x.shape[0], channels: x.shape[1], plane: x.shape[2] * x.shape[3], perSample: true)
     return try normalizeWithBatchStatistics(
-        x, weight: weight, bias: bias, eps: eps, layout: layout, rectified: rectified
+        x, weight: weight, bias: bias, eps: eps, layout: layout, rectified: rectified, overwriting: overwriting
     ).0
 }
