@@ -37,17 +37,21 @@ public final class InstanceNorm2d: FusingLayer {
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try instanceNorm(x, eps: eps) }
 
     public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
-        guard let activation = next.first as? Activation, case .relu = activation.kind else { return nil }
+        guard Self.takesReLU(next) else { return nil }
         return (try instanceNormReLU(x, eps: eps), 1)
     }
 
     /// x through this norm and, where `fused` takes it, the ReLU after it, written over x (which nothing may read
     /// afterwards); with the number of the following layers taken.
     func normalize(overwriting x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int) {
-        if let activation = next.first as? Activation, case .relu = activation.kind {
-            return (try instanceNormReLU(x, eps: eps, overwriting: true), 1)
-        }
-        return (try instanceNorm(x, eps: eps, overwriting: true), 0)
+        guard Self.takesReLU(next) else { return (try instanceNorm(x, eps: eps, overwriting: true), 0) }
+        return (try instanceNormReLU(x, eps: eps, overwriting: true), 1)
+    }
+
+    /// Whether the layers after the norm start with a ReLU, which it applies in its own pass.
+    private static func takesReLU(_ next: ArraySlice<any Layer>) -> Bool {
+        guard let activation = next.first as? Activation, case .relu = activation.kind else { return false }
+        return true
     }
 }
 
