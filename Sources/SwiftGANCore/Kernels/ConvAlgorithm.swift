@@ -64,15 +64,20 @@ extension ConvGeometry {
     /// The narrowest plane on which 2x2 kernels run F(4x4, 2x2) (in rows from 29 columns, else with samples in the
     /// lanes): on DCGAN's 4x4 outputs, one tile per sample, F(2x2, 2x2) is as fast.
     static let winogradF4x2MinWidth = 8
-    /// The smallest output side at which 4x4 stride-2 convolutions run over phases; at the next smaller side (4) only
-    /// with `phasesMinChannelsAtSmallOutputs` output channels (with 4 tiles per sample the transforms pay only
-    /// against the largest GEMMs: DCGAN-64's, not DCGAN-32's 256 channels).
+    /// The smallest output side at which 4x4 stride-2 convolutions run over phases. At the next smaller side (4: four
+    /// F(2x2, 2x2) tiles per sample) the forward pass and the weight gradient do so from
+    /// `phasesMinSamplesAtSmallOutputs` samples or `phasesMinChannelsAtSmallOutputs` output channels up: with fewer,
+    /// the transformed GEMMs are too narrow, or too shallow, to pay for the transforms.
     static let phasesMinOutputSide = 8
+    static let phasesMinSamplesAtSmallOutputs = 32
     static let phasesMinChannelsAtSmallOutputs = 512
     /// The narrowest output whose image gradient runs onto the phase image (one row and column larger than the
     /// output); narrower outputs of `phasesMinOutputSide` and up split the gradient by image phase instead, where
-    /// the extra row and column would cost a whole extra tile row and column. At 4x4 outputs im2col is faster.
+    /// the extra row and column would cost a whole extra tile row and column. At 4x4 outputs the split pays only
+    /// with both `phasesMinChannelsAtSmallOutputs` output channels and `splitPhasesMinSamplesAtSmallOutputs`
+    /// samples (DCGAN-64's 512-channel layer at batch 64); im2col is faster below.
     static let phaseImageGradientMinWidth = 16
+    static let splitPhasesMinSamplesAtSmallOutputs = 64
 
     /// The algorithm of `pass` for this geometry.
     public func algorithm(_ pass: ConvPass) -> ConvAlgorithm {
@@ -96,7 +101,11 @@ extension ConvGeometry {
             case .forward, .weightGradient: return .phases
             case .imageGradient:
                 if outWidth >= ConvGeometry.phaseImageGradientMinWidth { return .phases }
-                if outHeight >= ConvGeometry.phasesMinOutputSide && outWidth >= ConvGeometry.phasesMinOutputSide {
+                let side = ConvGeometry.phasesMinOutputSide
+                if outHeight >= side && outWidth >= side
+                    || outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
+                        && batch >= ConvGeometry.splitPhasesMinSamplesAtSmallOutputs
+                {
                     return .splitPhases
                 }
             }
@@ -126,7 +135,8 @@ extension ConvGeometry {
         let largeEnough =
             outHeight >= side && outWidth >= side
             || outHeight >= side / 2 && outWidth >= side / 2
-                && outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
+                && (batch >= ConvGeometry.phasesMinSamplesAtSmallOutputs
+                    || outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs)
         return kernelHeight == 4 && kernelWidth == 4 && stride == 2 && padding == 1 && inHeight % 2 == 0
             && inWidth % 2 == 0 && largeEnough
             && [.winograd, .winogradF4].contains(phaseGeometry.algorithm(.forward))
