@@ -87,7 +87,7 @@ extension ConvGeometry {
         let width = pass == .imageGradient ? inWidth : outWidth
         if isWinogradShape {
             let lanesFilled = batch >= ConvGeometry.winogradMinSamplesInLanes
-            if kernelHeight == 3 && pass != .weightGradient && width >= ConvGeometry.winogradF4MinWidth {
+            if kernelHeight == 3 && width >= ConvGeometry.winogradF4MinWidth {
                 return .winogradF4
             }
             if kernelHeight == 2 && width >= ConvGeometry.winogradF4x2MinWidth && (lanesFilled || (width + 3) / 4 >= 8)
