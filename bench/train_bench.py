@@ -15,7 +15,12 @@ Prints ms per iteration (median of the steps), GFLOP/s at that time (DCGAN: the 
 peak RSS, and three ratios swiftgan / PyTorch: the median of the pairs (with its quartiles), the total time of all
 steps (which counts StyleGAN's occasional R1 steps at their weight) and the fastest steps.
 
+With --torch-settings, the DCGAN workloads also run PyTorch's other CPU settings side by side in the same rounds
+(channels_last memory format, torch.compile, both: each in its own process, compiled during the warm-up), and a
+second table gives swiftgan's ratio to each and to the fastest of them (PyTorch's best setting).
+
 Usage: python bench/train_bench.py [--torch-python PATH] [--pairs N] [--threads 2] [--workloads dcgan32 dcgan64 ...]
+       [--torch-settings]
 """
 from __future__ import annotations
 
@@ -65,13 +70,19 @@ TORCH_WORKER = """
 import importlib.util, itertools, sys, torch
 spec = importlib.util.spec_from_file_location("torch_ref", sys.argv[1])
 ref = importlib.util.module_from_spec(spec); spec.loader.exec_module(ref)
-workload, threads = sys.argv[2], int(sys.argv[3])
+workload, threads, setting = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(threads); torch.manual_seed(0)
 adam = lambda params, lr=2e-4, betas=(.5, .999): torch.optim.Adam(params, lr, betas=betas)
 if workload.startswith("dcgan"):
     nc, size = {"dcgan64": (3, 64), "dcgan32": (1, 32)}[workload]
-    G, D = ref.dcgan(nc, size); oG, oD = adam(G.parameters()), adam(D.parameters())
+    G, D = ref.dcgan(nc, size)
     real = torch.rand(64, nc, size, size) * 2 - 1
+    if "channels_last" in setting:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last)
+    oG, oD = adam(G.parameters()), adam(D.parameters())
+    if "compile" in setting:
+        G, D = torch.compile(G), torch.compile(D)
     step = lambda: ref.dcgan_step(G, D, oG, oD, real, 100)
 elif workload.startswith("cyclegan"):
     size, nb = {"cyclegan128": (128, 6), "cyclegan256": (256, 9)}[workload]
@@ -136,14 +147,29 @@ class Worker:
         return rss
 
 
-def measure(name: str, pairs: int, threads: int, torch_python: str | None, pause: float) -> dict:
+#: PyTorch's CPU settings that --torch-settings adds for the DCGAN workloads ("default" is torch_ref.py as it is).
+TORCH_SETTINGS = ("channels_last", "compile", "channels_last+compile")
+
+
+def median_ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
+    """The median of the per-round ratios a/b, with its quartiles."""
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return statistics.median(ratios), quartiles[0], quartiles[2]
+
+
+def measure(name: str, pairs: int, threads: int, torch_python: str | None, pause: float, settings: bool) -> dict:
     setup, _ = WORKLOADS[name]
     workers = {"swiftgan": Worker([sys.executable, "-c", SWIFTGAN_WORKER, setup, str(threads)])}
-    if torch_python:
-        workers["torch"] = Worker([torch_python, "-c", TORCH_WORKER, str(TORCH_REF), name, str(threads)])
+    torch_settings = ("default",) + (TORCH_SETTINGS if settings and name.startswith("dcgan") else ())
+    for setting in torch_settings if torch_python else ():
+        key = "torch" if setting == "default" else f"torch[{setting}]"
+        workers[key] = Worker([torch_python, "-c", TORCH_WORKER, str(TORCH_REF), name, str(threads), setting])
     times: dict[str, list[float]] = {k: [] for k in workers}
-    for i in range(pairs):
-        for k in (list(workers) if i % 2 == 0 else list(workers)[::-1]):
+    names = list(workers)
+    for i in range(pairs):  # each round in another order: every worker goes first in turn
+        shift = i % len(names)
+        for k in (names[shift:] + names[:shift]) if i % 2 == 0 else (names[shift:] + names[:shift])[::-1]:
             time.sleep(pause)
             times[k].append(workers[k].step())
     r = {"gflop": iteration_gflop(name), "pairs": pairs}
@@ -152,10 +178,14 @@ def measure(name: str, pairs: int, threads: int, torch_python: str | None, pause
         r[f"{k}_fastest_ms"] = min(times[k]) * 1e3
         r[f"{k}_rss_mb"] = w.finish()
     if torch_python:
-        ratios = [a / b for a, b in zip(times["swiftgan"], times["torch"])]
-        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-        r.update(ratio=statistics.median(ratios), ratio_q1=quartiles[0], ratio_q3=quartiles[2],
-                 total_ratio=sum(times["swiftgan"]) / sum(times["torch"]), fastest_ratio=r["swiftgan_fastest_ms"] / r["torch_fastest_ms"])
+        ratio, q1, q3 = median_ratio(times["swiftgan"], times["torch"])
+        r.update(ratio=ratio, ratio_q1=q1, ratio_q3=q3, total_ratio=sum(times["swiftgan"]) / sum(times["torch"]),
+                 fastest_ratio=r["swiftgan_fastest_ms"] / r["torch_fastest_ms"])
+        if len(torch_settings) > 1:
+            keys = [k for k in workers if k.startswith("torch")]
+            r["settings"] = {k: dict(zip(("ratio", "q1", "q3"), median_ratio(times["swiftgan"], times[k]), strict=True))
+                             for k in keys}
+            r["best_setting"] = min(keys, key=lambda k: r[f"{k}_ms"])
     return r
 
 
@@ -166,10 +196,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pause", type=float, default=0.05, help="seconds of idle before each step")
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
+    ap.add_argument("--torch-settings", action="store_true",
+                    help="DCGAN workloads: also PyTorch with channels_last, torch.compile and both (see above)")
     ap.add_argument("--json", help="also write the results to this file")
     a = ap.parse_args()
     has_torch = subprocess.run([a.torch_python, "-c", "import torch"], capture_output=True).returncode == 0
-    results = {name: measure(name, a.pairs or WORKLOADS[name][1], a.threads, a.torch_python if has_torch else None, a.pause)
+    torch_python = a.torch_python if has_torch else None
+    results = {name: measure(name, a.pairs or WORKLOADS[name][1], a.threads, torch_python, a.pause, a.torch_settings)
                for name in a.workloads}
     print(f"threads={a.threads} (paired steps; ms = median step, fastest in brackets; peak RSS of the process)")
     print(f"{'workload':<13}{'pairs':>6}{'swiftgan ms':>18}{'GFLOP/s':>9}{'RSS MB':>8}"
@@ -184,6 +217,15 @@ def main() -> None:
                      f"{r['ratio']:>8.2f} ({r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}){r['total_ratio']:>7.2f}{r['fastest_ratio']:>9.2f}"
                      f"{r['swiftgan_rss_mb'] / r['torch_rss_mb']:>6.2f}")
         print(line)
+    with_settings = {name: r for name, r in results.items() if "settings" in r}
+    if with_settings:
+        print("\nPyTorch's CPU settings in the same rounds: torch ms (median step): swiftgan / torch (median, q1-q3)")
+        for name, r in with_settings.items():
+            label = {k: "default" if k == "torch" else k[6:-1] for k in r["settings"]}
+            cells = [f"{label[k]} {r[f'{k}_ms']:.1f} ms: {v['ratio']:.2f} ({v['q1']:.2f}-{v['q3']:.2f})"
+                     for k, v in r["settings"].items()]
+            best = r["best_setting"]
+            print(f"{name:<13}" + "; ".join(cells) + f"; best is {label[best]}: {r['settings'][best]['ratio']:.2f}")
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
 
