@@ -102,7 +102,12 @@ final class GradientTests: XCTestCase {
         ConvCase([2, 4, 9, 9], [1, 4, 4, 4], 1, 1, [.direct, .direct, .direct]),
         // Winograd F(2x2, 3x3): ragged tiles, padding 0 and 1.
         ConvCase([4, 16, 9, 7], [17, 16, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
-        ConvCase([4, 20, 10, 10], [16, 20, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 20, 9, 7], [16, 20, 3, 3], 1, 0, [.winograd, .winograd, .winograd]),
+        // F(4x4, 3x3) with samples in the lanes: a ragged 10x10 plane of one partly filled sample block; two blocks,
+        // the second partly empty; padding 0.
+        ConvCase([5, 16, 10, 10], [16, 16, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([9, 17, 13, 14], [16, 17, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([8, 16, 18, 18], [19, 16, 3, 3], 1, 0, [.winogradF4, .winogradF4, .winogradF4]),
         // Winograd F(4x4, 3x3) on planes 32 and more wide, the weight gradient too: ragged tiles,
         // padding 1 and 0, two samples, channels that are not multiples of 8.
         ConvCase([1, 16, 20, 35], [16, 16, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
@@ -180,6 +185,12 @@ final class GradientTests: XCTestCase {
         ConvCase([1, 512, 4, 4], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
         ConvCase([1, 512, 8, 8], [512, 512, 3, 3], 1, 1, [.im2col, .im2col, .im2col], panels: true),
         ConvCase([1, 512, 16, 16], [512, 512, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        // StyleGAN2-32's training batch of 16: F(4x4, 3x3) with samples in the lanes at 8x8 and 16x16, F(2x2) at 4x4
+        // and where four samples would leave half of F(4x4)'s lanes empty beside F(2x2)'s rows.
+        ConvCase([16, 128, 8, 8], [128, 128, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([16, 128, 16, 16], [128, 128, 3, 3], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([16, 512, 4, 4], [512, 512, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
+        ConvCase([4, 256, 16, 16], [256, 256, 3, 3], 1, 1, [.winograd, .winograd, .winograd]),
     ]
 
     func testConvolutionPaths() throws {

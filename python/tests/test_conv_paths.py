@@ -51,6 +51,7 @@ CASES = [  # x, w, stride, padding, the algorithms of forward, input gradient, w
     ((1, 16, 12, 33), (16, 16, 3, 3), 1, 1, ("winograd_f4",) * 3),
     ((1, 16, 16, 16), (16, 16, 3, 3), 1, 1, ("winograd",) * 3),
     ((4, 16, 6, 7), (17, 16, 3, 3), 1, 1, ("winograd",) * 3),  # eight samples in the vector lanes
+    ((9, 16, 10, 11), (17, 16, 3, 3), 1, 1, ("winograd_f4",) * 3),  # ... of F(4x4, 3x3), two blocks
     ((2, 16, 6, 6), (16, 16, 3, 3), 1, 1, ("im2col",) * 3),  # ... which two samples would leave empty
     ((4, 16, 7, 9), (16, 16, 2, 2), 1, 1, ("winograd_f4",) * 3),  # F(4x4, 2x2), samples in the lanes
     ((1, 16, 5, 33), (17, 16, 2, 2), 1, 0, ("winograd_f4",) * 3),  # ... and in rows

@@ -58,9 +58,13 @@ extension ConvGeometry {
     /// those put eight samples in the vector lanes, so with fewer samples most lanes, and GEMM columns, are empty and
     /// im2col does less work (StyleGAN's 4x4 and 8x8 layers at batch 1).
     static let winogradMinSamplesInLanes = 4
-    /// The narrowest plane (output, or image for the image gradient) on which 3x3 kernels run F(4x4, 3x3): its tiles
-    /// fill the vector lanes with rows of eight tiles from 32 columns on.
+    /// The narrowest plane (output, or image for the image gradient) on which 3x3 kernels run F(4x4, 3x3) whatever
+    /// the batch: its tiles fill the vector lanes with rows of eight tiles from 32 columns on.
     static let winogradF4MinWidth = 32
+    /// The narrowest plane on which 3x3 kernels run F(4x4, 3x3) with samples in the lanes: where they are full (eight
+    /// samples), or where F(2x2, 3x3) would put samples in its lanes too (planes narrower than 15). StyleGAN's 8x8 and
+    /// 16x16 layers at batch 16: 0.53-0.78 of F(2x2)'s time; at 4x4, one tile per sample, 512 channels lose (1.4).
+    static let winogradF4SamplesMinWidth = 8
     /// The narrowest plane on which 2x2 kernels run F(4x4, 2x2) (in rows from 29 columns, else with samples in the
     /// lanes): on DCGAN's 4x4 outputs, one tile per sample, F(2x2, 2x2) is as fast.
     static let winogradF4x2MinWidth = 8
@@ -86,15 +90,19 @@ extension ConvGeometry {
         if stride == 1 && outChannels <= ConvGeometry.directMaxOutputChannels { return .direct }
         let width = pass == .imageGradient ? inWidth : outWidth
         if isWinogradShape {
-            let lanesFilled = batch >= ConvGeometry.winogradMinSamplesInLanes
-            if kernelHeight == 3 && width >= ConvGeometry.winogradF4MinWidth {
+            let lanesFilled = batch >= ConvGeometry.winogradMinSamplesInLanes, lanesFull = batch >= 8
+            let twoByTwoInRows = (width + 1) / 2 >= 8  // F(2x2, .) puts tile rows in its lanes
+            if kernelHeight == 3 && width >= ConvGeometry.winogradF4MinWidth { return .winogradF4 }
+            if kernelHeight == 3 && width >= ConvGeometry.winogradF4SamplesMinWidth
+                && (lanesFull || lanesFilled && !twoByTwoInRows)
+            {
                 return .winogradF4
             }
             if kernelHeight == 2 && width >= ConvGeometry.winogradF4x2MinWidth && (lanesFilled || (width + 3) / 4 >= 8)
             {
                 return .winogradF4
             }
-            if lanesFilled || (width + 1) / 2 >= 8 { return .winograd }
+            if lanesFilled || twoByTwoInRows { return .winograd }
         }
         if isPhaseShape {
             switch pass {
