@@ -260,22 +260,37 @@ final class GradientTests: XCTestCase {
         XCTAssertLessThan(relativeError(y, reference.imageGrad), 1e-5)
     }
 
-    /// Within a scope that declares a weight constant, its Winograd transform is computed once and reused: forward
-    /// passes and image gradients are bit-identical to those without the scope.
+    /// Within a scope that declares a weight constant, its Winograd transforms are computed once and reused: forward
+    /// passes and image gradients are bit-identical to those without the scope, and a second call derives nothing.
+    /// F(2x2, 3x3)'s image gradient reads the forward pass's U; F(4x4, 3x3)'s (a 36-wide plane) the transform of the
+    /// reversed kernels, kept as a form of its own.
     func testWeightCache() throws {
-        let x = try randomTensor([2, 16, 10, 10], seed: 1), w = try randomTensor([16, 16, 3, 3], seed: 2)
-        try x.setRequiresGrad(true)
-        let g = try randomTensor([2, 16, 10, 10], seed: 3).detached()
-        func run() throws -> ([Float], [Float]) {
-            let y = try conv2d(x, weight: w, padding: 1)
-            return (y.values, try Autograd.grad([y], seeds: [g], wrt: [x])[0]!.values)
+        for (i, shape) in [[1, 16, 10, 20], [1, 16, 6, 36]].enumerated() {
+            let x = try randomTensor(shape, seed: 1), w = try randomTensor([16, 16, 3, 3], seed: 2)
+            try x.setRequiresGrad(true)
+            let g = try randomTensor(shape, seed: 3).detached()
+            let geometry = ConvCase(shape, [16, 16, 3, 3], 1, 1, []).geometry
+            XCTAssertEqual(geometry.algorithm(.imageGradient), i == 0 ? .winograd : .winogradF4)
+            func run() throws -> ([Float], [Float]) {
+                let y = try conv2d(x, weight: w, padding: 1)
+                return (y.values, try Autograd.grad([y], seeds: [g], wrt: [x])[0]!.values)
+            }
+            let plain = try run()
+            let cache = WeightCache(constant: [w])
+            let forwardOnly = try cache.with { try conv2d(x.detached(), weight: w, padding: 1).values }
+            let formFloats = cache.heldFloats
+            let first = try cache.with { try run() }
+            let held = cache.heldFloats
+            let second = try cache.with { try run() }
+            XCTAssertEqual(forwardOnly, plain.0)
+            XCTAssertEqual(cache.heldFloats, held, "case \(i): the second call derived again")
+            // F(2x2)'s image gradient reads U itself, or on AVX-512 builds panels of its own (the same size here).
+            XCTAssertEqual(held, i == 0 && !PackedGEMM.isAvailable ? formFloats : 2 * formFloats, "case \(i): forms")
+            for run in [first, second] {
+                XCTAssertEqual(run.0, plain.0)
+                XCTAssertEqual(run.1, plain.1)
+            }
         }
-        let plain = try run()
-        let cached = try WeightCache.with(constant: [w]) { (try run(), try run()) }
-        XCTAssertEqual(cached.0.0, plain.0)
-        XCTAssertEqual(cached.0.1, plain.1)
-        XCTAssertEqual(cached.1.0, plain.0)
-        XCTAssertEqual(cached.1.1, plain.1)
     }
 
     func testDirectKernels() throws {

@@ -12,11 +12,14 @@
 public final class WeightCache {
     /// What a derived form is: the key of an entry besides its weight.
     enum Form: Hashable {
-        /// The Winograd transform U [alpha^2, O, C] of an F(m, r) algorithm with alpha = m + r - 1.
-        case winograd(alpha: Int)
-        /// The same as `PackedGEMM` row panels of each product's A: U_xi, or with `flipped` the image gradient's
+        /// The Winograd transform U [alpha^2, O, C] of an F(m, r) algorithm with alpha = m + r - 1; with `reversed`,
+        /// that of the weight's kernels reversed and channels swapped ([alpha^2, C, O]): the image gradient's own, for
+        /// algorithms where reversing a kernel does more than swap ends of its transform
         /// (`WinogradConvolution.backwardData`).
-        case winogradPanels(alpha: Int, flipped: Bool)
+        case winograd(alpha: Int, reversed: Bool)
+        /// The same as `PackedGEMM` row panels of each product's A: U_xi, or with `flipped` the image gradient's
+        /// from U (`WinogradConvolution.backwardData`).
+        case winogradPanels(alpha: Int, flipped: Bool, reversed: Bool)
         /// A 3x3 weight's [O, C] matrices of each tap, stacked by the offset they read (`phaseUpConvolution`).
         case upConvolutionStacks
         /// The same of a stride-2 convolution's weight for its image gradient (`phaseImageGradient`).

@@ -829,25 +829,36 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// Runs body with the products' weights for this geometry (or with `flipped` for the transposed one, as
     /// `backwardData` describes): the matrices U, or with `packed` their `PackedGEMM` row panels; kept by the
-    /// thread's `WeightCache` when it holds the weight constant, else computed into scratch.
+    /// thread's `WeightCache` when it holds the weight constant, else computed into scratch. With `reversed`, `weight`
+    /// is the weight of the convolution whose image gradient this geometry computes ([C, O]), and this geometry's own
+    /// is its kernels reversed, channels swapped.
     private func withProductWeights(
-        _ weight: UnsafePointer<Float>, packed: Bool, flipped: Bool, _ body: (ProductWeights) throws -> Void
+        _ weight: UnsafePointer<Float>, packed: Bool, flipped: Bool, reversed: Bool = false,
+        _ body: (ProductWeights) throws -> Void
     ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), uStep = productStep(o * c)
+        func transform(into u: UnsafeMutablePointer<Float>) throws {
+            guard reversed else { return transformWeights(weight, into: u, step: uStep) }
+            try Scratch.with(o * c * r * r) { own in
+                reverseKernels(weight, outChannels: c, inChannels: o, taps: r * r, into: own)
+                transformWeights(own, into: u, step: uStep)
+            }
+        }
         guard packed else {
-            return try WeightCache.withDerived(weight, .winograd(alpha: alpha), count: products * uStep) { u in
+            let form = WeightCache.Form.winograd(alpha: alpha, reversed: reversed)
+            return try WeightCache.withDerived(weight, form, count: products * uStep) { u in
                 try body(.matrices(Operand(base: u, ld: c, step: uStep), flipped: flipped))
             } compute: { u in
-                transformWeights(weight, into: u, step: uStep)
+                try transform(into: u)
             }
         }
         let (rows, depth) = flipped ? (c, o) : (o, c), step = productStep(PackedGEMM.rowPanelsCount(m: rows, k: depth))
-        let form = WeightCache.Form.winogradPanels(alpha: alpha, flipped: flipped)
+        let form = WeightCache.Form.winogradPanels(alpha: alpha, flipped: flipped, reversed: reversed)
         try WeightCache.withDerived(weight, form, count: products * step) { panels in
             try body(.panels(panels, step: step))
         } compute: { panels in
             try Scratch.with(products * uStep) { u in
-                transformWeights(weight, into: u, step: uStep)
+                try transform(into: u)
                 nonisolated(unsafe) let (u, panels) = (u, panels)
                 parallelFor(products, costPerItem: o * c) { xi in
                     PackedGEMM.packRows(
@@ -866,9 +877,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// imageGrad = conv^T(outGrad, weight): the forward algorithm over the transposed geometry (kernel flipped,
-    /// channels swapped, padding r - 1 - p), without a weight transform of its own. Reversing a kernel swaps the first
-    /// and last entries of G g (G's middle rows are symmetric), so the flipped kernels' U is this weight's U with the
-    /// first and last rows and columns of xi swapped, and swapping the channels transposes each U_xi.
+    /// channels swapped, padding r - 1 - p). For F(2, .), reversing a kernel swaps the first and last entries of G g
+    /// (G's middle rows are symmetric), so the flipped kernels' U is this weight's U with the first and last rows and
+    /// columns of xi swapped, and swapping the channels transposes each U_xi: no weight transform of its own. F(4, .)
+    /// transforms the reversed kernels, a form of this weight that a `WeightCache` keeps like U.
     func backwardData(
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
@@ -879,26 +891,14 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 outHeight: g.inHeight,
                 outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
         guard Algorithm.reversalSwapsEnds else {
-            // The transposed geometry's own weight: flipped kernels, channels swapped.
-            return try Scratch.with(o * c * r * r) { flipped in
-                flipKernels(weight, into: flipped)
-                try transposed.forward(image: outGrad, weight: flipped, out: imageGrad)
+            return try transposed.withProductWeights(
+                weight, packed: transposed.usesPackedGEMM, flipped: false, reversed: true
+            ) {
+                try transposed.run(image: outGrad, weights: $0, out: imageGrad)
             }
         }
         try withProductWeights(weight, packed: transposed.usesPackedGEMM, flipped: true) {
             try transposed.run(image: outGrad, weights: $0, out: imageGrad)
-        }
-    }
-
-    /// flipped[c, o] = weight[o, c] reversed along both axes: the weight of the image gradient's convolution.
-    private func flipKernels(_ weight: UnsafePointer<Float>, into flipped: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let (w, f) = (weight, flipped)
-        let (o, c, taps) = (geometry.outChannels, geometry.inChannels, r * r)
-        parallelFor(o, costPerItem: c * taps) { oi in
-            for ci in 0..<c {
-                let (src, dst) = (w + (oi * c + ci) * taps, f + (ci * o + oi) * taps)
-                for k in 0..<taps { dst[k] = src[taps - 1 - k] }
-            }
         }
     }
 
@@ -986,6 +986,21 @@ private func transposeTaps(
     for ci in start..<c {
         for k in 0..<taps {
             if toTaps { to[k * c + ci] = from[ci * taps + k] } else { to[ci * taps + k] = from[k * c + ci] }
+        }
+    }
+}
+
+/// reversed[c, o] = weight[o, c] reversed along both axes ([O, C, taps] to [C, O, taps]): the weight of a convolution's
+/// image gradient.
+private func reverseKernels(
+    _ weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int,
+    into reversed: UnsafeMutablePointer<Float>
+) {
+    nonisolated(unsafe) let (w, f) = (weight, reversed)
+    parallelFor(o, costPerItem: c * taps) { oi in
+        for ci in 0..<c {
+            let (src, dst) = (w + (oi * c + ci) * taps, f + (ci * o + oi) * taps)
+            for k in 0..<taps { dst[k] = src[taps - 1 - k] }
         }
     }
 }
