@@ -161,14 +161,23 @@ public final class CycleGAN: GANModel {
             () throws -> (Tensor, Tensor, [Tensor]) in
             optimizerG.zeroGrad()
             let (fakeA, fakeB, losses) = try frozen(optimizerD.parameters) { () throws -> (Tensor, Tensor, [Tensor]) in
-                let fakeB = try generatorA(realA, training: true), recA = try generatorB(fakeB, training: true)
-                let fakeA = try generatorB(realB, training: true), recB = try generatorA(fakeA, training: true)
+                // The reference's six generator passes (fake, reconstruction and identity of each domain) in three:
+                // every layer of a generator works sample by sample (instance norm), so passes of one generator
+                // whose inputs are known run as one batch, with the same results and gradients up to float rounding
+                // and wider products (a 32x32 residual conv at batch 1 is narrow for a GEMM).
+                let identity = c.lambdaIdentity > 0, (nA, nB) = (realA.shape[0], realB.shape[0])
+                let fromA = try generatorA(identity ? try cat([realA, realB]) : realA, training: true)
+                let fakeB = try narrow(fromA, dim: 0, start: 0, length: nA)
+                let fromB = try generatorB(try cat(identity ? [realB, realA, fakeB] : [realB, fakeB]), training: true)
+                let fakeA = try narrow(fromB, dim: 0, start: 0, length: nB)
+                let recA = try narrow(fromB, dim: 0, start: fromB.shape[0] - nA, length: nA)
+                let recB = try generatorA(fakeA, training: true)
                 var idtA = Tensor(scalar: 0), idtB = Tensor(scalar: 0)
-                if c.lambdaIdentity > 0 {
-                    idtA = try scale(
-                        try l1Loss(try generatorA(realB, training: true), realB), c.lambdaB * c.lambdaIdentity)
-                    idtB = try scale(
-                        try l1Loss(try generatorB(realA, training: true), realA), c.lambdaA * c.lambdaIdentity)
+                if identity {
+                    let sameA = try narrow(fromA, dim: 0, start: nA, length: nB)
+                    let sameB = try narrow(fromB, dim: 0, start: nB, length: nA)
+                    idtA = try scale(try l1Loss(sameA, realB), c.lambdaB * c.lambdaIdentity)
+                    idtB = try scale(try l1Loss(sameB, realA), c.lambdaA * c.lambdaIdentity)
                 }
                 let ganA = try lsgan(try discriminatorA(fakeB, training: true), 1)
                 let ganB = try lsgan(try discriminatorB(fakeA, training: true), 1)
