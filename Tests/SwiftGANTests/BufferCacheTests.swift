@@ -3,7 +3,8 @@ import XCTest
 
 @testable import SwiftGANCore
 
-/// The cache of freed buffers: reuse by exact size, the least recently freed evicted first, and its limit.
+/// The cache of freed buffers: reuse by size (its own, else the smallest larger one), the least recently freed evicted
+/// first, and its limit.
 final class BufferCacheTests: XCTestCase {
     private var savedLimit = 0
 
@@ -32,7 +33,7 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(Int(bitPattern: small.pointer) % 64, 0)
     }
 
-    func testReusesByExactSizeAndEvictsTheLeastRecentlyFreed() {
+    func testReusesBySizeAndEvictsTheLeastRecentlyFreed() {
         let small = BufferCache.minimumCount, large = 2 * BufferCache.minimumCount
         BufferCache.limitBytes = 4 * large * MemoryLayout<Float>.stride
         let first = buffer(large), second = buffer(small), third = buffer(large)
@@ -40,8 +41,14 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertTrue(BufferCache.give(second, small))
         XCTAssertTrue(BufferCache.give(third, large))
         XCTAssertEqual(BufferCache.bytes, (2 * large + small) * MemoryLayout<Float>.stride)
-        XCTAssertNil(BufferCache.take(small + 1), "only an exact size is reused")
-        XCTAssertEqual(BufferCache.take(large), third, "the most recently freed of a size comes back first")
+        XCTAssertNil(BufferCache.take(large + 1), "none is large enough")
+        XCTAssertEqual(BufferCache.take(small)?.0, second, "its own size first, though larger ones are cached")
+        XCTAssertTrue(BufferCache.give(second, small))
+        XCTAssertEqual(BufferCache.take(large)?.0, third, "the most recently freed of a size comes back first")
+        XCTAssertTrue(BufferCache.give(third, large))
+        let larger = BufferCache.take(small + 1)
+        XCTAssertEqual(larger?.0, third, "else the smallest larger size")
+        XCTAssertEqual(larger?.capacity, large)
         XCTAssertTrue(BufferCache.give(third, large))
 
         // Large buffers past the limit of four: the least recently freed go first (first, then the small one).
@@ -51,13 +58,18 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(BufferCache.bytes, (3 * large + small) * MemoryLayout<Float>.stride, "first was evicted")
         XCTAssertTrue(BufferCache.give(buffer(large), large))
         XCTAssertEqual(BufferCache.bytes, 4 * large * MemoryLayout<Float>.stride)
-        XCTAssertNil(BufferCache.take(small), "then the small one, the least recently freed left")
+        XCTAssertEqual(BufferCache.take(small)?.capacity, large, "then the small one, the least recently freed left")
 
         let tiny = buffer(small - 1)
         XCTAssertFalse(BufferCache.give(tiny, small - 1), "buffers below the minimum are not kept")
         free(tiny)
         let huge = buffer(8 * large)
         XCTAssertFalse(BufferCache.give(huge, 8 * large), "a buffer beyond the whole limit is not kept")
+        BufferCache.clear()
+        BufferCache.limitBytes = 16 * large * MemoryLayout<Float>.stride
+        XCTAssertTrue(BufferCache.give(huge, 8 * large))
+        XCTAssertNil(BufferCache.take(large), "a buffer more than maxOversize times larger is not taken")
+        XCTAssertEqual(BufferCache.take(2 * large)?.capacity, 8 * large)
         free(huge)
     }
 

@@ -9,6 +9,8 @@ public final class Storage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of floats.
     public let count: Int
+    /// Floats allocated: `count`, or more where a larger cached buffer was reused (`BufferCache.take`).
+    let capacity: Int
 
     /// Largest single buffer the engine will allocate (16 GiB): larger requests fail with `outOfMemory`.
     public static let maxElements = 1 << 32
@@ -55,10 +57,11 @@ public final class Storage: @unchecked Sendable {
         try Storage.checkAllocation(count)
         try AllocationBudget.charge(count, context)
         self.count = count
-        if let p = BufferCache.take(count) {
-            pointer = p
+        if let (p, capacity) = BufferCache.take(count) {
+            (pointer, self.capacity) = (p, capacity)
             return
         }
+        capacity = count
         let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride, huge = bytes >= Storage.hugePageBytes
         var raw: UnsafeMutableRawPointer? = nil
         guard posix_memalign(&raw, huge ? Storage.hugePageSize : 64, bytes) == 0, let raw else {
@@ -76,7 +79,7 @@ public final class Storage: @unchecked Sendable {
 
     /// One float set to `value`, allocated without any check (it cannot fail).
     init(scalar value: Float) {
-        count = 1
+        (count, capacity) = (1, 1)
         pointer = malloc(MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: 1)  // freed by deinit
         pointer.initialize(to: value)
     }
@@ -92,18 +95,23 @@ public final class Storage: @unchecked Sendable {
     }
 
     deinit {
-        if !BufferCache.give(pointer, count) { free(pointer) }
+        if !BufferCache.give(pointer, capacity) { free(pointer) }
     }
 }
 
-/// Freed buffers of at least `minimumCount` floats, kept by exact size for reuse, up to `limitBytes` in all; the
-/// least recently freed go first when a new one would pass the limit.
+/// Freed buffers of at least `minimumCount` floats, kept by size for reuse, up to `limitBytes` in all; the least
+/// recently freed go first when a new one would pass the limit.
 ///
 /// A generator or a training step asks for the same sizes on every call, so from the second call on its
 /// activations reuse these buffers instead of faulting in (and zeroing) fresh pages: about a quarter of the time of
-/// a StyleGAN2 1024 px batch. The memory stays with the process until `clear()`, like PyTorch's caching allocator.
+/// a StyleGAN2 1024 px batch. A request takes a buffer of its own size, else the smallest cached one at most
+/// `maxOversize` times larger: a step whose passes run at a few batch sizes (CycleGAN's batches of one to three
+/// images) would otherwise keep a set of buffers per size, 330 MB more at 128 px. The memory stays with the process
+/// until `clear()`, like PyTorch's caching allocator.
 public enum BufferCache {
     static let minimumCount = 1 << 14
+    /// The most times larger than a request a reused buffer may be.
+    static let maxOversize = 4
     /// The default limit: a quarter of the machine's physical memory (256 MB where it cannot be read).
     public static let defaultLimitBytes: Int = {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
@@ -125,14 +133,18 @@ public enum BufferCache {
         return m
     }()
 
-    static func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
+    /// A cached buffer for `count` floats and its capacity: the most recently freed of that size, else of the smallest
+    /// size up to `maxOversize` times larger; nil where none is cached.
+    static func take(_ count: Int) -> (UnsafeMutablePointer<Float>, capacity: Int)? {
         guard count >= minimumCount else { return nil }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        guard let entry = buffers[count]?.popLast() else { return nil }
-        if buffers[count]!.isEmpty { buffers[count] = nil }
-        cachedBytes -= count * MemoryLayout<Float>.stride
-        return entry.pointer
+        let size =
+            buffers[count] != nil ? count : buffers.keys.filter { $0 > count && $0 <= maxOversize * count }.min()
+        guard let size, let entry = buffers[size]?.popLast() else { return nil }
+        if buffers[size]!.isEmpty { buffers[size] = nil }
+        cachedBytes -= size * MemoryLayout<Float>.stride
+        return (entry.pointer, size)
     }
 
     /// Keeps the buffer if it is large enough and fits the limit, freeing the least recently freed buffers to make
