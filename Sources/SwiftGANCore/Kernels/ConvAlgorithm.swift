@@ -78,9 +78,11 @@ extension ConvGeometry {
     /// The narrowest output whose image gradient runs onto the phase image (one row and column larger than the
     /// output); narrower outputs of `phasesMinOutputSide` and up split the gradient by image phase instead, where
     /// the extra row and column would cost a whole extra tile row and column. At 4x4 outputs the split pays only
-    /// with both `phasesMinChannelsAtSmallOutputs` output channels and `splitPhasesMinSamplesAtSmallOutputs`
-    /// samples (DCGAN-64's 512-channel layer at batch 64); im2col is faster below.
+    /// with both `splitPhasesMinChannelsAtSmallOutputs` output channels and `splitPhasesMinSamplesAtSmallOutputs`
+    /// samples (DCGAN-32's 256-channel and DCGAN-64's 512-channel layers at batch 64: DCGAN-32's step 0.95); im2col
+    /// is faster below (128 channels: 1.07).
     static let phaseImageGradientMinWidth = 16
+    static let splitPhasesMinChannelsAtSmallOutputs = 256
     static let splitPhasesMinSamplesAtSmallOutputs = 64
 
     /// The algorithm of `pass` for this geometry.
@@ -111,7 +113,7 @@ extension ConvGeometry {
                 if outWidth >= ConvGeometry.phaseImageGradientMinWidth { return .phases }
                 let side = ConvGeometry.phasesMinOutputSide
                 if outHeight >= side && outWidth >= side
-                    || outChannels >= ConvGeometry.phasesMinChannelsAtSmallOutputs
+                    || outChannels >= ConvGeometry.splitPhasesMinChannelsAtSmallOutputs
                         && batch >= ConvGeometry.splitPhasesMinSamplesAtSmallOutputs
                 {
                     return .splitPhases
