@@ -136,6 +136,8 @@ final class GradientTests: XCTestCase {
         // 64 samples.
         ConvCase([32, 4, 8, 8], [16, 4, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
         ConvCase([64, 4, 8, 8], [256, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        // From four samples, 16x16 outputs split their image gradient by image phase too.
+        ConvCase([4, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         ConvCase([4, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([4, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         // The image gradient split by image phase: a ragged 9x11 output.
@@ -173,12 +175,14 @@ final class GradientTests: XCTestCase {
     ]
 
     /// DCGAN-sized layers at its batch of 64, whose routing the thresholds were tuned for, checked by geometry alone:
-    /// 8x8, 16x16 and 4x4 outputs (the image gradient of the last by im2col below 256 channels); and StyleGAN's 4x4
-    /// and 8x8 layers at batch 1, by im2col.
+    /// 8x8, 16x16 and 4x4 outputs (the image gradient of the 16x16 ones onto the phase image at batch 2 and at 32x32
+    /// outputs, of the 4x4 ones by im2col below 256 channels); and StyleGAN's 4x4 and 8x8 layers at batch 1, by im2col.
     static let routingCases: [ConvCase] = [
         ConvCase([64, 64, 16, 16], [128, 64, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
-        ConvCase([64, 128, 32, 32], [256, 128, 4, 4], 2, 1, [.phases, .phases, .phases]),
-        ConvCase([64, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([64, 128, 32, 32], [256, 128, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        ConvCase([64, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
+        ConvCase([2, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
+        ConvCase([64, 4, 64, 64], [16, 4, 4, 4], 2, 1, [.phases, .phases, .phases]),
         ConvCase([64, 128, 8, 8], [256, 128, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         ConvCase([64, 64, 8, 8], [128, 64, 4, 4], 2, 1, [.phases, .stride2Im2col, .phases]),
         ConvCase([64, 256, 8, 8], [512, 256, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),

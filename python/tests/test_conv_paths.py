@@ -58,6 +58,7 @@ CASES = [  # x, w, stride, padding, the algorithms of forward, input gradient, w
     ((2, 16, 5, 17), (16, 16, 2, 2), 1, 1, ("winograd",) * 3),  # F(2x2, 2x2) where F(4x4, 2x2) would leave lanes empty
     ((9, 4, 16, 16), (16, 4, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # over F(4x4, 2x2)
     ((3, 4, 18, 32), (18, 4, 4, 4), 2, 1, ("phases",) * 3),  # over F(2x2, 2x2)
+    ((4, 4, 30, 32), (16, 4, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # 15x16 outputs, four samples
     ((2, 3, 12, 14), (4, 3, 3, 3), 2, 1, ("stride2_im2col",) * 3),
     ((2, 16, 12, 14), (17, 16, 3, 3), 2, 1, ("stride2_im2col", "up_phases", "stride2_im2col")),
     ((2, 3, 11, 13), (4, 3, 3, 3), 2, 1, ("im2col",) * 3),

@@ -13,6 +13,8 @@ from swiftgan.debug import CONV_ALGORITHMS, conv_algorithm
     ((4, 256, 16, 16), (256, 256, 3, 3), 1, 1, ("winograd",) * 3),
     ((16, 256, 16, 16), (256, 256, 3, 3), 1, 1, ("winograd_f4",) * 3),  # samples in F(4x4, 3x3)'s lanes
     ((64, 64, 16, 16), (128, 64, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # DCGAN-32's D, 8x8 output
+    ((64, 64, 32, 32), (128, 64, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # DCGAN-64's D, 16x16 output
+    ((2, 64, 32, 32), (128, 64, 4, 4), 2, 1, ("phases",) * 3),  # ... at batch 2
     ((64, 128, 8, 8), (256, 128, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # DCGAN-32's D, 4x4 output
     ((64, 64, 8, 8), (128, 64, 4, 4), 2, 1, ("phases", "stride2_im2col", "phases")),  # ... with 128 channels
     ((16, 128, 8, 8), (256, 128, 4, 4), 2, 1, ("stride2_im2col",) * 3),  # the same at batch 16
