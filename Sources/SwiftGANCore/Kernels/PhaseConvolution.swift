@@ -61,21 +61,28 @@ extension ConvGeometry {
             batch: batch, inChannels: o, inHeight: ho, inWidth: wo, outChannels: c, outHeight: ho, outWidth: wo,
             kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 1)
         try Scratch.with(4 * plane) { phases in
-            try Scratch.with(c * o * 4) { kernel in
-                for r in 0..<2 {
-                    for q in 0..<2 {
-                        for ci in 0..<c {
-                            for oi in 0..<o {
+            try Scratch.with(4 * c * o * 4) { kernels in
+                // The four phases' kernels at once: each 4x4 kernel is one cache line, read once.
+                nonisolated(unsafe) let (w, k) = (weight, kernels)
+                parallelFor(c, costPerItem: 16 * o) { ci in
+                    for oi in 0..<o {
+                        let src = w + (oi * c + ci) * 16
+                        for r in 0..<2 {
+                            for q in 0..<2 {
+                                let dst = k + ((2 * r + q) * c * o + ci * o + oi) * 4
                                 for a in 0..<2 {
-                                    for b in 0..<2 {
-                                        kernel[((ci * o + oi) * 2 + a) * 2 + b] =
-                                            weight[((oi * c + ci) * 4 + 3 - 2 * a - r) * 4 + 3 - 2 * b - q]
-                                    }
+                                    for b in 0..<2 { dst[2 * a + b] = src[(3 - 2 * a - r) * 4 + 3 - 2 * b - q] }
                                 }
                             }
                         }
+                    }
+                }
+                for r in 0..<2 {
+                    for q in 0..<2 {
                         try phase.winogradForward(
-                            image: outGrad, weight: kernel, out: phases + (2 * r + q) * plane, origin: (1 - r, 1 - q))
+                            image: outGrad, weight: kernels + (2 * r + q) * c * o * 4,
+                            out: phases + (2 * r + q) * plane,
+                            origin: (1 - r, 1 - q))
                     }
                 }
             }
@@ -157,7 +164,8 @@ extension ConvGeometry {
     /// Kernels [O, C, 4, 4] to phase kernels [O, 4C, 2, 2] (kernel[o, c, 2a + r, 2b + q] is tap (a, b) of channel
     /// 4c + 2r + q), or back.
     private func permuteKernels(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, toPhases: Bool) {
-        for oc in 0..<(outChannels * inChannels) {
+        nonisolated(unsafe) let (from, to) = (from, to)
+        parallelFor(outChannels * inChannels, costPerItem: 16) { oc in
             for r in 0..<2 {
                 for q in 0..<2 {
                     for a in 0..<2 {
