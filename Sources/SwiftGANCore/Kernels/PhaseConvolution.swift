@@ -16,13 +16,22 @@ extension ConvGeometry {
             kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 0)
     }
 
-    /// Runs body(phase geometry, phase image buffer, phase kernel buffer) with scratch buffers of those sizes.
-    private func withPhaseBuffers(
-        _ body: (ConvGeometry, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) throws -> Void
-    ) throws {
+    /// Runs body(phase geometry, phase kernel buffer) with a scratch buffer of that size.
+    private func withPhaseKernels(_ body: (ConvGeometry, UnsafeMutablePointer<Float>) throws -> Void) throws {
         let phases = phaseGeometry
-        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { image in
-            try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, image, kernels) }
+        try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, kernels) }
+    }
+
+    /// Runs body(the phase convolution's input) with the phase image of `image`, or with `image` itself where the
+    /// phase convolution gathers samples into its vector lanes and reads the phases from the image as it does
+    /// (`WinogradConvolution.readsPhases`).
+    private func withPhaseInput(
+        _ image: UnsafePointer<Float>, _ phases: ConvGeometry, _ body: (UnsafePointer<Float>, Bool) throws -> Void
+    ) throws {
+        guard phases.winogradTilesInRows else { return try body(image, true) }
+        try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { s in
+            splitPhases(image, into: s)
+            try body(s, false)
         }
     }
 
@@ -30,10 +39,11 @@ extension ConvGeometry {
     func phaseForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseBuffers { phases, s, w in
-            splitPhases(image, into: s)
+        try withPhaseKernels { phases, w in
             permuteKernels(weight, into: w, toPhases: true)
-            try phases.winogradForward(image: s, weight: w, out: out)
+            try withPhaseInput(image, phases) { s, readsPhases in
+                try phases.winogradForward(image: s, weight: w, out: out, readsPhases: readsPhases)
+            }
         }
     }
 
@@ -41,10 +51,12 @@ extension ConvGeometry {
     func phaseBackwardData(
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseBuffers { phases, ds, w in
+        try withPhaseKernels { phases, w in
             permuteKernels(weight, into: w, toPhases: true)
-            try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
-            mergePhases(ds, into: imageGrad)
+            try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { ds in
+                try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
+                mergePhases(ds, into: imageGrad)
+            }
         }
     }
 
@@ -101,24 +113,26 @@ extension ConvGeometry {
     func phaseBackwardWeight(
         image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseBuffers { phases, s, dw in
-            splitPhases(image, into: s)
-            try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw)
+        try withPhaseKernels { phases, dw in
+            try withPhaseInput(image, phases) { s, readsPhases in
+                try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: dw, readsPhases: readsPhases)
+            }
             permuteKernels(dw, into: weightGrad, toPhases: false)
         }
     }
 
-    /// `phaseForward` and `phaseBackwardWeight` of the same image (conv-transpose's backward needs both), splitting
-    /// the image into phases once.
+    /// `phaseForward` and `phaseBackwardWeight` of the same image (conv-transpose's backward needs both), with one
+    /// phase image for both where there is one.
     func phaseForwardAndBackwardWeight(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseBuffers { phases, s, w in
-            splitPhases(image, into: s)
+        try withPhaseKernels { phases, w in
             permuteKernels(weight, into: w, toPhases: true)
-            try phases.winogradForward(image: s, weight: w, out: out)
-            try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: w)  // w is free again
+            try withPhaseInput(image, phases) { s, readsPhases in
+                try phases.winogradForward(image: s, weight: w, out: out, readsPhases: readsPhases)
+                try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: w, readsPhases: readsPhases)
+            }  // w is free again after the forward pass
             permuteKernels(w, into: weightGrad, toPhases: false)
         }
     }

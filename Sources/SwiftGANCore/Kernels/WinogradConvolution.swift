@@ -17,31 +17,42 @@ extension ConvGeometry {
     /// reflected by the padding instead of zero-padded (only where `winogradReadsReflection`).
     func winogradForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-        modulation: WinogradModulation? = nil, origin: (top: Int, left: Int)? = nil, reflected: Bool = false
+        modulation: WinogradModulation? = nil, origin: (top: Int, left: Int)? = nil, reflected: Bool = false,
+        readsPhases: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.forward)) {
         case (3, .winogradF4):
-            try WinogradConvolution<WinogradF4x3>(self, origin: origin, modulation: modulation, reflected: reflected)
-                .forward(image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF4x3>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         case (3, _):
-            try WinogradConvolution<WinogradF2x3>(self, origin: origin, modulation: modulation, reflected: reflected)
-                .forward(image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF2x3>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         case (_, .winogradF4):
-            try WinogradConvolution<WinogradF4x2>(self, origin: origin, modulation: modulation, reflected: reflected)
-                .forward(image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF4x2>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         default:
-            try WinogradConvolution<WinogradF2x2>(self, origin: origin, modulation: modulation, reflected: reflected)
-                .forward(image: image, weight: weight, out: out)
+            try WinogradConvolution<WinogradF2x2>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         }
     }
 
-    /// Whether the forward pass runs as Winograd with its tiles' rows in the vector lanes (eight or more tiles
-    /// across, as `WinogradConvolution.samplesInLanes` says), whose input transform can read a reflection-padded
-    /// image without a padded copy (`winogradForward(reflected:)`), for padding smaller than the image.
-    var winogradReadsReflection: Bool {
+    /// Whether a Winograd forward pass (and weight gradient) puts eight neighbouring tiles of a row in its vector
+    /// lanes (eight or more tiles across), not eight samples (`WinogradConvolution.samplesInLanes`).
+    var winogradTilesInRows: Bool {
         let tile = algorithm(.forward) == .winogradF4 ? 4 : 2
-        return [.winograd, .winogradF4].contains(algorithm(.forward)) && (outWidth + tile - 1) / tile >= 8
-            && padding < inHeight && padding < inWidth
+        return (outWidth + tile - 1) / tile >= 8
+    }
+
+    /// Whether the forward pass runs as Winograd with its tiles' rows in the vector lanes, whose input transform can
+    /// read a reflection-padded image without a padded copy (`winogradForward(reflected:)`), for padding smaller than
+    /// the image.
+    var winogradReadsReflection: Bool {
+        [.winograd, .winogradF4].contains(algorithm(.forward)) && winogradTilesInRows && padding < inHeight
+            && padding < inWidth
     }
 
     /// imageGrad = conv^T(outGrad, weight).
@@ -64,22 +75,24 @@ extension ConvGeometry {
         }
     }
 
-    /// weightGrad = the adjoint of the forward algorithm in the weight.
+    /// weightGrad = the adjoint of the forward algorithm in the weight (with `readsPhases`, of the image whose phase
+    /// image this geometry's input is, as in `winogradForward`).
     func winogradBackwardWeight(
-        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
+        image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
+        readsPhases: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.weightGradient)) {
         case (3, .winogradF4):
-            try WinogradConvolution<WinogradF4x3>(self).backwardWeight(
+            try WinogradConvolution<WinogradF4x3>(self, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (3, _):
-            try WinogradConvolution<WinogradF2x3>(self).backwardWeight(
+            try WinogradConvolution<WinogradF2x3>(self, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (_, .winogradF4):
-            try WinogradConvolution<WinogradF4x2>(self).backwardWeight(
+            try WinogradConvolution<WinogradF4x2>(self, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         default:
-            try WinogradConvolution<WinogradF2x2>(self).backwardWeight(
+            try WinogradConvolution<WinogradF2x2>(self, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
     }
@@ -290,14 +303,18 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// Whether the padding reflects the image (rows and columns -i and n - 1 + i read i and n - 1 - i) instead of
     /// being zero: reflection padding without a padded copy (forward, rows in the lanes only).
     let reflected: Bool
+    /// Whether the input given is not the geometry's input but the image whose phase image it is
+    /// (`ConvGeometry.phaseGeometry`): the sample lanes' gather reads the phases from the image, with no phase image.
+    let readsPhases: Bool
     init(
         _ geometry: ConvGeometry, origin: (top: Int, left: Int)? = nil, modulation: WinogradModulation? = nil,
-        reflected: Bool = false
+        reflected: Bool = false, readsPhases: Bool = false
     ) {
         self.geometry = geometry
         self.origin = origin ?? (geometry.padding, geometry.padding)
         self.modulation = modulation
         self.reflected = reflected
+        self.readsPhases = readsPhases
     }
 
     private var r: Int { Algorithm.taps }
@@ -395,6 +412,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ layout: InputLayout
     ) {
         if samplesInLanes { return transformInputSamples(image, r0, rows, into: v, layout) }
+        assert(!readsPhases, "only the sample lanes' gather reads phases (`ConvGeometry.winogradTilesInRows`)")
         nonisolated(unsafe) let (x, v) = (image, v)
         let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols, reflected = reflected
         let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
@@ -541,9 +559,13 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let m = m, (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
         forEachBlockAndChannel(blocks, channels: c, rows: rows, cols: cols, extra: products, cost: 12) {
             block, ci, local, q, first in
-            gatherLanes(
-                x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
-                top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
+            if readsPhases {
+                gatherPhaseLanes(x, sample0: (b0 + block) * 8, channel: ci, into: local, rows: rows, cols: cols)
+            } else {
+                gatherLanes(
+                    x, sample0: (b0 + block) * 8, channel: ci, channels: c, height: g.inHeight, width: g.inWidth,
+                    top: origin.top, left: origin.left, into: local, rows: rows, cols: cols)
+            }
             if let modulation {
                 var scale = SIMD8<Float>()
                 for lane in 0..<Swift.min(8, g.batch - (b0 + block) * 8) {
@@ -673,6 +695,40 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 let n = Swift.min(8, w - x), at = src + y * width + x
                 transpose8(
                     { l in l < lanes ? load8(at + l * sampleStride, n) : SIMD8() },
+                    { j, v in if j < n { store8(v, line + (x + j) * 8) } })
+            }
+        }
+    }
+
+    /// `gatherLanes` of the phase image of `image` ([N, C / 4, 2 (H - 1), 2 (W - 1)] for this unpadded geometry's
+    /// [N, C, H, W] input): plane 4c + 2r + q of it is image[n, c, 2Y + r - 1, 2X + q - 1], zero outside the image.
+    /// Eight phase columns are the even lanes of sixteen image columns.
+    private func gatherPhaseLanes(
+        _ image: UnsafePointer<Float>, sample0: Int, channel: Int, into local: UnsafeMutablePointer<Float>, rows: Int,
+        cols: Int
+    ) {
+        local.update(repeating: 0, count: rows * cols * 8)
+        let g = geometry, (r, q) = (channel / 2 % 2, channel % 2), channels = g.inChannels / 4
+        let (height, width) = (2 * (g.inHeight - 1), 2 * (g.inWidth - 1))
+        let (h, w) = (Swift.min(g.inHeight, rows), Swift.min(g.inWidth, cols))
+        let lanes = Swift.min(8, g.batch - sample0), sampleStride = channels * height * width
+        let src = image + (sample0 * channels + channel / 4) * height * width
+        @inline(__always) func phaseColumns(_ line: UnsafePointer<Float>, from x0: Int, count n: Int) -> SIMD8<Float> {
+            if n == 8 && x0 >= 0 && x0 + 16 <= width {
+                return UnsafeRawPointer(line + x0).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+            }
+            var v = SIMD8<Float>()
+            for j in 0..<n where x0 + 2 * j >= 0 && x0 + 2 * j < width { v[j] = line[x0 + 2 * j] }
+            return v
+        }
+        for y in 0..<h {
+            let imageRow = 2 * y + r - 1
+            guard imageRow >= 0 && imageRow < height else { continue }
+            let line = local + y * cols * 8, at = src + imageRow * width
+            for x in Swift.stride(from: 0, to: w, by: 8) {
+                let n = Swift.min(8, w - x)
+                transpose8(
+                    { l in l < lanes ? phaseColumns(at + l * sampleStride, from: 2 * x + q - 1, count: n) : SIMD8() },
                     { j, v in if j < n { store8(v, line + (x + j) * 8) } })
             }
         }
