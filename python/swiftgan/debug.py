@@ -12,11 +12,11 @@ CONV_ALGORITHMS = ("fully_connected", "pointwise", "direct", "winograd", "winogr
                    "up_phases", "panels", "stride2_im2col", "im2col")
 """The engine's convolution algorithms (see Sources/SwiftGANCore/Kernels/ConvAlgorithm.swift): one GEMM when the
 kernel covers the whole image; a GEMM on the image for 1x1 kernels; register-blocked loops for stride 1 and at most
-4 output channels; Winograd F(2x2, 3x3) and F(2x2, 2x2); Winograd F(4x4, 3x3) on planes 32 and more wide; 4x4
-stride-2 convolutions as F(2x2, 2x2) over the image's phases (and their image gradient split by phase); the image
-gradient of 3x3 stride-2 convolutions (conv-transpose's forward pass) by the phases of its output; on AVX-512 builds,
-other forward passes with 12 or more output channels on the engine's own GEMM, im2col written one panel at a time;
-im2col over phases for stride 2; im2col + GEMM."""
+4 output channels; Winograd F(2x2, 3x3), F(2x2, 2x2) and F(2x2, 4x4) (PatchGAN's stride-1 conv); Winograd F(4x4, 3x3)
+on planes 32 and more wide; 4x4 stride-2 convolutions as F(2x2, 2x2) over the image's phases (and their image gradient
+split by phase); the image gradient of 3x3 stride-2 convolutions (conv-transpose's forward pass) by the phases of its
+output; on AVX-512 builds, other forward passes with 12 or more output channels on the engine's own GEMM, im2col written
+one panel at a time; im2col over phases for stride 2; im2col + GEMM."""
 
 
 def conv_algorithm(x_shape: Sequence[int], weight_shape: Sequence[int], stride: int = 1, padding: int = 0, *,

@@ -25,7 +25,8 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     /// Register-blocked loops for stride 1 and very few output channels (CycleGAN's last 7x7 conv to RGB,
     /// PatchGAN's last conv; `DirectConvolution.swift`).
     case direct
-    /// Winograd F(2x2, 3x3) or F(2x2, 2x2) for stride-1 3x3 and 2x2 kernels (`WinogradConvolution.swift`).
+    /// Winograd F(2x2, 3x3), F(2x2, 2x2) or F(2x2, 4x4) for stride-1 3x3, 2x2 and 4x4 kernels
+    /// (`WinogradConvolution.swift`).
     case winograd
     /// Winograd F(4x4, 3x3) or F(4x4, 2x2) on wide enough planes: 36 multiplies per 4x4 outputs of a 3x3 kernel,
     /// against F(2x2, 3x3)'s 64 and direct convolution's 144; 25 for a 2x2 kernel, against 36 and 64.
@@ -140,10 +141,10 @@ extension ConvGeometry {
             && outChannels >= ConvGeometry.winogradMinChannels
     }
 
-    /// Stride 1, a square 3x3 or 2x2 kernel, padding below the kernel size (so the image gradient is again such a
-    /// convolution), and enough channels on both sides.
+    /// Stride 1, a square 3x3, 2x2 or 4x4 kernel, padding below the kernel size (so the image gradient is again such
+    /// a convolution), and enough channels on both sides.
     private var isWinogradShape: Bool {
-        stride == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 2) && padding < kernelHeight
+        stride == 1 && kernelHeight == kernelWidth && (2...4).contains(kernelHeight) && padding < kernelHeight
             && inChannels >= ConvGeometry.winogradMinChannels && outChannels >= ConvGeometry.winogradMinChannels
     }
 

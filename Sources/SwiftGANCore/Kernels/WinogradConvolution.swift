@@ -2,11 +2,12 @@ import CShim
 import Glibc
 
 /// Winograd minimal filtering (Lavin and Gray, 2016) for stride-1 convolutions with 3x3 kernels (CycleGAN's
-/// resblocks, StyleGAN's convs) and 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
-/// `PhaseConvolution.swift`). Each 2x2 output tile is A^T [(G g G^T) * (B^T d B)] A for the input tile d around
-/// it, so the channel sums become alpha^2 GEMMs [O, C] x [C, tiles]: 16 multiplies per 4 outputs instead of 36
-/// for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9 instead of 16 for F(2x2, 2x2); F(4x4, .) tiles take
-/// 36 (3x3) and 25 (2x2) instead of 144 and 64.
+/// resblocks, StyleGAN's convs), 2x2 kernels (the four phases of DCGAN's 4x4 stride-2 convs, see
+/// `PhaseConvolution.swift`) and 4x4 kernels (PatchGAN's stride-1 conv). Each 2x2 output tile is
+/// A^T [(G g G^T) * (B^T d B)] A for the input tile d around it, so the channel sums become alpha^2 GEMMs [O, C] x
+/// [C, tiles]: 16 multiplies per 4 outputs instead of 36 for F(2x2, 3x3) (2.25x fewer FLOPs than im2col + GEMM), 9
+/// instead of 16 for F(2x2, 2x2), 25 instead of 64 for F(2x2, 4x4); F(4x4, .) tiles take 36 (3x3) and 25 (2x2)
+/// instead of 144 and 64.
 ///
 /// The three primitives stay exact adjoints of each other: the image gradient is the same forward pass with the
 /// kernel flipped and channels swapped, and the weight gradient runs the forward algorithm's adjoint (the output
@@ -21,6 +22,10 @@ extension ConvGeometry {
         readsPhases: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.forward)) {
+        case (4, _):
+            try WinogradConvolution<WinogradF2x4>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         case (3, .winogradF4):
             try WinogradConvolution<WinogradF4x3>(
                 self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
@@ -60,6 +65,9 @@ extension ConvGeometry {
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
         switch (kernelHeight, algorithm(.imageGradient)) {
+        case (4, _):
+            try WinogradConvolution<WinogradF2x4>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case (3, .winogradF4):
             try WinogradConvolution<WinogradF4x3>(self).backwardData(
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
@@ -82,6 +90,9 @@ extension ConvGeometry {
         readsPhases: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.weightGradient)) {
+        case (4, _):
+            try WinogradConvolution<WinogradF2x4>(self, readsPhases: readsPhases).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (3, .winogradF4):
             try WinogradConvolution<WinogradF4x3>(self, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
@@ -187,6 +198,45 @@ enum WinogradF2x2: WinogradAlgorithm {
         out(0, y0)
         out(1, y0 + y1)
         out(2, y1)
+    }
+}
+
+/// F(2, 4) with points 0, 1, -1, 2 and infinity (F(4, 2)'s, so the same input transform): 25 multiplies per 2x2
+/// outputs of a 4x4 kernel instead of 64 (PatchGAN's stride-1 4x4 convolution).
+enum WinogradF2x4: WinogradAlgorithm {
+    static let taps = 4, outputs = 2, reversalSwapsEnds = false
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        WinogradF4x2.input(d, out)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1, g2, g3) = (g(0), g(1), g(2), g(3))
+        let (even, odd) = (g0 + g2, g1 + g3)
+        out(0, 0.5 * g0)
+        out(1, -0.5 * (even + odd))
+        out(2, (1.0 / 6) * (odd - even))
+        out(3, (1.0 / 6) * g0 + (1.0 / 3) * g1 + (2.0 / 3) * g2 + (4.0 / 3) * g3)
+        out(4, g3)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3, u4) = (u(0), u(1), u(2), u(3), u(4))
+        let (half, sixth) = (-0.5 * u1, (1.0 / 6) * u2)
+        out(0, 0.5 * u0 + half - sixth + (1.0 / 6) * u3)
+        out(1, half + sixth + (1.0 / 3) * u3)
+        out(2, half - sixth + (2.0 / 3) * u3)
+        out(3, half + sixth + (4.0 / 3) * u3 + u4)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3, m4) = (m(0), m(1), m(2), m(3), m(4))
+        out(0, m0 + m1 + m2 + m3)
+        out(1, m1 - m2 + 2 * m3 + m4)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1) = (y(0), y(1))
+        out(0, y0)
+        out(1, y0 + y1)
+        out(2, y0 - y1)
+        out(3, y0 + 2 * y1)
+        out(4, y1)
     }
 }
 
