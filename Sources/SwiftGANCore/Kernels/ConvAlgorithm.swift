@@ -81,10 +81,10 @@ extension ConvGeometry {
     /// the extra row and column would cost a whole extra tile row and column. From `winogradMinSamplesInLanes`
     /// samples, whose split convolutions put samples in their lanes, the split runs up to
     /// `phaseImageGradientMinWidthInLanes` (DCGAN-64's 16x16 outputs at batch 64: 0.78-0.80 per pass, step 0.96; at
-    /// batch 4 0.79-0.85, at batch 1 and 2 it loses, 1.05-1.09). At 4x4 outputs the split pays only
-    /// with both `splitPhasesMinChannelsAtSmallOutputs` output channels and `splitPhasesMinSamplesAtSmallOutputs`
-    /// samples (DCGAN-32's 256-channel and DCGAN-64's 512-channel layers at batch 64: DCGAN-32's step 0.95); im2col
-    /// is faster below (128 channels: 1.07).
+    /// batch 4 0.79-0.85, at batch 1 and 2 it loses, 1.05-1.09). At 4x4 outputs the split pays only with both
+    /// `splitPhasesMinChannelsAtSmallOutputs` output channels and `splitPhasesMinSamplesAtSmallOutputs` samples
+    /// (DCGAN-32's 256-channel and DCGAN-64's 512-channel layers at batch 64: DCGAN-32's step 0.95); im2col is faster
+    /// below (128 channels: 1.07).
     static let phaseImageGradientMinWidth = 16
     static let phaseImageGradientMinWidthInLanes = 32
     static let splitPhasesMinChannelsAtSmallOutputs = 256

@@ -22,9 +22,9 @@ extension ConvGeometry {
         try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, kernels) }
     }
 
-    /// Runs body(the phase convolution's input) with the phase image of `image`, or with `image` itself where the
-    /// phase convolution gathers samples into its vector lanes and reads the phases from the image as it does
-    /// (`WinogradConvolution.readsPhases`).
+    /// Runs body(input, readsPhases) with the phase convolution's input: the phase image of `image`, or `image` itself
+    /// (readsPhases true) where the phase convolution gathers samples into its vector lanes, reading the phases from
+    /// the image as it does (`WinogradConvolution.readsPhases`).
     private func withPhaseInput(
         _ image: UnsafePointer<Float>, _ phases: ConvGeometry, _ body: (UnsafePointer<Float>, Bool) throws -> Void
     ) throws {
@@ -131,8 +131,9 @@ extension ConvGeometry {
             permuteKernels(weight, into: w, toPhases: true)
             try withPhaseInput(image, phases) { s, readsPhases in
                 try phases.winogradForward(image: s, weight: w, out: out, readsPhases: readsPhases)
+                // w is free again: it takes the phase kernels' gradient
                 try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: w, readsPhases: readsPhases)
-            }  // w is free again after the forward pass
+            }
             permuteKernels(w, into: weightGrad, toPhases: false)
         }
     }
