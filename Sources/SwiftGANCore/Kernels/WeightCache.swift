@@ -69,6 +69,11 @@ public final class WeightCache {
         try WeightCache(constant: constant).with(body)
     }
 
+    /// Whether the calling thread's cache holds `weight` constant, so that its derived forms outlive this call.
+    static func keeps(_ weight: UnsafePointer<Float>) -> Bool {
+        ExecutionContext.current.weightCache?.constant[Int(bitPattern: weight)] != nil
+    }
+
     /// Runs body(derived) with the `form` (`count` floats) of `weight`, computed by `compute`: kept by the thread's
     /// cache when it holds `weight` constant, else computed into scratch for this call alone.
     static func withDerived(

@@ -919,13 +919,16 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
-    /// Whether the products run on `PackedGEMM`'s micro-kernel: where this build has it, for products with a
-    /// register tile's rows (12 output channels) or more and at least half as many columns as rows in all. Its weights
-    /// are packed once per weight (per call, unless a `WeightCache` keeps them), which narrower products would not
-    /// repay: CycleGAN's 32x32 residual convs in training (64 columns) measured 4% slower per step.
-    private var usesPackedGEMM: Bool {
-        let o = geometry.outChannels
-        return PackedGEMM.isAvailable && o >= PackedGEMM.rows && 2 * columns(units) >= o
+    /// Whether the products with `weight` run on `PackedGEMM`'s micro-kernel: where this build has it, for products
+    /// with a register tile's rows (12 output channels) or more and at least half as many columns as rows in all, or
+    /// two column panels where a `WeightCache` keeps the weights. They are packed once per weight (per call, unless
+    /// the cache keeps them), which narrow products would not repay: CycleGAN's 32x32 residual convs in training (64
+    /// columns) measured 4% slower per step packed per call, 0.97 of the step's time packed once (the same panels
+    /// serve the step's wider passes).
+    private func usesPackedGEMM(_ weight: UnsafePointer<Float>) -> Bool {
+        let o = geometry.outChannels, n = columns(units)
+        guard PackedGEMM.isAvailable && o >= PackedGEMM.rows else { return false }
+        return 2 * n >= o || (n >= 2 * PackedGEMM.columns && WeightCache.keeps(weight))
     }
 
     /// Floats between consecutive matrices U_xi (and their panels): a cache line more than their size, which is often
@@ -977,7 +980,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
 
     /// out = conv(image, weight) (no bias).
     func forward(image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) throws {
-        try withProductWeights(weight, packed: usesPackedGEMM, flipped: false) {
+        try withProductWeights(weight, packed: usesPackedGEMM(weight), flipped: false) {
             try run(image: image, weights: $0, out: out)
         }
     }
@@ -998,12 +1001,12 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 outWidth: g.inWidth, kernelHeight: r, kernelWidth: r, stride: 1, padding: r - 1 - g.padding))
         guard Algorithm.reversalSwapsEnds else {
             return try transposed.withProductWeights(
-                weight, packed: transposed.usesPackedGEMM, flipped: false, reversed: true
+                weight, packed: transposed.usesPackedGEMM(weight), flipped: false, reversed: true
             ) {
                 try transposed.run(image: outGrad, weights: $0, out: imageGrad)
             }
         }
-        try withProductWeights(weight, packed: transposed.usesPackedGEMM, flipped: true) {
+        try withProductWeights(weight, packed: transposed.usesPackedGEMM(weight), flipped: true) {
             try transposed.run(image: outGrad, weights: $0, out: imageGrad)
         }
     }
