@@ -1,5 +1,6 @@
 """Convolution benchmark: conv2d and conv_transpose2d forward + backward at the DCGAN-64 layer shapes (batch 64)
-and the CycleGAN resnet-block shape (or, with --shapes, DCGAN-32's), in swiftgan and, side by side in the same
+and the CycleGAN resnet-block shape (or, with --shapes, DCGAN-32's, or every convolution of the CycleGAN-128
+training workload), in swiftgan and, side by side in the same
 run, in PyTorch when a Python with torch is available. One long-lived process per library; for every shape the two
 take turns (alternating which goes first), in several rounds, so both see the same moment of a machine whose speed
 drifts. Prints ms per forward+backward (fastest), GFLOP/s, the ratio to PyTorch (median over the rounds), and the
@@ -38,6 +39,22 @@ SHAPE_SETS = {
         ("conv2d", 1, 256, 256, 3, 1, 1, 32),        # ... at 128x128 input
     ],
     "dcgan32": dcgan_shapes(32, 1),
+    # Every convolution of the CycleGAN-128 training workload (resnet_6blocks at batch 1, reflection padding as a
+    # padded input, the up-convolutions without output padding), then its PatchGAN discriminator's.
+    "cyclegan128": [
+        ("conv2d", 1, 3, 64, 7, 1, 0, 134),
+        ("conv2d", 1, 64, 128, 3, 2, 1, 128),
+        ("conv2d", 1, 128, 256, 3, 2, 1, 64),
+        ("conv2d", 1, 256, 256, 3, 1, 0, 34),
+        ("conv_transpose2d", 1, 256, 128, 3, 2, 1, 32),
+        ("conv_transpose2d", 1, 128, 64, 3, 2, 1, 64),
+        ("conv2d", 1, 64, 3, 7, 1, 0, 134),
+        ("conv2d", 1, 3, 64, 4, 2, 1, 128),
+        ("conv2d", 1, 64, 128, 4, 2, 1, 64),
+        ("conv2d", 1, 128, 256, 4, 2, 1, 32),
+        ("conv2d", 1, 256, 512, 4, 1, 1, 16),
+        ("conv2d", 1, 512, 1, 4, 1, 1, 15),
+    ],
 }
 
 
