@@ -22,6 +22,17 @@ extension ConvGeometry {
         try Scratch.with(outChannels * phases.colRows) { kernels in try body(phases, kernels) }
     }
 
+    /// Runs body(phase geometry, phase kernels) with `weight` permuted into its phase kernels, which stand for it in a
+    /// `WeightCache` that keeps it (so its Winograd forms are kept like a weight's own).
+    private func withPhaseKernels(
+        of weight: UnsafePointer<Float>, _ body: (ConvGeometry, UnsafeMutablePointer<Float>) throws -> Void
+    ) throws {
+        try withPhaseKernels { phases, w in
+            permuteKernels(weight, into: w, toPhases: true)
+            try WeightCache.withRearrangement(w, of: weight, .phaseKernels) { try body(phases, w) }
+        }
+    }
+
     /// Runs body(input, readsPhases) with the phase convolution's input: the phase image of `image`, or `image` itself
     /// (readsPhases true) where the phase convolution gathers samples into its vector lanes, reading the phases from
     /// the image as it does (`WinogradConvolution.readsPhases`).
@@ -39,8 +50,7 @@ extension ConvGeometry {
     func phaseForward(
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseKernels { phases, w in
-            permuteKernels(weight, into: w, toPhases: true)
+        try withPhaseKernels(of: weight) { phases, w in
             try withPhaseInput(image, phases) { s, readsPhases in
                 try phases.winogradForward(image: s, weight: w, out: out, readsPhases: readsPhases)
             }
@@ -51,8 +61,7 @@ extension ConvGeometry {
     func phaseBackwardData(
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseKernels { phases, w in
-            permuteKernels(weight, into: w, toPhases: true)
+        try withPhaseKernels(of: weight) { phases, w in
             try Scratch.with(phases.batch * phases.inChannels * phases.inPlane) { ds in
                 try phases.winogradBackwardData(outGrad: outGrad, weight: w, imageGrad: ds)
                 mergePhases(ds, into: imageGrad)
@@ -91,10 +100,11 @@ extension ConvGeometry {
                 }
                 for r in 0..<2 {
                     for q in 0..<2 {
-                        try phase.winogradForward(
-                            image: outGrad, weight: kernels + (2 * r + q) * c * o * 4,
-                            out: phases + (2 * r + q) * plane,
-                            origin: (1 - r, 1 - q))
+                        let k = kernels + (2 * r + q) * c * o * 4
+                        try WeightCache.withRearrangement(k, of: weight, .imageGradientPhase(2 * r + q)) {
+                            try phase.winogradForward(
+                                image: outGrad, weight: k, out: phases + (2 * r + q) * plane, origin: (1 - r, 1 - q))
+                        }
                     }
                 }
             }
@@ -127,11 +137,10 @@ extension ConvGeometry {
         image: UnsafePointer<Float>, weight: UnsafePointer<Float>, outGrad: UnsafePointer<Float>,
         out: UnsafeMutablePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
     ) throws {
-        try withPhaseKernels { phases, w in
-            permuteKernels(weight, into: w, toPhases: true)
+        try withPhaseKernels(of: weight) { phases, w in
             try withPhaseInput(image, phases) { s, readsPhases in
                 try phases.winogradForward(image: s, weight: w, out: out, readsPhases: readsPhases)
-                // w is free again: it takes the phase kernels' gradient
+                // w is free again (no form is derived from it after this): it takes the phase kernels' gradient
                 try phases.winogradBackwardWeight(image: s, outGrad: outGrad, weightGrad: w, readsPhases: readsPhases)
             }
             permuteKernels(w, into: weightGrad, toPhases: false)

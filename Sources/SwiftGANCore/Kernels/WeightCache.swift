@@ -32,12 +32,25 @@ public final class WeightCache {
         case convolutionPanels
     }
 
+    /// A buffer that holds a constant weight rearranged for another convolution (the phase routes' kernels): forms
+    /// derived from the buffer are kept under the weight and the rearrangement (`withRearrangement`).
+    enum Rearrangement: Hashable {
+        /// The weight itself.
+        case none
+        /// A 4x4 stride-2 weight as the 2x2 kernels of its phase convolution (`ConvGeometry.phaseForward`).
+        case phaseKernels
+        /// One phase's 2x2 kernels of a 4x4 stride-2 weight's image gradient (`ConvGeometry.phaseSplitImageGradient`).
+        case imageGradientPhase(Int)
+    }
+
     private struct Key: Hashable {
-        let weight: Int, form: Form
+        let weight: Int, rearrangement: Rearrangement, form: Form
     }
 
     private let constant: [Int: Tensor]  // by data address; holding the tensors keeps the addresses theirs
     private var derived: [Key: Storage] = [:]
+    /// Buffers standing for rearranged constant weights while `withRearrangement` runs, by address.
+    private var rearranged: [Int: (weight: Int, rearrangement: Rearrangement)] = [:]
     /// The `WeightEpoch` the entries were computed in.
     private var epoch = WeightEpoch.current
 
@@ -69,19 +82,43 @@ public final class WeightCache {
         try WeightCache(constant: constant).with(body)
     }
 
-    /// Whether the calling thread's cache holds `weight` constant, so that its derived forms outlive this call.
+    /// Runs `body` with `buffer` standing for `weight` rearranged by `rearrangement` (it must hold that for as long as
+    /// `body` runs): where the thread's cache holds `weight` constant, the forms derived from `buffer` are kept like
+    /// the weight's own.
+    static func withRearrangement<T>(
+        _ buffer: UnsafePointer<Float>, of weight: UnsafePointer<Float>, _ rearrangement: Rearrangement,
+        _ body: () throws -> T
+    ) rethrows -> T {
+        guard let cache = ExecutionContext.current.weightCache, cache.constant[Int(bitPattern: weight)] != nil else {
+            return try body()
+        }
+        let address = Int(bitPattern: buffer)
+        cache.rearranged[address] = (Int(bitPattern: weight), rearrangement)
+        defer { cache.rearranged[address] = nil }
+        return try body()
+    }
+
+    /// The constant weight that `weight` is (or, where it is a buffer standing for a rearranged one, that weight) and
+    /// the rearrangement; nil where this cache does not keep forms of it.
+    private func source(_ weight: UnsafePointer<Float>) -> (weight: Int, rearrangement: Rearrangement)? {
+        let address = Int(bitPattern: weight)
+        return rearranged[address] ?? (constant[address] != nil ? (address, .none) : nil)
+    }
+
+    /// Whether the calling thread's cache keeps forms derived from `weight`, so that they outlive this call.
     static func keeps(_ weight: UnsafePointer<Float>) -> Bool {
-        ExecutionContext.current.weightCache?.constant[Int(bitPattern: weight)] != nil
+        ExecutionContext.current.weightCache?.source(weight) != nil
     }
 
     /// Runs body(derived) with the `form` (`count` floats) of `weight`, computed by `compute`: kept by the thread's
-    /// cache when it holds `weight` constant, else computed into scratch for this call alone.
+    /// cache when it holds `weight` constant (or `weight` stands for a rearranged constant weight), else computed into
+    /// scratch for this call alone.
     static func withDerived(
         _ weight: UnsafePointer<Float>, _ form: Form, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void,
         compute: (UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
-        if let cache = ExecutionContext.current.weightCache, cache.constant[Int(bitPattern: weight)] != nil {
-            let key = Key(weight: Int(bitPattern: weight), form: form)
+        if let cache = ExecutionContext.current.weightCache, let (original, rearrangement) = cache.source(weight) {
+            let key = Key(weight: original, rearrangement: rearrangement, form: form)
             if let kept = cache.derived[key], kept.count == count { return try body(kept.pointer) }
             let storage = try Storage(uninitialized: count)
             try compute(storage.pointer)
