@@ -111,13 +111,17 @@ public final class DCGAN: GANModel {
         let b = real.shape[0]
 
         optimizerD.zeroGrad()
-        let logitsReal = try discriminatorLogits(real.detached())
-        let lossReal = try bceWithLogits(logitsReal, target: 1)
-        try Autograd.backward(lossReal)
-        let fake = try generator(try rng.normal([b, config.nz, 1, 1]), training: true)
-        let logitsFake = try discriminatorLogits(fake.detached())
-        let lossFake = try bceWithLogits(logitsFake, target: 0)
-        try Autograd.backward(lossFake)
+        // D's passes on real and fake images share its weights' Winograd forms (computed once, kept until the update).
+        let (logitsReal, lossReal, fake, logitsFake, lossFake) = try WeightCache.with(constant: optimizerD.parameters) {
+            let logitsReal = try discriminatorLogits(real.detached())
+            let lossReal = try bceWithLogits(logitsReal, target: 1)
+            try Autograd.backward(lossReal)
+            let fake = try generator(try rng.normal([b, config.nz, 1, 1]), training: true)
+            let logitsFake = try discriminatorLogits(fake.detached())
+            let lossFake = try bceWithLogits(logitsFake, target: 0)
+            try Autograd.backward(lossFake)
+            return (logitsReal, lossReal, fake, logitsFake, lossFake)
+        }
         try optimizerD.update(lr: config.lr)
 
         // G step: D's weights need no gradient here, so its weight-gradient GEMMs are skipped.
