@@ -497,6 +497,36 @@ final class GradientTests: XCTestCase {
         try testFusedSynthesisLayerEqualsTheComposedOps()
     }
 
+    /// The 4x4 stride-2 phase routes transform kernels permuted from the weight into scratch; within a scope that
+    /// declares the weight constant, those forms are kept under the weight (`WeightCache.withRearrangement`): results
+    /// are bit-identical to those without the scope, and a second call derives nothing. Both image-gradient routes:
+    /// the phase image (batch 2) and the split phases (batch 8).
+    func testWeightCacheKeepsPhaseRouteForms() throws {
+        for (i, shape) in [[2, 16, 32, 32], [8, 16, 16, 16]].enumerated() {
+            let x = try randomTensor(shape, seed: 1), w = try randomTensor([32, 16, 4, 4], seed: 2)
+            try x.setRequiresGrad(true)
+            try w.setRequiresGrad(true)
+            let geometry = ConvCase(shape, [32, 16, 4, 4], 2, 1, []).geometry
+            XCTAssertEqual(geometry.algorithm(.forward), .phases)
+            XCTAssertEqual(geometry.algorithm(.imageGradient), i == 0 ? .phases : .splitPhases)
+            let g = try randomTensor([shape[0], 32, shape[2] / 2, shape[3] / 2], seed: 3).detached()
+            func run() throws -> [[Float]] {
+                let y = try conv2d(x, weight: w, stride: 2, padding: 1)
+                let grads = try Autograd.grad([y], seeds: [g], wrt: [x, w])
+                return [y.values, grads[0]!.values, grads[1]!.values]
+            }
+            let plain = try run()
+            let cache = WeightCache(constant: [w])
+            let first = try cache.with { try run() }
+            let held = cache.heldFloats
+            let second = try cache.with { try run() }
+            XCTAssertGreaterThan(held, 0, "case \(i): no phase form was kept")
+            XCTAssertEqual(cache.heldFloats, held, "case \(i): the second call derived again")
+            XCTAssertEqual(first, plain, "case \(i)")
+            XCTAssertEqual(second, plain, "case \(i)")
+        }
+    }
+
     /// A kept `WeightCache` drops what it derived once `WeightEpoch` advances: after an in-place write to the weight,
     /// the layer computes with the new values.
     func testWeightCacheFollowsWrites() throws {
