@@ -4,7 +4,7 @@
 /// A cache holds the weights it was declared for and is installed on the calling thread by `with`; kernels ask it
 /// through `withDerived`. Two lifetimes use it:
 /// - one scope: a CycleGAN training step uses each generator weight three times forward and three times in the image
-///   gradient before any update (`WeightCache.with(constant:)`);
+///   gradient before any update, DCGAN's D step each of D's weights twice each way (`WeightCache.with(constant:)`);
 /// - a model keeps one for its generators from one generation or translation call to the next: its entries are
 ///   dropped whenever `WeightEpoch` has advanced since they were computed, that is after any in-place write a weight
 ///   could have received.
