@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CShim", path: "CShim"),
         .target(name: "SwiftGANCore", dependencies: ["CShim"], swiftSettings: optimize),
         .target(name: "SwiftGANNN", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
-        .target(name: "SwiftGANOptim", dependencies: ["SwiftGANCore"], swiftSettings: optimize),
+        .target(name: "SwiftGANOptim", dependencies: ["CShim", "SwiftGANCore"], swiftSettings: optimize),
         .target(
             name: "SwiftGANModels", dependencies: ["SwiftGANCore", "SwiftGANNN", "SwiftGANOptim"],
             swiftSettings: optimize),

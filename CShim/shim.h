@@ -11,6 +11,10 @@ static inline sg_float8 sg_multiply_add8(sg_float8 a, sg_float8 b, sg_float8 c) 
 typedef float sg_float16 __attribute__((ext_vector_type(16)));
 static inline sg_float16 sg_multiply_add16(sg_float16 a, sg_float16 b, sg_float16 c) { return a * b + c; }
 
+/* The square roots of sixteen floats in one vector instruction where the CPU has one (Swift's SIMD squareRoot takes
+ * the lanes one at a time, through sqrtf). Exactly rounded, like the scalar square root. */
+static inline sg_float16 sg_square_root16(sg_float16 a) { return __builtin_elementwise_sqrt(a); }
+
 /* 1 when the engine is compiled for AVX-512 (32 vector registers of sixteen floats: room for the packed GEMM's 12x32
  * register tile), else 0. The compiler's -target-cpu decides it, as it decides the vector code of every other loop. */
 #if defined(__AVX512F__)

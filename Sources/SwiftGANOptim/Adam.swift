@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import SwiftGANCore
 
@@ -37,13 +38,35 @@ public final class Adam: Optimizer {
             for t in [p, m[i], v[i]] { try StepTransaction.preserve(t) }
             nonisolated(unsafe) let w = p.data, gd = g.data, md = m[i].data, vd = v[i].data
             parallelRanges(p.count) { r in
-                for j in r {
-                    let gj = gd[j] + wd * w[j]
-                    md[j] = b1 * md[j] + a1 * gj
-                    vd[j] = b2 * vd[j] + a2 * gj * gj
-                    w[j] -= stepSize * md[j] / (vd[j].squareRoot() / c2Root + eps)
+                // Sixteen lanes at a time (the same operations in the same order as one element at a time: sqrt and
+                // division are exactly rounded, so the result does not depend on the width).
+                var j = r.lowerBound
+                while j < r.upperBound {
+                    let n = Swift.min(16, r.upperBound - j)
+                    let gj = Lanes.load(gd + j, n) + wd * Lanes.load(w + j, n)
+                    let mj = b1 * Lanes.load(md + j, n) + a1 * gj
+                    let vj = b2 * Lanes.load(vd + j, n) + a2 * gj * gj
+                    Lanes.store(mj, md + j, n)
+                    Lanes.store(vj, vd + j, n)
+                    Lanes.store(Lanes.load(w + j, n) - stepSize * mj / (sg_square_root16(vj) / c2Root + eps), w + j, n)
+                    j += n
                 }
             }
         }
+    }
+}
+
+/// Sixteen-float vectors loaded from and stored to raw buffers: the first n lanes when n < 16 (the rest zero).
+private enum Lanes {
+    @inline(__always) static func load(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD16<Float> {
+        if n == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for i in 0..<n { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n == 16 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
+        for i in 0..<n { p[i] = v[i] }
     }
 }

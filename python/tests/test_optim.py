@@ -38,8 +38,9 @@ def numpy_adam(values, curvatures, steps, lr, betas, eps, weight_decay):
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_adam_matches_numpy(rng, weight_decay) -> None:
-    values = [randn(rng, 3, 4), randn(rng, 5)]
-    curvatures = [np.abs(randn(rng, 3, 4)) + 0.1, np.abs(randn(rng, 5)) + 0.1]
+    # 37 elements: the update's full sixteen-lane vectors and a partial one
+    values = [randn(rng, 3, 4), randn(rng, 5), randn(rng, 37)]
+    curvatures = [np.abs(randn(rng, *v.shape)) + 0.1 for v in values]
     params = [sg.tensor(v, requires_grad=True) for v in values]
     opt = optim.Adam(params, lr=0.01, betas=(0.5, 0.999), eps=1e-8, weight_decay=weight_decay)
     for _ in range(5):
