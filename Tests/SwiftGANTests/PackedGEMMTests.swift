@@ -3,7 +3,8 @@ import XCTest
 @testable import SwiftGANCore
 
 /// The packed GEMM's micro-kernel and its operand layouts against a plain triple loop, on sizes that leave partial
-/// register tiles in both directions, with A packed from a matrix and from its transpose.
+/// register tiles in both directions, with A packed from a matrix and from its transpose, B from its transpose, and
+/// products written and accumulated.
 final class PackedGEMMTests: XCTestCase {
     func testProductsMatchTheTripleLoopAtEverySizeAndEdge() {
         var generator = SystemRandomNumberGenerator()
@@ -22,16 +23,32 @@ final class PackedGEMMTests: XCTestCase {
             for kk in 0..<k {
                 for j in 0..<n { bPanels[PackedGEMM.columnPanelOffset(k: kk, column: j, depth: k)] = b[kk * n + j] }
             }
+            // B packed from its transpose (N x K, leading dimension K + 2): the same panels, zero past column N.
+            let ldbt = k + 2
+            let bTransposed = (0..<(n * ldbt)).map { $0 % ldbt < k ? b[($0 % ldbt) * n + $0 / ldbt] : .nan }
+            var bPanelsFromTransposed = [Float](repeating: .nan, count: bPanels.count)
+            PackedGEMM.packColumns(transposed: bTransposed, ldb: ldbt, k: k, n: n, into: &bPanelsFromTransposed)
+            for (i, (packed, expected)) in zip(bPanelsFromTransposed, bPanels).enumerated() {
+                XCTAssertEqual(packed, expected.isNaN ? 0 : expected, "\(k)x\(n) B panels at \(i)")
+            }
             let ldc = n + 3
             var c = [Float](repeating: -7, count: m * ldc)
             let panels = (m + PackedGEMM.rows - 1) / PackedGEMM.rows
             PackedGEMM.multiply(m: m, n: n, k: k, a: aPanels, b: bPanels, c: &c, ldc: ldc, rowPanels: 0..<panels)
+            var sums = c
+            PackedGEMM.multiply(
+                m: m, n: n, k: k, a: aPanels, b: bPanelsFromTransposed, c: &sums, ldc: ldc, rowPanels: 0..<panels,
+                accumulate: true)
             for i in 0..<m {
                 for j in 0..<n {
                     let expected = (0..<k).reduce(Float(0)) { $0 + a[i * k + $1] * b[$1 * n + j] }
                     XCTAssertEqual(c[i * ldc + j], expected, accuracy: 1e-4, "\(m)x\(n)x\(k) (\(i), \(j))")
+                    XCTAssertEqual(sums[i * ldc + j], 2 * c[i * ldc + j], "\(m)x\(n)x\(k) accumulated (\(i), \(j))")
                 }
-                for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], -7, "\(m)x\(n)x\(k): C's padding written") }
+                for j in n..<ldc {
+                    XCTAssertEqual(c[i * ldc + j], -7, "\(m)x\(n)x\(k): C's padding written")
+                    XCTAssertEqual(sums[i * ldc + j], -7, "\(m)x\(n)x\(k): C's padding accumulated")
+                }
             }
         }
     }

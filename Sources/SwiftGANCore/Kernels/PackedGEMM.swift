@@ -35,40 +35,61 @@ enum PackedGEMM {
         _ a: UnsafePointer<Float>, lda: Int, transposed: Bool = false, m: Int, k: Int,
         into panels: UnsafeMutablePointer<Float>
     ) {
-        for i0 in Swift.stride(from: 0, to: m, by: rows) {
-            let panel = panels + i0 * k, count = Swift.min(rows, m - i0)
-            if transposed {  // each step of k is a run of `count` floats: a vector and a half
+        packPanels(a, lda: lda, transposed: transposed, count: m, depth: k, height: rows, into: panels)
+    }
+
+    /// Packs the K x N matrix B from its transpose (B[k, j] = bt[j * ldb + k]) as column panels, zero past column N.
+    static func packColumns(
+        transposed bt: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, into panels: UnsafeMutablePointer<Float>
+    ) {
+        packPanels(bt, lda: ldb, count: n, depth: k, height: columns, into: panels)
+    }
+
+    /// Packs `count` lines of `depth` floats (line i, step kk at source[i * ld + kk], or with `transposed` at
+    /// source[kk * ld + i]) as panels [ceil(count / height)][depth][height], zero past line `count`: A's row panels
+    /// (height `rows`) and B's column panels from B's transpose (height `columns`).
+    private static func packPanels(
+        _ source: UnsafePointer<Float>, lda ld: Int, transposed: Bool = false, count: Int, depth k: Int, height: Int,
+        into panels: UnsafeMutablePointer<Float>
+    ) {
+        for i0 in Swift.stride(from: 0, to: count, by: height) {
+            let panel = panels + i0 * k, lines = Swift.min(height, count - i0)
+            if transposed {  // each step of k is a run of `lines` floats
                 for kk in 0..<k {
-                    let (src, dst) = (a + kk * lda + i0, panel + kk * rows)
-                    store8(load8(src, Swift.min(8, count)), dst)
-                    for r in 8..<rows { dst[r] = r < count ? src[r] : 0 }
+                    let (src, dst) = (source + kk * ld + i0, panel + kk * height)
+                    for r0 in Swift.stride(from: 0, to: height, by: 8) {
+                        store8(
+                            load8(src + r0, Swift.max(0, Swift.min(8, lines - r0))), dst + r0, Swift.min(8, height - r0)
+                        )
+                    }
                 }
                 continue
             }
-            // Eight steps of k of eight (then the remaining) rows at a time, transposed in registers.
+            // Eight steps of k of eight (then the remaining) lines at a time, transposed in registers.
             var kk = 0
             while kk + 8 <= k {
-                for r0 in Swift.stride(from: 0, to: rows, by: 8) {
-                    let height = Swift.min(8, count - r0)
+                for r0 in Swift.stride(from: 0, to: height, by: 8) {
+                    let valid = Swift.min(8, lines - r0)
                     transpose8(
-                        { r in r < height ? load8(a + (i0 + r0 + r) * lda + kk) : SIMD8() },
-                        { j, column in store8(column, panel + (kk + j) * rows + r0, Swift.min(8, rows - r0)) })
+                        { r in r < valid ? load8(source + (i0 + r0 + r) * ld + kk) : SIMD8() },
+                        { j, column in store8(column, panel + (kk + j) * height + r0, Swift.min(8, height - r0)) })
                 }
                 kk += 8
             }
             for kk in kk..<k {
-                for r in 0..<rows { panel[kk * rows + r] = r < count ? a[(i0 + r) * lda + kk] : 0 }
+                for r in 0..<height { panel[kk * height + r] = r < lines ? source[(i0 + r) * ld + kk] : 0 }
             }
         }
     }
 
-    /// C[rowPanels] = A B for the row panels `rowPanels` of C (M x N, row-major with leading dimension ldc), from A
-    /// and B packed as this type describes; single-threaded (callers spread products and row panels over threads).
-    /// Runs over the row panels outermost, so that one panel of A (rows x K) stays in the level-1 cache while the
-    /// panels of B stream from level 2.
-    static func multiply(
+    /// C[rowPanels] = A B (or with `accumulate`, C[rowPanels] += A B) for the row panels `rowPanels` of C (M x N,
+    /// row-major with leading dimension ldc), from A and B packed as this type describes; single-threaded (callers
+    /// spread products and row panels over threads). Runs over the row panels outermost, so that one panel of A (rows
+    /// x K) stays in the level-1 cache while the panels of B stream from level 2. Never inlined: inlined into a
+    /// caller's loop, the register tile can spill to the stack.
+    @inline(never) static func multiply(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-        ldc: Int, rowPanels: Range<Int>
+        ldc: Int, rowPanels: Range<Int>, accumulate: Bool = false
     ) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * columns) { edge in
             let edge = edge.baseAddress!
@@ -77,10 +98,14 @@ enum PackedGEMM {
                 for j0 in Swift.stride(from: 0, to: n, by: columns) {
                     let width = Swift.min(columns, n - j0), bPanel = b + j0 * k, tile = c + i0 * ldc + j0
                     if height == rows && width == columns {
-                        multiplyTile(k: k, a: aPanel, b: bPanel, c: tile, ldc: ldc)
+                        multiplyTile(k: k, a: aPanel, b: bPanel, c: tile, ldc: ldc, accumulate: accumulate)
                         continue
                     }
-                    multiplyTile(k: k, a: aPanel, b: bPanel, c: edge, ldc: columns)
+                    if accumulate {
+                        edge.update(repeating: 0, count: rows * columns)
+                        for r in 0..<height { (edge + r * columns).update(from: tile + r * ldc, count: width) }
+                    }
+                    multiplyTile(k: k, a: aPanel, b: bPanel, c: edge, ldc: columns, accumulate: accumulate)
                     for r in 0..<height { (tile + r * ldc).update(from: edge + r * columns, count: width) }
                 }
             }
@@ -105,15 +130,22 @@ enum PackedGEMM {
             high = sg_multiply_add16(x, b.high, high)
         }
 
-        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: low, as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(p + 16).storeBytes(of: high, as: SIMD16<Float>.self)
+        /// Stores the row at p (with `adding`, adds it to the row there).
+        @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, adding: Bool) {
+            var row = self
+            if adding {
+                let old = Row(p)
+                (row.low, row.high) = (low + old.low, high + old.high)
+            }
+            UnsafeMutableRawPointer(p).storeBytes(of: row.low, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(p + 16).storeBytes(of: row.high, as: SIMD16<Float>.self)
         }
     }
 
-    /// The micro-kernel: the 12 x 32 tile c = a b for one row panel a and one column panel b, over k.
+    /// The micro-kernel: the 12 x 32 tile c = a b (or c += a b) for one row panel a and one column panel b, over k.
     @inline(__always) private static func multiplyTile(
-        k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int
+        k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool
     ) {
         var (c0, c1, c2, c3, c4, c5) = (Row(), Row(), Row(), Row(), Row(), Row())
         var (c6, c7, c8, c9, c10, c11) = (Row(), Row(), Row(), Row(), Row(), Row())
@@ -135,17 +167,17 @@ enum PackedGEMM {
             a += rows
             b += columns
         }
-        c0.store(c)
-        c1.store(c + ldc)
-        c2.store(c + 2 * ldc)
-        c3.store(c + 3 * ldc)
-        c4.store(c + 4 * ldc)
-        c5.store(c + 5 * ldc)
-        c6.store(c + 6 * ldc)
-        c7.store(c + 7 * ldc)
-        c8.store(c + 8 * ldc)
-        c9.store(c + 9 * ldc)
-        c10.store(c + 10 * ldc)
-        c11.store(c + 11 * ldc)
+        c0.store(c, adding: accumulate)
+        c1.store(c + ldc, adding: accumulate)
+        c2.store(c + 2 * ldc, adding: accumulate)
+        c3.store(c + 3 * ldc, adding: accumulate)
+        c4.store(c + 4 * ldc, adding: accumulate)
+        c5.store(c + 5 * ldc, adding: accumulate)
+        c6.store(c + 6 * ldc, adding: accumulate)
+        c7.store(c + 7 * ldc, adding: accumulate)
+        c8.store(c + 8 * ldc, adding: accumulate)
+        c9.store(c + 9 * ldc, adding: accumulate)
+        c10.store(c + 10 * ldc, adding: accumulate)
+        c11.store(c + 11 * ldc, adding: accumulate)
     }
 }

@@ -10,7 +10,7 @@ enum Scratch {
         pthread_mutex_init(&m, nil)
         return m
     }()
-    private static let keep = 6
+    private static let keep = 8
 
     /// Runs `body` with a buffer of at least `count` floats (uninitialized).
     static func with<T>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> T) throws -> T {

@@ -919,6 +919,38 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
+    /// The alpha^2 products C_xi = A_xi B_xi^T of one chunk (with `accumulate`, C_xi += A_xi B_xi^T): the weight
+    /// gradient's, on `PackedGEMM`'s micro-kernel, each product's A (M x K) packed as row panels and its B (N x K) as
+    /// column panels of B^T, spread over the threads like `packedGemms`. OpenBLAS, which packs both operands too,
+    /// also clears each C before it accumulates.
+    private func packedTransposedGemms(
+        m: Int, n: Int, k: Int, a: Operand, b: Operand, accumulate: Bool, c: Operand
+    ) throws {
+        let panels = (m + PackedGEMM.rows - 1) / PackedGEMM.rows
+        let parts = products % Threads.count == 0 ? 1 : Swift.min(Threads.count, panels)
+        let items = products * parts, chunks = Swift.min(Threads.count, items)
+        let aFloats = PackedGEMM.rowPanelsCount(m: m, k: k),
+            perChunk = aFloats + PackedGEMM.columnPanelsCount(k: k, n: n)
+        try Scratch.with(chunks * perChunk) { buffers in
+            nonisolated(unsafe) let buffers = buffers
+            WorkerPool.shared.run(chunks) { chunk in
+                let (aPanels, bPanels) = (buffers + chunk * perChunk, buffers + chunk * perChunk + aFloats)
+                for item in (chunk * items / chunks)..<((chunk + 1) * items / chunks) {
+                    let (xi, part) = (item / parts, item % parts)
+                    let rowPanels = (panels * part / parts)..<(panels * (part + 1) / parts)
+                    let i0 = rowPanels.lowerBound * PackedGEMM.rows
+                    let height = Swift.min(m, rowPanels.upperBound * PackedGEMM.rows) - i0
+                    PackedGEMM.packRows(
+                        a.base + xi * a.step + i0 * a.ld, lda: a.ld, m: height, k: k, into: aPanels + i0 * k)
+                    PackedGEMM.packColumns(transposed: b.base + xi * b.step, ldb: b.ld, k: k, n: n, into: bPanels)
+                    PackedGEMM.multiply(
+                        m: m, n: n, k: k, a: aPanels, b: bPanels, c: c.base + xi * c.step, ldc: c.ld,
+                        rowPanels: rowPanels, accumulate: accumulate)
+                }
+            }
+        }
+    }
+
     /// Whether the products with `weight` run on `PackedGEMM`'s micro-kernel: where this build has it, for products
     /// with a register tile's rows (12 output channels) or more and at least half as many columns as rows in all, or
     /// two column panels where a `WeightCache` keeps the weights. They are packed once per weight (per call, unless
@@ -1050,14 +1082,20 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         try Scratch.with(products * o * c) { du in
             try Scratch.with(products * c * ld) { v in
                 try Scratch.with(products * o * ld) { dm in
-                    forEachChunk { r0, rows in
+                    try forEachChunk { r0, rows in
                         let ld = chunkStride(rows)
                         transformInput(image, r0, rows, into: v, InputLayout(channels: c, ld: ld))
                         transformOutputAdjoint(outGrad, r0, rows, into: dm)
-                        gemms(
-                            transB: true, m: o, n: c, k: columns(rows), a: Operand(base: dm, ld: ld, step: o * ld),
-                            b: Operand(base: v, ld: ld, step: c * ld), beta: r0 == 0 ? 0 : 1,
-                            c: Operand(base: du, ld: c, step: o * c))
+                        let (a, b) = (Operand(base: dm, ld: ld, step: o * ld), Operand(base: v, ld: ld, step: c * ld))
+                        let product = Operand(base: du, ld: c, step: o * c)
+                        if PackedGEMM.isAvailable && o >= PackedGEMM.rows {
+                            try packedTransposedGemms(
+                                m: o, n: c, k: columns(rows), a: a, b: b, accumulate: r0 > 0, c: product)
+                        } else {
+                            gemms(
+                                transB: true, m: o, n: c, k: columns(rows), a: a, b: b, beta: r0 == 0 ? 0 : 1,
+                                c: product)
+                        }
                     }
                     transformWeightsAdjoint(du, into: weightGrad)
                 }
