@@ -387,6 +387,8 @@ final class GradientTests: XCTestCase {
         let x = try randomTensor([2, 2, 5, 6], seed: 1)
         XCTAssertLessThan(try gradientError([x]) { try zeroPad2d($0[0], padding: [1, 2, 0, 3]) }, tolerance)
         XCTAssertLessThan(try gradientError([x]) { try upsampleNearest2d($0[0], scale: 3) }, tolerance)
+        // Reflection: several gradient rows and columns land on one input (the copies' one-pass adjoint).
+        XCTAssertLessThan(try gradientError([x]) { try reflectionPad2d($0[0], padding: [3, 2, 1, 3]) }, tolerance)
         XCTAssertLessThan(
             try gradientError([x]) { try avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) }, tolerance)
         let f = try Tensor([1, 3, 3, 1, 3, 9, 9, 3, 3, 9, 9, 3, 1, 3, 3, 1].map { $0 / 64 }, shape: [4, 4])

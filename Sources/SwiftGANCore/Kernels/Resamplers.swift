@@ -249,6 +249,9 @@ struct SeparableResample {
         let transposed = window?.transposed  // stride 1: the adjoint is a window over the gradient
         let scratchFloats = Swift.max(
             window?.lineLength(outputs: outW) ?? 0, transposed?.lineLength(outputs: inW) ?? 0)
+        if case .copies(let runs) = kernel, rows.copyRuns != nil {  // padding, cropping, nearest upsampling
+            return rows.withTaps { ry in copyAdjoint(g, planes: planes, rows: ry, columns: runs, out: gx) }
+        }
         rows.withTaps { ry in
             cols.withTaps { cx in
                 forEachChunk(planes: planes, scratchFloats: scratchFloats) { range, tmp, line in
@@ -286,6 +289,30 @@ struct SeparableResample {
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension SeparableResample {
+    /// The adjoint of a resample whose rows and columns are both plain copies: each gradient row's runs added straight
+    /// into the rows they were copied from (one pass over the gradient, no intermediate).
+    fileprivate func copyAdjoint(
+        _ g: UnsafePointer<Float>, planes: Int, rows ry: Axis.Taps, columns runs: [Axis.Run],
+        out gx: UnsafeMutablePointer<Float>
+    ) {
+        nonisolated(unsafe) let g = g, gx = gx
+        let inH = inHeight, inW = inWidth, outH = rows.outputs, outW = cols.outputs
+        parallelRanges(planes, minChunk: Swift.max(1, 32_768 / Swift.max(1, (inH * inW + outH * outW)))) { range in
+            for p in range {
+                let src = g + p * outH * outW, dst = gx + p * inH * inW
+                dst.update(repeating: 0, count: inH * inW)
+                for oy in 0..<outH where ry.start[oy] < ry.start[oy + 1] {
+                    let (grow, drow) = (src + oy * outW, dst + ry.index[ry.start[oy]] * inW)
+                    for run in runs {
+                        if let source = run.source { addFloats(grow + run.output, into: drow + source, run.count) }
                     }
                 }
             }
