@@ -21,7 +21,8 @@ with its largest difference from the untiled result where that fits.
 
 Usage: python bench/infer_bench.py --torch-python /path/to/venv/bin/python --nvlabs /path/to/stylegan2-ada-pytorch
        [--only stylegan2 cyclegan tiles] [--sizes 256 512 1024] [--batches 1 8] [--pairs 4] [--threads 2]
-The torch Python needs torch, onnx, onnxruntime and openvino (pip install torch onnx onnxruntime openvino).
+The torch Python needs torch, onnx, onnxscript (torch.onnx.export's exporter), onnxruntime and openvino
+(pip install torch onnx onnxscript onnxruntime openvino).
 """
 from __future__ import annotations
 
