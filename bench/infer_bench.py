@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_bench import PROTOCOL, TORCH_REF, Worker  # noqa: E402 (the paired-step protocol every worker speaks)
+from train_bench import PROTOCOL, TORCH_REF, Worker, swiftgan_build  # noqa: E402 (the paired-step protocol every worker speaks)
 
 STYLEGAN_GMAC = {256: 15.1, 512: 60.3, 1024: 75.5}
 """Multiply-adds of one image of NVlabs' generator (SPEC.md section 8)."""
@@ -235,7 +235,8 @@ def main() -> None:
     sgemm = float(subprocess.run([sys.executable, "-c", SGEMM, str(args.threads)], capture_output=True, text=True,
                                  check=True).stdout)
     cpu = "AVX-512" if "avx512f" in Path("/proc/cpuinfo").read_text() else "AVX2 or older"
-    print(f"threads={args.threads}, CPU with {cpu}; OpenBLAS sgemm 2048^3 through swiftgan: {sgemm:.0f} GFLOP/s")
+    print(f"{swiftgan_build()}; threads={args.threads}, CPU with {cpu}; OpenBLAS sgemm 2048^3 through swiftgan:"
+          f" {sgemm:.0f} GFLOP/s")
     print("each library: median ms (fastest) GFLOP/s peak-RSS-MB; ratios: swiftgan time / peer time")
     print(f"{'workload':>10}{'px':>5}{'n':>3} {'swiftgan':^27} {'torch':^27} {'onnxruntime':^27} {'openvino':^27}"
           f"{'torch':>7}{'ort':>7}{'ov':>7}{'best':>7}")

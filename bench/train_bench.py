@@ -99,6 +99,15 @@ else:
 """ + PROTOCOL
 
 
+def swiftgan_build() -> str:
+    """Which swiftgan the workers import (they run this Python in this environment): its directory and engine build,
+    since an installed package and the source tree (PYTHONPATH=python) can be different builds."""
+    code = "import os, swiftgan; print(os.path.dirname(swiftgan.__file__)); print(swiftgan.cpu_features()['engine'])"
+    where, engine = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                   check=True).stdout.splitlines()
+    return f"swiftgan from {where} (engine: {engine})"
+
+
 def iteration_gflop(workload: str) -> float | None:
     """Convolution FLOPs of one DCGAN iteration (None for the other workloads)."""
     if not workload.startswith("dcgan"):
@@ -204,7 +213,8 @@ def main() -> None:
     torch_python = a.torch_python if has_torch else None
     results = {name: measure(name, a.pairs or WORKLOADS[name][1], a.threads, torch_python, a.pause, a.torch_settings)
                for name in a.workloads}
-    print(f"threads={a.threads} (paired steps; ms = median step, fastest in brackets; peak RSS of the process)")
+    print(f"{swiftgan_build()}; threads={a.threads} (paired steps; ms = median step, fastest in brackets; peak RSS of"
+          " the process)")
     print(f"{'workload':<13}{'pairs':>6}{'swiftgan ms':>18}{'GFLOP/s':>9}{'RSS MB':>8}"
           + (f"{'torch ms':>18}{'GFLOP/s':>9}{'RSS MB':>8}{'ratio (q1-q3)':>20}{'total':>7}{'fastest':>9}{'mem':>6}" if has_torch else ""))
     rate = lambda gflop, ms: f"{gflop / ms * 1e3:>9.1f}" if gflop else f"{'-':>9}"
