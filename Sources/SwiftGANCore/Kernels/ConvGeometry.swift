@@ -191,15 +191,12 @@ struct ConvGeometry: Equatable {
         let g = self, ld = t.samples * t.rows * outWidth, run = t.rows * outWidth, taps = kernelHeight * kernelWidth
         withEdgeMasks(t) { masks in
             nonisolated(unsafe) let masks = masks
-            parallelFor(inChannels, costPerItem: taps * ld) { c in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * g.phaseSize(t)) { buffer in
-                    let phases = buffer.baseAddress!
-                    for sample in 0..<t.samples {
-                        g.splitPhases(x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane, t, into: phases)
-                        for tap in 0..<taps {
-                            let (src, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
-                            maskedCopy(src, mask, into: col + (c * taps + tap) * ld + sample * run, run)
-                        }
+            parallelFor(inChannels, costPerItem: taps * ld, scratch: 4 * g.phaseSize(t)) { c, phases in
+                for sample in 0..<t.samples {
+                    g.splitPhases(x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane, t, into: phases)
+                    for tap in 0..<taps {
+                        let (src, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
+                        maskedCopy(src, mask, into: col + (c * taps + tap) * ld + sample * run, run)
                     }
                 }
             }
@@ -214,22 +211,19 @@ struct ConvGeometry: Equatable {
         let size = phaseSize(t)
         withEdgeMasks(t) { masks in
             nonisolated(unsafe) let masks = masks
-            parallelFor(inChannels, costPerItem: taps * ld) { c in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * size) { buffer in
-                    let phases = buffer.baseAddress!
-                    for sample in 0..<t.samples {
-                        phases.update(repeating: 0, count: 4 * size)
-                        for tap in 0..<taps {
-                            let (dst, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
-                            maskedAdd(col + (c * taps + tap) * ld + sample * run, mask, into: dst, run)
-                        }
-                        let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
-                        for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
-                            for a in 0..<2 {
-                                let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * g.outWidth
-                                interleave(
-                                    row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
-                            }
+            parallelFor(inChannels, costPerItem: taps * ld, scratch: 4 * size) { c, phases in
+                for sample in 0..<t.samples {
+                    phases.update(repeating: 0, count: 4 * size)
+                    for tap in 0..<taps {
+                        let (dst, mask) = g.tapRun(phases, t, i: tap / g.kernelWidth, j: tap % g.kernelWidth, masks)
+                        maskedAdd(col + (c * taps + tap) * ld + sample * run, mask, into: dst, run)
+                    }
+                    let plane = x + ((t.n0 + sample) * g.inChannels + c) * g.inPlane
+                    for r in Swift.max(0, t.row0 - 1)..<Swift.min(g.outHeight, t.row0 + t.rows + 1) {
+                        for a in 0..<2 {
+                            let row = phases + 2 * a * size + 1 + (r - t.row0 + 1) * g.outWidth
+                            interleave(
+                                row, row + size, g.inWidth, into: plane + (2 * r + a) * g.inWidth, adding: true)
                         }
                     }
                 }

@@ -24,15 +24,30 @@ public enum Threads {
 /// Runs inline when the work is small (`count * costPerItem` below about 32k operations) or one thread is set.
 @inline(__always)
 func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Int) -> Void) {
+    parallelChunks(count, costPerItem: costPerItem) { for i in $0 { body(i) } }
+}
+
+/// `parallelFor` with a scratch buffer of `floats` floats for each item, shared by the items of one chunk: one
+/// temporary allocation per chunk, not per item (above a kilobyte, each is a malloc and a free).
+@inline(__always)
+func parallelFor(
+    _ count: Int, costPerItem: Int = 1, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void
+) {
+    parallelChunks(count, costPerItem: costPerItem) { items in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { buffer in
+            for i in items { body(i, buffer.baseAddress!) }
+        }
+    }
+}
+
+/// The chunks of `parallelFor`: body(items) for contiguous slices of 0..<count, one per thread, or all of it inline
+/// when the work is small or one thread is set.
+@inline(__always)
+private func parallelChunks(_ count: Int, costPerItem: Int, _ body: (Range<Int>) -> Void) {
     let threads = Threads.count
-    if threads == 1 || count < 2 || count * costPerItem < 32_768 {
-        for i in 0..<count { body(i) }
-        return
-    }
+    if threads == 1 || count < 2 || count * costPerItem < 32_768 { return body(0..<count) }
     let chunks = Swift.min(threads, count)
-    WorkerPool.shared.run(chunks) { c in
-        for i in (c * count / chunks)..<((c + 1) * count / chunks) { body(i) }
-    }
+    WorkerPool.shared.run(chunks) { c in body((c * count / chunks)..<((c + 1) * count / chunks)) }
 }
 
 /// Runs `body(range)` over contiguous slices of 0..<count in parallel (for SIMD-friendly inner loops).

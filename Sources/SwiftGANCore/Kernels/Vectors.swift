@@ -88,29 +88,41 @@ import CShim
 }
 
 /// Splits line[0..<count] into m = 2 or 4 phases by (col + shift) mod m: element col goes to
-/// phases[p * stride + (col + shift) / m] with p = (col + shift) mod m.
+/// phases[p * stride + (col + shift) / m] with p = (col + shift) mod m. For m = 4, a line whose count is not a multiple
+/// of 32 also gets zeros after its last element in each phase, up to `stride`.
 @inline(__always) func deinterleave(
     _ line: UnsafePointer<Float>, _ count: Int, shift: Int, phases m: Int, into phases: UnsafeMutablePointer<Float>,
     stride: Int
 ) {
     if m == 2 { return deinterleave(line, count, shift: shift, even: phases, odd: phases + stride) }
-    var col = 0
-    @inline(__always) func scalar() {
-        let at = col + shift
-        phases[(at & 3) * stride + at >> 2] = line[col]
-        col += 1
+    // 32 columns at a time: columns col + q + 4j (j < 8) are the quarter q of the vector (the even/odd halves of its
+    // even/odd halves) and land in phase (q + shift) mod 4 as one run. The last, partial, block is read from a copy
+    // padded with zeros.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { window in
+        let window = window.baseAddress!
+        var col = 0
+        while col < count {
+            let source: UnsafePointer<Float>
+            if col + 32 <= count {
+                source = line + col
+            } else {
+                window.update(from: line + col, count: count - col)
+                (window + count - col).update(repeating: 0, count: 32 - count + col)
+                source = UnsafePointer(window)
+            }
+            let v = UnsafeRawPointer(source).loadUnaligned(as: SIMD32<Float>.self)
+            let (even, odd) = (v.evenHalf, v.oddHalf)
+            @inline(__always) func store(_ quarter: SIMD8<Float>, _ q: Int) {
+                let at = (col + q + shift) >> 2
+                store8(quarter, phases + ((q + shift) & 3) * stride + at, Swift.max(0, Swift.min(8, stride - at)))
+            }
+            store(even.evenHalf, 0)
+            store(odd.evenHalf, 1)
+            store(even.oddHalf, 2)
+            store(odd.oddHalf, 3)
+            col += 32
+        }
     }
-    while col < count && (col + shift) & 3 != 0 { scalar() }
-    while col + 32 <= count {  // 32 columns from a multiple of 4: the even/odd halves of the even/odd halves
-        let v = UnsafeRawPointer(line + col).loadUnaligned(as: SIMD32<Float>.self), at = (col + shift) >> 2
-        let (even, odd) = (v.evenHalf, v.oddHalf)
-        store8(even.evenHalf, phases + at)
-        store8(odd.evenHalf, phases + stride + at)
-        store8(even.oddHalf, phases + 2 * stride + at)
-        store8(odd.oddHalf, phases + 3 * stride + at)
-        col += 32
-    }
-    while col < count { scalar() }
 }
 
 /// line[col] = phases[(col mod m) * stride + col / m] for col below count (m = 2 or 4): the inverse of

@@ -133,7 +133,9 @@ protocol WinogradAlgorithm {
 
 /// F(2, 3) with interpolation points 0, 1, -1 and infinity.
 enum WinogradF2x3: WinogradAlgorithm {
-    static let taps = 3, outputs = 2, reversalSwapsEnds = true
+    static var taps: Int { 3 }
+    static var outputs: Int { 2 }
+    static var reversalSwapsEnds: Bool { true }
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3))
         out(0, d0 - d2)
@@ -170,7 +172,9 @@ enum WinogradF2x3: WinogradAlgorithm {
 
 /// F(2, 2) with points 0, 1 and infinity: m = ((d0 - d1) g0, d1 (g0 + g1), (d2 - d1) g1), y = (m0 + m1, m1 + m2).
 enum WinogradF2x2: WinogradAlgorithm {
-    static let taps = 2, outputs = 2, reversalSwapsEnds = true
+    static var taps: Int { 2 }
+    static var outputs: Int { 2 }
+    static var reversalSwapsEnds: Bool { true }
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2) = (d(0), d(1), d(2))
         out(0, d0 - d1)
@@ -204,7 +208,9 @@ enum WinogradF2x2: WinogradAlgorithm {
 /// F(2, 4) with points 0, 1, -1, 2 and infinity (F(4, 2)'s, so the same input transform): 25 multiplies per 2x2
 /// outputs of a 4x4 kernel instead of 64 (PatchGAN's stride-1 4x4 convolution).
 enum WinogradF2x4: WinogradAlgorithm {
-    static let taps = 4, outputs = 2, reversalSwapsEnds = false
+    static var taps: Int { 4 }
+    static var outputs: Int { 2 }
+    static var reversalSwapsEnds: Bool { false }
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         WinogradF4x2.input(d, out)
     }
@@ -243,7 +249,9 @@ enum WinogradF2x4: WinogradAlgorithm {
 /// F(4, 2) with points 0, 1, -1, 2 and infinity: 25 multiplies per 4x4 outputs of a 2x2 kernel instead of F(2x2,
 /// 2x2)'s 36 (DCGAN's phase convolutions). Rounds like F(4, 3) (entries up to 8 in A^T).
 enum WinogradF4x2: WinogradAlgorithm {
-    static let taps = 2, outputs = 4, reversalSwapsEnds = false
+    static var taps: Int { 2 }
+    static var outputs: Int { 4 }
+    static var reversalSwapsEnds: Bool { false }
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2, d3, d4) = (d(0), d(1), d(2), d(3), d(4))
         let e = d3 - d1
@@ -288,7 +296,9 @@ enum WinogradF4x2: WinogradAlgorithm {
 /// F(4, 3) with points 0, 1, -1, 2, -2 and infinity (Lavin and Gray's): 36 multiplies per 4x4 outputs instead of
 /// 144. Its transforms have larger entries than F(2, 3)'s, so it rounds a few times more (still ~1e-6 relative).
 enum WinogradF4x3: WinogradAlgorithm {
-    static let taps = 3, outputs = 4, reversalSwapsEnds = false
+    static var taps: Int { 3 }
+    static var outputs: Int { 4 }
+    static var reversalSwapsEnds: Bool { false }
     @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
         let (d0, d1, d2, d3, d4, d5) = (d(0), d(1), d(2), d(3), d(4), d(5))
         let (a, b) = (d4 - 4 * d2, d3 - 4 * d1)  // the shared parts of rows 1-2 and 3-4
@@ -411,8 +421,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// (O x C) lies `step` floats after U_(xi-1).
     private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, step: Int) {
         nonisolated(unsafe) let (w, u) = (weight, u)
-        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r
-        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+        let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r
+        parallelFor(o, costPerItem: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             // The taps of this output channel's kernels, each contiguous over c; then G g per vector of kernels.
             let kernels = w + oi * c * taps, rows = buffer + taps * c
             transposeTaps(kernels, channels: c, taps: taps, into: buffer)
@@ -434,8 +444,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
     private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (du, gw) = (du, weightGrad)
-        let (o, c, r, alpha) = (geometry.outChannels, geometry.inChannels, r, alpha), taps = r * r, plane = o * c
-        forEachItem(o, cost: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
+        let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, plane = o * c
+        parallelFor(o, costPerItem: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             let src = du + oi * c, rows = buffer + taps * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
@@ -464,13 +474,14 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         if samplesInLanes { return transformInputSamples(image, r0, rows, into: v, layout) }
         assert(!readsPhases, "only the sample lanes' gather reads phases (`ConvGeometry.winogradTilesInRows`)")
         nonisolated(unsafe) let (x, v) = (image, v)
-        let g = geometry, c = g.inChannels, alpha = alpha, m = m, tc = tileCols, reflected = reflected
+        let g = geometry, c = g.inChannels, tc = tileCols, reflected = reflected
         let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
         let stride = ((m * span + 7) & ~7) + 8  // a buffer row, with room for whole vectors
         // Items of a few channels, each tile row of all of them in turn: a packed layout's panel gets their rows
         // (32 columns each) as one contiguous run.
         let group = 4, groups = (c + group - 1) / group
-        forEachItem(groups, cost: group * rows * tc * 12 * products, scratch: 2 * alpha * stride) { item, buffer in
+        parallelFor(groups, costPerItem: group * rows * tc * 12 * products, scratch: 2 * alpha * stride) {
+            item, buffer in
             // d[i] = input row i of the tile row as [phase 0 | phase 1 | ...]; q[a] = row a of B^T d.
             let d = buffer, q = buffer + alpha * stride
             for row in 0..<rows {
@@ -525,10 +536,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         if samplesInLanes { return transformOutputSamples(product, r0, rows, into: out) }
         nonisolated(unsafe) let (matrices, y) = (product, out)
-        let g = geometry, o = g.outChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
+        let g = geometry, o = g.outChannels, tc = tileCols, ld = chunkStride(rows)
         let plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachItem(o, cost: rows * tc * 10 * products, scratch: (m * alpha + m) * stride) { oi, buffer in
+        parallelFor(o, costPerItem: rows * tc * 10 * products, scratch: (m * alpha + m) * stride) { oi, buffer in
             // p[s * alpha + j] = entry j of row s of A^T M; e = output row s as its m phases of columns.
             let p = buffer, e = buffer + m * alpha * stride
             for row in 0..<rows {
@@ -562,10 +573,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
-        let g = geometry, o = g.outChannels, alpha = alpha, m = m, tc = tileCols, ld = chunkStride(rows)
+        let g = geometry, o = g.outChannels, tc = tileCols, ld = chunkStride(rows)
         let plane = o * ld
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
-        forEachItem(o, cost: rows * tc * 10 * products, scratch: m * m * stride + m * alpha * 8) { oi, buffer in
+        parallelFor(o, costPerItem: rows * tc * 10 * products, scratch: m * m * stride + m * alpha * 8) { oi, buffer in
             // The tile row's m gradient rows, each as its m phases of columns (zero outside the output); A y per
             // vector.
             let e = buffer, columns = buffer + m * m * stride
@@ -605,8 +616,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         nonisolated(unsafe) let (x, v) = (image, v)
         assert(!reflected, "the sample lanes' transform reads zero padding only")
-        let g = geometry, c = g.inChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols)
-        let m = m, (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
+        let g = geometry, c = g.inChannels, (tr, tc) = (tileRows, tileCols)
+        let (rows, cols) = (m * tr + r - 1, m * tc + r - 1)  // the padded input the tiles read
         forEachBlockAndChannel(blocks, channels: c, rows: rows, cols: cols, extra: products, cost: 12) {
             block, ci, local, q, first in
             if readsPhases {
@@ -649,9 +660,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ product: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into out: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let (matrices, y) = (product, out)
-        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
+        let g = geometry, o = g.outChannels, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
-        let m = m, (rows, cols) = (m * tr, m * tc)
+        let (rows, cols) = (m * tr, m * tc)
         forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, p, first in
             var src = matrices + oi * ld + first
@@ -686,9 +697,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ outGrad: UnsafePointer<Float>, _ b0: Int, _ blocks: Int, into dm: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
-        let g = geometry, o = g.outChannels, alpha = alpha, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
+        let g = geometry, o = g.outChannels, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
             plane = o * ld
-        let m = m, (rows, cols) = (m * tr, m * tc)
+        let (rows, cols) = (m * tr, m * tc)
         forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, columns, first in
             gatherLanes(
@@ -721,7 +732,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     ) {
         let tiles = tileRows * tileCols
-        forEachItem(blocks * channels, cost: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) {
+        parallelFor(blocks * channels, costPerItem: tiles * 8 * cost * products, scratch: (rows * cols + extra) * 8) {
             item, buffer in
             let (block, channel) = (item / channels, item % channels)
             body(block, channel, buffer, buffer + rows * cols * 8, block * tiles * 8)
@@ -766,6 +777,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         @inline(__always) func phaseColumns(_ line: UnsafePointer<Float>, from x0: Int, count n: Int) -> SIMD8<Float> {
             if n == 8 && x0 >= 0 && x0 + 16 <= width {
                 return UnsafeRawPointer(line + x0).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+            }
+            if n == 8 && x0 == -1 && width >= 16 {  // the padding column, then the odd lanes of columns 0..<15
+                let odd = UnsafeRawPointer(line).loadUnaligned(as: SIMD16<Float>.self).oddHalf
+                return SIMD8(0, odd[0], odd[1], odd[2], odd[3], odd[4], odd[5], odd[6])
             }
             var v = SIMD8<Float>()
             for j in 0..<n where x0 + 2 * j >= 0 && x0 + 2 * j < width { v[j] = line[x0 + 2 * j] }
@@ -1149,15 +1164,5 @@ private func reverseKernels(
             let (src, dst) = (w + (oi * c + ci) * taps, f + (ci * o + oi) * taps)
             for k in 0..<taps { dst[k] = src[taps - 1 - k] }
         }
-    }
-}
-
-/// Runs body(item, buffer) for items 0..<count (channels, or sample blocks and channels) in parallel, each with a
-/// scratch buffer of `floats` floats.
-private func forEachItem(
-    _ count: Int, cost: Int, scratch floats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void
-) {
-    parallelFor(count, costPerItem: cost) { item in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { body(item, $0.baseAddress!) }
     }
 }

@@ -1,0 +1,30 @@
+import XCTest
+
+@testable import SwiftGANCore
+
+/// The vector helpers the Winograd transforms build on, against plain loops.
+final class VectorTests: XCTestCase {
+    /// Splitting a line into four phases: every column lands where the contract says, at every length (whole and
+    /// partial 32-column blocks) and shift; entries before the first column are untouched, and those after the last
+    /// are untouched or zero.
+    func testDeinterleaveIntoFourPhasesPlacesEveryColumn() {
+        for count in [1, 3, 8, 31, 32, 33, 45, 64, 70, 128] {
+            for shift in 0...5 {
+                let line = (0..<count).map { Float($0 + 1) }
+                let stride = (count + shift + 3) / 4 + 9
+                var phases = [Float](repeating: -1, count: 4 * stride)
+                deinterleave(line, count, shift: shift, phases: 4, into: &phases, stride: stride)
+                var expected = [Float?](repeating: nil, count: 4 * stride)
+                for col in 0..<count { expected[(col + shift) % 4 * stride + (col + shift) / 4] = line[col] }
+                for (index, value) in phases.enumerated() {
+                    if let want = expected[index] {
+                        XCTAssertEqual(value, want, "count \(count), shift \(shift), entry \(index)")
+                    } else {
+                        let afterLast = index % stride > (count - 1 + shift) / 4 - 1
+                        XCTAssert(value == -1 || afterLast && value == 0, "count \(count), shift \(shift), \(index)")
+                    }
+                }
+            }
+        }
+    }
+}
