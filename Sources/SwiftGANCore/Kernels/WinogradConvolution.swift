@@ -477,15 +477,16 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let g = geometry, c = g.inChannels, tc = tileCols, reflected = reflected
         let span = tc + (r + m - 2) / m  // columns of one phase that a row of tiles reads
         let stride = ((m * span + 7) & ~7) + 8  // a buffer row, with room for whole vectors
-        // Items of a few channels, each tile row of all of them in turn: a packed layout's panel gets their rows
-        // (32 columns each) as one contiguous run.
+        // Items of a few channels, one channel's tile rows after the other's: each plane is read top to bottom (a
+        // stream the hardware prefetcher follows; tile row by tile row across the channels, the image reads stalled),
+        // and a packed layout's panels get a channel's 32 columns from four consecutive tile rows.
         let group = 4, groups = (c + group - 1) / group
         parallelFor(groups, costPerItem: group * rows * tc * 12 * products, scratch: 2 * alpha * stride) {
             item, buffer in
             // d[i] = input row i of the tile row as [phase 0 | phase 1 | ...]; q[a] = row a of B^T d.
             let d = buffer, q = buffer + alpha * stride
-            for row in 0..<rows {
-                for ci in (item * group)..<Swift.min(c, (item + 1) * group) {
+            for ci in (item * group)..<Swift.min(c, (item + 1) * group) {
+                for row in 0..<rows {
                     let (n, ty) = tileRow(r0 + row)
                     let src = x + (n * c + ci) * g.inPlane
                     d.update(repeating: 0, count: alpha * stride)
