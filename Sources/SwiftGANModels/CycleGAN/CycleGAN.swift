@@ -133,6 +133,17 @@ public final class CycleGAN: GANModel {
         try mean(try square(try affine(prediction, scale: 1, shift: -target)))
     }
 
+    /// The reference's discriminator loss, (lsgan(D(real), 1) + lsgan(D(fake), 0)) / 2, with both passes as one batch:
+    /// the discriminator's layers work sample by sample (instance norm), so the result is the same up to float
+    /// rounding, and the narrow layers near the patch outputs get twice the columns.
+    private func discriminatorLoss(_ discriminator: Sequential, real: Tensor, fake: Tensor) throws -> Tensor {
+        let n = real.shape[0], predictions = try discriminator(try cat([real, fake]), training: true)
+        return try scale(
+            try add(
+                try lsgan(try narrow(predictions, dim: 0, start: 0, length: n), 1),
+                try lsgan(try narrow(predictions, dim: 0, start: n, length: fake.shape[0]), 0)), 0.5)
+    }
+
     private func checkBatch(_ x: Tensor, channels: Int, _ argument: String) throws {
         let s = config.imageSize
         try require(
@@ -190,15 +201,9 @@ public final class CycleGAN: GANModel {
 
             optimizerD.zeroGrad()
             let pooledB = try poolA.query(fakeB, rng: &rng), pooledA = try poolB.query(fakeA, rng: &rng)
-            let lossDA = try scale(
-                try add(
-                    try lsgan(try discriminatorA(realB, training: true), 1),
-                    try lsgan(try discriminatorA(pooledB, training: true), 0)), 0.5)
+            let lossDA = try discriminatorLoss(discriminatorA, real: realB, fake: pooledB)
             try Autograd.backward(lossDA)
-            let lossDB = try scale(
-                try add(
-                    try lsgan(try discriminatorB(realA, training: true), 1),
-                    try lsgan(try discriminatorB(pooledA, training: true), 0)), 0.5)
+            let lossDB = try discriminatorLoss(discriminatorB, real: realA, fake: pooledA)
             try Autograd.backward(lossDB)
             return (lossDA, lossDB, losses)
         }
