@@ -425,10 +425,24 @@ struct ConvGeometry: Equatable {
                     outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
                 (g, ldg) = (UnsafePointer(block), n)
             }
-            sgemm(
-                transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1, c: weightGrad,
+            addWeightProduct(g, ldg: ldg, col!, columns: n, into: weightGrad)
+        }
+    }
+
+    /// weightGrad += g col^T for a tile's output gradient g ([O, columns], leading dimension ldg) and its column
+    /// matrix col ([colRows, columns]): by `DotProductGEMM` where this build has it and the tile has enough columns,
+    /// else OpenBLAS.
+    private func addWeightProduct(
+        _ g: UnsafePointer<Float>, ldg: Int, _ col: UnsafePointer<Float>, columns n: Int,
+        into weightGrad: UnsafeMutablePointer<Float>
+    ) {
+        guard DotProductGEMM.isAvailable && n >= DotProductGEMM.minDepth else {
+            return sgemm(
+                transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: n, beta: 1, c: weightGrad,
                 ldc: colRows)
         }
+        DotProductGEMM.addProduct(
+            m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: n, c: weightGrad, ldc: colRows)
     }
 
     /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per tile:
@@ -466,9 +480,7 @@ struct ConvGeometry: Equatable {
                         m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n,
                         c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
                 }
-                sgemm(
-                    transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col!, ldb: n, beta: 1,
-                    c: weightGrad, ldc: colRows)
+                addWeightProduct(g, ldg: ldg, col!, columns: n, into: weightGrad)
             }
         }
     }
