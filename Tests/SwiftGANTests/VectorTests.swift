@@ -27,4 +27,20 @@ final class VectorTests: XCTestCase {
             }
         }
     }
+
+    /// Merging even and odd columns into a line (written or added) at lengths that end in every kind of block (16, 8
+    /// and single columns); nothing past the line is written.
+    func testInterleaveWritesAndAddsEveryColumn() {
+        for count in [1, 2, 7, 8, 9, 15, 16, 17, 24, 25, 33] {
+            let even = (0..<(count + 1) / 2).map { Float(2 * $0 + 1) }, odd = (0..<count / 2).map { Float(2 * $0 + 2) }
+            for adding in [false, true] {
+                var line = [Float](repeating: 100, count: count + 8)
+                interleave(even, odd, count, into: &line, adding: adding)
+                for col in 0..<(count + 8) {
+                    let expected = col < count ? Float(col + 1) + (adding ? 100 : 0) : 100
+                    XCTAssertEqual(line[col], expected, "count \(count), adding \(adding), column \(col)")
+                }
+            }
+        }
+    }
 }

@@ -83,19 +83,18 @@ extension ConvGeometry {
             kernelHeight: 2, kernelWidth: 2, stride: 1, padding: 1)
         try Scratch.with(4 * plane) { phases in
             try Scratch.with(4 * c * o * 4) { kernels in
-                // The four phases' kernels at once: each 4x4 kernel is one cache line, read once.
+                // The four phases' kernels at once: each 4x4 kernel is one cache line, read once as a vector.
+                // Phase (r, q) takes taps (a, b) = kernel[3 - 2a - r, 3 - 2b - q].
                 nonisolated(unsafe) let (w, k) = (weight, kernels)
+                let phaseStride = c * o * 4
                 parallelFor(c, costPerItem: 16 * o) { ci in
                     for oi in 0..<o {
-                        let src = w + (oi * c + ci) * 16
-                        for r in 0..<2 {
-                            for q in 0..<2 {
-                                let dst = k + ((2 * r + q) * c * o + ci * o + oi) * 4
-                                for a in 0..<2 {
-                                    for b in 0..<2 { dst[2 * a + b] = src[(3 - 2 * a - r) * 4 + 3 - 2 * b - q] }
-                                }
-                            }
-                        }
+                        let v = UnsafeRawPointer(w + (oi * c + ci) * 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let dst = UnsafeMutableRawPointer(k + (ci * o + oi) * 4)
+                        dst.storeBytes(of: SIMD4(v[15], v[13], v[7], v[5]), as: SIMD4<Float>.self)
+                        (dst + 4 * phaseStride).storeBytes(of: SIMD4(v[14], v[12], v[6], v[4]), as: SIMD4<Float>.self)
+                        (dst + 8 * phaseStride).storeBytes(of: SIMD4(v[11], v[9], v[3], v[1]), as: SIMD4<Float>.self)
+                        (dst + 12 * phaseStride).storeBytes(of: SIMD4(v[10], v[8], v[2], v[0]), as: SIMD4<Float>.self)
                     }
                 }
                 for r in 0..<2 {
@@ -187,20 +186,20 @@ extension ConvGeometry {
 
     /// Kernels [O, C, 4, 4] to phase kernels [O, 4C, 2, 2] (kernel[o, c, 2a + r, 2b + q] is tap (a, b) of channel
     /// 4c + 2r + q), or back.
+    /// A kernel is one vector: phase p = 2r + q's tap 2a + b is element (2a + r) * 4 + 2b + q of the 4x4 kernel.
     private func permuteKernels(_ from: UnsafePointer<Float>, into to: UnsafeMutablePointer<Float>, toPhases: Bool) {
         nonisolated(unsafe) let (from, to) = (from, to)
         parallelFor(outChannels * inChannels, costPerItem: 16) { oc in
-            for r in 0..<2 {
-                for q in 0..<2 {
-                    for a in 0..<2 {
-                        for b in 0..<2 {
-                            let full = oc * 16 + (2 * a + r) * 4 + 2 * b + q,
-                                phase = (oc * 4 + 2 * r + q) * 4 + 2 * a + b
-                            if toPhases { to[phase] = from[full] } else { to[full] = from[phase] }
-                        }
-                    }
-                }
-            }
+            let v = UnsafeRawPointer(from + oc * 16).loadUnaligned(as: SIMD16<Float>.self)
+            let permuted =
+                toPhases
+                ? SIMD16(
+                    v[0], v[2], v[8], v[10], v[1], v[3], v[9], v[11], v[4], v[6], v[12], v[14], v[5], v[7], v[13], v[15]
+                )
+                : SIMD16(
+                    v[0], v[4], v[1], v[5], v[8], v[12], v[9], v[13], v[2], v[6], v[3], v[7], v[10], v[14], v[11], v[15]
+                )
+            UnsafeMutableRawPointer(to + oc * 16).storeBytes(of: permuted, as: SIMD16<Float>.self)
         }
     }
 }

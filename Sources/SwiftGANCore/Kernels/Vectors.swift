@@ -81,6 +81,14 @@ import CShim
         p.storeBytes(of: adding ? p.loadUnaligned(as: SIMD16<Float>.self) + v : v, as: SIMD16<Float>.self)
         m += 8
     }
+    if 2 * m + 8 <= count {
+        var v = SIMD8<Float>()
+        v.evenHalf = UnsafeRawPointer(even + m).loadUnaligned(as: SIMD4<Float>.self)
+        v.oddHalf = UnsafeRawPointer(odd + m).loadUnaligned(as: SIMD4<Float>.self)
+        let p = UnsafeMutableRawPointer(line + 2 * m)
+        p.storeBytes(of: adding ? p.loadUnaligned(as: SIMD8<Float>.self) + v : v, as: SIMD8<Float>.self)
+        m += 4
+    }
     for col in (2 * m)..<count {
         let value = (col & 1 == 0 ? even : odd)[col / 2]
         line[col] = adding ? line[col] + value : value
