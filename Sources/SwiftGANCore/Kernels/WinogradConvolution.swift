@@ -441,6 +441,63 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         }
     }
 
+    /// The products' weights as `PackedGEMM` row panels of each U_xi (or, `flipped`, of the transposed geometry's, U
+    /// of the flipped product transposed), a panel of 12 rows at a time, so that nothing but the panels reaches memory
+    /// (U itself, written whole and packed afterwards, went through it twice more). Rows of U_xi are output channels:
+    /// the panel's transforms go to a block of [alpha^2][12][C] floats in the level-2 cache and are packed from there.
+    /// Flipped, rows are input channels: each transformed vector of them (8 and then 4 of the panel's 12) is already
+    /// one run of its panel.
+    private func transformWeightsIntoPanels(
+        _ weight: UnsafePointer<Float>, flipped: Bool, into panels: UnsafeMutablePointer<Float>, step: Int
+    ) {
+        nonisolated(unsafe) let (w, p) = (weight, panels)
+        let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, height = PackedGEMM.rows
+        let (rows, depth) = flipped ? (c, o) : (o, c), block = flipped ? 0 : products * height * c
+        let scratch = taps * (flipped ? height : c) + alpha * r * 8 + block
+        parallelFor((rows + height - 1) / height, costPerItem: height * depth * 8 * products, scratch: scratch) {
+            panel, buffer in
+            let row0 = panel * height, valid = Swift.min(height, rows - row0), base = p + panel * height * depth
+            let kernels = buffer, staged = buffer + taps * (flipped ? height : c), transforms = staged + alpha * r * 8
+            /// G g G^T for the n (at most 8) kernels whose taps lie `stride` floats apart from source, to store(xi, v).
+            func transform(_ source: UnsafePointer<Float>, stride: Int, _ n: Int, _ store: (Int, SIMD8<Float>) -> Void)
+            {
+                for j in 0..<r {
+                    Algorithm.kernel(
+                        { i in load8(source + (i * r + j) * stride, n) },
+                        { a, v in store8(v, staged + (a * r + j) * 8) })
+                }
+                for a in 0..<alpha {
+                    Algorithm.kernel({ j in load8(staged + (a * r + j) * 8) }, { b, v in store(a * alpha + b, v) })
+                }
+            }
+            guard flipped else {
+                for i in 0..<valid {
+                    transposeTaps(w + (row0 + i) * c * taps, channels: c, taps: taps, into: kernels)
+                    forEachVector(c) { ci in
+                        let n = Swift.min(8, c - ci)
+                        transform(kernels + ci, stride: c, n) { xi, v in
+                            store8(v, transforms + (xi * height + i) * c + ci, n)
+                        }
+                    }
+                }
+                for xi in 0..<products {
+                    PackedGEMM.packRows(
+                        transforms + xi * height * c, lda: c, m: valid, k: c, into: base + xi * step)
+                }
+                return
+            }
+            for oi in 0..<o {
+                transposeTaps(w + (oi * c + row0) * taps, channels: valid, taps: taps, into: kernels)
+                for half in Swift.stride(from: 0, to: height, by: 8) {
+                    let n = Swift.max(0, Swift.min(8, valid - half)), width = Swift.min(8, height - half)
+                    transform(kernels + half, stride: valid, n) { xi, v in
+                        store8(v, base + Self.flippedProduct(xi) * step + oi * height + half, width)
+                    }
+                }
+            }
+        }
+    }
+
     /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
     private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (du, gw) = (du, weightGrad)
@@ -994,11 +1051,12 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         _ body: (ProductWeights) throws -> Void
     ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), uStep = productStep(o * c)
-        func transform(into u: UnsafeMutablePointer<Float>) throws {
-            guard reversed else { return transformWeights(weight, into: u, step: uStep) }
+        /// body(this geometry's own weight [O, C, r, r]).
+        func withOwnWeight(_ body: (UnsafePointer<Float>) -> Void) throws {
+            guard reversed else { return body(weight) }
             try Scratch.with(o * c * r * r) { own in
                 reverseKernels(weight, outChannels: c, inChannels: o, taps: r * r, into: own)
-                transformWeights(own, into: u, step: uStep)
+                body(own)
             }
         }
         guard packed else {
@@ -1006,7 +1064,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             return try WeightCache.withDerived(weight, form, count: products * uStep) { u in
                 try body(.matrices(Operand(base: u, ld: c, step: uStep), flipped: flipped))
             } compute: { u in
-                try transform(into: u)
+                try withOwnWeight { transformWeights($0, into: u, step: uStep) }
             }
         }
         let (rows, depth) = flipped ? (c, o) : (o, c), step = productStep(PackedGEMM.rowPanelsCount(m: rows, k: depth))
@@ -1014,15 +1072,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         try WeightCache.withDerived(weight, form, count: products * step) { panels in
             try body(.panels(panels, step: step))
         } compute: { panels in
-            try Scratch.with(products * uStep) { u in
-                try transform(into: u)
-                nonisolated(unsafe) let (u, panels) = (u, panels)
-                parallelFor(products, costPerItem: o * c) { xi in
-                    PackedGEMM.packRows(
-                        u + (flipped ? Self.flippedProduct(xi) : xi) * uStep, lda: c, transposed: flipped, m: rows,
-                        k: depth, into: panels + xi * step)
-                }
-            }
+            try withOwnWeight { transformWeightsIntoPanels($0, flipped: flipped, into: panels, step: step) }
         }
     }
 
