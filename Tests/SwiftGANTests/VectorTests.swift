@@ -43,4 +43,14 @@ final class VectorTests: XCTestCase {
             }
         }
     }
+
+    /// A partial store writes exactly the first n lanes, for every n.
+    func testStoreWritesExactlyTheFirstLanes() {
+        let v = SIMD8<Float>(1, 2, 3, 4, 5, 6, 7, 8)
+        for n in 0...8 {
+            var line = [Float](repeating: -1, count: 10)
+            line.withUnsafeMutableBufferPointer { store8(v, $0.baseAddress! + 1, n) }
+            XCTAssertEqual(line, [-1] + (0..<9).map { $0 < n ? Float($0 + 1) : -1 }, "n \(n)")
+        }
+    }
 }

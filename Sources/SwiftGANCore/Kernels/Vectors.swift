@@ -14,7 +14,15 @@ import CShim
 /// Stores the first n lanes of v at p, unaligned.
 @inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ n: Int = 8) {
     if n == 8 { return UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
-    for i in 0..<n { p[i] = v[i] }
+    var i = 0
+    if n >= 4 {  // half a vector at once (4x4 planes, a panel's last 4 rows)
+        UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD4<Float>.self)
+        i = 4
+    }
+    while i < n {
+        p[i] = v[i]
+        i += 1
+    }
 }
 
 /// Transposes an 8x8 block: out(j, column j of the rows row(0) ... row(7)). Three rounds of splitting neighbouring

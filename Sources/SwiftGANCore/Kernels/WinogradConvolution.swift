@@ -442,57 +442,54 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     }
 
     /// The products' weights as `PackedGEMM` row panels of each U_xi (or, `flipped`, of the transposed geometry's, U
-    /// of the flipped product transposed), a panel of 12 rows at a time, so that nothing but the panels reaches memory
-    /// (U itself, written whole and packed afterwards, went through it twice more). Rows of U_xi are output channels:
-    /// the panel's transforms go to a block of [alpha^2][12][C] floats in the level-2 cache and are packed from there.
-    /// Flipped, rows are input channels: each transformed vector of them (8 and then 4 of the panel's 12) is already
-    /// one run of its panel.
+    /// of the flipped product transposed), a panel of 12 rows at a time, each transformed vector of rows (8 and then 4
+    /// of the panel's 12) stored as one run of its panel: nothing but the panels reaches memory (U itself, written
+    /// whole and packed afterwards, went through it twice more). Rows of U_xi are output channels, read as vectors
+    /// from the weight transposed to [C, taps, O]; flipped, they are input channels, read from each output channel's
+    /// kernels with their taps transposed.
     private func transformWeightsIntoPanels(
         _ weight: UnsafePointer<Float>, flipped: Bool, into panels: UnsafeMutablePointer<Float>, step: Int
-    ) {
-        nonisolated(unsafe) let (w, p) = (weight, panels)
+    ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, height = PackedGEMM.rows
-        let (rows, depth) = flipped ? (c, o) : (o, c), block = flipped ? 0 : products * height * c
-        let scratch = taps * (flipped ? height : c) + alpha * r * 8 + block
-        parallelFor((rows + height - 1) / height, costPerItem: height * depth * 8 * products, scratch: scratch) {
-            panel, buffer in
-            let row0 = panel * height, valid = Swift.min(height, rows - row0), base = p + panel * height * depth
-            let kernels = buffer, staged = buffer + taps * (flipped ? height : c), transforms = staged + alpha * r * 8
-            /// G g G^T for the n (at most 8) kernels whose taps lie `stride` floats apart from source, to store(xi, v).
-            func transform(_ source: UnsafePointer<Float>, stride: Int, _ n: Int, _ store: (Int, SIMD8<Float>) -> Void)
-            {
-                for j in 0..<r {
-                    Algorithm.kernel(
-                        { i in load8(source + (i * r + j) * stride, n) },
-                        { a, v in store8(v, staged + (a * r + j) * 8) })
-                }
-                for a in 0..<alpha {
-                    Algorithm.kernel({ j in load8(staged + (a * r + j) * 8) }, { b, v in store(a * alpha + b, v) })
-                }
-            }
-            guard flipped else {
-                for i in 0..<valid {
-                    transposeTaps(w + (row0 + i) * c * taps, channels: c, taps: taps, into: kernels)
-                    forEachVector(c) { ci in
-                        let n = Swift.min(8, c - ci)
-                        transform(kernels + ci, stride: c, n) { xi, v in
-                            store8(v, transforms + (xi * height + i) * c + ci, n)
+        let (rows, depth) = flipped ? (c, o) : (o, c)
+        try Scratch.with(flipped ? 0 : o * c * taps) { transposed in
+            if !flipped { transposeMatrix(weight, rows: o, columns: c * taps, into: transposed) }
+            nonisolated(unsafe) let (w, t, p) = (weight, UnsafePointer(transposed), panels)
+            parallelFor(
+                (rows + height - 1) / height, costPerItem: height * depth * 8 * products,
+                scratch: taps * height + alpha * r * 8
+            ) { panel, buffer in
+                let row0 = panel * height, valid = Swift.min(height, rows - row0), base = p + panel * height * depth
+                let staged = buffer + taps * height
+                /// G g G^T for each 8 (then 4) of the panel's rows, whose taps lie `stride` floats apart from
+                /// source, stored at run + xi's panel.
+                func transformRows(
+                    _ source: UnsafePointer<Float>, stride: Int, into run: UnsafeMutablePointer<Float>
+                ) {
+                    for half in Swift.stride(from: 0, to: height, by: 8) {
+                        let n = Swift.max(0, Swift.min(8, valid - half)), width = Swift.min(8, height - half)
+                        for j in 0..<r {
+                            Algorithm.kernel(
+                                { i in load8(source + (i * r + j) * stride + half, n) },
+                                { a, v in store8(v, staged + (a * r + j) * 8) })
+                        }
+                        for a in 0..<alpha {
+                            Algorithm.kernel(
+                                { j in load8(staged + (a * r + j) * 8) },
+                                { b, v in
+                                    let xi = flipped ? Self.flippedProduct(a * alpha + b) : a * alpha + b
+                                    store8(v, run + xi * step + half, width)
+                                })
                         }
                     }
                 }
-                for xi in 0..<products {
-                    PackedGEMM.packRows(
-                        transforms + xi * height * c, lda: c, m: valid, k: c, into: base + xi * step)
+                guard flipped else {
+                    for ci in 0..<c { transformRows(t + ci * taps * o + row0, stride: o, into: base + ci * height) }
+                    return
                 }
-                return
-            }
-            for oi in 0..<o {
-                transposeTaps(w + (oi * c + row0) * taps, channels: valid, taps: taps, into: kernels)
-                for half in Swift.stride(from: 0, to: height, by: 8) {
-                    let n = Swift.max(0, Swift.min(8, valid - half)), width = Swift.min(8, height - half)
-                    transform(kernels + half, stride: valid, n) { xi, v in
-                        store8(v, base + Self.flippedProduct(xi) * step + oi * height + half, width)
-                    }
+                for oi in 0..<o {
+                    transposeTaps(w + (oi * c + row0) * taps, channels: valid, taps: taps, into: buffer)
+                    transformRows(buffer, stride: valid, into: base + oi * height)
                 }
             }
         }
@@ -1052,11 +1049,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), uStep = productStep(o * c)
         /// body(this geometry's own weight [O, C, r, r]).
-        func withOwnWeight(_ body: (UnsafePointer<Float>) -> Void) throws {
-            guard reversed else { return body(weight) }
+        func withOwnWeight(_ body: (UnsafePointer<Float>) throws -> Void) throws {
+            guard reversed else { return try body(weight) }
             try Scratch.with(o * c * r * r) { own in
                 reverseKernels(weight, outChannels: c, inChannels: o, taps: r * r, into: own)
-                body(own)
+                try body(own)
             }
         }
         guard packed else {
@@ -1072,7 +1069,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         try WeightCache.withDerived(weight, form, count: products * step) { panels in
             try body(.panels(panels, step: step))
         } compute: { panels in
-            try withOwnWeight { transformWeightsIntoPanels($0, flipped: flipped, into: panels, step: step) }
+            try withOwnWeight { try transformWeightsIntoPanels($0, flipped: flipped, into: panels, step: step) }
         }
     }
 
@@ -1199,6 +1196,22 @@ private func transposeTaps(
     for ci in start..<c {
         for k in 0..<taps {
             if toTaps { to[k * c + ci] = from[ci * taps + k] } else { to[ci * taps + k] = from[k * c + ci] }
+        }
+    }
+}
+
+/// transposed[j, i] = matrix[i, j] for a rows x columns matrix, in 8 x 8 blocks transposed in registers.
+private func transposeMatrix(
+    _ matrix: UnsafePointer<Float>, rows: Int, columns: Int, into transposed: UnsafeMutablePointer<Float>
+) {
+    nonisolated(unsafe) let (a, t) = (matrix, transposed)
+    parallelFor((rows + 7) / 8, costPerItem: 8 * columns) { block in
+        let r0 = block * 8, valid = Swift.min(8, rows - r0)
+        for c0 in Swift.stride(from: 0, to: columns, by: 8) {
+            let n = Swift.min(8, columns - c0)
+            transpose8(
+                { i in i < valid ? load8(a + (r0 + i) * columns + c0, n) : SIMD8() },
+                { j, v in if j < n { store8(v, t + (c0 + j) * rows + r0, valid) } })
         }
     }
 }
