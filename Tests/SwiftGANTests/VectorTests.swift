@@ -53,4 +53,13 @@ final class VectorTests: XCTestCase {
             XCTAssertEqual(line, [-1] + (0..<9).map { $0 < n ? Float($0 + 1) : -1 }, "n \(n)")
         }
     }
+
+    /// A partial load reads exactly the first n floats and zeroes the other lanes, for every n.
+    func testLoadReadsExactlyTheFirstFloats() {
+        let line: [Float] = [-1, 1, 2, 3, 4, 5, 6, 7, 8, -1]
+        for n in 0...8 {
+            let v = line.withUnsafeBufferPointer { load8($0.baseAddress! + 1, n) }
+            XCTAssertEqual((0..<8).map { v[$0] }, (0..<8).map { $0 < n ? Float($0 + 1) : 0 }, "n \(n)")
+        }
+    }
 }

@@ -6,8 +6,15 @@ import CShim
 /// Eight floats from p (the first n of them when n < 8, the rest zero), unaligned.
 @inline(__always) func load8(_ p: UnsafePointer<Float>, _ n: Int = 8) -> SIMD8<Float> {
     if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-    var v = SIMD8<Float>()
-    for i in 0..<n { v[i] = p[i] }
+    var v = SIMD8<Float>(), i = 0
+    if n >= 4 {  // half a vector at once (4x4 planes)
+        v.lowHalf = UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+        i = 4
+    }
+    while i < n {
+        v[i] = p[i]
+        i += 1
+    }
     return v
 }
 
