@@ -498,7 +498,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
     private func transformWeightsAdjoint(_ du: UnsafePointer<Float>, into weightGrad: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let (du, gw) = (du, weightGrad)
-        let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, plane = o * c
+        let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, plane = productStep(o * c)
         parallelFor(o, costPerItem: c * 8 * products, scratch: taps * c + alpha * r * 8) { oi, buffer in
             let src = du + oi * c, rows = buffer + taps * c
             forEachVector(c) { ci in
@@ -592,7 +592,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         if samplesInLanes { return transformOutputSamples(product, r0, rows, into: out) }
         nonisolated(unsafe) let (matrices, y) = (product, out)
         let g = geometry, o = g.outChannels, tc = tileCols, ld = chunkStride(rows)
-        let plane = o * ld
+        let plane = outputPlane(ld)
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
         parallelFor(o, costPerItem: rows * tc * 10 * products, scratch: (m * alpha + m) * stride) { oi, buffer in
             // p[s * alpha + j] = entry j of row s of A^T M; e = output row s as its m phases of columns.
@@ -629,7 +629,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         if samplesInLanes { return transformOutputAdjointSamples(outGrad, r0, rows, into: dm) }
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, tc = tileCols, ld = chunkStride(rows)
-        let plane = o * ld
+        let plane = outputPlane(ld)
         let stride = (tc + 7) & ~7  // a buffer row, in whole vectors
         parallelFor(o, costPerItem: rows * tc * 10 * products, scratch: m * m * stride + m * alpha * 8) { oi, buffer in
             // The tile row's m gradient rows, each as its m phases of columns (zero outside the output); A y per
@@ -716,7 +716,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         nonisolated(unsafe) let (matrices, y) = (product, out)
         let g = geometry, o = g.outChannels, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
-            plane = o * ld
+            plane = outputPlane(ld)
         let (rows, cols) = (m * tr, m * tc)
         forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, p, first in
@@ -753,7 +753,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) {
         nonisolated(unsafe) let (gy, dm) = (outGrad, dm)
         let g = geometry, o = g.outChannels, (tr, tc) = (tileRows, tileCols), ld = chunkStride(blocks),
-            plane = o * ld
+            plane = outputPlane(ld)
         let (rows, cols) = (m * tr, m * tc)
         forEachBlockAndChannel(blocks, channels: o, rows: rows, cols: cols, extra: m * alpha, cost: 10) {
             block, oi, local, columns, first in
@@ -884,9 +884,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         /// Floats between consecutive V_xi.
         let plane: Int
 
-        /// Row-major with leading dimension ld.
+        /// Row-major with leading dimension ld; consecutive V_xi a cache line further apart than their size, as below.
         init(channels: Int, ld: Int) {
-            (self.channels, self.ld, packed, plane) = (channels, ld, false, channels * ld)
+            (self.channels, self.ld, packed, plane) = (channels, ld, false, channels * ld + 16)
         }
 
         /// Column panels of `columns` columns. Consecutive V_xi are a cache line further apart than their size: the
@@ -1038,6 +1038,10 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// sets).
     private func productStep(_ floats: Int) -> Int { floats + 16 }
 
+    /// Floats between consecutive M_xi (the products' outputs, or their gradients) of a chunk whose rows are `ld`
+    /// floats long: like the weights', a cache line more than their size.
+    private func outputPlane(_ ld: Int) -> Int { productStep(geometry.outChannels * ld) }
+
     /// Runs body with the products' weights for this geometry (or with `flipped` for the transposed one, as
     /// `backwardData` describes): the matrices U, or with `packed` their `PackedGEMM` row panels; kept by the
     /// thread's `WeightCache` when it holds the weight constant, else computed into scratch. With `reversed`, `weight`
@@ -1112,13 +1116,14 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
         let inputFloats: Int
         switch weights {
-        case .matrices: inputFloats = c * ld
+        case .matrices: inputFloats = InputLayout(channels: c, ld: ld).plane
         case .panels: inputFloats = InputLayout(channels: c, panelsOf: columns(unitsPerChunk)).plane
         }
         try Scratch.with(products * inputFloats) { v in
-            try Scratch.with(products * o * ld) { m in
+            try Scratch.with(products * outputPlane(ld)) { m in
                 forEachChunk { r0, rows in
-                    let (n, ld) = (columns(rows), chunkStride(rows)), product = Operand(base: m, ld: ld, step: o * ld)
+                    let (n, ld) = (columns(rows), chunkStride(rows)),
+                        product = Operand(base: m, ld: ld, step: outputPlane(ld))
                     switch weights {
                     case .matrices(let u, let flipped):
                         let layout = InputLayout(channels: c, ld: ld)
@@ -1142,15 +1147,18 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>
     ) throws {
         let (o, c, ld) = (geometry.outChannels, geometry.inChannels, chunkStride(unitsPerChunk))
-        try Scratch.with(products * o * c) { du in
-            try Scratch.with(products * c * ld) { v in
-                try Scratch.with(products * o * ld) { dm in
+        try Scratch.with(products * productStep(o * c)) { du in
+            try Scratch.with(products * InputLayout(channels: c, ld: ld).plane) { v in
+                try Scratch.with(products * outputPlane(ld)) { dm in
                     try forEachChunk { r0, rows in
-                        let ld = chunkStride(rows)
-                        transformInput(image, r0, rows, into: v, InputLayout(channels: c, ld: ld))
+                        let ld = chunkStride(rows), layout = InputLayout(channels: c, ld: ld)
+                        transformInput(image, r0, rows, into: v, layout)
                         transformOutputAdjoint(outGrad, r0, rows, into: dm)
-                        let (a, b) = (Operand(base: dm, ld: ld, step: o * ld), Operand(base: v, ld: ld, step: c * ld))
-                        let product = Operand(base: du, ld: c, step: o * c)
+                        let (a, b) = (
+                            Operand(base: dm, ld: ld, step: outputPlane(ld)),
+                            Operand(base: v, ld: ld, step: layout.plane)
+                        )
+                        let product = Operand(base: du, ld: c, step: productStep(o * c))
                         if PackedGEMM.isAvailable && o >= PackedGEMM.rows {
                             try packedTransposedGemms(
                                 m: o, n: c, k: columns(rows), a: a, b: b, accumulate: r0 > 0, c: product)
