@@ -417,6 +417,32 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// (sample, tile row within the sample) of global tile row t.
     @inline(__always) private func tileRow(_ t: Int) -> (Int, Int) { (t / tileRows, t % tileRows) }
 
+    /// G g G^T for a vector of eight kernels: tap(k) gives tap k = i * r + j of the eight, out(xi, v) takes entry
+    /// xi = a * alpha + b of their transforms; `staged` holds the alpha * r vectors of G g in between.
+    @inline(__always) private func transformKernels(
+        _ tap: (Int) -> SIMD8<Float>, staged: UnsafeMutablePointer<Float>, _ out: (Int, SIMD8<Float>) -> Void
+    ) {
+        for j in 0..<r {
+            Algorithm.kernel({ i in tap(i * r + j) }, { a, v in store8(v, staged + (a * r + j) * 8) })
+        }
+        for a in 0..<alpha {
+            Algorithm.kernel({ j in load8(staged + (a * r + j) * 8) }, { b, v in out(a * alpha + b, v) })
+        }
+    }
+
+    /// G^T u G, the adjoint of `transformKernels`: entry(xi) gives entry xi = a * alpha + b of eight transformed
+    /// kernels, out(k, v) takes tap k = i * r + j; `staged` holds the r * alpha vectors in between.
+    @inline(__always) private func transformKernelsAdjoint(
+        _ entry: (Int) -> SIMD8<Float>, staged: UnsafeMutablePointer<Float>, _ out: (Int, SIMD8<Float>) -> Void
+    ) {
+        for b in 0..<alpha {
+            Algorithm.kernelAdjoint({ a in entry(a * alpha + b) }, { k, v in store8(v, staged + (k * alpha + b) * 8) })
+        }
+        for k in 0..<r {
+            Algorithm.kernelAdjoint({ b in load8(staged + (k * alpha + b) * 8) }, { l, v in out(k * r + l, v) })
+        }
+    }
+
     /// U[xi, o, c] = (G g G^T)[xi] for every kernel g = weight[o, c] ([O, C, r, r]), vectorized over c; U_xi
     /// (O x C) lies `step` floats after U_(xi-1).
     private func transformWeights(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, step: Int) {
@@ -428,14 +454,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             transposeTaps(kernels, channels: c, taps: taps, into: buffer)
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
-                for j in 0..<r {
-                    Algorithm.kernel(
-                        { i in load8(buffer + (i * r + j) * c + ci, n) }, { a, v in store8(v, rows + (a * r + j) * 8) })
-                }
-                for a in 0..<alpha {
-                    Algorithm.kernel(
-                        { j in load8(rows + (a * r + j) * 8) },
-                        { b, v in store8(v, u + (a * alpha + b) * step + oi * c + ci, n) })
+                transformKernels({ load8(buffer + $0 * c + ci, n) }, staged: rows) { xi, v in
+                    store8(v, u + xi * step + oi * c + ci, n)
                 }
             }
         }
@@ -468,18 +488,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 ) {
                     for half in Swift.stride(from: 0, to: height, by: 8) {
                         let n = Swift.max(0, Swift.min(8, valid - half)), width = Swift.min(8, height - half)
-                        for j in 0..<r {
-                            Algorithm.kernel(
-                                { i in load8(source + (i * r + j) * stride + half, n) },
-                                { a, v in store8(v, staged + (a * r + j) * 8) })
-                        }
-                        for a in 0..<alpha {
-                            Algorithm.kernel(
-                                { j in load8(staged + (a * r + j) * 8) },
-                                { b, v in
-                                    let xi = flipped ? Self.flippedProduct(a * alpha + b) : a * alpha + b
-                                    store8(v, run + xi * step + half, width)
-                                })
+                        transformKernels({ load8(source + $0 * stride + half, n) }, staged: staged) { xi, v in
+                            store8(v, run + (flipped ? Self.flippedProduct(xi) : xi) * step + half, width)
                         }
                     }
                 }
@@ -503,15 +513,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             let src = du + oi * c, rows = buffer + taps * c
             forEachVector(c) { ci in
                 let n = Swift.min(8, c - ci)
-                for b in 0..<alpha {
-                    Algorithm.kernelAdjoint(
-                        { a in load8(src + (a * alpha + b) * plane + ci, n) },
-                        { k, v in store8(v, rows + (k * alpha + b) * 8) })
-                }
-                for k in 0..<r {
-                    Algorithm.kernelAdjoint(
-                        { b in load8(rows + (k * alpha + b) * 8) },
-                        { l, v in store8(v, buffer + (k * r + l) * c + ci, n) })
+                transformKernelsAdjoint({ load8(src + $0 * plane + ci, n) }, staged: rows) { tap, v in
+                    store8(v, buffer + tap * c + ci, n)
                 }
             }
             transposeTaps(buffer, channels: c, taps: taps, into: gw + oi * c * taps, toTaps: false)
