@@ -23,16 +23,27 @@ extension Module {
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
 }
 
-/// A layer that, where nothing records gradients (inference), computes itself together with the layers after it in
-/// fewer passes over memory than one by one, with the same result up to float rounding.
+/// A layer that computes itself together with the layers after it in fewer passes over memory than one by one, with
+/// the same result up to float rounding: where nothing records gradients (inference), and some also while recording.
 public protocol FusingLayer: Layer {
     /// This layer and the first n layers of `next` applied to x, with n; nil when they do not fuse. Called only while
     /// nothing records.
     func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
+    /// As `fused`, while gradients record (training): the fused op records its own gradients.
+    func fusedWhileRecording(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
 }
 
-/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential. Where nothing records,
-/// a `FusingLayer` may take the layers after it along.
+extension FusingLayer {
+    /// Most fusions are for inference only.
+    public func fusedWhileRecording(
+        _ x: Tensor, with next: ArraySlice<any Layer>
+    ) throws -> (
+        output: Tensor, layers: Int
+    )? { nil }
+}
+
+/// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential. A `FusingLayer` may
+/// take the layers after it along.
 public final class Sequential: Layer {
     public let layers: [any Layer]
 
@@ -46,8 +57,11 @@ public final class Sequential: Layer {
     public func callAsFunction(_ x: Tensor, training: Bool, layers count: Int) throws -> Tensor {
         var (h, i) = (x, 0)
         while i < count {
-            if !GradMode.isEnabled, let layer = layers[i] as? any FusingLayer,
-                let (output, taken) = try layer.fused(h, with: layers[(i + 1)..<count])
+            if let layer = layers[i] as? any FusingLayer,
+                let (output, taken) =
+                    try GradMode.isEnabled
+                    ? layer.fusedWhileRecording(h, with: layers[(i + 1)..<count])
+                    : layer.fused(h, with: layers[(i + 1)..<count])
             {
                 (h, i) = (output, i + 1 + taken)
                 continue

@@ -1,8 +1,8 @@
 import SwiftGANCore
 
 /// Padding as a layer (it holds no state but takes an index in a Sequential, as in PyTorch). Followed by an unpadded
-/// stride-1 convolution, it lets the convolution read the reflection (`reflectionPaddedConv2d`) where nothing
-/// records, with the convolution's own fusions.
+/// stride-1 convolution, it lets the convolution read the reflection (`reflectionPaddedConv2d`), in training too;
+/// where nothing records, with the convolution's own fusions.
 public final class ReflectionPad2d: FusingLayer {
     public let padding: Int
     public init(_ padding: Int) { self.padding = padding }
@@ -19,5 +19,14 @@ public final class ReflectionPad2d: FusingLayer {
             return (output, 1 + taken)
         }
         return (try convolve(conv.bias), 1)
+    }
+
+    public func fusedWhileRecording(
+        _ x: Tensor, with next: ArraySlice<any Layer>
+    ) throws -> (
+        output: Tensor, layers: Int
+    )? {
+        guard let conv = next.first as? Conv2d, conv.stride == 1, conv.padding == 0 else { return nil }
+        return (try reflectionPaddedConv2d(x, weight: conv.weight, bias: conv.bias, padding: padding), 1)
     }
 }

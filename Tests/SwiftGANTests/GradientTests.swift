@@ -236,9 +236,10 @@ final class GradientTests: XCTestCase {
             }, tolerance)
     }
 
-    /// Where nothing records, a reflection-padded convolution that runs as Winograd over tile rows reads the
-    /// reflection in its input transform: F(4x4, 3x3) and F(2x2, 3x3), ragged tiles, padding 1 and 2, two samples,
-    /// with and without a bias; equal to padding first. Elsewhere (sample lanes, 7x7) it pads first.
+    /// A reflection-padded convolution that runs as Winograd over tile rows reads the reflection in its input
+    /// transform, and its image gradient is the unpadded geometry's plus the border's: F(4x4, 3x3) and F(2x2, 3x3),
+    /// ragged tiles, padding 1 and 2, two samples, with and without a bias; forward, image, weight and bias gradients,
+    /// and the gradient of the image gradient, all equal to padding first. Elsewhere (sample lanes, 7x7) it pads first.
     func testReflectionPaddedConvolutionReadsTheReflection() throws {
         for (i, (x, w, padding, reads)) in [
             ([2, 16, 34, 37], [17, 16, 3, 3], 1, true), ([1, 16, 19, 18], [16, 16, 3, 3], 1, true),
@@ -248,13 +249,29 @@ final class GradientTests: XCTestCase {
             let geometry = ConvCase(x, w, 1, padding, []).geometry
             XCTAssertEqual(geometry.winogradReadsReflection, reads, "case \(i)")
             let image = try randomTensor(x, seed: UInt64(40 + i)), weight = try randomTensor(w, seed: UInt64(50 + i))
-            let bias = i % 2 == 0 ? try randomTensor([w[0]], seed: UInt64(60 + i)) : nil
+            let bias = try randomTensor([w[0]], seed: UInt64(60 + i))
+            let inputs = i % 2 == 0 ? [image, weight, bias] : [image, weight]
+            let sides = [padding, padding, padding, padding]
             let reference = try conv2d(
-                try reflectionPad2d(image, padding: [padding, padding, padding, padding]), weight: weight, bias: bias)
-            let fused = try noGrad { try reflectionPaddedConv2d(image, weight: weight, bias: bias, padding: padding) }
+                try reflectionPad2d(image, padding: sides), weight: weight, bias: i % 2 == 0 ? bias : nil)
+            let fused = try noGrad {
+                try reflectionPaddedConv2d(image, weight: weight, bias: i % 2 == 0 ? bias : nil, padding: padding)
+            }
             XCTAssertLessThan(relativeError(fused, reference), 1e-5, "case \(i)")
-            let recorded = try reflectionPaddedConv2d(image, weight: weight, bias: bias, padding: padding)
-            XCTAssertEqual(recorded.values, reference.values, "case \(i)")
+            let recorded = try reflectionPaddedConv2d(
+                image, weight: weight, bias: i % 2 == 0 ? bias : nil, padding: padding)
+            XCTAssertLessThan(relativeError(recorded, reference), 1e-5, "case \(i) recorded")
+            let g = try randomTensor(reference.shape, seed: UInt64(70 + i)).detached()
+            let expected = try Autograd.grad([reference], seeds: [g], wrt: inputs, retainGraph: true)
+            for (k, grad) in try Autograd.grad([recorded], seeds: [g], wrt: inputs, retainGraph: true).enumerated() {
+                XCTAssertLessThan(relativeError(grad!, expected[k]!), 1e-5, "case \(i) gradient \(k)")
+            }
+            // Second order: the image gradient's own gradient with respect to the weight.
+            let secondOrder = try [reference, recorded].map { y in
+                let gx = try Autograd.grad([y], seeds: [g], wrt: [image], createGraph: true)[0]!
+                return try Autograd.grad([try sum(try square(gx))], wrt: [weight])[0]!
+            }
+            XCTAssertLessThan(relativeError(secondOrder[1], secondOrder[0]), 1e-4, "case \(i) second order")
         }
     }
 

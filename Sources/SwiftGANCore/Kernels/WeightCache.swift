@@ -30,6 +30,13 @@ public final class WeightCache {
         case imageGradientPanels
         /// A weight [O, C * kh * kw] as `PackedGEMM` row panels (`panelForward`).
         case convolutionPanels
+        /// A weight [O, C, taps] transposed to [C, taps, O] (`withTapsMajor`): read by the Winograd forward pass's
+        /// panels and by the border of a reflection-padded convolution's image gradient. An intermediate form: kept
+        /// only by scopes (`keepsIntermediates`).
+        case tapsMajor
+
+        /// Whether the form only saves a rearrangement that another form is derived from (kept only by scopes).
+        var isIntermediate: Bool { self == .tapsMajor }
     }
 
     /// A buffer that holds a constant weight rearranged for another convolution (the phase routes' kernels): forms
@@ -53,10 +60,14 @@ public final class WeightCache {
     private var rearranged: [Int: (weight: Int, rearrangement: Rearrangement)] = [:]
     /// The `WeightEpoch` the entries were computed in.
     private var epoch = WeightEpoch.current
+    /// Whether intermediate forms are kept too: in one scope's cache (a training step), not in one a model keeps
+    /// between calls, where they would only add to the memory the final forms hold.
+    private let keepsIntermediates: Bool
 
-    /// A cache for `constant`'s weights.
-    public init(constant: [Tensor]) {
+    /// A cache for `constant`'s weights (`keepsIntermediates` for one scope's).
+    public init(constant: [Tensor], keepsIntermediates: Bool = false) {
         self.constant = Dictionary(constant.map { (Int(bitPattern: $0.data), $0) }, uniquingKeysWith: { a, _ in a })
+        self.keepsIntermediates = keepsIntermediates
     }
 
     /// Floats held by derived forms.
@@ -79,7 +90,7 @@ public final class WeightCache {
 
     /// Runs `body` with the derived forms of `constant`'s weights kept from their first use to its end.
     public static func with<T>(constant: [Tensor], _ body: () throws -> T) rethrows -> T {
-        try WeightCache(constant: constant).with(body)
+        try WeightCache(constant: constant, keepsIntermediates: true).with(body)
     }
 
     /// Runs `body` with `buffer` standing for `weight` rearranged by `rearrangement` (it must hold that for as long as
@@ -117,7 +128,9 @@ public final class WeightCache {
         _ weight: UnsafePointer<Float>, _ form: Form, count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> Void,
         compute: (UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
-        if let cache = ExecutionContext.current.weightCache, let (original, rearrangement) = cache.source(weight) {
+        if let cache = ExecutionContext.current.weightCache, cache.keepsIntermediates || !form.isIntermediate,
+            let (original, rearrangement) = cache.source(weight)
+        {
             let key = Key(weight: original, rearrangement: rearrangement, form: form)
             if let kept = cache.derived[key], kept.count == count { return try body(kept.pointer) }
             let storage = try Storage(uninitialized: count)

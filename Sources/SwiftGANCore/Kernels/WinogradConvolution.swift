@@ -84,26 +84,27 @@ extension ConvGeometry {
     }
 
     /// weightGrad = the adjoint of the forward algorithm in the weight (with `readsPhases`, of the image whose phase
-    /// image this geometry's input is, as in `winogradForward`).
+    /// image this geometry's input is; with `reflected`, of the image reflected by the padding; as in
+    /// `winogradForward`).
     func winogradBackwardWeight(
         image: UnsafePointer<Float>, outGrad: UnsafePointer<Float>, weightGrad: UnsafeMutablePointer<Float>,
-        readsPhases: Bool = false
+        readsPhases: Bool = false, reflected: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.weightGradient)) {
         case (4, _):
-            try WinogradConvolution<WinogradF2x4>(self, readsPhases: readsPhases).backwardWeight(
+            try WinogradConvolution<WinogradF2x4>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (3, .winogradF4):
-            try WinogradConvolution<WinogradF4x3>(self, readsPhases: readsPhases).backwardWeight(
+            try WinogradConvolution<WinogradF4x3>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (3, _):
-            try WinogradConvolution<WinogradF2x3>(self, readsPhases: readsPhases).backwardWeight(
+            try WinogradConvolution<WinogradF2x3>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (_, .winogradF4):
-            try WinogradConvolution<WinogradF4x2>(self, readsPhases: readsPhases).backwardWeight(
+            try WinogradConvolution<WinogradF4x2>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         default:
-            try WinogradConvolution<WinogradF2x2>(self, readsPhases: readsPhases).backwardWeight(
+            try WinogradConvolution<WinogradF2x2>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
         }
     }
@@ -361,7 +362,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// only; see `ModulatedConvolution.swift`).
     let modulation: WinogradModulation?
     /// Whether the padding reflects the image (rows and columns -i and n - 1 + i read i and n - 1 - i) instead of
-    /// being zero: reflection padding without a padded copy (forward, rows in the lanes only).
+    /// being zero: reflection padding without a padded copy (forward and weight gradient, rows in the lanes only).
     let reflected: Bool
     /// Whether the input given is not the geometry's input but the image whose phase image it is
     /// (`ConvGeometry.phaseGeometry`): the sample lanes' gather reads the phases from the image, with no phase image.
@@ -472,9 +473,9 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, height = PackedGEMM.rows
         let (rows, depth) = flipped ? (c, o) : (o, c)
-        try Scratch.with(flipped ? 0 : o * c * taps) { transposed in
-            if !flipped { transposeMatrix(weight, rows: o, columns: c * taps, into: transposed) }
-            nonisolated(unsafe) let (w, t, p) = (weight, UnsafePointer(transposed), panels)
+        /// The panels, from the weight transposed to [C, taps, O] (nil where flipped).
+        func fill(_ transposed: UnsafePointer<Float>?) {
+            nonisolated(unsafe) let (w, t, p) = (weight, transposed, panels)
             parallelFor(
                 (rows + height - 1) / height, costPerItem: height * depth * 8 * products,
                 scratch: taps * height + alpha * r * 8
@@ -494,7 +495,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     }
                 }
                 guard flipped else {
-                    for ci in 0..<c { transformRows(t + ci * taps * o + row0, stride: o, into: base + ci * height) }
+                    for ci in 0..<c { transformRows(t! + ci * taps * o + row0, stride: o, into: base + ci * height) }
                     return
                 }
                 for oi in 0..<o {
@@ -503,6 +504,8 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                 }
             }
         }
+        guard !flipped else { return fill(nil) }
+        try withTapsMajor(weight, outChannels: o, inChannels: c, taps: taps) { fill($0) }
     }
 
     /// dW[o, c] = G^T dU[., o, c] G: the adjoint of `transformWeights`.
@@ -1208,6 +1211,19 @@ private func transposeTaps(
         for k in 0..<taps {
             if toTaps { to[k * c + ci] = from[ci * taps + k] } else { to[ci * taps + k] = from[k * c + ci] }
         }
+    }
+}
+
+/// Runs body(t) with t[c, tap, o] = weight[o, c, tap] for a weight [O, C, taps], kept by the thread's cache (form
+/// `tapsMajor`) where it keeps intermediate forms.
+func withTapsMajor(
+    _ weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int,
+    _ body: (UnsafePointer<Float>) throws -> Void
+) throws {
+    try WeightCache.withDerived(weight, .tapsMajor, count: o * c * taps) {
+        try body($0)
+    } compute: {
+        transposeMatrix(weight, rows: o, columns: c * taps, into: $0)
     }
 }
 

@@ -140,22 +140,50 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     return try convForward(x, weight, bias, geo)
 }
 
-/// conv2d(reflectionPad2d(x, padding on every side), weight, bias), stride 1. Where nothing records and the
-/// convolution runs as Winograd over rows of tiles (CycleGAN's residual convs), its input transform reads the
-/// reflection itself, without the padded copy; otherwise the image is padded first.
+/// conv2d(reflectionPad2d(x, padding on every side), weight, bias), stride 1. Where the convolution runs as Winograd
+/// over rows of tiles (CycleGAN's residual convs), it reads the reflection itself, without the padded copy, and its
+/// image gradient is the unpadded geometry's plus the border's (`ReflectionPaddedConvolution.swift`); otherwise the
+/// image is padded first.
 public func reflectionPaddedConv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, padding: Int) throws -> Tensor {
     let geo = try conv2dGeometry(x.shape, weight.shape, stride: 1, padding: padding)
     try checkBias(bias, channels: weight.shape[0], op: "conv2d")
-    guard !GradMode.isEnabled && padding > 0 && geo.winogradReadsReflection else {
-        let padded = try reflectionPad2d(x, padding: [padding, padding, padding, padding])
-        return try conv2d(padded, weight: weight, bias: bias)
+    let paddingSides = [padding, padding, padding, padding]
+    guard padding > 0 && geo.winogradReadsReflection else {
+        return try conv2d(try reflectionPad2d(x, padding: paddingSides), weight: weight, bias: bias)
     }
     let out = try Tensor(uninitialized: geo.outputShape)
     try geo.winogradForward(image: x.data, weight: weight.data, out: out.data, reflected: true)
     if let bias {
         ConvGeometry.addBias(out.data, bias.data, batch: geo.batch, channels: geo.outChannels, plane: geo.outPlane)
     }
-    return out
+    let (keptX, keptW) = (weight.requiresGrad ? x : nil, x.requiresGrad ? weight : nil)
+    return record(out, "reflectionPaddedConv2d", [x, weight] + (bias.map { [$0] } ?? [])) { g, need in
+        let gb = need.count > 2 && need[2] ? try channelSum(g) : nil
+        guard !GradMode.isEnabled else {
+            // Higher-order gradients: through the padded image's convolution, whose primitives record.
+            let padded = try keptX.map { try reflectionPad2d($0, padding: paddingSides) }
+            let paddedGeo = try conv2dGeometry(
+                [geo.batch, geo.inChannels, geo.inHeight + 2 * padding, geo.inWidth + 2 * padding], geo.weightShape,
+                stride: 1, padding: 0)
+            return [
+                need[0]
+                    ? try reflectionPad2dAdjoint(
+                        try convBackwardData(g, keptW!, nil, paddedGeo), padding: paddingSides, height: geo.inHeight,
+                        width: geo.inWidth) : nil,
+                need[1] ? try convBackwardWeight(padded!, g, paddedGeo) : nil, gb,
+            ]
+        }
+        var (gx, gw): (Tensor?, Tensor?) = (nil, nil)
+        if need[0] {
+            gx = try Tensor(uninitialized: geo.imageShape)
+            try geo.reflectedBackwardData(outGrad: g.data, weight: keptW!.data, imageGrad: gx!.data)
+        }
+        if need[1] {
+            gw = try Tensor(uninitialized: geo.weightShape)
+            try geo.reflectedBackwardWeight(image: keptX!.data, outGrad: g.data, weightGrad: gw!.data)
+        }
+        return [gx, gw, gb]
+    }
 }
 
 /// 2-D transposed convolution: x [N, C, H, W], weight [C, O, kh, kw] (PyTorch layout), bias [O];

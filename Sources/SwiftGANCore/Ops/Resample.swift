@@ -65,10 +65,21 @@ public func reflectionPad2d(_ x: Tensor, padding p: [Int]) throws -> Tensor {
     try require(
         p[0] < w && p[1] < w && p[2] < h && p[3] < h,
         "reflection_pad2d: padding \(p) must be smaller than the input's width \(w) and height \(h)")
+    return try resample(x, reflection(height: h, width: w, padding: p))
+}
+
+/// The adjoint of `reflectionPad2d` of a height x width image (its gradient): each padded pixel added to the pixel it
+/// reflects.
+func reflectionPad2dAdjoint(_ g: Tensor, padding p: [Int], height h: Int, width w: Int) throws -> Tensor {
+    try resampleAdjoint(g, reflection(height: h, width: w, padding: p))
+}
+
+/// Reflection padding by (left, right, top, bottom) as a resample.
+private func reflection(height h: Int, width w: Int, padding p: [Int]) -> SeparableResample {
     let reflect = { (i: Int, n: Int) -> Int in i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i) }
     let rows = gatherAxis(h + p[2] + p[3]) { reflect($0 - p[2], h) }
     let cols = gatherAxis(w + p[0] + p[1]) { reflect($0 - p[0], w) }
-    return try resample(x, SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols))
+    return SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols)
 }
 
 private func checkScale(_ scale: Int, _ op: String) throws {
