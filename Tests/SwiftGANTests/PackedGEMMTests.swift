@@ -3,12 +3,15 @@ import XCTest
 @testable import SwiftGANCore
 
 /// The packed GEMM's micro-kernel and its operand layouts against a plain triple loop, on sizes that leave partial
-/// register tiles in both directions, with A packed from a matrix and from its transpose, B from its transpose, and
-/// products written and accumulated.
+/// register tiles in both directions (last row panels of 1, 4, 7 and 8 rows: the 4- and 8-row kernels on their own and
+/// through the edge tile), with A packed from a matrix and from its transpose, B from its transpose, and products
+/// written and accumulated.
 final class PackedGEMMTests: XCTestCase {
     func testProductsMatchTheTripleLoopAtEverySizeAndEdge() {
         var generator = SystemRandomNumberGenerator()
-        for (m, n, k) in [(12, 32, 1), (25, 70, 19), (7, 5, 33), (36, 96, 64), (13, 33, 3)] {
+        for (m, n, k) in [
+            (12, 32, 1), (25, 70, 19), (7, 5, 33), (36, 96, 64), (13, 33, 3), (16, 64, 9), (20, 45, 5), (8, 32, 17),
+        ] {
             let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
             let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
             // A packed from itself and from its transpose; rows of its last panel past M and columns of B's past N stay

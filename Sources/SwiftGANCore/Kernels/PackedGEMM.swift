@@ -97,18 +97,34 @@ enum PackedGEMM {
                 let i0 = panel * rows, height = Swift.min(rows, m - i0), aPanel = a + i0 * k
                 for j0 in Swift.stride(from: 0, to: n, by: columns) {
                     let width = Swift.min(columns, n - j0), bPanel = b + j0 * k, tile = c + i0 * ldc + j0
-                    if height == rows && width == columns {
-                        multiplyTile(k: k, a: aPanel, b: bPanel, c: tile, ldc: ldc, accumulate: accumulate)
+                    if width == columns && height % 4 == 0 {
+                        multiplyTile(
+                            height: height, k: k, a: aPanel, b: bPanel, c: tile, ldc: ldc, accumulate: accumulate)
                         continue
                     }
                     if accumulate {
                         edge.update(repeating: 0, count: rows * columns)
                         for r in 0..<height { (edge + r * columns).update(from: tile + r * ldc, count: width) }
                     }
-                    multiplyTile(k: k, a: aPanel, b: bPanel, c: edge, ldc: columns, accumulate: accumulate)
+                    let rounded = (height + 3) / 4 * 4
+                    multiplyTile(
+                        height: rounded, k: k, a: aPanel, b: bPanel, c: edge, ldc: columns, accumulate: accumulate)
                     for r in 0..<height { (tile + r * ldc).update(from: edge + r * columns, count: width) }
                 }
             }
+        }
+    }
+
+    /// The rows x columns tile product for `height` (4, 8 or 12) rows of the panel: the micro-kernel on those rows
+    /// alone (a last row panel of 4 or 8 rows does a third or two thirds of a full one's work).
+    @inline(__always) private static func multiplyTile(
+        height: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        ldc: Int, accumulate: Bool
+    ) {
+        switch height {
+        case 4: multiplyTile(rowGroups: 1, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
+        case 8: multiplyTile(rowGroups: 2, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
+        default: multiplyTile(rowGroups: 3, k: k, a: a, b: b, c: c, ldc: ldc, accumulate: accumulate)
         }
     }
 
@@ -142,10 +158,11 @@ enum PackedGEMM {
         }
     }
 
-    /// The micro-kernel: the 12 x 32 tile c = a b (or c += a b) for one row panel a and one column panel b, over k.
+    /// The micro-kernel: the tile c = a b (or c += a b) of the first 4 * rowGroups rows (a constant where inlined: 1,
+    /// 2 or 3) of one row panel a and one column panel b, over k.
     @inline(__always) private static func multiplyTile(
-        k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-        accumulate: Bool
+        rowGroups: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        ldc: Int, accumulate: Bool
     ) {
         var (c0, c1, c2, c3, c4, c5) = (Row(), Row(), Row(), Row(), Row(), Row())
         var (c6, c7, c8, c9, c10, c11) = (Row(), Row(), Row(), Row(), Row(), Row())
@@ -156,14 +173,18 @@ enum PackedGEMM {
             c1.add(a[1], times: row)
             c2.add(a[2], times: row)
             c3.add(a[3], times: row)
-            c4.add(a[4], times: row)
-            c5.add(a[5], times: row)
-            c6.add(a[6], times: row)
-            c7.add(a[7], times: row)
-            c8.add(a[8], times: row)
-            c9.add(a[9], times: row)
-            c10.add(a[10], times: row)
-            c11.add(a[11], times: row)
+            if rowGroups > 1 {
+                c4.add(a[4], times: row)
+                c5.add(a[5], times: row)
+                c6.add(a[6], times: row)
+                c7.add(a[7], times: row)
+            }
+            if rowGroups > 2 {
+                c8.add(a[8], times: row)
+                c9.add(a[9], times: row)
+                c10.add(a[10], times: row)
+                c11.add(a[11], times: row)
+            }
             a += rows
             b += columns
         }
@@ -171,10 +192,12 @@ enum PackedGEMM {
         c1.store(c + ldc, adding: accumulate)
         c2.store(c + 2 * ldc, adding: accumulate)
         c3.store(c + 3 * ldc, adding: accumulate)
+        guard rowGroups > 1 else { return }
         c4.store(c + 4 * ldc, adding: accumulate)
         c5.store(c + 5 * ldc, adding: accumulate)
         c6.store(c + 6 * ldc, adding: accumulate)
         c7.store(c + 7 * ldc, adding: accumulate)
+        guard rowGroups > 2 else { return }
         c8.store(c + 8 * ldc, adding: accumulate)
         c9.store(c + 9 * ldc, adding: accumulate)
         c10.store(c + 10 * ldc, adding: accumulate)
