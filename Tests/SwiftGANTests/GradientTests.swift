@@ -153,6 +153,10 @@ final class GradientTests: XCTestCase {
         ConvCase([3, 3, 16, 16], [8, 3, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         ConvCase([2, 2, 8, 6], [3, 2, 4, 4], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
         ConvCase([2, 3, 11, 13], [4, 3, 3, 3], 2, 1, [.im2col, .im2col, .im2col]),
+        // Tiles of 512 columns, whose column matrices are a cache line wider (`columnStride`): kept from the forward
+        // pass for the weight gradient (stride 2), and recomputed (stride 1).
+        ConvCase([2, 3, 32, 32], [4, 3, 3, 3], 2, 1, [.stride2Im2col, .stride2Im2col, .stride2Im2col]),
+        ConvCase([2, 3, 16, 16], [5, 3, 3, 3], 1, 1, [.im2col, .im2col, .im2col]),
         // The image gradient of a 3x3 stride-2 convolution by the phases of its output (a cropped up-convolution).
         ConvCase([2, 16, 12, 14], [17, 16, 3, 3], 2, 1, [.stride2Im2col, .upPhases, .stride2Im2col]),
         ConvCase([2, 2, 8, 8], [3, 2, 3, 3], 2, 0, [.im2col, .im2col, .im2col]),

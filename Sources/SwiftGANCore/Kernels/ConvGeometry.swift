@@ -63,12 +63,21 @@ struct ConvGeometry: Equatable {
         return lo..<Swift.max(lo, hi)
     }
 
-    /// im2col of a tile: col[row, s * rows * Wo + (oy - row0) * Wo + ox] for row = (c * kh + i) * kw + j.
+    /// The leading dimension of a tile's column matrix: its columns, and a cache line more where the columns are
+    /// a multiple of 256 (rows a multiple of 1 KB apart fall in a few level-1 cache sets, which the ten rows that
+    /// `DotProductGEMM` streams at once overflow). A pointwise tile's columns are the image's own.
+    func columnStride(_ t: Tile) -> Int {
+        let n = t.samples * t.rows * outWidth
+        return isPointwise || n % 256 != 0 ? n : n + 16
+    }
+
+    /// im2col of a tile: col[row, s * rows * Wo + (oy - row0) * Wo + ox] for row = (c * kh + i) * kw + j, with leading
+    /// dimension `columnStride(t)`.
     func im2col(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
         if usesStride2Phases { return im2colPhases(x, t, into: col) }
         nonisolated(unsafe) let x = x, col = col
         let g = self
-        let ld = t.samples * t.rows * outWidth
+        let ld = columnStride(t)
         parallelFor(colRows, costPerItem: ld) { row in
             let j = row % g.kernelWidth, i = (row / g.kernelWidth) % g.kernelHeight,
                 c = row / (g.kernelWidth * g.kernelHeight)
@@ -103,7 +112,7 @@ struct ConvGeometry: Equatable {
         if usesStride2Phases { return col2imPhases(col, t, into: x) }
         nonisolated(unsafe) let x = x, col = col
         let g = self
-        let ld = t.samples * t.rows * outWidth
+        let ld = columnStride(t)
         parallelFor(inChannels, costPerItem: kernelHeight * kernelWidth * ld) { c in
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
@@ -188,7 +197,7 @@ struct ConvGeometry: Equatable {
     /// im2col over phases: parallel over channels; each sample's plane is split once and every tap's run copied out.
     private func im2colPhases(_ x: UnsafePointer<Float>, _ t: Tile, into col: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
-        let g = self, ld = t.samples * t.rows * outWidth, run = t.rows * outWidth, taps = kernelHeight * kernelWidth
+        let g = self, ld = columnStride(t), run = t.rows * outWidth, taps = kernelHeight * kernelWidth
         withEdgeMasks(t) { masks in
             nonisolated(unsafe) let masks = masks
             parallelFor(inChannels, costPerItem: taps * ld, scratch: 4 * g.phaseSize(t)) { c, phases in
@@ -207,7 +216,7 @@ struct ConvGeometry: Equatable {
     /// interleaved into the image rows.
     private func col2imPhases(_ col: UnsafePointer<Float>, _ t: Tile, into x: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let x = x, col = col
-        let g = self, ld = t.samples * t.rows * outWidth, run = t.rows * outWidth, taps = kernelHeight * kernelWidth
+        let g = self, ld = columnStride(t), run = t.rows * outWidth, taps = kernelHeight * kernelWidth
         let size = phaseSize(t)
         withEdgeMasks(t) { masks in
             nonisolated(unsafe) let masks = masks
@@ -276,19 +285,20 @@ struct ConvGeometry: Equatable {
         _ body: (Tile, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
     ) throws {
         let (tiles, columns) = self.tiles
-        let folded = tiles.contains { $0.samples > 1 }
-        try Scratch.with(needsColumns && store == nil ? colRows * columns : 0) { col in
+        let folded = tiles.contains { $0.samples > 1 }, stride = tiles.map(columnStride).max() ?? 0
+        try Scratch.with(needsColumns && store == nil ? colRows * stride : 0) { col in
             try Scratch.with(folded ? outChannels * columns : 0) { block in
+                var stored = store
                 for t in tiles {
-                    let tileColumns = store.map { $0 + colRows * (t.n0 * outPlane + t.row0 * outWidth) } ?? col
-                    body(t, needsColumns ? tileColumns : nil, t.samples > 1 ? block : nil)
+                    body(t, needsColumns ? stored ?? col : nil, t.samples > 1 ? block : nil)
+                    stored = stored.map { $0 + colRows * columnStride(t) }
                 }
             }
         }
     }
 
     /// Floats needed to keep the column matrices of every tile (for `forward(storingColumns:)`).
-    var storedColumnCount: Int { colRows * batch * outPlane }
+    var storedColumnCount: Int { colRows * tiles.tiles.reduce(0) { $0 + columnStride($1) } }
 
     /// Whether keeping the forward pass's columns for the weight gradient is worth its memory: only when they are at
     /// most four times the image (stride-2 convolutions), not for stride-1 kernels that expand it 9 to 49 times.
@@ -339,7 +349,8 @@ struct ConvGeometry: Equatable {
                 let n = t.samples * t.rows * outWidth
                 if let col { columns(image, t, into: col) }
                 let (b, ldb) =
-                    col.map { (UnsafePointer($0), n) } ?? (outputRows(image, t, channels: inChannels), outPlane)
+                    col.map { (UnsafePointer($0), columnStride(t)) }
+                    ?? (outputRows(image, t, channels: inChannels), outPlane)
                 if let block {
                     sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: b, ldb: ldb, c: block, ldc: n)
                     ConvGeometry.scatter(
@@ -388,7 +399,8 @@ struct ConvGeometry: Equatable {
                     c: UnsafeMutablePointer(mutating: outputRows(imageGrad, t, channels: inChannels)), ldc: inPlane)
             }
             sgemm(
-                transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg, c: col, ldc: n)
+                transA: true, m: colRows, n: n, k: outChannels, a: weight, lda: colRows, b: g, ldb: ldg, c: col,
+                ldc: columnStride(t))
             if isPointwise {
                 ConvGeometry.scatter(
                     col, channels: inChannels, plane: inPlane, n0: t.n0, nb: t.samples, into: imageGrad)
@@ -425,24 +437,25 @@ struct ConvGeometry: Equatable {
                     outGrad, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: block)
                 (g, ldg) = (UnsafePointer(block), n)
             }
-            addWeightProduct(g, ldg: ldg, col!, columns: n, into: weightGrad)
+            addWeightProduct(g, ldg: ldg, col!, ldcol: columnStride(t), columns: n, into: weightGrad)
         }
     }
 
     /// weightGrad += g col^T for a tile's output gradient g ([O, columns], leading dimension ldg) and its column
-    /// matrix col ([colRows, columns]): by `DotProductGEMM` where this build has it and the tile has enough columns,
-    /// else OpenBLAS.
+    /// matrix col ([colRows, columns], leading dimension ldcol): by `DotProductGEMM` where this build has it and the
+    /// tile has enough columns, else OpenBLAS.
     private func addWeightProduct(
-        _ g: UnsafePointer<Float>, ldg: Int, _ col: UnsafePointer<Float>, columns n: Int,
+        _ g: UnsafePointer<Float>, ldg: Int, _ col: UnsafePointer<Float>, ldcol: Int, columns n: Int,
         into weightGrad: UnsafeMutablePointer<Float>
     ) {
         guard DotProductGEMM.isAvailable && n >= DotProductGEMM.minDepth else {
             return sgemm(
-                transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: n, beta: 1, c: weightGrad,
+                transB: true, m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: ldcol, beta: 1,
+                c: weightGrad,
                 ldc: colRows)
         }
         DotProductGEMM.addProduct(
-            m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: n, c: weightGrad, ldc: colRows)
+            m: outChannels, n: colRows, k: n, a: g, lda: ldg, b: col, ldb: ldcol, c: weightGrad, ldc: colRows)
     }
 
     /// `forward` (without bias) and `backwardWeight` of the same image, sharing one im2col per tile:
@@ -469,7 +482,10 @@ struct ConvGeometry: Equatable {
                 im2col(image, t, into: col!)
                 var (g, ldg) = (outputRows(outGrad, t, channels: outChannels), outPlane)
                 if let block {
-                    sgemm(m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n, c: block, ldc: n)
+                    sgemm(
+                        m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: columnStride(t),
+                        c: block,
+                        ldc: n)
                     ConvGeometry.scatter(
                         block, channels: outChannels, plane: outPlane, n0: t.n0, nb: t.samples, into: out)
                     ConvGeometry.gather(
@@ -477,10 +493,10 @@ struct ConvGeometry: Equatable {
                     (g, ldg) = (UnsafePointer(gathered), n)
                 } else {
                     sgemm(
-                        m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: n,
+                        m: outChannels, n: n, k: colRows, a: weight, lda: colRows, b: col!, ldb: columnStride(t),
                         c: UnsafeMutablePointer(mutating: outputRows(out, t, channels: outChannels)), ldc: outPlane)
                 }
-                addWeightProduct(g, ldg: ldg, col!, columns: n, into: weightGrad)
+                addWeightProduct(g, ldg: ldg, col!, ldcol: columnStride(t), columns: n, into: weightGrad)
             }
         }
     }
