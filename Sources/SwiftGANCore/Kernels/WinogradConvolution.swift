@@ -467,9 +467,11 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     /// of the panel's 12) stored as one run of its panel: nothing but the panels reaches memory (U itself, written
     /// whole and packed afterwards, went through it twice more). Rows of U_xi are output channels, read as vectors
     /// from the weight transposed to [C, taps, O]; flipped, they are input channels, read from each output channel's
-    /// kernels with their taps transposed.
+    /// kernels with their taps transposed. With `reversed`, the weight given is the transposed geometry's: its kernels
+    /// reversed and channels swapped are this geometry's, read transposed in one pass (`reversedTapsMajor`).
     private func transformWeightsIntoPanels(
-        _ weight: UnsafePointer<Float>, flipped: Bool, into panels: UnsafeMutablePointer<Float>, step: Int
+        _ weight: UnsafePointer<Float>, flipped: Bool, reversed: Bool, into panels: UnsafeMutablePointer<Float>,
+        step: Int
     ) throws {
         let (o, c) = (geometry.outChannels, geometry.inChannels), taps = r * r, height = PackedGEMM.rows
         let (rows, depth) = flipped ? (c, o) : (o, c)
@@ -505,6 +507,12 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
             }
         }
         guard !flipped else { return fill(nil) }
+        guard !reversed else {
+            return try Scratch.with(o * c * taps) { t in
+                reversedTapsMajor(weight, outChannels: o, inChannels: c, taps: taps, into: t)
+                fill(t)
+            }
+        }
         try withTapsMajor(weight, outChannels: o, inChannels: c, taps: taps) { fill($0) }
     }
 
@@ -1079,7 +1087,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
         try WeightCache.withDerived(weight, form, count: products * step) { panels in
             try body(.panels(panels, step: step))
         } compute: { panels in
-            try withOwnWeight { try transformWeightsIntoPanels($0, flipped: flipped, into: panels, step: step) }
+            try transformWeightsIntoPanels(weight, flipped: flipped, reversed: reversed, into: panels, step: step)
         }
     }
 
@@ -1233,13 +1241,40 @@ private func transposeMatrix(
 ) {
     nonisolated(unsafe) let (a, t) = (matrix, transposed)
     parallelFor((rows + 7) / 8, costPerItem: 8 * columns) { block in
-        let r0 = block * 8, valid = Swift.min(8, rows - r0)
-        for c0 in Swift.stride(from: 0, to: columns, by: 8) {
-            let n = Swift.min(8, columns - c0)
-            transpose8(
-                { i in i < valid ? load8(a + (r0 + i) * columns + c0, n) : SIMD8() },
-                { j, v in if j < n { store8(v, t + (c0 + j) * rows + r0, valid) } })
-        }
+        transposeRows(a, rows: rows, columns: columns, from: block * 8, into: t)
+    }
+}
+
+/// t[c, tap, o] = weight[c, o, taps - 1 - tap] for a weight [C, O, taps]: the weight [O, C, taps] of the convolution
+/// whose image gradient's weight `weight` is (kernels reversed, channels swapped), taps-major (`withTapsMajor`).
+private func reversedTapsMajor(
+    _ weight: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int,
+    into t: UnsafeMutablePointer<Float>
+) {
+    nonisolated(unsafe) let (w, t) = (weight, t)
+    let blocks = (o + 7) / 8
+    parallelFor(c * blocks, costPerItem: 8 * taps) { item in
+        let (ci, block) = (item / blocks, item % blocks)
+        transposeRows(
+            w + ci * o * taps, rows: o, columns: taps, from: block * 8, into: t + ci * taps * o, reversed: true)
+    }
+}
+
+/// transposed[j, i] = matrix[i, j] for the eight rows i from r0 (fewer at the end) of a rows x columns matrix; with
+/// `reversed`, row columns - 1 - j of transposed instead.
+@inline(__always) private func transposeRows(
+    _ a: UnsafePointer<Float>, rows: Int, columns: Int, from r0: Int, into t: UnsafeMutablePointer<Float>,
+    reversed: Bool = false
+) {
+    let valid = Swift.min(8, rows - r0)
+    for c0 in Swift.stride(from: 0, to: columns, by: 8) {
+        let n = Swift.min(8, columns - c0)
+        transpose8(
+            { i in i < valid ? load8(a + (r0 + i) * columns + c0, n) : SIMD8() },
+            { j, v in
+                guard j < n else { return }
+                store8(v, t + (reversed ? columns - 1 - c0 - j : c0 + j) * rows + r0, valid)
+            })
     }
 }
 
