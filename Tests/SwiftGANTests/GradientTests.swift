@@ -139,10 +139,16 @@ final class GradientTests: XCTestCase {
         // From four samples, 16x16 outputs split their image gradient by image phase too.
         ConvCase([4, 4, 32, 32], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),
         ConvCase([4, 16, 3, 3], [64, 16, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
-        // F(2x2, 4x4) for PatchGAN's stride-1 4x4 conv: samples in the lanes, tile rows in them, padding 0.
+        // F(2x2, 4x4) for stride-1 4x4 convs on planes under 13 wide: samples in the lanes, padding 1 and 0.
         ConvCase([5, 16, 8, 9], [17, 16, 4, 4], 1, 1, [.winograd, .winograd, .winograd]),
-        ConvCase([1, 16, 6, 34], [18, 16, 4, 4], 1, 1, [.winograd, .winograd, .winograd]),
         ConvCase([4, 16, 9, 9], [16, 16, 4, 4], 1, 0, [.winograd, .winograd, .winograd]),
+        // F(3x3, 4x4) where rows have five or more tiles and it saves a quarter of the multiplies: PatchGAN's 15-wide
+        // output (five tiles in the lanes; its image gradient's 16 wide plane by F(2x2, 4x4)), ragged tile rows (33
+        // and 34 wide: eleven and twelve tiles, two vectors), padding 0 and 2.
+        ConvCase([2, 16, 16, 16], [17, 16, 4, 4], 1, 1, [.winogradF4, .winograd, .winogradF4]),
+        ConvCase([1, 16, 6, 34], [18, 16, 4, 4], 1, 1, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([3, 20, 18, 18], [16, 20, 4, 4], 1, 0, [.winogradF4, .winogradF4, .winogradF4]),
+        ConvCase([1, 16, 13, 14], [16, 16, 4, 4], 1, 2, [.winogradF4, .winogradF4, .winogradF4]),
         ConvCase([4, 64, 3, 3], [16, 64, 2, 2], 1, 1, [.winograd, .winograd, .winograd]),
         // The image gradient split by image phase: a ragged 9x11 output.
         ConvCase([4, 4, 18, 22], [16, 4, 4, 4], 2, 1, [.phases, .splitPhases, .phases]),

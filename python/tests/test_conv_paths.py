@@ -56,7 +56,8 @@ CASES = [  # x, w, stride, padding, the algorithms of forward, input gradient, w
     ((4, 16, 7, 9), (16, 16, 2, 2), 1, 1, ("winograd_f4",) * 3),  # F(4x4, 2x2), samples in the lanes
     ((1, 16, 5, 33), (17, 16, 2, 2), 1, 0, ("winograd_f4",) * 3),  # ... and in rows
     ((2, 16, 5, 17), (16, 16, 2, 2), 1, 1, ("winograd",) * 3),  # F(2x2, 2x2) where F(4x4, 2x2) would leave lanes empty
-    ((1, 16, 16, 16), (17, 16, 4, 4), 1, 1, ("winograd",) * 3),  # F(2x2, 4x4): PatchGAN's stride-1 conv
+    # F(3x3, 4x4), its image gradient by F(2x2, 4x4): PatchGAN's stride-1 conv
+    ((1, 16, 16, 16), (17, 16, 4, 4), 1, 1, ("winograd_f4", "winograd", "winograd_f4")),
     ((4, 16, 7, 8), (16, 16, 4, 4), 1, 1, ("winograd",) * 3),  # ... samples in the lanes
     ((9, 4, 16, 16), (16, 4, 4, 4), 2, 1, ("phases", "split_phases", "phases")),  # over F(4x4, 2x2)
     ((3, 4, 18, 32), (18, 4, 4, 4), 2, 1, ("phases",) * 3),  # over F(2x2, 2x2)

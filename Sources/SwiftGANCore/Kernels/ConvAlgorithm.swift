@@ -29,7 +29,8 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable {
     /// (`WinogradConvolution.swift`).
     case winograd
     /// Winograd F(4x4, 3x3) or F(4x4, 2x2) on wide enough planes: 36 multiplies per 4x4 outputs of a 3x3 kernel,
-    /// against F(2x2, 3x3)'s 64 and direct convolution's 144; 25 for a 2x2 kernel, against 36 and 64.
+    /// against F(2x2, 3x3)'s 64 and direct convolution's 144; 25 for a 2x2 kernel, against 36 and 64. For 4x4 kernels,
+    /// F(3x3, 4x4): 36 per 3x3 outputs, against F(2x2, 4x4)'s 25 per 2x2 and direct convolution's 144.
     case winogradF4 = "winograd_f4"
     /// A 4x4 stride-2 convolution as a 2x2 Winograd convolution over the image's four phases; for the image
     /// gradient, that convolution's own image gradient onto the phase image (`PhaseConvolution.swift`).
@@ -69,6 +70,10 @@ extension ConvGeometry {
     /// The narrowest plane on which 2x2 kernels run F(4x4, 2x2) (in rows from 29 columns, else with samples in the
     /// lanes): on DCGAN's 4x4 outputs, one tile per sample, F(2x2, 2x2) is as fast.
     static let winogradF4x2MinWidth = 8
+    /// The largest share of F(2x2, 4x4)'s multiplies at which 4x4 kernels run F(3x3, 4x4) (on rows of five or more
+    /// tiles): PatchGAN's 15-wide output needs 0.56 of them (forward 0.84x the time, weight gradient 0.74x), its image
+    /// gradient's 16-wide plane 0.81, where the half-filled last vectors and the larger weight transform lose (1.2x).
+    static let winogradF3x4MaxMultiplyRatio = 0.75
     /// The smallest output side at which 4x4 stride-2 convolutions run over phases. At the next smaller side (4: four
     /// F(2x2, 2x2) tiles per sample) the forward pass and the weight gradient do so from
     /// `phasesMinSamplesAtSmallOutputs` samples or `phasesMinChannelsAtSmallOutputs` output channels up: with fewer,
@@ -109,6 +114,11 @@ extension ConvGeometry {
             {
                 return .winogradF4
             }
+            if kernelHeight == 4 && (width + 2) / 3 >= WinogradF3x4.fewestRowTiles
+                && f3x4MultiplyRatio(pass) <= ConvGeometry.winogradF3x4MaxMultiplyRatio
+            {
+                return .winogradF4
+            }
             if lanesFilled || twoByTwoInRows { return .winograd }
         }
         if isPhaseShape {
@@ -132,6 +142,14 @@ extension ConvGeometry {
         if pass == .imageGradient && isUpPhaseShape { return .upPhases }
         if pass == .forward && usesPanelForward { return .panels }
         return usesStride2Phases ? .stride2Im2col : .im2col
+    }
+
+    /// F(3x3, 4x4)'s multiplies over F(2x2, 4x4)'s on the plane that `pass` tiles (the image for the image gradient,
+    /// else the output).
+    private func f3x4MultiplyRatio(_ pass: ConvPass) -> Double {
+        let (h, w) = pass == .imageGradient ? (inHeight, inWidth) : (outHeight, outWidth)
+        let large: Int = 36 * ((h + 2) / 3) * ((w + 2) / 3), small: Int = 25 * ((h + 1) / 2) * ((w + 1) / 2)
+        return Double(large) / Double(small)
     }
 
     /// 3x3, stride 2, padding 1, an image twice the output's size, and enough channels on both sides for GEMMs.

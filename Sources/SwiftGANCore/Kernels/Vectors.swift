@@ -110,14 +110,19 @@ import CShim
     }
 }
 
-/// Splits line[0..<count] into m = 2 or 4 phases by (col + shift) mod m: element col goes to
+/// Splits line[0..<count] into m = 2, 3 or 4 phases by (col + shift) mod m: element col goes to
 /// phases[p * stride + (col + shift) / m] with p = (col + shift) mod m. For m = 4, a line whose count is not a multiple
-/// of 32 also gets zeros after its last element in each phase, up to `stride`.
+/// of 32 also gets zeros after its last element in each phase, up to `stride`. Three phases (F(3, 4)'s tiles, on
+/// PatchGAN's short rows) go one element at a time.
 @inline(__always) func deinterleave(
     _ line: UnsafePointer<Float>, _ count: Int, shift: Int, phases m: Int, into phases: UnsafeMutablePointer<Float>,
     stride: Int
 ) {
     if m == 2 { return deinterleave(line, count, shift: shift, even: phases, odd: phases + stride) }
+    if m != 4 {
+        for col in 0..<count { phases[(col + shift) % m * stride + (col + shift) / m] = line[col] }
+        return
+    }
     // 32 columns at a time: columns col + q + 4j (j < 8) are the quarter q of the vector (the even/odd halves of its
     // even/odd halves) and land in phase (q + shift) mod 4 as one run. The last, partial, block is read from a copy
     // padded with zeros.
@@ -148,12 +153,16 @@ import CShim
     }
 }
 
-/// line[col] = phases[(col mod m) * stride + col / m] for col below count (m = 2 or 4): the inverse of
+/// line[col] = phases[(col mod m) * stride + col / m] for col below count (m = 2, 3 or 4): the inverse of
 /// `deinterleave` with shift 0.
 @inline(__always) func interleave(
     phases: UnsafePointer<Float>, m: Int, stride: Int, _ count: Int, into line: UnsafeMutablePointer<Float>
 ) {
     if m == 2 { return interleave(phases, phases + stride, count, into: line) }
+    if m != 4 {
+        for col in 0..<count { line[col] = phases[col % m * stride + col / m] }
+        return
+    }
     var col = 0
     while col + 32 <= count {
         let at = col >> 2

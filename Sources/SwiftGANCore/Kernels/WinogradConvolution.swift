@@ -22,6 +22,10 @@ extension ConvGeometry {
         readsPhases: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.forward)) {
+        case (4, .winogradF4):
+            try WinogradConvolution<WinogradF3x4>(
+                self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
+            ).forward(image: image, weight: weight, out: out)
         case (4, _):
             try WinogradConvolution<WinogradF2x4>(
                 self, origin: origin, modulation: modulation, reflected: reflected, readsPhases: readsPhases
@@ -48,8 +52,8 @@ extension ConvGeometry {
     /// Whether a Winograd forward pass (and weight gradient) puts eight neighbouring tiles of a row in its vector
     /// lanes (eight or more tiles across), not eight samples (`WinogradConvolution.samplesInLanes`).
     var winogradTilesInRows: Bool {
-        let tile = algorithm(.forward) == .winogradF4 ? 4 : 2
-        return (outWidth + tile - 1) / tile >= 8
+        let large = algorithm(.forward) == .winogradF4, tile = large ? (kernelHeight == 4 ? 3 : 4) : 2
+        return (outWidth + tile - 1) / tile >= (large && kernelHeight == 4 ? WinogradF3x4.fewestRowTiles : 8)
     }
 
     /// Whether the forward pass runs as Winograd with its tiles' rows in the vector lanes, whose input transform can
@@ -65,6 +69,9 @@ extension ConvGeometry {
         outGrad: UnsafePointer<Float>, weight: UnsafePointer<Float>, imageGrad: UnsafeMutablePointer<Float>
     ) throws {
         switch (kernelHeight, algorithm(.imageGradient)) {
+        case (4, .winogradF4):
+            try WinogradConvolution<WinogradF3x4>(self).backwardData(
+                outGrad: outGrad, weight: weight, imageGrad: imageGrad)
         case (4, _):
             try WinogradConvolution<WinogradF2x4>(self).backwardData(
                 outGrad: outGrad, weight: weight, imageGrad: imageGrad)
@@ -91,6 +98,9 @@ extension ConvGeometry {
         readsPhases: Bool = false, reflected: Bool = false
     ) throws {
         switch (kernelHeight, algorithm(.weightGradient)) {
+        case (4, .winogradF4):
+            try WinogradConvolution<WinogradF3x4>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
+                image: image, outGrad: outGrad, weightGrad: weightGrad)
         case (4, _):
             try WinogradConvolution<WinogradF2x4>(self, reflected: reflected, readsPhases: readsPhases).backwardWeight(
                 image: image, outGrad: outGrad, weightGrad: weightGrad)
@@ -116,8 +126,10 @@ extension ConvGeometry {
 protocol WinogradAlgorithm {
     /// The kernel size r.
     static var taps: Int { get }
-    /// The output tile side m (2 or 4; input tiles are m + r - 1 wide).
+    /// The output tile side m (2, 3 or 4; input tiles are m + r - 1 wide).
     static var outputs: Int { get }
+    /// The fewest tiles across for which a row of tiles takes the vector lanes (fewer put samples there).
+    static var fewestRowTiles: Int { get }
     /// Whether reversing a kernel only swaps the first and last entries of G g (see `backwardData`).
     static var reversalSwapsEnds: Bool { get }
     /// B^T d: alpha values to alpha.
@@ -130,6 +142,11 @@ protocol WinogradAlgorithm {
     static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
     /// A y: the m outputs to alpha, the adjoint of `output`.
     static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void)
+}
+
+extension WinogradAlgorithm {
+    /// Eight tiles of a row fill the lanes.
+    static var fewestRowTiles: Int { 8 }
 }
 
 /// F(2, 3) with interpolation points 0, 1, -1 and infinity.
@@ -294,6 +311,56 @@ enum WinogradF4x2: WinogradAlgorithm {
     }
 }
 
+/// F(3, 4) with F(4, 3)'s points 0, 1, -1, 2, -2 and infinity, so its input transform: 36 multiplies per 3x3 outputs of
+/// a 4x4 kernel, against F(2, 4)'s 25 per 2x2 (0.62 of them per output), and tiles that cover PatchGAN's 15-wide
+/// output in five, where F(2, 4)'s take eight covering 16. G's rows are the points' powers scaled by 1 / prod(p - q)
+/// over the other finite points q, A^T's the powers to the second. Its rows of five or more tiles take the vector
+/// lanes: F(2, 4), the alternative, does 1.8x the multiplies on PatchGAN's layer.
+enum WinogradF3x4: WinogradAlgorithm {
+    static var taps: Int { 4 }
+    static var outputs: Int { 3 }
+    static var reversalSwapsEnds: Bool { false }
+    static var fewestRowTiles: Int { 5 }
+    @inline(__always) static func input(_ d: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        WinogradF4x3.input(d, out)
+    }
+    @inline(__always) static func kernel(_ g: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (g0, g1, g2, g3) = (g(0), g(1), g(2), g(3))
+        let (even, odd, even2, odd2) = (g0 + g2, g1 + g3, g0 + 4 * g2, 2 * g1 + 8 * g3)
+        out(0, 0.25 * g0)
+        out(1, (-1.0 / 6) * (even + odd))
+        out(2, (-1.0 / 6) * (even - odd))
+        out(3, (1.0 / 24) * (even2 + odd2))
+        out(4, (1.0 / 24) * (even2 - odd2))
+        out(5, g3)
+    }
+    @inline(__always) static func kernelAdjoint(_ u: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (u0, u1, u2, u3, u4, u5) = (u(0), u(1), u(2), u(3), u(4), u(5))
+        let (s1, d1, s2, d2) = ((-1.0 / 6) * (u1 + u2), (-1.0 / 6) * (u1 - u2), u3 + u4, u3 - u4)
+        out(0, 0.25 * u0 + s1 + (1.0 / 24) * s2)
+        out(1, d1 + (1.0 / 12) * d2)
+        out(2, s1 + (1.0 / 6) * s2)
+        out(3, d1 + (1.0 / 3) * d2 + u5)
+    }
+    @inline(__always) static func output(_ m: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (m0, m1, m2, m3, m4, m5) = (m(0), m(1), m(2), m(3), m(4), m(5))
+        let (s1, d1, s2, d2) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4)
+        out(0, m0 + s1 + s2)
+        out(1, d1 + 2 * d2)
+        out(2, s1 + 4 * s2 + m5)
+    }
+    @inline(__always) static func outputAdjoint(_ y: (Int) -> SIMD8<Float>, _ out: (Int, SIMD8<Float>) -> Void) {
+        let (y0, y1, y2) = (y(0), y(1), y(2))
+        let (even, even2) = (y0 + y2, y0 + 4 * y2)
+        out(0, y0)
+        out(1, even + y1)
+        out(2, even - y1)
+        out(3, even2 + 2 * y1)
+        out(4, even2 - 2 * y1)
+        out(5, y2)
+    }
+}
+
 /// F(4, 3) with points 0, 1, -1, 2, -2 and infinity (Lavin and Gray's): 36 multiplies per 4x4 outputs instead of
 /// 144. Its transforms have larger entries than F(2, 3)'s, so it rounds a few times more (still ~1e-6 relative).
 enum WinogradF4x3: WinogradAlgorithm {
@@ -387,7 +454,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
     private var tileRows: Int { (geometry.outHeight + m - 1) / m }
     private var tileCols: Int { (geometry.outWidth + m - 1) / m }
     /// Whether the lanes hold samples (see the type's description).
-    private var samplesInLanes: Bool { tileCols < 8 }
+    private var samplesInLanes: Bool { tileCols < Algorithm.fewestRowTiles }
 
     /// The units chunks are made of: tile rows, or blocks of eight samples.
     private var units: Int { samplesInLanes ? (geometry.batch + 7) / 8 : geometry.batch * tileRows }
