@@ -71,7 +71,7 @@ extension ConvGeometry {
     /// lanes): on DCGAN's 4x4 outputs, one tile per sample, F(2x2, 2x2) is as fast.
     static let winogradF4x2MinWidth = 8
     /// The largest share of F(2x2, 4x4)'s multiplies at which 4x4 kernels run F(3x3, 4x4) (on rows of five or more
-    /// tiles): PatchGAN's 15-wide output needs 0.56 of them (forward 0.84x the time, weight gradient 0.74x), its image
+    /// tiles): PatchGAN's 15-wide output needs 0.56 of them (forward 0.88x the time, weight gradient 0.70x), its image
     /// gradient's 16-wide plane 0.81, where the half-filled last vectors and the larger weight transform lose (1.2x).
     static let winogradF3x4MaxMultiplyRatio = 0.75
     /// The smallest output side at which 4x4 stride-2 convolutions run over phases. At the next smaller side (4: four
