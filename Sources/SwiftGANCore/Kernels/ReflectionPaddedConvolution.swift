@@ -66,9 +66,9 @@ extension ConvGeometry {
                 let g = self
                 // b[(tap, o), (n, pixel)] = outGrad[n, o, y - i, x - j]: per row of the side, a run of the output
                 // gradient's row y - i between zeros.
+                let sideTaps = side.kernelRows.flatMap { i in side.kernelColumns.map { (i, $0) } }
                 parallelFor(o, costPerItem: taps * columns) { oi in
-                    for (t, (i, j)) in side.kernelRows.flatMap({ i in side.kernelColumns.map { (i, $0) } }).enumerated()
-                    {
+                    for (t, (i, j)) in sideTaps.enumerated() {
                         var column = b + (t * o + oi) * columns
                         let (x0, x1) = (side.columns.lowerBound - j, side.columns.upperBound - j)
                         let inside = Swift.max(x0, 0)..<Swift.min(x1, g.outWidth)
