@@ -97,9 +97,9 @@ extension ConvGeometry {
                     let (n, ci) = (nc / c, nc % c), dst = imageGrad + nc * g.inPlane
                     var value = UnsafePointer(z + ci * columns + n * pixels)
                     for y in side.rows {
-                        let row = dst + g.reflect(y - g.padding, g.inHeight) * g.inWidth
+                        let row = dst + reflectedIndex(y - g.padding, g.inHeight) * g.inWidth
                         for x in side.columns {
-                            row[g.reflect(x - g.padding, g.inWidth)] += value.pointee
+                            row[reflectedIndex(x - g.padding, g.inWidth)] += value.pointee
                             value += 1
                         }
                     }
@@ -107,7 +107,9 @@ extension ConvGeometry {
             }
         }
     }
-
-    /// The image index that index i of a reflection-padded axis of n reads (-1 reads 1, n reads n - 2).
-    @inline(__always) private func reflect(_ i: Int, _ n: Int) -> Int { i < 0 ? -i : i >= n ? 2 * n - 2 - i : i }
 }
+
+/// The image index that index i (from -(n - 1) to 2n - 2) of a reflection-padded axis of n reads: -1 reads 1, n reads
+/// n - 2. The one definition of reflection padding (`reflectionPad2d`, Winograd's reflected input transform, the
+/// border gradient above).
+@inline(__always) func reflectedIndex(_ i: Int, _ n: Int) -> Int { i < 0 ? -i : i >= n ? 2 * n - 2 - i : i }

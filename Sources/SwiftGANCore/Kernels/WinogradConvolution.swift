@@ -628,7 +628,7 @@ struct WinogradConvolution<Algorithm: WinogradAlgorithm> {
                     for i in 0..<alpha {
                         var y = m * ty - origin.top + i
                         if reflected && y >= -g.padding && y < g.inHeight + g.padding {
-                            y = y < 0 ? -y : y >= g.inHeight ? 2 * g.inHeight - 2 - y : y
+                            y = reflectedIndex(y, g.inHeight)
                         }
                         guard y >= 0 && y < g.inHeight else { continue }
                         let line = src + y * g.inWidth, phases = d + i * stride

@@ -76,9 +76,8 @@ func reflectionPad2dAdjoint(_ g: Tensor, padding p: [Int], height h: Int, width 
 
 /// Reflection padding by (left, right, top, bottom) as a resample.
 private func reflection(height h: Int, width w: Int, padding p: [Int]) -> SeparableResample {
-    let reflect = { (i: Int, n: Int) -> Int in i < 0 ? -i : (i >= n ? 2 * n - 2 - i : i) }
-    let rows = gatherAxis(h + p[2] + p[3]) { reflect($0 - p[2], h) }
-    let cols = gatherAxis(w + p[0] + p[1]) { reflect($0 - p[0], w) }
+    let rows = gatherAxis(h + p[2] + p[3]) { reflectedIndex($0 - p[2], h) }
+    let cols = gatherAxis(w + p[0] + p[1]) { reflectedIndex($0 - p[0], w) }
     return SeparableResample(inHeight: h, inWidth: w, rows: rows, cols: cols)
 }
 
