@@ -37,7 +37,9 @@ public final class Conv2d: FusingLayer {
     }
 
     /// Followed by an instance norm: without the bias, which it cancels.
-    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+    public func fused(
+        _ x: Tensor, training _: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
         try normalizedWithoutBias(next) { try conv2d(x, weight: weight, stride: stride, padding: padding) }
     }
 
@@ -66,7 +68,9 @@ public final class ConvTranspose2d: FusingLayer {
     }
 
     /// Followed by an instance norm: without the bias, which it cancels.
-    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+    public func fused(
+        _ x: Tensor, training _: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
         try normalizedWithoutBias(next) {
             try convTranspose2d(x, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding)
         }

@@ -26,20 +26,20 @@ extension Module {
 /// A layer that computes itself together with the layers after it in fewer passes over memory than one by one, with
 /// the same result up to float rounding: where nothing records gradients (inference), and some also while recording.
 public protocol FusingLayer: Layer {
-    /// This layer and the first n layers of `next` applied to x, with n; nil when they do not fuse. Called only while
-    /// nothing records.
-    func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
-    /// As `fused`, while gradients record (training): the fused op records its own gradients.
-    func fusedWhileRecording(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
+    /// This layer and the first n layers of `next` applied to x (`training` as in `callAsFunction`), with n; nil when
+    /// they do not fuse. Called only while nothing records.
+    func fused(_ x: Tensor, training: Bool, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)?
+    /// As `fused`, while gradients record: the fused op records its own gradients.
+    func fusedWhileRecording(
+        _ x: Tensor, training: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)?
 }
 
 extension FusingLayer {
     /// Most fusions are for inference only.
     public func fusedWhileRecording(
-        _ x: Tensor, with next: ArraySlice<any Layer>
-    ) throws -> (
-        output: Tensor, layers: Int
-    )? { nil }
+        _ x: Tensor, training: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? { nil }
 }
 
 /// Layers applied in order; their state is named "<index>.<name>", as in torch.nn.Sequential. A `FusingLayer` may
@@ -60,8 +60,8 @@ public final class Sequential: Layer {
             if let layer = layers[i] as? any FusingLayer,
                 let (output, taken) =
                     try GradMode.isEnabled
-                    ? layer.fusedWhileRecording(h, with: layers[(i + 1)..<count])
-                    : layer.fused(h, with: layers[(i + 1)..<count])
+                    ? layer.fusedWhileRecording(h, training: training, with: layers[(i + 1)..<count])
+                    : layer.fused(h, training: training, with: layers[(i + 1)..<count])
             {
                 (h, i) = (output, i + 1 + taken)
                 continue

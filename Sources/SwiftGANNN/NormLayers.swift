@@ -2,8 +2,9 @@ import SwiftGANCore
 
 /// Normalization layers.
 
-/// Batch normalization with learnable scale and shift and running statistics (PyTorch's BatchNorm2d).
-public final class BatchNorm2d: Layer {
+/// Batch normalization with learnable scale and shift and running statistics (PyTorch's BatchNorm2d). Followed by a
+/// ReLU or leaky ReLU, it applies it as one op with the norm (`batchNorm(negativeSlope:)`), in training too.
+public final class BatchNorm2d: FusingLayer {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor
     public let momentum: Float, eps: Float
@@ -25,33 +26,61 @@ public final class BatchNorm2d: Layer {
             momentum: momentum, eps: eps)
     }
 
+    public func fused(
+        _ x: Tensor, training: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
+        guard let slope = activationSlope(next) else { return nil }
+        let output = try batchNorm(
+            x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+            momentum: momentum, eps: eps, negativeSlope: slope)
+        return (output, 1)
+    }
+
+    public func fusedWhileRecording(
+        _ x: Tensor, training: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
+        try fused(x, training: training, with: next)
+    }
+
     public var parameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
     public var buffers: [(String, Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 }
 
 /// Instance normalization without affine parameters or running statistics (CycleGAN's norm layer). Followed by a
-/// ReLU, it applies it in its own pass where nothing records.
+/// ReLU or leaky ReLU, it applies it as one op with the norm, in training too.
 public final class InstanceNorm2d: FusingLayer {
     public let eps: Float
     public init(eps: Float = 1e-5) { self.eps = eps }
     public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor { try instanceNorm(x, eps: eps) }
 
-    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
-        guard Self.takesReLU(next) else { return nil }
-        return (try instanceNormReLU(x, eps: eps), 1)
+    public func fused(
+        _ x: Tensor, training _: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
+        guard let slope = activationSlope(next) else { return nil }
+        return (try instanceNorm(x, eps: eps, negativeSlope: slope), 1)
     }
 
-    /// x through this norm and, where `fused` takes it, the ReLU after it, written over x (which nothing may read
+    public func fusedWhileRecording(
+        _ x: Tensor, training: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
+        try fused(x, training: training, with: next)
+    }
+
+    /// x through this norm and, where `fused` takes it, the activation after it, written over x (which nothing may read
     /// afterwards); with the number of the following layers taken.
     func normalize(overwriting x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int) {
-        guard Self.takesReLU(next) else { return (try instanceNorm(x, eps: eps, overwriting: true), 0) }
-        return (try instanceNormReLU(x, eps: eps, overwriting: true), 1)
+        let slope = activationSlope(next)
+        return (try instanceNorm(x, eps: eps, negativeSlope: slope, overwriting: true), slope == nil ? 0 : 1)
     }
+}
 
-    /// Whether the layers after the norm start with a ReLU, which it applies in its own pass.
-    private static func takesReLU(_ next: ArraySlice<any Layer>) -> Bool {
-        guard let activation = next.first as? Activation, case .relu = activation.kind else { return false }
-        return true
+/// The slope of the ReLU (0) or leaky ReLU that the layers after a norm start with, which the norm applies itself;
+/// nil for anything else (a leaky ReLU's gradient reads its output's sign, so negative slopes do not fuse).
+private func activationSlope(_ next: ArraySlice<any Layer>) -> Float? {
+    switch (next.first as? Activation)?.kind {
+    case .relu: return 0
+    case .leakyRelu(let slope) where slope >= 0: return slope
+    default: return nil
     }
 }
 

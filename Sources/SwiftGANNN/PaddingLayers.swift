@@ -10,7 +10,9 @@ public final class ReflectionPad2d: FusingLayer {
         try reflectionPad2d(x, padding: [padding, padding, padding, padding])
     }
 
-    public func fused(_ x: Tensor, with next: ArraySlice<any Layer>) throws -> (output: Tensor, layers: Int)? {
+    public func fused(
+        _ x: Tensor, training _: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
         guard let conv = next.first as? Conv2d, conv.stride == 1, conv.padding == 0 else { return nil }
         let convolve = { (bias: Tensor?) in
             try reflectionPaddedConv2d(x, weight: conv.weight, bias: bias, padding: self.padding)
@@ -22,10 +24,8 @@ public final class ReflectionPad2d: FusingLayer {
     }
 
     public func fusedWhileRecording(
-        _ x: Tensor, with next: ArraySlice<any Layer>
-    ) throws -> (
-        output: Tensor, layers: Int
-    )? {
+        _ x: Tensor, training _: Bool, with next: ArraySlice<any Layer>
+    ) throws -> (output: Tensor, layers: Int)? {
         guard let conv = next.first as? Conv2d, conv.stride == 1, conv.padding == 0 else { return nil }
         return (try reflectionPaddedConv2d(x, weight: conv.weight, bias: conv.bias, padding: padding), 1)
     }

@@ -464,6 +464,43 @@ final class GradientTests: XCTestCase {
         XCTAssertEqual(rv2.data[0], 0.9 + 0.1 * v0, accuracy: 1e-5)
     }
 
+    /// A norm followed by a (leaky) ReLU as one op (`negativeSlope`) equals the two ops in sequence: output,
+    /// gradients of input, scale and shift, running statistics, and the second order through the image gradient.
+    func testNormWithActivationEqualsTheTwoOps() throws {
+        for (i, (shape, slope, perSample)) in [
+            ([4, 3, 5, 6], Float(0.2), false), ([3, 2, 7, 1], 0, false), ([2, 3, 4, 9], 0, true),
+            ([1, 2, 6, 6], 0.2, true),
+        ].enumerated() {
+            let x = try randomTensor(shape, seed: UInt64(80 + i)), w = try randomTensor([shape[1]], seed: 90),
+                b = try randomTensor([shape[1]], seed: 91)
+            let statistics = try (0..<4).map { _ in try Tensor(repeating: 0.5, shape: [shape[1]]) }
+            func norm(_ x: Tensor, _ slope: Float?, _ rm: Tensor, _ rv: Tensor) throws -> Tensor {
+                perSample
+                    ? try instanceNorm(x, weight: w, bias: b, negativeSlope: slope)
+                    : try batchNorm(
+                        x, runningMean: rm, runningVar: rv, weight: w, bias: b, training: true, negativeSlope: slope)
+            }
+            let reference = try leakyRelu(try norm(x, nil, statistics[0], statistics[1]), negativeSlope: slope)
+            let fused = try norm(x, slope, statistics[2], statistics[3])
+            XCTAssertLessThan(relativeError(fused, reference), 1e-6, "case \(i)")
+            XCTAssertEqual(statistics[2].values, statistics[0].values, "case \(i) running mean")
+            XCTAssertEqual(statistics[3].values, statistics[1].values, "case \(i) running variance")
+            let g = try randomTensor(shape, seed: UInt64(100 + i)).detached()
+            let expected = try Autograd.grad([reference], seeds: [g], wrt: [x, w, b], retainGraph: true)
+            for (k, grad) in try Autograd.grad([fused], seeds: [g], wrt: [x, w, b], retainGraph: true).enumerated() {
+                XCTAssertLessThan(relativeError(grad!, expected[k]!), 1e-5, "case \(i) gradient \(k)")
+            }
+            let secondOrder = try [reference, fused].map { y in
+                let gx = try Autograd.grad([y], seeds: [g], wrt: [x], createGraph: true)[0]!
+                return try Autograd.grad([try sum(try square(gx))], wrt: [w])[0]!
+            }
+            XCTAssertLessThan(relativeError(secondOrder[1], secondOrder[0]), 1e-4, "case \(i) second order")
+        }
+        let x = try randomTensor([2, 2, 3, 3], seed: 1)
+        XCTAssertThrowsError(try batchNorm(x, training: true, negativeSlope: -0.1))
+        XCTAssertThrowsError(try instanceNorm(x, negativeSlope: .nan))
+    }
+
     func testStyleGANOps() throws {
         let x = try randomTensor([4, 4, 3, 3], seed: 1)
         XCTAssertLessThan(

@@ -29,11 +29,11 @@ struct NormLayout {
         }
     }
 
-    /// out = (x - mean) * invstd * weight + bias, with `rectified` max(0, that).
+    /// out = (x - mean) * invstd * weight + bias, through leakyRelu(negativeSlope) (0: ReLU) where one is given.
     func normalize(
         _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
         weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
-        rectified: Bool = false
+        negativeSlope: Float? = nil
     ) {
         nonisolated(unsafe) let x = x, mean = mean, invstd = invstd, weight = weight, bias = bias, out = out
         let l = self
@@ -42,8 +42,9 @@ struct NormLayout {
             let a = invstd[g] * (weight?[c] ?? 1)
             let b = (bias?[c] ?? 0) - mean[g] * a
             let src = x + p * l.plane, dst = out + p * l.plane
-            if rectified {
-                for i in 0..<l.plane { dst[i] = Swift.max(src[i] * a + b, 0) }
+            if let negativeSlope {
+                let activation = Fn.LeakyRelu(slope: negativeSlope)
+                for i in 0..<l.plane { dst[i] = activation(src[i] * a + b) }
             } else {
                 for i in 0..<l.plane { dst[i] = src[i] * a + b }
             }
@@ -51,30 +52,43 @@ struct NormLayout {
     }
 
     /// Fused first-order backward: gx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)) per group, and the
-    /// per-group sums of g and g * xhat (for the bias and weight gradients).
+    /// per-group sums of g and g * xhat (for the bias and weight gradients). With `activated`, g is the gradient of
+    /// leakyRelu(slope) of the normalized values, whose output is given: the first pass writes its masked form plane by
+    /// plane where gx goes and sums it from there, the second updates it in place; no pass of its own over the tensor.
     func backward(
         _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: UnsafePointer<Float>, invstd: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>?, gx: UnsafeMutablePointer<Float>,
-        sumG: UnsafeMutablePointer<Float>, sumGXhat: UnsafeMutablePointer<Float>
+        weight: UnsafePointer<Float>?, activated: (output: UnsafePointer<Float>, slope: Float)? = nil,
+        gx: UnsafeMutablePointer<Float>, sumG: UnsafeMutablePointer<Float>, sumGXhat: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let g = g, x = x, mean = mean, invstd = invstd, weight = weight, gx = gx, sumG = sumG,
-            sumGXhat = sumGXhat
-        let l = self
+            sumGXhat = sumGXhat, activatedOutput = activated?.output
+        let l = self, mask = Fn.LeakyReluGrad(slope: activated?.slope ?? 0)
         parallelFor(groups, costPerItem: 2 * groupSize) { grp in
             let m = mean[grp], s = invstd[grp]
             var sg: Double = 0, sgx: Double = 0
             for p in l.planes(grp) {
-                sg += Double(sum(g + p * l.plane, l.plane))
-                sgx += Double(centeredDot(g + p * l.plane, x + p * l.plane, m, l.plane)) * Double(s)
+                var gp = g + p * l.plane
+                if let y = activatedOutput.map({ $0 + p * l.plane }) {
+                    let masked = gx + p * l.plane
+                    for i in 0..<l.plane { masked[i] = mask(gp[i], y[i]) }
+                    gp = UnsafePointer(masked)
+                }
+                sg += Double(sum(gp, l.plane))
+                sgx += Double(centeredDot(gp, x + p * l.plane, m, l.plane)) * Double(s)
             }
             sumG[grp] = Float(sg)
             sumGXhat[grp] = Float(sgx)
             let n = Float(l.groupSize)
             let a = (weight?[l.channel(ofGroup: grp)] ?? 1) * s
-            let meanG = Float(sg) / n, meanGX = Float(sgx) / n
+            let (meanG, meanGX) = (Float(sg) / n, Float(sgx) / n)
             for p in l.planes(grp) {
-                let gp = g + p * l.plane, xp = x + p * l.plane, dst = gx + p * l.plane
-                for i in 0..<l.plane { dst[i] = a * (gp[i] - meanG - (xp[i] - m) * s * meanGX) }
+                let xp = x + p * l.plane, dst = gx + p * l.plane
+                if activatedOutput == nil {
+                    let gp = g + p * l.plane
+                    for i in 0..<l.plane { dst[i] = a * (gp[i] - meanG - (xp[i] - m) * s * meanGX) }
+                } else {  // in place: through one pointer, so that the loop is vectorized (a copy would alias)
+                    for i in 0..<l.plane { dst[i] = a * (dst[i] - meanG - (xp[i] - m) * s * meanGX) }
+                }
             }
         }
     }

@@ -1,11 +1,13 @@
 /// Batch normalization and instance normalization (PyTorch semantics).
 
 /// Normalization with statistics from the input: the shared core of batch norm (training) and instance norm.
-/// Returns the output and the per-group mean and biased variance. `rectified` applies a ReLU in the same pass, and
-/// `overwriting` writes the output over x (either only where nothing records).
+/// Returns the output and the per-group mean and biased variance. With `negativeSlope` the output goes through
+/// leakyRelu(negativeSlope) (0: ReLU) in the same pass, and the gradient masks g plane by plane inside the norm's own
+/// backward passes: two passes over the activation fewer forward, one backward, and no tensor in between.
+/// `overwriting` writes the output over x (only where nothing records).
 private func normalizeWithBatchStatistics(
     _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float,
-    layout: NormLayout, rectified: Bool = false, overwriting: Bool = false
+    layout: NormLayout, negativeSlope: Float? = nil, overwriting: Bool = false
 ) throws -> (Tensor, [Float], [Float]) {
     var mean = [Float](repeating: 0, count: layout.groups), variance = mean, invstd = mean
     mean.withUnsafeMutableBufferPointer { m in
@@ -16,22 +18,27 @@ private func normalizeWithBatchStatistics(
     for i in 0..<layout.groups { invstd[i] = 1 / (variance[i] + eps).squareRoot() }
     let out = overwriting ? x : try Tensor(uninitialized: x.shape)
     layout.normalize(
-        x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data, rectified: rectified)
-    guard !rectified && !overwriting else { return (out, mean, variance) }
+        x.data, mean: mean, invstd: invstd, weight: weight?.data, bias: bias?.data, out: out.data,
+        negativeSlope: negativeSlope)
+    guard !overwriting else { return (out, mean, variance) }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     let hasBias = bias != nil
-    record(out, layout.perSample ? "instanceNorm" : "batchNorm", inputs) { g, need in
+    // The gradient needs the activation's output only for its mask: without an activation nothing holds the output.
+    let backward = { (g: Tensor, need: [Bool], y: Tensor?) throws -> [Tensor?] in
         if GradMode.isEnabled {
+            let normalizedGrad =
+                try negativeSlope.map { try leakyReluGrad(g, y!.detached(), negativeSlope: $0) } ?? g
             return try normGradientComposite(
-                g, x, weight: weight, hasBias: hasBias, eps: eps, layout: layout, need: need)
+                normalizedGrad, x, weight: weight, hasBias: hasBias, eps: eps, layout: layout, need: need)
         }
         let gx = try Tensor(uninitialized: x.shape)
         var sumG = [Float](repeating: 0, count: layout.groups), sumGX = sumG
         sumG.withUnsafeMutableBufferPointer { sg in
             sumGX.withUnsafeMutableBufferPointer { sgx in
                 layout.backward(
-                    g.data, x.data, mean: mean, invstd: invstd, weight: weight?.data, gx: gx.data,
-                    sumG: sg.baseAddress!, sumGXhat: sgx.baseAddress!)
+                    g.data, x.data, mean: mean, invstd: invstd, weight: weight?.data,
+                    activated: negativeSlope.map { (UnsafePointer(y!.data), $0) }, gx: gx.data, sumG: sg.baseAddress!,
+                    sumGXhat: sgx.baseAddress!)
             }
         }
         let perChannel = { (v: [Float]) throws -> Tensor in
@@ -43,6 +50,12 @@ private func normalizeWithBatchStatistics(
         if weight != nil { grads.append(need[grads.count] ? try perChannel(sumGX) : nil) }
         if hasBias { grads.append(need[grads.count] ? try perChannel(sumG) : nil) }
         return grads
+    }
+    let name: StaticString = layout.perSample ? "instanceNorm" : "batchNorm"
+    if negativeSlope != nil {
+        recordWithOutput(out, name, inputs) { g, need, y in try backward(g, need, y) }
+    } else {
+        record(out, name, inputs) { g, need in try backward(g, need, Tensor?.none) }
     }
     return (out, mean, variance)
 }
@@ -71,6 +84,14 @@ private func normGradientComposite(
     return grads
 }
 
+/// A fused activation's slope: leakyRelu's output has its input's sign, which its gradient reads, for slopes >= 0.
+private func checkActivationSlope(_ negativeSlope: Float?, op: String) throws {
+    guard let negativeSlope else { return }
+    try require(
+        negativeSlope >= 0 && negativeSlope.isFinite,
+        "\(op): argument 'negative_slope' must be a finite number >= 0, got \(negativeSlope)")
+}
+
 private func checkAffine(_ t: Tensor?, _ name: String, channels: Int, op: String) throws {
     guard let t else { return }
     try require(
@@ -79,10 +100,12 @@ private func checkAffine(_ t: Tensor?, _ name: String, channels: Int, op: String
 }
 
 /// Batch normalization over [N, C, ...]. In training, normalizes with the batch's statistics and updates the
-/// running statistics in place (momentum, unbiased variance); otherwise uses the running statistics.
+/// running statistics in place (momentum, unbiased variance); otherwise uses the running statistics. With
+/// `negativeSlope` (at least 0), the result is leakyRelu(batchNorm(x), negativeSlope) (0: relu), in training with
+/// batch statistics computed and differentiated as one op (`normalizeWithBatchStatistics`).
 public func batchNorm(
     _ x: Tensor, runningMean: Tensor? = nil, runningVar: Tensor? = nil, weight: Tensor? = nil,
-    bias: Tensor? = nil, training: Bool = false, momentum: Float = 0.1, eps: Float = 1e-5
+    bias: Tensor? = nil, training: Bool = false, momentum: Float = 0.1, eps: Float = 1e-5, negativeSlope: Float? = nil
 ) throws -> Tensor {
     try require(x.rank >= 2, "batch_norm: argument 'x' must be [N, C, ...], got \(Shape.describe(x.shape))")
     try require(!x.shape.contains(0), "batch_norm: argument 'x' has a zero-size dimension: \(Shape.describe(x.shape))")
@@ -91,20 +114,24 @@ public func batchNorm(
         try checkAffine(t, name, channels: c, op: "batch_norm")
     }
     try require(eps > 0, "batch_norm: argument 'eps' must be positive, got \(eps)")
+    try checkActivationSlope(negativeSlope, op: "batch_norm")
+    let activated = { (y: Tensor) throws -> Tensor in try negativeSlope.map { try leakyRelu(y, negativeSlope: $0) } ?? y
+    }
     let layout = NormLayout(batch: x.shape[0], channels: c, plane: x.count / (x.shape[0] * c), perSample: false)
     if training {
         let context = ExecutionContext.current
         if context.syncBatchNorm, let communicator = context.communicator {
-            return try syncBatchNormTraining(
-                x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                momentum: momentum, eps: eps, communicator: communicator)
+            return try activated(
+                try syncBatchNormTraining(
+                    x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                    momentum: momentum, eps: eps, communicator: communicator))
         }
         try require(
             layout.groupSize > 1,
             "batch_norm: expected more than 1 value per channel when training, got \(Shape.describe(x.shape))")
         let (out, m, v) = try normalizeWithBatchStatistics(
             try reshape(x, [layout.batch, c, layout.plane, 1]), weight: weight,
-            bias: bias, eps: eps, layout: layout)
+            bias: bias, eps: eps, layout: layout, negativeSlope: negativeSlope)
         let unbias = Float(layout.groupSize) / Float(layout.groupSize - 1)
         for t in [runningMean, runningVar] { if let t { try StepTransaction.preserve(t) } }
         if let rm = runningMean { for i in 0..<c { rm.data[i] = (1 - momentum) * rm.data[i] + momentum * m[i] } }
@@ -125,30 +152,29 @@ public func batchNorm(
     if let weight { a = try mul(a, weight) }
     var shift = try neg(try mul(runningMean.detached(), a))
     if let bias { shift = try add(shift, bias) }
-    return try add(try mul(x, try reshape(a, shape)), try reshape(shift, shape))
+    return try activated(try add(try mul(x, try reshape(a, shape)), try reshape(shift, shape)))
 }
 
-/// Instance normalization over each sample's channel planes, with an optional per-channel affine.
-public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5) throws -> Tensor {
-    try instanceNorm(x, weight: weight, bias: bias, eps: eps, rectified: false)
+/// Instance normalization over each sample's channel planes, with an optional per-channel affine. With
+/// `negativeSlope` (at least 0), leakyRelu(instanceNorm(x), negativeSlope) (0: relu) as one op, forward and backward.
+public func instanceNorm(
+    _ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5, negativeSlope: Float? = nil
+) throws -> Tensor {
+    try instanceNorm(x, weight: weight, bias: bias, eps: eps, negativeSlope: negativeSlope, overwriting: false)
 }
 
-/// relu(instanceNorm(x)): where nothing records (inference), in one pass over the output instead of two, and with
-/// `overwriting` written over x (which nothing may read afterwards) instead of into a new tensor.
-public func instanceNormReLU(_ x: Tensor, eps: Float = 1e-5, overwriting: Bool = false) throws -> Tensor {
-    if GradMode.isEnabled { return try relu(try instanceNorm(x, eps: eps)) }
-    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: true, overwriting: overwriting)
-}
-
-/// instanceNorm(x) written over x (which nothing may read afterwards) where nothing records: an activation the
-/// caller made and alone holds needs no second one beside it.
-public func instanceNorm(_ x: Tensor, eps: Float = 1e-5, overwriting: Bool) throws -> Tensor {
-    if GradMode.isEnabled { return try instanceNorm(x, eps: eps) }
-    return try instanceNorm(x, weight: nil, bias: nil, eps: eps, rectified: false, overwriting: overwriting)
+/// instanceNorm(x, negativeSlope:) written over x (which nothing may read afterwards) where nothing records: an
+/// activation the caller made and alone holds needs no second one beside it.
+public func instanceNorm(
+    _ x: Tensor, eps: Float = 1e-5, negativeSlope: Float? = nil, overwriting: Bool
+) throws -> Tensor {
+    try instanceNorm(
+        x, weight: nil, bias: nil, eps: eps, negativeSlope: negativeSlope,
+        overwriting: overwriting && !GradMode.isEnabled)
 }
 
 private func instanceNorm(
-    _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, rectified: Bool, overwriting: Bool = false
+    _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, negativeSlope: Float?, overwriting: Bool
 ) throws -> Tensor {
     try require(x.rank == 4, "instance_norm: argument 'x' must be 4-D [N, C, H, W], got \(Shape.describe(x.shape))")
     try require(
@@ -159,8 +185,9 @@ private func instanceNorm(
     try checkAffine(weight, "weight", channels: x.shape[1], op: "instance_norm")
     try checkAffine(bias, "bias", channels: x.shape[1], op: "instance_norm")
     try require(eps > 0, "instance_norm: argument 'eps' must be positive, got \(eps)")
+    try checkActivationSlope(negativeSlope, op: "instance_norm")
     let layout = NormLayout(batch: x.shape[0], channels: x.shape[1], plane: x.shape[2] * x.shape[3], perSample: true)
     return try normalizeWithBatchStatistics(
-        x, weight: weight, bias: bias, eps: eps, layout: layout, rectified: rectified, overwriting: overwriting
+        x, weight: weight, bias: bias, eps: eps, layout: layout, negativeSlope: negativeSlope, overwriting: overwriting
     ).0
 }
