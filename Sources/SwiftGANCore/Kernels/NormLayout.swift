@@ -42,7 +42,9 @@ struct NormLayout {
             let a = invstd[g] * (weight?[c] ?? 1)
             let b = (bias?[c] ?? 0) - mean[g] * a
             let src = x + p * l.plane, dst = out + p * l.plane
-            if let negativeSlope {
+            if negativeSlope == 0 {  // ReLU's loop on its own: max, no select on the slope
+                for i in 0..<l.plane { dst[i] = Swift.max(src[i] * a + b, 0) }
+            } else if let negativeSlope {
                 let activation = Fn.LeakyRelu(slope: negativeSlope)
                 for i in 0..<l.plane { dst[i] = activation(src[i] * a + b) }
             } else {
