@@ -115,7 +115,10 @@ public func batchNorm(
     }
     try require(eps > 0, "batch_norm: argument 'eps' must be positive, got \(eps)")
     try checkActivationSlope(negativeSlope, op: "batch_norm")
-    let activated = { (y: Tensor) throws -> Tensor in try negativeSlope.map { try leakyRelu(y, negativeSlope: $0) } ?? y
+    // Where the norm is not one op of its own (evaluation, synchronized statistics), the activation follows it.
+    func activated(_ y: Tensor) throws -> Tensor {
+        guard let negativeSlope else { return y }
+        return try leakyRelu(y, negativeSlope: negativeSlope)
     }
     let layout = NormLayout(batch: x.shape[0], channels: c, plane: x.count / (x.shape[0] * c), perSample: false)
     if training {
